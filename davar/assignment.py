@@ -1,0 +1,104 @@
+"""An assignment as specified in `graders/<id>/assignment.toml` (DESIGN §5)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AssignmentError
+from .sandbox import Limits as SandboxLimits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits(SandboxLimits):
+    cell_timeout_s: int = 300
+    total_timeout_s: int = 900
+    output_mb: int = 16
+    reply_mb: int = 64
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Question:
+    id: str
+    points: float
+    title: dict[str, str]
+    manual: bool = False
+    thresholds: dict[str, float] = field(default_factory=dict)
+    tests: dict[str, dict[str, str]] = field(default_factory=dict)  # test id -> {fa, en} title
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assignment:
+    id: str
+    directory: Path  # graders/<id>
+    title: dict[str, str]
+    course: dict[str, str]
+    notebooks: tuple[str, ...]
+    frameworks: list[str]
+    questions: tuple[Question, ...]
+    deadline: str = ""
+    timezone: str = "Asia/Tehran"
+    seed: int = 42
+    raw_limits: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def question(self, qid: str) -> Question:
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise AssignmentError(f"{self.id}: no question {qid!r} in assignment.toml")
+
+    def limits(self, profile: str) -> Limits:
+        overrides = self.profiles.get(profile, {}).get("limits", {})
+        return Limits(**{**self.raw_limits, **overrides})
+
+    def profile_parameters(self, profile: str) -> dict[str, Any]:
+        return {k: v for k, v in self.profiles.get(profile, {}).items() if k != "limits"}
+
+    def data_root(self, data_root: Path | None = None) -> Path:
+        """Where this assignment's datasets live: --data, $DAVAR_DATA, or the repo's `data/`."""
+        root = data_root or os.environ.get("DAVAR_DATA") or self.directory.parent.parent / "data"
+        return Path(root) / self.id
+
+    def public_data(self, data_root: Path | None = None) -> Path:
+        return self.data_root(data_root) / "public"
+
+    def hidden_data(self, data_root: Path | None = None) -> Path:
+        return self.data_root(data_root) / "hidden"
+
+
+def load(directory: Path) -> Assignment:
+    path = Path(directory) / "assignment.toml"
+    try:
+        spec = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise AssignmentError(f"cannot read {path}: {e}") from None
+    questions = tuple(
+        Question(id=str(q["id"]), points=float(q["points"]), title=q["title"], manual=q.get("manual", False),
+                 thresholds=q.get("thresholds", {}), tests=q.get("tests", {}),
+                 extra={k: v for k, v in q.items() if k not in {"id", "points", "title", "manual", "thresholds", "tests"}})
+        for q in spec.get("questions", [])
+    )
+    if len({q.id for q in questions}) != len(questions):
+        raise AssignmentError(f"{path}: duplicate question ids")
+    return Assignment(
+        id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
+        notebooks=tuple(spec.get("notebooks", ())), frameworks=spec.get("frameworks", []), questions=questions,
+        deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
+        raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}))
+
+
+def find(name_or_path: str | Path, *, graders_root: Path | None = None) -> Assignment:
+    """An assignment by id (looked up in `graders/`) or by the path of its folder."""
+    p = Path(name_or_path)
+    if (p / "assignment.toml").exists():
+        return load(p)
+    root = graders_root or Path(os.environ.get("DAVAR_GRADERS", Path.cwd() / "graders"))
+    if (root / str(name_or_path) / "assignment.toml").exists():
+        return load(root / str(name_or_path))
+    raise AssignmentError(f"no assignment {name_or_path!r} (looked in {root})")

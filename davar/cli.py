@@ -1,0 +1,157 @@
+"""`davar` command line: a thin layer over keyword-only functions.
+
+    davar grade ASSIGNMENT PATH [--out DIR]      TA: execute + grade every submission, reports, gradebook
+    davar check ASSIGNMENT NOTEBOOK [--lang fa]  student: public graders, a table, exit 1 if one fails
+    davar data ASSIGNMENT                        build the offline stand-in datasets
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import assignment as assignment_mod
+from . import catalogue, gradebook, intake, report, sandbox
+from .errors import DavarError
+from .grade import grade_submission
+from .results import SubmissionResult
+
+console = Console(stderr=True)
+
+
+def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
+    """Build every stand-in dataset of an assignment (offline, idempotent)."""
+    a = assignment_mod.find(assignment)
+    for spec in a.datasets.values():
+        module, func = spec["standin"].split(":")
+        getattr(importlib.import_module(module), func)(a.data_root(data_root))
+    return a.data_root(data_root)
+
+
+def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
+          allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None) -> list[SubmissionResult]:
+    """Grade every submission under `path`; write result.json + fa/en reports per student and the gradebook."""
+    a = assignment_mod.find(assignment)
+    level = _level(sandbox_level, allow_weak_sandbox)
+    build_data(assignment=assignment, data_root=data_root)
+    subs = intake.collect(path, a)
+    out_dir = out / a.id
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(a.id, total=len(subs))
+        for s in subs:
+            progress.update(task, description=f"{a.id} · {s.student}")
+            result = grade_submission(s, a, level=level, profile=profile, data_root=data_root)
+            student_dir = out_dir / s.student
+            student_dir.mkdir(parents=True, exist_ok=True)
+            (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")
+            report.render_reports(result, student_dir, assignment_title=a.title, course=a.course)
+            gradebook.add(out_dir / "gradebook.sqlite", result)
+            results.append(result)
+            progress.console.print(f"{s.student}: {result.status} {result.score:g}/{result.max_score:g}")
+            progress.advance(task)
+    return results
+
+
+def check(*, assignment: str, notebook: Path, lang: str = "en", as_json: bool = False,
+          out: Path | None = None, profile: str = "standin", data_root: Path | None = None) -> int:
+    """A student's self-check: public graders only; falls back to a weaker sandbox with a warning."""
+    a = assignment_mod.find(assignment)
+    level = sandbox.choose_level("auto")
+    if level != "strict":
+        console.print(f"[yellow]{catalogue.text('sandbox_weak', lang, {'level': level})}[/]")
+    build_data(assignment=assignment, data_root=data_root)
+    sub = intake.collect(notebook, a)[0]
+    result = grade_submission(sub, a, level=level, profile=profile, data_root=data_root, public_only=True)
+    if out:
+        report.render_reports(result, out, assignment_title=a.title, course=a.course)
+    if as_json:
+        print(result.to_json())
+    else:
+        _print_table(result, lang)
+    ok = result.status == "graded" and all(t.outcome in ("passed", "manual") for q in result.questions for t in q.tests)
+    return 0 if ok else 1
+
+
+def _print_table(result: SubmissionResult, lang: str) -> None:
+    words = report.labels()
+    out = Console()
+    table = Table(title=f"{result.assignment} · {result.student}")
+    for key in ("questions", "test", "outcome", "points", "details"):
+        table.add_column(words[key][lang])
+    for q in result.questions:
+        for t in q.tests:
+            msg = " ".join(getattr(m, lang) for m in t.messages)
+            table.add_row(q.id, t.title.get(lang, t.id), words[f"outcome_name.{t.outcome}"][lang],
+                          f"{catalogue.format_number(t.points, lang, 'points')}/{catalogue.format_number(t.max_points, lang, 'points')}",
+                          msg)
+    out.print(table)
+    for m in result.messages:
+        out.print(getattr(m, lang))
+    status = words[f"status_name.{result.status}"][lang]
+    out.print(f"{status}: {catalogue.format_number(result.score, lang, 'points')}/{catalogue.format_number(result.max_score, lang, 'points')}")
+
+
+def _level(requested: str, allow_weak: bool) -> str:
+    try:
+        return sandbox.choose_level(requested)
+    except DavarError:
+        if not allow_weak:
+            raise DavarError(f"sandbox level {requested!r} is not available here (best: "
+                             f"{sandbox.detect().best!r}); pass --allow-weak-sandbox to grade anyway") from None
+        return sandbox.choose_level("auto")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="davar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("grade", help="grade every submission under PATH")
+    p.add_argument("assignment")
+    p.add_argument("path", type=Path)
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.add_argument("--sandbox", default="strict", choices=sandbox.LEVELS)
+    p.add_argument("--allow-weak-sandbox", action="store_true")
+    p.add_argument("--profile", default="standin")
+    p.add_argument("--data", type=Path)
+
+    p = commands.add_parser("check", help="check your notebook with the public graders")
+    p.add_argument("assignment")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--lang", default="en", choices=catalogue.LANGS)
+    p.add_argument("--json", action="store_true", help="print the result JSON")
+    p.add_argument("--report", type=Path, help="also write report.fa.html and report.en.html here")
+    p.add_argument("--profile", default="standin")
+    p.add_argument("--data", type=Path)
+
+    p = commands.add_parser("data", help="build the offline stand-in datasets of an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--data", type=Path)
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "grade":
+            grade(assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
+                  allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data)
+            console.print(f"reports: {(args.out / Path(args.assignment).name).resolve()}")
+            return 0
+        if args.command == "check":
+            return check(assignment=args.assignment, notebook=args.notebook, lang=args.lang, as_json=args.json,
+                         out=args.report, profile=args.profile, data_root=args.data)
+        print(build_data(assignment=args.assignment, data_root=args.data))
+        return 0
+    except DavarError as e:
+        console.print(f"[red]davar: {e}[/]")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Run one submission's notebook with papermill in the sandbox and keep its kernel alive for grading.
+
+    with execute.run(submission, assignment, level="strict") as live:
+        ...  # graders probe live.bridge
+    # the kernel is shut down and its cgroup emptied here, whatever happened
+
+Failures are results: a raising cell, a cell or whole-notebook timeout and a dead kernel (out of
+memory, CPU limit, crash) all give a `LiveRun` whose `execution.status` says which.  What happened
+is taken from our own per-cell hooks and the exceptions nbclient raises, never from papermill's
+saved metadata (which can say "completed" for a killed kernel).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from . import sandbox
+from .assignment import Assignment
+from .bridge import Bridge
+from .intake import Submission
+from .results import CellRecord, ExecutionRecord, SandboxRecord
+
+KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
+SETUP_TAG = "davar-setup"
+
+_SEED_LINES = {
+    None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
+          "try:\n    import numpy\n    numpy.random.seed({seed})\nexcept ImportError:\n    pass\n",
+    "torch": "import torch\ntorch.manual_seed({seed})\n",
+    "tensorflow": "import tensorflow\ntensorflow.random.set_seed({seed})\n",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveRun:
+    """An executed notebook whose kernel may still be alive (``bridge`` is None when it is not)."""
+
+    submission: Submission
+    execution: ExecutionRecord
+    level: str
+    limits: sandbox.Limits
+    bridge: Bridge | None
+    output_notebook: Path
+    audit: "AuditLog"
+
+    def sandbox_record(self) -> SandboxRecord:
+        return SandboxRecord(level=self.level, network=self.level == "none",
+                             limits=dataclasses.asdict(self.limits),
+                             blocked=self.audit.blocked())
+
+
+class AuditLog:
+    """Datagrams from the kernel's audit hook; keeps attempts that name real host paths or a network."""
+
+    def __init__(self, path: Path, *, visible_roots: list[str]):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+        os.chmod(path, 0o666)
+        self.visible_roots = visible_roots
+        self.events: list[dict[str, str]] = []
+
+    def blocked(self) -> tuple[dict[str, str], ...]:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while len(self.events) < 200:
+                data = self.sock.recv(2048)
+                with contextlib.suppress(ValueError, AttributeError):
+                    event = json.loads(data)
+                    event = {k: str(event[k])[:500] for k in ("kind", "op", "target")}
+                    if os.environ.get("DAVAR_DEBUG_AUDIT"):
+                        print("audit:", event)
+                    if event not in self.events and self._counts(event):
+                        self.events.append(event)
+        return tuple(self.events)
+
+    def _counts(self, event: dict[str, str]) -> bool:
+        if event["kind"] == "network":
+            return True
+        target = os.path.normpath(event["target"])
+        if any(target == r or target.startswith(r.rstrip("/") + "/") for r in self.visible_roots):
+            return False  # inside the sandbox's own world: a plain "file not found"
+        return event["kind"] == "file" and os.path.lexists(target)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command is the sandbox's, over IPC sockets."""
+
+    sandbox_cmd: list[str] = []
+    sandbox_uid: int | None = None
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [a.replace("{connection_file}", self.connection_file) for a in self.sandbox_cmd]
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.sandbox_uid is not None:
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+
+
+def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]) -> int:
+    """Copy the notebook with a seeding cell in front; return how many cells the student wrote."""
+    nb = nbformat.read(src, as_version=4)
+    code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
+    setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
+    nb.cells.insert(0, setup)
+    nbformat.validator.normalize(nb)
+    nbformat.write(nb, dest)
+    return len(nb.cells) - 1
+
+
+class _CellLog:
+    """nbclient hooks: our own record of what ran, and output trimming."""
+
+    def __init__(self, output_limit: int):
+        self.started: dict[int, float] = {}
+        self.records: dict[int, CellRecord] = {}
+        self.current: int | None = None
+        self.output_limit = output_limit
+        self.output_used = 0
+
+    def on_cell_start(self, cell, cell_index):
+        self.current = cell_index
+        self.started[cell_index] = time.monotonic()
+
+    def on_cell_executed(self, cell, cell_index, execute_reply):
+        status = execute_reply["content"].get("status", "ok")
+        self.records[cell_index] = CellRecord(
+            index=cell_index, execution_count=cell.get("execution_count"),
+            duration_s=round(time.monotonic() - self.started.get(cell_index, time.monotonic()), 3),
+            status="ok" if status == "ok" else "error")
+        size = len(json.dumps(cell.get("outputs", [])))
+        self.output_used += size
+        if self.output_used > self.output_limit:
+            cell["outputs"] = [nbformat.v4.new_output("stream", name="stderr", text="[davar: output truncated]\n")]
+
+
+@contextlib.contextmanager
+def run(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
+        slot: int = 0, data_root: Path | None = None, keep: bool = False) -> Iterator[LiveRun]:
+    """Execute the submission's notebook in a fresh sandboxed kernel; yield while it is alive."""
+    limits = assignment.limits(profile)
+    rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
+    paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
+                          exchange_out=rundir / "out", data=assignment.public_data(data_root))
+    for rel in submission.files:
+        (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(submission.root / rel, paths.work / rel)
+    nb_in = paths.work / ".davar-input.ipynb"
+    cells_total = _prepare_notebook(paths.work / submission.notebook.name, nb_in, seed=assignment.seed,
+                                 frameworks=assignment.frameworks)
+    sandbox.prepare_paths(paths, level=level, slot=slot)
+    cgroup = sandbox.Cgroup(f"{rundir.name}", limits) if level == "strict" else None
+    inside = level != "none"
+    env = {
+        "HOME": sandbox.WORK if inside else str(paths.work),
+        "PATH": f"{Path(os.sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DAVAR_AUDIT_SOCKET": str(paths.ipc / "audit.sock"),
+        "DAVAR_EXCHANGE_IN": sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
+        "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
+    }
+    audit = AuditLog(paths.ipc / "audit.sock",
+                     visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/tmp", "/proc", "/dev", "/usr"])
+    km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
+                                 connection_file=str(paths.ipc / "kernel.json"))
+    km.sandbox_cmd = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
+                                            env=env, kernel_side=KERNEL_SIDE)
+    km.sandbox_uid = sandbox.BASE_UID + slot if level == "strict" else None
+    cells = _CellLog(limits.output_mb * 2**20)
+    fired = threading.Event()
+
+    def overall_timeout():
+        fired.set()
+        cgroup.kill_all() if cgroup else run_sync(km.kill_kernel)()
+
+    watchdog = threading.Timer(limits.total_timeout_s, overall_timeout)
+    nb_out = rundir / "executed.ipynb"
+    started = time.monotonic()
+    status, reason, failing, error = "ok", "", None, {}
+    stack = contextlib.ExitStack()
+    try:
+        kernel_log = stack.enter_context(open(rundir / "kernel.log", "wb"))
+        run_sync(km.start_kernel)(env=env if not inside else {}, cwd=str(paths.work), stdout=kernel_log,
+                                  stderr=subprocess.STDOUT)
+        watchdog.start()
+        params = {"DATA_DIR": sandbox.DATA if inside else str(paths.data), "SEED": assignment.seed,
+                  "OUTPUT_DIR": f"{sandbox.WORK if inside else paths.work}/output", "PROFILE": profile,
+                  **assignment.profile_parameters(profile)}
+        papermill.execute_notebook(
+            str(nb_in), str(nb_out), parameters=params, km=km, kernel_name="python3", progress_bar=False,
+            execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
+            on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
+    except papermill.PapermillExecutionError as e:
+        status, failing = "error", e.cell_index
+        error = {"error_name": e.ename, "error_value": str(e.evalue)[:2000], "traceback": "\n".join(e.traceback)[-20000:]}
+    except CellTimeoutError:
+        status, reason, failing = "timeout", "cell_timeout", cells.current
+    except (DeadKernelError, RuntimeError) as e:
+        status, failing = "dead", cells.current
+        reason = "kernel_start_failed" if cells.current is None and not fired.is_set() else "kernel_died"
+        error = {"error_value": str(e)[:2000]}
+    finally:
+        watchdog.cancel()
+        stack.close()
+    if fired.is_set():
+        status, reason = "timeout", "total_timeout"
+    if status == "dead" and cgroup and cgroup.oom_killed():
+        reason = "memory_limit"
+    alive = status in ("ok", "error") and run_sync(km.is_alive)()
+    if status in ("ok", "error") and not alive:
+        status, reason = "dead", "kernel_died"
+
+    executed = _executed_cells(nb_out, nb_in, cells)
+    record = ExecutionRecord(
+        status=status, wall_s=round(time.monotonic() - started, 3),
+        peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
+        cells_total=cells_total, cells=executed,
+        failing_cell=_to_student(failing, nb_out if nb_out.exists() else nb_in), reason=reason, **error)
+    bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
+                    reply_limit=limits.reply_mb * 2**20) if alive else None
+    live = LiveRun(submission=submission, execution=record, level=level, limits=limits, bridge=bridge,
+                   output_notebook=nb_out, audit=audit)
+    try:
+        yield live
+    finally:
+        if bridge:
+            bridge.close()
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
+        live.audit.blocked()  # drain before the socket goes
+        audit.close()
+        if cgroup:
+            cgroup.remove()
+        if not keep:
+            shutil.rmtree(rundir, ignore_errors=True)
+
+
+def _executed_cells(nb_out: Path, nb_in: Path, log: _CellLog) -> tuple[CellRecord, ...]:
+    """Per-cell records of the student's cells (setup and injected-parameters cells left out)."""
+    nb = nbformat.read(nb_out if nb_out.exists() else nb_in, as_version=4)
+    out = []
+    student = 0
+    for i, cell in enumerate(nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if SETUP_TAG in tags or "injected-parameters" in tags:
+            continue
+        if cell.cell_type == "code":
+            rec = log.records.get(i)
+            status = rec.status if rec else ("timeout" if i == log.current else "not_run")
+            out.append(CellRecord(index=student, execution_count=rec.execution_count if rec else None,
+                                  duration_s=rec.duration_s if rec else 0.0, status=status))
+        student += 1
+    return tuple(out)
+
+
+def _to_student(executed_index: int | None, nb_path: Path) -> int | None:
+    """The executed notebook's cell index as the index of that cell in the student's notebook."""
+    if executed_index is None:
+        return None
+    nb = nbformat.read(nb_path, as_version=4)
+    skipped = sum(1 for c in nb.cells[:executed_index]
+                  if {SETUP_TAG, "injected-parameters"} & set(c.metadata.get("tags", [])))
+    return executed_index - skipped

@@ -1,0 +1,339 @@
+"""The davar pytest plugin (registered under the `pytest11` entry point).
+
+Shaped like pytest's own junitxml: options → `config.stash` → a collector of per-test outcomes →
+`pytest_sessionfinish` builds the `SubmissionResult`.
+
+    pytest graders/iust-dl-1403-hw2 --submission submissions/iust-dl-1403-hw2/passes
+
+executes the notebook (sandboxed) on first use of a fixture that needs it.  `davar grade` runs the
+same graders in-process with an already-executed `LiveRun` (`GradingSession(live=...)`).
+
+Graders use the fixtures `sub`, `assignment`, `hidden`, `public_data`, `reference`, `rng` and the
+markers `question`, `points`, `hidden`, `timeout`; they report through `davar.expect`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import __version__, catalogue
+from . import assignment as assignment_mod
+from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, StudentCodeRaised
+from .results import Message, QuestionResult, SubmissionResult, TestResult
+
+session_key = pytest.StashKey["GradingSession"]()
+_messages: ContextVar[list[Message]] = ContextVar("davar_messages")
+
+
+# --------------------------------------------------------------------------- grader API
+
+
+def expect(condition: Any, key: str, **values: Any) -> None:
+    """Record a catalogue message for this test; fail the test when `condition` is false."""
+    ok = bool(condition)
+    _note(catalogue.message(key, values, variant="pass" if ok else "fail"))
+    if not ok:
+        raise GradeFailure(key, **values)
+
+
+def _note(message: Message) -> None:
+    with contextlib.suppress(LookupError):
+        _messages.get().append(message)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("davar", "davar grading")
+    group.addoption("--submission", help="notebook or student folder to execute and grade")
+    group.addoption("--davar-result", metavar="PATH", help="write the SubmissionResult JSON here")
+    group.addoption("--sandbox", default="strict", choices=["auto", "strict", "basic", "none"],
+                    help="sandbox level for the student's kernel (default: strict)")
+    group.addoption("--allow-weak-sandbox", action="store_true",
+                    help="fall back to the best available sandbox when `strict` is not available")
+    group.addoption("--public-only", action="store_true", help="run public graders only (deselect hidden)")
+    group.addoption("--profile", default="standin", help="assignment profile (epochs, limits)")
+    group.addoption("--data", metavar="DIR", help="data root (default $DAVAR_DATA or the repo's data/)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in ("question(id): the assignment question this test grades",
+                 "points(n): points the test is worth",
+                 "hidden: a hidden test (students see only that it exists and its points)",
+                 "timeout(seconds): limit for each bridge call the test makes"):
+        config.addinivalue_line("markers", line)
+    session = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, GradingSession)), None)
+    if session is None and config.getoption("submission"):
+        session = GradingSession(
+            submission=Path(config.getoption("submission")), level=config.getoption("sandbox"),
+            allow_weak=config.getoption("allow_weak_sandbox"), profile=config.getoption("profile"),
+            data_root=Path(config.getoption("data")) if config.getoption("data") else None)
+        config.pluginmanager.register(session, "davar-session")
+    if session is not None:
+        session.public_only = session.public_only or config.getoption("public_only")
+        session.result_path = config.getoption("davar_result") or session.result_path
+        config.stash[session_key] = session
+
+
+def _session(request: pytest.FixtureRequest) -> "GradingSession":
+    session = request.config.stash.get(session_key, None)
+    if session is None:
+        pytest.skip("no submission to grade (pass --submission PATH)")
+    return session
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def assignment(request: pytest.FixtureRequest):
+    return _session(request).assignment
+
+
+@pytest.fixture(scope="session")
+def sub(request: pytest.FixtureRequest):
+    from .bridge import Sub
+
+    return Sub(_session(request).live())
+
+
+@pytest.fixture(scope="session")
+def hidden(request: pytest.FixtureRequest) -> Path:
+    """The assignment's hidden data folder; it never enters the sandbox."""
+    s = _session(request)
+    return s.assignment.hidden_data(s.data_root)
+
+
+@pytest.fixture(scope="session")
+def public_data(request: pytest.FixtureRequest) -> Path:
+    """The data the student's notebook sees as DATA_DIR, read here from outside the sandbox."""
+    s = _session(request)
+    return s.assignment.public_data(s.data_root)
+
+
+@pytest.fixture(scope="session")
+def reference(request: pytest.FixtureRequest) -> Path:
+    """The assignment's reference folder (`reference/<id>/`)."""
+    a = _session(request).assignment
+    return a.directory.parent.parent / "reference" / a.id
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """Fresh inputs every run; the seed is kept with the test so a TA can replay it."""
+    seed = secrets.randbits(32)
+    request.node.user_properties.append(("rng_seed", seed))
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------- collector
+
+
+class GradingSession:
+    """One submission graded by one pytest session; builds its `SubmissionResult`."""
+
+    def __init__(self, *, live=None, submission: Path | None = None, assignment=None, level: str = "strict",
+                 allow_weak: bool = False, profile: str = "standin", data_root: Path | None = None,
+                 public_only: bool = False, result_path: str | None = None):
+        self._live, self.submission_path = live, submission
+        self._assignment = assignment
+        self.level, self.allow_weak, self.profile, self.data_root = level, allow_weak, profile, data_root
+        self.public_only, self.result_path = public_only, result_path
+        self.tests: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.result: SubmissionResult | None = None
+        self._stack = contextlib.ExitStack()
+        self._started = time.monotonic()
+
+    @property
+    def assignment(self):
+        if self._assignment is None:
+            raise AssignmentError("no assignment.toml found above the collected graders")
+        return self._assignment
+
+    def live(self):
+        if self._live is None:
+            from . import execute, intake, sandbox
+
+            level = self.level
+            try:
+                level = sandbox.choose_level(level)
+            except DavarError:
+                if not self.allow_weak:
+                    raise
+                level = sandbox.choose_level("auto")
+            subs = intake.collect(self.submission_path, self.assignment)
+            if len(subs) != 1:
+                raise DavarError(f"--submission must name one submission, found {len(subs)}")
+            self._live = self._stack.enter_context(
+                execute.run(subs[0], self.assignment, level=level, profile=self.profile, data_root=self.data_root))
+        return self._live
+
+    # -- collection
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]):
+        if self._assignment is None and items:
+            folder = next((p for p in Path(items[0].path).parents if (p / "assignment.toml").exists()), None)
+            if folder is None:
+                raise pytest.UsageError(f"no assignment.toml above {items[0].path}")
+            self._assignment = assignment_mod.load(folder)
+        keep, drop = [], []
+        for item in items:
+            (drop if self.public_only and item.get_closest_marker("hidden") else keep).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+        totals: dict[str, float] = {}
+        for item in items:
+            q, pts = item.get_closest_marker("question"), item.get_closest_marker("points")
+            if q is None or pts is None:
+                raise pytest.UsageError(f"{item.nodeid}: graders need @pytest.mark.question and @pytest.mark.points")
+            self.assignment.question(str(q.args[0]))
+            totals[str(q.args[0])] = totals.get(str(q.args[0]), 0.0) + float(pts.args[0])
+        if not self.public_only:
+            for question in self.assignment.questions:
+                if not question.manual and abs(totals.get(question.id, 0.0) - question.points) > 1e-9:
+                    raise pytest.UsageError(
+                        f"question {question.id}: graders give {totals.get(question.id, 0.0)} points, "
+                        f"assignment.toml says {question.points}")
+
+    # -- running
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        token = _messages.set(item.stash.setdefault(_item_messages, []))
+        timeout = item.get_closest_marker("timeout")
+        bridge = self._live.bridge if self._live is not None else None
+        if timeout and bridge:
+            bridge.timeout_s = float(timeout.args[0])
+        try:
+            return (yield)
+        finally:
+            _messages.reset(token)
+            if timeout and bridge:
+                from .bridge import DEFAULT_TIMEOUT_S
+
+                bridge.timeout_s = DEFAULT_TIMEOUT_S
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+            self._record(item, call, report)
+        return report
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+        qid = str(item.get_closest_marker("question").args[0])
+        max_points = float(item.get_closest_marker("points").args[0])
+        messages = list(item.stash.get(_item_messages, []))
+        exc = call.excinfo.value if call.excinfo else None
+        if report.passed:
+            outcome = "passed"
+        elif report.skipped:
+            outcome = "skipped"
+        elif isinstance(exc, KernelUnavailable):
+            outcome = "not_run"
+            messages.append(catalogue.message(exc.key, exc.values))
+        elif isinstance(exc, GradeFailure):
+            outcome = "failed"
+            if not any(m.key == exc.key for m in messages):
+                messages.append(catalogue.message(exc.key, exc.values))
+        elif isinstance(exc, AssertionError):
+            outcome = "failed"
+            messages.append(catalogue.message("assertion", {"detail": str(exc).splitlines()[0][:300] if str(exc) else ""}))
+        else:
+            outcome = "error"
+            messages.append(catalogue.message("grader_error", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
+        test_id = item.originalname.removeprefix("test_") if hasattr(item, "originalname") else item.name
+        title = self.assignment.question(qid).tests.get(test_id, {"fa": test_id, "en": test_id})
+        result = TestResult(id=test_id, title=title, outcome=outcome, points=max_points if outcome == "passed" else 0.0,
+                            max_points=max_points, hidden=item.get_closest_marker("hidden") is not None,
+                            duration_s=round(call.duration, 3), messages=tuple(messages))
+        if item.nodeid not in self.tests:
+            self.order.append(item.nodeid)
+        self.tests[item.nodeid] = (qid, result)
+
+    # -- finishing
+
+    def build_result(self) -> SubmissionResult:
+        a = self.assignment
+        by_q: dict[str, list[TestResult]] = {}
+        for nodeid in self.order:
+            qid, t = self.tests[nodeid]
+            by_q.setdefault(qid, []).append(t)
+        questions = []
+        for q in a.questions:
+            tests = tuple(by_q.get(q.id, ()))
+            if q.manual:
+                tests = (TestResult(id="manual", title={"fa": "", "en": ""}, outcome="manual", points=0.0,
+                                    max_points=q.points),)
+            max_points = sum(t.max_points for t in tests) if self.public_only else q.points
+            if self.public_only and not tests:
+                continue
+            questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual, tests=tests))
+        live = self._live
+        execution = live.execution
+        sandbox = live.sandbox_record()
+        status = {"ok": "graded", "error": "execution_error", "dead": "execution_error",
+                  "timeout": "timeout"}[execution.status]
+        messages = []
+        if execution.status == "error":
+            messages.append(catalogue.message("cell_failed", {
+                "cell": (execution.failing_cell or 0) + 1, "error": f"{execution.error_name}: {execution.error_value}"[:300]}))
+        elif execution.status in ("dead", "timeout"):
+            messages.append(catalogue.message(execution.reason or "kernel_died", {
+                "cell": (execution.failing_cell or 0) + 1, **_limit_values(live.limits)}))
+        if sandbox.blocked:
+            status = "sandbox_violation"
+            messages.append(catalogue.message("sandbox_blocked", {
+                "count": len(sandbox.blocked),
+                "targets": ", ".join(b["target"] for b in sandbox.blocked[:5])}))
+        return SubmissionResult(
+            assignment=a.id, student=live.submission.student, digest=live.submission.digest, status=status,
+            questions=tuple(questions), execution=execution, sandbox=sandbox, notebook=live.submission.notebook.name,
+            graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
+            messages=tuple(messages))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+        try:
+            if self._live is not None and self._assignment is not None:
+                self.result = self.build_result()
+                if self.result_path:
+                    Path(self.result_path).write_text(self.result.to_json(), encoding="utf-8")
+        finally:
+            self._stack.close()
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if self.result is not None:
+            r = self.result
+            terminalreporter.write_sep("=", f"davar: {r.student} {r.status} {r.score:g}/{r.max_score:g}")
+
+
+_item_messages = pytest.StashKey[list]()
+
+
+def _limit_values(limits) -> dict[str, Any]:
+    return {"cell_timeout_s": limits.cell_timeout_s, "total_timeout_s": limits.total_timeout_s,
+            "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s}
+
+
+def _versions() -> dict[str, str]:
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"davar": __version__, "python": sys.version.split()[0]}
+    for pkg in ("papermill", "pytest", "torch", "tensorflow-cpu"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out

@@ -1,0 +1,158 @@
+"""The versioned result of grading one submission, and its JSON form.
+
+Everything a report, the gradebook or an export needs is in a `SubmissionResult`; nothing downstream
+goes back to the notebook or the kernel.  Messages are stored as a catalogue key plus values, and
+rendered in both languages when the result is built, so a report never formats student data itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+#: Submission statuses (DESIGN §6).
+STATUSES = ("graded", "execution_error", "timeout", "invalid_submission", "sandbox_violation")
+#: Test outcomes: ``not_run`` when the kernel was gone before the test could probe it,
+#: ``error`` when the grader itself broke (a bug for the TA, never the student's fault),
+#: ``manual`` for points a TA fills in.
+OUTCOMES = ("passed", "failed", "error", "not_run", "skipped", "manual")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+    fa: str = ""
+    en: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestResult:
+    id: str
+    title: dict[str, str]
+    outcome: str
+    points: float
+    max_points: float
+    hidden: bool = False
+    duration_s: float = 0.0
+    messages: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionResult:
+    id: str
+    title: dict[str, str]
+    max_points: float
+    manual: bool = False
+    tests: tuple[TestResult, ...] = ()
+
+    @property
+    def points(self) -> float:
+        return round(sum(t.points for t in self.tests), 6)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CellRecord:
+    index: int
+    execution_count: int | None
+    duration_s: float
+    status: str  # "ok", "error", "timeout", "killed", "not_run"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionRecord:
+    """What happened when the notebook ran (from the live run, not papermill's saved metadata)."""
+
+    status: str  # "ok", "error", "timeout", "dead", "not_run"
+    wall_s: float = 0.0
+    peak_memory_mb: float | None = None
+    cells_total: int = 0
+    cells: tuple[CellRecord, ...] = ()
+    failing_cell: int | None = None  # index among the notebook's code cells as the student wrote it
+    error_name: str = ""
+    error_value: str = ""
+    traceback: str = ""
+    reason: str = ""  # catalogue key explaining a timeout or a dead kernel
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SandboxRecord:
+    level: str  # "strict", "basic", "none"
+    network: bool  # whether the kernel could reach a network at all
+    limits: dict[str, Any] = field(default_factory=dict)
+    blocked: tuple[dict[str, str], ...] = ()  # attempts the sandbox stopped: {"kind", "target"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmissionResult:
+    assignment: str
+    student: str
+    digest: str
+    status: str
+    questions: tuple[QuestionResult, ...]
+    execution: ExecutionRecord
+    sandbox: SandboxRecord
+    notebook: str = ""
+    graded_at: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def score(self) -> float:
+        return round(sum(q.points for q in self.questions), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(q.max_points for q in self.questions), 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["score"] = self.score
+        data["max_score"] = self.max_score
+        for q, qd in zip(self.questions, data["questions"]):
+            qd["points"] = q.points
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def from_dict(data: dict[str, Any]) -> SubmissionResult:
+    """Rebuild a result from its JSON form (derived totals are recomputed, not trusted)."""
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"unsupported result schema_version {data.get('schema_version')!r}")
+
+    def msgs(items):
+        return tuple(Message(**m) for m in items)
+
+    questions = tuple(
+        QuestionResult(
+            id=q["id"],
+            title=q["title"],
+            max_points=q["max_points"],
+            manual=q.get("manual", False),
+            tests=tuple(TestResult(**{**t, "messages": msgs(t["messages"])}) for t in q["tests"]),
+        )
+        for q in data["questions"]
+    )
+    ex = data["execution"]
+    execution = ExecutionRecord(**{**ex, "cells": tuple(CellRecord(**c) for c in ex["cells"])})
+    sb = data["sandbox"]
+    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
+    skip = {"score", "max_score", "questions", "execution", "sandbox", "messages"}
+    return SubmissionResult(
+        **{k: v for k, v in data.items() if k not in skip},
+        questions=questions,
+        execution=execution,
+        sandbox=sandbox,
+        messages=msgs(data.get("messages", ())),
+    )
+
+
+def from_json(text: str) -> SubmissionResult:
+    return from_dict(json.loads(text))

@@ -1,0 +1,65 @@
+"""Q5: a CNN for 64×64 colour images of handwritten digits 1–4 (> 90 % on train AND test).
+
+Accuracy is computed here, outside the sandbox: the grader loads the images itself, reproduces the
+handout's 80/20 split (seed 42), sends only the images through the bridge to the student's
+`predict`, and compares the returned labels with labels the kernel never sees (for the hidden set
+they are not even in the file names).
+"""
+
+import numpy as np
+import pytest
+
+from davar import datasets, expect
+
+Q = "5"
+
+
+def _accuracy(sub, images, labels, split, threshold):
+    predicted = np.asarray(sub.call("predict", images)).reshape(-1)
+    expect(predicted.shape == labels.shape, "prediction_shape", name="predict", shape=list(predicted.shape),
+           count=len(labels))
+    measured = float(np.mean(predicted.astype(np.int64) == labels))
+    expect(measured > threshold, "accuracy", split=split, measured=measured, threshold=threshold)
+
+
+@pytest.fixture(scope="module")
+def split(public_data, assignment):
+    params = assignment.question(Q).extra["split"]
+    return datasets.split_public(public_data / "digits", **params)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(2)
+def test_model_is_cnn(sub):
+    model = sub.model("model")
+    expect(model.framework == "torch", "framework", name="model", framework=model.framework, expected="PyTorch")
+    convs = [l for l in model.layers() if l.type.startswith("Conv")]
+    expect(convs, "cnn_layers", name="model", framework=model.framework, convs=len(convs),
+           params=model.param_count(), layers=", ".join(sorted({l.type for l in model.layers()})))
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(5)
+@pytest.mark.timeout(300)
+def test_train_accuracy(sub, split, assignment):
+    train_paths, _, train_labels, _ = split
+    _accuracy(sub, datasets.load_images(train_paths), np.asarray(train_labels), "train",
+              assignment.question(Q).thresholds["accuracy"])
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(5)
+@pytest.mark.timeout(300)
+def test_test_accuracy(sub, split, assignment):
+    _, test_paths, _, test_labels = split
+    _accuracy(sub, datasets.load_images(test_paths), np.asarray(test_labels), "test",
+              assignment.question(Q).thresholds["accuracy"])
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(3)
+@pytest.mark.hidden
+@pytest.mark.timeout(300)
+def test_hidden_accuracy(sub, hidden, assignment):
+    images, labels = datasets.load_hidden(hidden / "digits")
+    _accuracy(sub, images, labels, "hidden", assignment.question(Q).thresholds["accuracy"])
