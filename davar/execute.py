@@ -136,6 +136,7 @@ class _CellLog:
     def __init__(self, output_limit: int):
         self.started: dict[int, float] = {}
         self.records: dict[int, CellRecord] = {}
+        self.ours: dict[int, bool] = {}
         self.current: int | None = None
         self.output_limit = output_limit
         self.output_used = 0
@@ -143,6 +144,13 @@ class _CellLog:
     def on_cell_start(self, cell, cell_index):
         self.current = cell_index
         self.started[cell_index] = time.monotonic()
+        self.ours[cell_index] = bool({SETUP_TAG, "injected-parameters"} & set(cell.metadata.get("tags", [])))
+
+    def student_index(self, executed: int | None) -> int | None:
+        """The executed notebook's cell index as the cell's index in the student's notebook."""
+        if executed is None:
+            return None
+        return executed - sum(1 for i, ours in self.ours.items() if ours and i < executed)
 
     def on_cell_executed(self, cell, cell_index, execute_reply):
         status = execute_reply["content"].get("status", "ok")
@@ -235,12 +243,12 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
     if status in ("ok", "error") and not alive:
         status, reason = "dead", "kernel_died"
 
-    executed = _executed_cells(nb_out, nb_in, cells)
+    executed = _executed_cells(nb_in, cells)
     record = ExecutionRecord(
         status=status, wall_s=round(time.monotonic() - started, 3),
         peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
         cells_total=cells_total, cells=executed,
-        failing_cell=_to_student(failing, nb_out if nb_out.exists() else nb_in), reason=reason, **error)
+        failing_cell=cells.student_index(failing), reason=reason, **error)
     bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
                     reply_limit=limits.reply_mb * 2**20) if alive else None
     live = LiveRun(submission=submission, execution=record, level=level, limits=limits, bridge=bridge,
@@ -260,29 +268,17 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
             shutil.rmtree(rundir, ignore_errors=True)
 
 
-def _executed_cells(nb_out: Path, nb_in: Path, log: _CellLog) -> tuple[CellRecord, ...]:
-    """Per-cell records of the student's cells (setup and injected-parameters cells left out)."""
-    nb = nbformat.read(nb_out if nb_out.exists() else nb_in, as_version=4)
+def _executed_cells(nb_in: Path, log: _CellLog) -> tuple[CellRecord, ...]:
+    """One record per code cell of the student's notebook, in the student's numbering."""
+    student_cells = nbformat.read(nb_in, as_version=4).cells[1:]  # without the setup cell
+    ran = {log.student_index(i): i for i, ours in log.ours.items() if not ours}
     out = []
-    student = 0
-    for i, cell in enumerate(nb.cells):
-        tags = cell.metadata.get("tags", [])
-        if SETUP_TAG in tags or "injected-parameters" in tags:
+    for j, cell in enumerate(student_cells):
+        if cell.cell_type != "code":
             continue
-        if cell.cell_type == "code":
-            rec = log.records.get(i)
-            status = rec.status if rec else ("timeout" if i == log.current else "not_run")
-            out.append(CellRecord(index=student, execution_count=rec.execution_count if rec else None,
-                                  duration_s=rec.duration_s if rec else 0.0, status=status))
-        student += 1
+        i = ran.get(j)
+        rec = log.records.get(i) if i is not None else None
+        status = rec.status if rec else ("timeout" if i is not None and i == log.current else "not_run")
+        out.append(CellRecord(index=j, execution_count=rec.execution_count if rec else None,
+                              duration_s=rec.duration_s if rec else 0.0, status=status))
     return tuple(out)
-
-
-def _to_student(executed_index: int | None, nb_path: Path) -> int | None:
-    """The executed notebook's cell index as the index of that cell in the student's notebook."""
-    if executed_index is None:
-        return None
-    nb = nbformat.read(nb_path, as_version=4)
-    skipped = sum(1 for c in nb.cells[:executed_index]
-                  if {SETUP_TAG, "injected-parameters"} & set(c.metadata.get("tags", [])))
-    return executed_index - skipped
