@@ -193,7 +193,7 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
         "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
     }
     audit = AuditLog(paths.ipc / "audit.sock",
-                     visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/tmp", "/proc", "/dev", "/usr"])
+                     visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"])
     km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
                                  connection_file=str(paths.ipc / "kernel.json"))
     km.sandbox_cmd = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,

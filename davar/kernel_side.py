@@ -23,17 +23,20 @@ import traceback
 EXCHANGE_IN = os.environ.get("DAVAR_EXCHANGE_IN", "/exchange/in")
 EXCHANGE_OUT = os.environ.get("DAVAR_EXCHANGE_OUT", "/exchange/out")
 _AUDIT_SOCKET = os.environ.get("DAVAR_AUDIT_SOCKET", "")
-_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0", "")
+_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
 _FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile", "os.stat"}
+# Paths whose absence is ordinary (interpreter and library probing), never reported.
+_QUIET = tuple(p.rstrip("/") + "/" for p in {sys.prefix, sys.base_prefix, "/usr", "/proc", "/sys", "/dev",
+                                             "/submission", "/exchange", "/opt/davar"})
 _guard = threading.local()
-_seen = set()
+_seen = {"file": set(), "network": set()}
 
 
 def _report(kind, op, target):
-    key = (kind, target)
-    if key in _seen or len(_seen) >= 200:
+    seen = _seen[kind]
+    if target in seen or len(seen) >= 100:
         return
-    _seen.add(key)
+    seen.add(target)
     try:
         _sock.sendto(json.dumps({"kind": kind, "op": op, "target": target[:500]}).encode(), _AUDIT_SOCKET)
     except OSError:
@@ -50,15 +53,15 @@ def _audit(event, args):
             if path and not path.startswith("/"):
                 path = os.path.join(os.getcwd(), path)
             path = os.path.normpath(path)
-            if not os.path.lexists(path):
+            if not (path + "/").startswith(_QUIET) and not os.path.lexists(path):
                 _report("file", event, path)
         elif event == "socket.connect" and len(args) >= 2 and isinstance(args[1], tuple):
             host = str(args[1][0])
-            if not host.startswith(_LOOPBACK):
+            if host and not host.startswith(_LOOPBACK):
                 _report("network", event, f"{host}:{args[1][1]}")
         elif event == "socket.getaddrinfo" and args and args[0] not in (None, b"", ""):
             host = os.fsdecode(args[0]) if isinstance(args[0], bytes) else str(args[0])
-            if not host.startswith(_LOOPBACK):
+            if host and not host.startswith(_LOOPBACK):
                 _report("network", event, f"{host}:{args[1]}")
         elif event == "urllib.Request" and args:
             _report("network", event, str(args[0]))
