@@ -64,7 +64,7 @@ class LiveRun:
     def sandbox_record(self) -> SandboxRecord:
         return SandboxRecord(level=self.level, network=self.level == "none",
                              limits=dataclasses.asdict(self.limits),
-                             blocked=self.audit.blocked())
+                             blocked=self.audit.blocked() if self.level != "none" else ())
 
 
 class AuditLog:

@@ -1,0 +1,95 @@
+"""The pytest plugin, black-box through pytester: options, markers, collector, result JSON."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+NOTEBOOK = Path(__file__).parent / "notebooks" / "tampers_with_bridge" / "notebook.ipynb"
+
+GRADERS = '''
+import pytest
+from davar import expect
+
+@pytest.mark.question("1")
+@pytest.mark.points(2)
+def test_value(sub):
+    expect(sub.array("small").sum() == 15, "accuracy", split="x", measured=1.0, threshold=0.5)
+
+@pytest.mark.question("1")
+@pytest.mark.points(1)
+def test_missing(sub):
+    sub.value("not_defined")
+
+@pytest.mark.question("2")
+@pytest.mark.points(3)
+@pytest.mark.hidden
+def test_hidden(sub):
+    assert sub.has("small")
+'''
+
+
+@pytest.fixture
+def graders(pytester):
+    d = pytester.mkdir("graders") / "p"
+    d.mkdir()
+    (d / "assignment.toml").write_text(
+        'id = "p"\ntitle = { fa = "آزمایش", en = "plugin" }\nnotebooks = ["notebook.ipynb"]\n'
+        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n'
+        '[[questions]]\nid = "2"\npoints = 3\ntitle = { fa = "دو", en = "two" }\n'
+        '[[questions]]\nid = "3"\npoints = 4\nmanual = true\ntitle = { fa = "سه", en = "three" }\n')
+    (d / "test_p.py").write_text(GRADERS)
+    (pytester.path / "data" / "p" / "public").mkdir(parents=True)
+    sub = pytester.mkdir("student")
+    shutil.copy(NOTEBOOK, sub / "notebook.ipynb")
+    return d, sub
+
+
+def test_grades_a_submission_and_writes_the_result(pytester, graders):
+    d, sub = graders
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none", "--davar-result", "r.json")
+    res.assert_outcomes(passed=2, failed=1)
+    result = json.loads((pytester.path / "r.json").read_text())
+    assert result["schema_version"] == 1 and result["status"] == "graded", result["sandbox"]
+    assert result["score"] == 5 and result["max_score"] == 10
+    tests = {t["id"]: t for q in result["questions"] for t in q["tests"]}
+    assert tests["missing"]["outcome"] == "failed" and tests["missing"]["messages"][0]["key"] == "missing_name"
+    assert tests["value"]["messages"][0]["fa"] and tests["hidden"]["hidden"] is True
+    assert tests["manual"]["outcome"] == "manual"
+    assert result["sandbox"]["level"] == "none"
+
+
+def test_public_only_deselects_hidden_tests(pytester, graders):
+    d, sub = graders
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none", "--public-only",
+                             "--davar-result", "r.json")
+    res.assert_outcomes(passed=1, failed=1, deselected=1)
+    result = json.loads((pytester.path / "r.json").read_text())
+    assert [q["id"] for q in result["questions"]] == ["1", "3"]
+
+
+def test_points_must_add_up_to_the_assignment(pytester, graders):
+    d, sub = graders
+    (d / "test_p.py").write_text(GRADERS.replace("points(1)", "points(5)"))
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*question 1: graders give 7.0 points, assignment.toml says 3.0*"])
+
+
+def test_strict_is_refused_where_unavailable_unless_allowed(pytester, graders, monkeypatch):
+    from davar import sandbox
+
+    monkeypatch.setattr(sandbox, "choose_level", lambda level: (_ for _ in ()).throw(sandbox.SandboxUnavailable("x"))
+                        if level != "auto" else "none")
+    d, sub = graders
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub))
+    assert res.ret != 0
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--allow-weak-sandbox")
+    res.assert_outcomes(passed=2, failed=1)
+
+
+def test_without_submission_graders_skip(pytester, graders):
+    d, _ = graders
+    pytester.runpytest_subprocess(str(d)).assert_outcomes(skipped=3)

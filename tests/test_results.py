@@ -1,0 +1,28 @@
+"""Results round-trip through JSON and the gradebook; history is kept."""
+
+from davar import gradebook
+from davar.results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult, from_json
+
+
+def make(score=2.0, student="s1"):
+    t = TestResult(id="a", title={"fa": "الف", "en": "a"}, outcome="passed" if score else "failed", points=score,
+                   max_points=2.0, messages=(Message(key="k", values={"x": 1}, fa="ف", en="e"),))
+    return SubmissionResult(assignment="x", student=student, digest="d", status="graded",
+                            questions=(QuestionResult(id="1", title={"fa": "۱", "en": "1"}, max_points=2.0, tests=(t,)),),
+                            execution=ExecutionRecord(status="ok"), sandbox=SandboxRecord(level="strict", network=False),
+                            graded_at="2026-11-23T10:00:00+00:00")
+
+
+def test_json_round_trip_recomputes_totals():
+    r = make()
+    again = from_json(r.to_json())
+    assert again == r and again.score == 2.0 and again.max_score == 2.0
+
+
+def test_gradebook_keeps_history_and_gives_the_latest(tmp_path):
+    db = tmp_path / "g.sqlite"
+    gradebook.add(db, make(0.0))
+    gradebook.add(db, make(2.0))
+    gradebook.add(db, make(0.0, student="s2"))
+    assert [r.score for r in gradebook.history(db, "x", "s1")] == [0.0, 2.0]
+    assert [(r.student, r.score) for r in gradebook.latest(db, "x")] == [("s1", 2.0), ("s2", 0.0)]

@@ -1,0 +1,79 @@
+"""The sample corpus: every submission in submissions/<assignment>/ grades to its expected.toml."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from davar import gradebook, intake, sandbox
+from davar.cli import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted(p.parent for p in (ROOT / "submissions").glob("*/*/expected.toml"))
+
+pytestmark = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, hw2):
+    out = tmp_path_factory.mktemp("reports")
+    results = grade(assignment=str(hw2.directory), path=ROOT / "submissions" / hw2.id, out=out)
+    return out / hw2.id, {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_sample_grades_as_expected(graded, sample):
+    out, results = graded
+    expected = tomllib.loads((sample / "expected.toml").read_text("utf-8"))
+    r = results[sample.name]
+    assert r.status == expected["status"]
+    assert r.score == pytest.approx(expected["score"])
+    outcomes = {t.id: t.outcome for q in r.questions for t in q.tests}
+    assert outcomes == expected["tests"]
+    if "failing_cell" in expected:
+        assert r.execution.failing_cell == expected["failing_cell"]
+    assert r.sandbox.level == "strict"
+    for name in ("result.json", "report.fa.html", "report.en.html"):
+        assert (out / sample.name / name).is_file()
+
+
+def test_accuracy_messages_state_the_measured_value(graded):
+    _, results = graded
+    for student, r in results.items():
+        for t in (t for q in r.questions for t in q.tests if t.id.endswith("accuracy") and t.outcome == "failed"):
+            m = next(m for m in t.messages if m.key == "accuracy")
+            assert 0 <= m.values["measured"] < m.values["threshold"]
+            assert "%" in m.en and "٪" in m.fa
+
+
+def test_passing_sample_is_above_threshold_on_train_and_test(graded):
+    _, results = graded
+    tests = {t.id: t for q in results["passes"].questions for t in q.tests}
+    for split in ("train_accuracy", "test_accuracy"):
+        assert tests[split].messages[-1].values["measured"] > 0.90
+
+
+def test_snooping_sample_was_blocked_and_says_so(graded):
+    _, results = graded
+    r = results["snoops"]
+    kinds = {b["kind"] for b in r.sandbox.blocked}
+    assert kinds == {"file", "network"}
+    assert any(m.key == "sandbox_blocked" for m in r.messages)
+    assert not r.sandbox.network
+
+
+def test_gradebook_has_every_sample_once(graded):
+    out, results = graded
+    latest = gradebook.latest(out / "gradebook.sqlite", "iust-dl-1403-hw2")
+    assert {r.student for r in latest} == set(results)
+
+
+def test_grading_twice_gives_the_same_score(graded, hw2):
+    from davar.grade import grade_submission
+
+    _, results = graded
+    again = grade_submission(intake.collect(ROOT / "submissions" / hw2.id / "under_threshold", hw2)[0], hw2,
+                             level="strict")
+    assert again.score == results["under_threshold"].score
+    assert [t.outcome for q in again.questions for t in q.tests] == \
+        [t.outcome for q in results["under_threshold"].questions for t in q.tests]
