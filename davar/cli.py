@@ -111,6 +111,10 @@ def _level(requested: str, allow_weak: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)  # per-cell chatter; outcomes are in the results
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(prog="davar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
