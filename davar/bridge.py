@@ -24,7 +24,7 @@ import numpy as np
 from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from .errors import BridgeTimeout, KernelUnavailable, MissingName, ReplyRejected, StudentCodeRaised
+from .errors import BridgeTimeout, GradeFailure, KernelUnavailable, MissingName, ReplyRejected, StudentCodeRaised
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _FILE = re.compile(r"[A-Za-z0-9_-]+(\.json|\.npy)")
@@ -170,8 +170,6 @@ class ModelProbe:
         self._bridge, self.name = bridge, name
         self._info = bridge.request("model_info", name)
         if not self._info.get("framework"):
-            from .errors import GradeFailure
-
             raise GradeFailure("not_a_model", name=name, type=self._info.get("class", "?"))
 
     @property

@@ -2,7 +2,8 @@
 
 Messages are looked up by key in ``catalogue.toml`` and formatted per language with Babel, so Persian
 gets Persian digits and separators (۰٫۹۲ ، ۹۲٫۳۴٪).  Placeholders name a kind after the colon:
-``{measured:percent}``, ``{count:number}``, ``{name}`` (text, e.g. an identifier).  In Persian every
+``{measured:percent}``, ``{count:number}``, ``{split:term}`` (the value is itself a catalogue key,
+``term_<value>``, shown in the page's language), ``{name}`` (text, e.g. an identifier).  In Persian every
 substituted value is wrapped in Unicode first-strong isolates (FSI … PDI), the plain-text form of
 ``<bdi>``, so ``conv2d_2`` or ``0.9234`` never reorders inside right-to-left text.
 
@@ -60,6 +61,8 @@ class _Formatter(string.Formatter):
         self.lang = lang
 
     def format_field(self, value: Any, spec: str) -> str:
+        if spec == "term":
+            return template(f"term_{value}", self.lang)
         text = format_number(value, self.lang, spec) if spec in _FORMATS else str(value)
         return FSI + text + PDI if self.lang == "fa" else text
 

@@ -26,7 +26,7 @@ console = Console(stderr=True)
 
 
 def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
-    """Build every stand-in dataset of an assignment (offline, idempotent)."""
+    """Build every stand-in dataset of an assignment (offline, idempotent; never over real data)."""
     a = assignment_mod.find(assignment)
     for spec in a.datasets.values():
         module, func = spec["standin"].split(":")
@@ -39,7 +39,8 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     """Grade every submission under `path`; write result.json + fa/en reports per student and the gradebook."""
     a = assignment_mod.find(assignment)
     level = _level(sandbox_level, allow_weak_sandbox)
-    build_data(assignment=assignment, data_root=data_root)
+    if profile == "standin":
+        build_data(assignment=assignment, data_root=data_root)
     subs = intake.collect(path, a)
     out_dir = out / a.id
     results = []
@@ -68,7 +69,8 @@ def check(*, assignment: str, notebook: Path, lang: str = "en", as_json: bool = 
     level = sandbox.choose_level("auto")
     if level != "strict":
         console.print(f"[yellow]{catalogue.text('sandbox_weak', lang, {'level': level})}[/]")
-    build_data(assignment=assignment, data_root=data_root)
+    if profile == "standin":
+        build_data(assignment=assignment, data_root=data_root)
     sub = intake.collect(notebook, a)[0]
     result = grade_submission(sub, a, level=level, profile=profile, data_root=data_root, public_only=True)
     if out:

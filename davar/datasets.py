@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DavarError
+
 #: Bump when the generator changes: a root built by another version is rebuilt.
 DIGITS14_VERSION = "digits14-v1"
 DIGITS14_CLASSES = (1, 2, 3, 4)
@@ -74,6 +76,9 @@ def build_digits14(root: Path) -> None:
         and (hidden_dir / "labels.csv").is_file()
     ):
         return
+    if not marker.is_file() and (public_dir.exists() or hidden_dir.exists()):
+        raise DavarError(f"{root} holds data davar did not build (no {_MARKER}); refusing to replace it "
+                         "with the stand-in")
 
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

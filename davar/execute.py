@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -86,8 +87,6 @@ class AuditLog:
                 with contextlib.suppress(ValueError, AttributeError):
                     event = json.loads(data)
                     event = {k: str(event[k])[:500] for k in ("kind", "op", "target")}
-                    if os.environ.get("DAVAR_DEBUG_AUDIT"):
-                        print("audit:", event)
                     if event not in self.events and self._counts(event):
                         self.events.append(event)
         return tuple(self.events)
@@ -119,15 +118,16 @@ class _SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
 
 
-def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]) -> int:
-    """Copy the notebook with a seeding cell in front; return how many cells the student wrote."""
+def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]) -> list[str]:
+    """Copy the notebook with a seeding cell in front; return the type of each cell the student wrote."""
     nb = nbformat.read(src, as_version=4)
     code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
+    student_cells = [c.cell_type for c in nb.cells]
     nb.cells.insert(0, setup)
     nbformat.validator.normalize(nb)
     nbformat.write(nb, dest)
-    return len(nb.cells) - 1
+    return student_cells
 
 
 class _CellLog:
@@ -135,7 +135,7 @@ class _CellLog:
 
     def __init__(self, output_limit: int):
         self.started: dict[int, float] = {}
-        self.records: dict[int, CellRecord] = {}
+        self.finished: dict[int, tuple[int | None, float, str]] = {}  # executed index -> count, seconds, status
         self.ours: dict[int, bool] = {}
         self.current: int | None = None
         self.output_limit = output_limit
@@ -153,15 +153,27 @@ class _CellLog:
         return executed - sum(1 for i, ours in self.ours.items() if ours and i < executed)
 
     def on_cell_executed(self, cell, cell_index, execute_reply):
-        status = execute_reply["content"].get("status", "ok")
-        self.records[cell_index] = CellRecord(
-            index=cell_index, execution_count=cell.get("execution_count"),
-            duration_s=round(time.monotonic() - self.started.get(cell_index, time.monotonic()), 3),
-            status="ok" if status == "ok" else "error")
-        size = len(json.dumps(cell.get("outputs", [])))
-        self.output_used += size
+        ok = execute_reply["content"].get("status", "ok") == "ok"
+        self.finished[cell_index] = (cell.get("execution_count"),
+                                     round(time.monotonic() - self.started[cell_index], 3), "ok" if ok else "error")
+        self.output_used += len(json.dumps(cell.get("outputs", [])))
         if self.output_used > self.output_limit:
             cell["outputs"] = [nbformat.v4.new_output("stream", name="stderr", text="[davar: output truncated]\n")]
+
+    def cell_records(self, cell_types: list[str]) -> tuple[CellRecord, ...]:
+        """One record per code cell of the student's notebook, in the student's numbering."""
+        ran = {self.student_index(i): i for i, ours in self.ours.items() if not ours}
+        out = []
+        for j, kind in enumerate(cell_types):
+            if kind != "code":
+                continue
+            i = ran.get(j)
+            if i in self.finished:
+                count, seconds, status = self.finished[i]
+            else:
+                count, seconds, status = None, 0.0, "timeout" if i is not None and i == self.current else "not_run"
+            out.append(CellRecord(index=j, execution_count=count, duration_s=seconds, status=status))
+        return tuple(out)
 
 
 @contextlib.contextmanager
@@ -169,116 +181,102 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
         slot: int = 0, data_root: Path | None = None, keep: bool = False) -> Iterator[LiveRun]:
     """Execute the submission's notebook in a fresh sandboxed kernel; yield while it is alive."""
     limits = assignment.limits(profile)
-    rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
-    paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
-                          exchange_out=rundir / "out", data=assignment.public_data(data_root))
-    for rel in submission.files:
-        (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(submission.root / rel, paths.work / rel)
-    nb_in = paths.work / ".davar-input.ipynb"
-    cells_total = _prepare_notebook(paths.work / submission.notebook.name, nb_in, seed=assignment.seed,
-                                 frameworks=assignment.frameworks)
-    sandbox.prepare_paths(paths, level=level, slot=slot)
-    cgroup = sandbox.Cgroup(f"{rundir.name}", limits) if level == "strict" else None
-    inside = level != "none"
-    env = {
-        "HOME": sandbox.WORK if inside else str(paths.work),
-        "PATH": f"{Path(os.sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "MPLCONFIGDIR": "/tmp/matplotlib",
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "DAVAR_AUDIT_SOCKET": str(paths.ipc / "audit.sock"),
-        "DAVAR_EXCHANGE_IN": sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
-        "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
-    }
-    audit = AuditLog(paths.ipc / "audit.sock",
-                     visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"])
-    km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
-                                 connection_file=str(paths.ipc / "kernel.json"))
-    km.sandbox_cmd = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
-                                            env=env, kernel_side=KERNEL_SIDE)
-    km.sandbox_uid = sandbox.BASE_UID + slot if level == "strict" else None
-    cells = _CellLog(limits.output_mb * 2**20)
-    fired = threading.Event()
-
-    def overall_timeout():
-        fired.set()
-        cgroup.kill_all() if cgroup else run_sync(km.kill_kernel)()
-
-    watchdog = threading.Timer(limits.total_timeout_s, overall_timeout)
-    nb_out = rundir / "executed.ipynb"
-    started = time.monotonic()
-    status, reason, failing, error = "ok", "", None, {}
-    stack = contextlib.ExitStack()
-    try:
-        kernel_log = stack.enter_context(open(rundir / "kernel.log", "wb"))
-        run_sync(km.start_kernel)(env=env if not inside else {}, cwd=str(paths.work), stdout=kernel_log,
-                                  stderr=subprocess.STDOUT)
-        watchdog.start()
-        params = {"DATA_DIR": sandbox.DATA if inside else str(paths.data), "SEED": assignment.seed,
-                  "OUTPUT_DIR": f"{sandbox.WORK if inside else paths.work}/output", "PROFILE": profile,
-                  **assignment.profile_parameters(profile)}
-        papermill.execute_notebook(
-            str(nb_in), str(nb_out), parameters=params, km=km, kernel_name="python3", progress_bar=False,
-            execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
-            on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
-    except papermill.PapermillExecutionError as e:
-        status, failing = "error", e.cell_index
-        error = {"error_name": e.ename, "error_value": str(e.evalue)[:2000], "traceback": "\n".join(e.traceback)[-20000:]}
-    except CellTimeoutError:
-        status, reason, failing = "timeout", "cell_timeout", cells.current
-    except (DeadKernelError, RuntimeError) as e:
-        status, failing = "dead", cells.current
-        reason = "kernel_start_failed" if cells.current is None and not fired.is_set() else "kernel_died"
-        error = {"error_value": str(e)[:2000]}
-    finally:
-        watchdog.cancel()
-        stack.close()
-    if fired.is_set():
-        status, reason = "timeout", "total_timeout"
-    if status == "dead" and cgroup and cgroup.oom_killed():
-        reason = "memory_limit"
-    alive = status in ("ok", "error") and run_sync(km.is_alive)()
-    if status in ("ok", "error") and not alive:
-        status, reason = "dead", "kernel_died"
-
-    executed = _executed_cells(nb_in, cells)
-    record = ExecutionRecord(
-        status=status, wall_s=round(time.monotonic() - started, 3),
-        peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
-        cells_total=cells_total, cells=executed,
-        failing_cell=cells.student_index(failing), reason=reason, **error)
-    bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
-                    reply_limit=limits.reply_mb * 2**20) if alive else None
-    live = LiveRun(submission=submission, execution=record, level=level, limits=limits, bridge=bridge,
-                   output_notebook=nb_out, audit=audit)
-    try:
-        yield live
-    finally:
-        if bridge:
-            bridge.close()
-        with contextlib.suppress(Exception):
-            run_sync(km.shutdown_kernel)(now=True)
-        live.audit.blocked()  # drain before the socket goes
-        audit.close()
-        if cgroup:
-            cgroup.remove()
+    with contextlib.ExitStack() as cleanup:
+        rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
         if not keep:
-            shutil.rmtree(rundir, ignore_errors=True)
+            cleanup.callback(shutil.rmtree, rundir, ignore_errors=True)
+        paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
+                              exchange_out=rundir / "out", data=assignment.public_data(data_root))
+        for rel in submission.files:
+            (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(submission.root / rel, paths.work / rel)
+        nb_in = paths.work / ".davar-input.ipynb"
+        cell_types = _prepare_notebook(paths.work / submission.notebook.name, nb_in, seed=assignment.seed,
+                                       frameworks=assignment.frameworks)
+        sandbox.prepare_paths(paths, level=level, slot=slot)
+        cgroup = sandbox.Cgroup(rundir.name, limits) if level == "strict" else None
+        if cgroup:
+            cleanup.callback(cgroup.remove)
+        audit = AuditLog(paths.ipc / "audit.sock",
+                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"])
+        cleanup.callback(audit.close)
+        inside = level != "none"
+        env = {
+            "HOME": sandbox.WORK if inside else str(paths.work),
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "DAVAR_AUDIT_SOCKET": str(paths.ipc / "audit.sock"),
+            "DAVAR_EXCHANGE_IN": sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
+            "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
+        }
+        km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
+                                     connection_file=str(paths.ipc / "kernel.json"))
+        km.sandbox_cmd = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
+                                                env=env, kernel_side=KERNEL_SIDE)
+        km.sandbox_uid = sandbox.BASE_UID + slot if level == "strict" else None
+        cleanup.callback(_shutdown, km)
+        cells = _CellLog(limits.output_mb * 2**20)
+        fired = threading.Event()
+
+        def overall_timeout():
+            fired.set()
+            cgroup.kill_all() if cgroup else run_sync(km.kill_kernel)()
+
+        watchdog = threading.Timer(limits.total_timeout_s, overall_timeout)
+        nb_out = rundir / "executed.ipynb"
+        started = time.monotonic()
+        status, reason, failing, error = "ok", "", None, {}
+        try:
+            with open(rundir / "kernel.log", "wb") as kernel_log:
+                run_sync(km.start_kernel)(env=env if not inside else {}, cwd=str(paths.work), stdout=kernel_log,
+                                          stderr=subprocess.STDOUT)
+            watchdog.start()
+            params = {"DATA_DIR": sandbox.DATA if inside else str(paths.data), "SEED": assignment.seed,
+                      "OUTPUT_DIR": f"{sandbox.WORK if inside else paths.work}/output", "PROFILE": profile,
+                      **assignment.profile_parameters(profile)}
+            papermill.execute_notebook(
+                str(nb_in), str(nb_out), parameters=params, km=km, kernel_name="python3", progress_bar=False,
+                execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
+                on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
+        except papermill.PapermillExecutionError as e:
+            status, failing = "error", e.cell_index
+            error = {"error_name": e.ename, "error_value": str(e.evalue)[:2000],
+                     "traceback": "\n".join(e.traceback)[-20000:]}
+        except CellTimeoutError:
+            status, reason, failing = "timeout", "cell_timeout", cells.current
+        except (DeadKernelError, RuntimeError) as e:  # nbclient says "Kernel died" with either
+            status, failing = "dead", cells.current
+            reason = "kernel_start_failed" if cells.current is None and not fired.is_set() else "kernel_died"
+            error = {"error_value": str(e)[:2000]}
+        finally:
+            watchdog.cancel()
+        if fired.is_set():
+            status, reason = "timeout", "total_timeout"
+        if status == "dead" and cgroup and cgroup.oom_killed():
+            reason = "memory_limit"
+        alive = status in ("ok", "error") and run_sync(km.is_alive)()
+        if status in ("ok", "error") and not alive:
+            status, reason = "dead", "kernel_died"
+
+        record = ExecutionRecord(
+            status=status, wall_s=round(time.monotonic() - started, 3),
+            peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
+            cells_total=len(cell_types), cells=cells.cell_records(cell_types),
+            failing_cell=cells.student_index(failing), reason=reason, **error)
+        bridge = None
+        if alive:
+            bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
+                            reply_limit=limits.reply_mb * 2**20)
+            cleanup.callback(bridge.close)
+        yield LiveRun(submission=submission, execution=record, level=level, limits=limits, bridge=bridge,
+                      output_notebook=nb_out, audit=audit)
 
 
-def _executed_cells(nb_in: Path, log: _CellLog) -> tuple[CellRecord, ...]:
-    """One record per code cell of the student's notebook, in the student's numbering."""
-    student_cells = nbformat.read(nb_in, as_version=4).cells[1:]  # without the setup cell
-    ran = {log.student_index(i): i for i, ours in log.ours.items() if not ours}
-    out = []
-    for j, cell in enumerate(student_cells):
-        if cell.cell_type != "code":
-            continue
-        i = ran.get(j)
-        rec = log.records.get(i) if i is not None else None
-        status = rec.status if rec else ("timeout" if i is not None and i == log.current else "not_run")
-        out.append(CellRecord(index=j, execution_count=rec.execution_count if rec else None,
-                              duration_s=rec.duration_s if rec else 0.0, status=status))
-    return tuple(out)
+def _shutdown(km: AsyncKernelManager) -> None:
+    """Immediate shutdown (a graceful one stalls ~3 s about one time in ten, DESIGN §8)."""
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)

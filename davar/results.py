@@ -32,6 +32,8 @@ class Message:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     id: str
     title: dict[str, str]
     outcome: str

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +146,8 @@ class Cgroup:
             (CGROUP_ROOT / "davar" / "cgroup.subtree_control").write_text("+memory +pids")
             d.mkdir()
             (d / "memory.max").write_text(str(mem))
-            (d / "memory.swap.max").write_text("0") if (d / "memory.swap.max").exists() else None
+            if (d / "memory.swap.max").exists():
+                (d / "memory.swap.max").write_text("0")
             (d / "pids.max").write_text(str(limits.pids))
             self.dirs = [d]
         elif self.version == "v1":
@@ -186,7 +188,6 @@ class Cgroup:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            import time
             time.sleep(0.05)
 
     def remove(self) -> None:
@@ -197,7 +198,6 @@ class Cgroup:
                     d.rmdir()
                     break
                 except OSError:
-                    import time
                     time.sleep(0.02)
 
 

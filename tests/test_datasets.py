@@ -125,3 +125,14 @@ def test_import_is_light():
     code = "import sys, davar.datasets; print(any(m in sys.modules for m in ('PIL', 'sklearn', 'torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_refuses_to_replace_data_it_did_not_build(tmp_path):
+    from davar.errors import DavarError
+
+    real = tmp_path / "public" / "digits"
+    real.mkdir(parents=True)
+    (real / "00000_1.png").write_bytes(b"a TA's real file")
+    with pytest.raises(DavarError):
+        datasets.build_digits14(tmp_path)
+    assert (real / "00000_1.png").read_bytes() == b"a TA's real file"

@@ -16,7 +16,7 @@ from davar import expect
 @pytest.mark.question("1")
 @pytest.mark.points(2)
 def test_value(sub):
-    expect(sub.array("small").sum() == 15, "accuracy", split="x", measured=1.0, threshold=0.5)
+    expect(sub.array("small").sum() == 15, "accuracy", split="test", measured=1.0, threshold=0.5)
 
 @pytest.mark.question("1")
 @pytest.mark.points(1)
