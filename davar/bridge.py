@@ -202,7 +202,7 @@ class Sub:
     @property
     def _bridge(self) -> Bridge:
         if self._live.bridge is None:
-            raise KernelUnavailable(self.execution.reason or self.execution.status)
+            raise KernelUnavailable(self.execution.reason or "kernel_gone")
         return self._live.bridge
 
     @property

@@ -24,7 +24,7 @@ EXCHANGE_IN = os.environ.get("DAVAR_EXCHANGE_IN", "/exchange/in")
 EXCHANGE_OUT = os.environ.get("DAVAR_EXCHANGE_OUT", "/exchange/out")
 _AUDIT_SOCKET = os.environ.get("DAVAR_AUDIT_SOCKET", "")
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
-_FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile", "os.stat"}
+_FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile"}
 # Paths whose absence is ordinary (interpreter and library probing), never reported.
 _QUIET = tuple(p.rstrip("/") + "/" for p in {sys.prefix, sys.base_prefix, "/usr", "/proc", "/sys", "/dev",
                                              "/submission", "/exchange", "/opt/davar"})
@@ -122,8 +122,6 @@ def _encode(obj, stem, counter):
     if isinstance(obj, dict):
         return {"dict": {str(k): _encode(v, stem, counter) for k, v in obj.items()}}
     if hasattr(obj, "shape") or hasattr(obj, "__array__"):
-        import numpy as np
-
         counter[0] += 1
         name = f"{stem}-{counter[0]}.npy"
         np.save(os.path.join(EXCHANGE_OUT, name), _as_array(obj), allow_pickle=False)

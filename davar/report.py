@@ -137,18 +137,6 @@ def _message_text(message: Message, lang: str) -> str:
     return getattr(message, lang) or message.en or message.fa or message.key
 
 
-def _reason_text(key: str, lang: str) -> str:
-    """A catalogue key (execution reason) in words; the key itself if the catalogue lacks it."""
-    if not key:
-        return ""
-    try:
-        if catalogue.has(key):
-            return catalogue.text(key, lang)
-    except (FileNotFoundError, KeyError, IndexError):  # no catalogue yet / message needs values
-        pass
-    return key
-
-
 # ---- view model ---------------------------------------------------------------------------------
 
 
@@ -274,7 +262,6 @@ def _context(
             "error_value": _clip(clean_terminal_text(ex.error_value), MAX_ERROR_VALUE_CHARS),
             "traceback": traceback,
             "traceback_trimmed": _num(trimmed, lang) if trimmed else None,
-            "reason": _reason_text(ex.reason, lang),
         },
         "sandbox": {
             "level": sb.level,
