@@ -38,7 +38,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
           allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path`; write result.json + fa/en reports per student and the gradebook."""
     a = assignment_mod.find(assignment)
-    level = _level(sandbox_level, allow_weak_sandbox)
+    level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
     if profile == "standin":
         build_data(assignment=assignment, data_root=data_root)
     subs = intake.collect(path, a)
@@ -100,16 +100,6 @@ def _print_table(result: SubmissionResult, lang: str) -> None:
         out.print(getattr(m, lang))
     status = words[f"status_name.{result.status}"][lang]
     out.print(f"{status}: {catalogue.format_number(result.score, lang, 'points')}/{catalogue.format_number(result.max_score, lang, 'points')}")
-
-
-def _level(requested: str, allow_weak: bool) -> str:
-    try:
-        return sandbox.choose_level(requested)
-    except DavarError:
-        if not allow_weak:
-            raise DavarError(f"sandbox level {requested!r} is not available here (best: "
-                             f"{sandbox.detect().best!r}); pass --allow-weak-sandbox to grade anyway") from None
-        return sandbox.choose_level("auto")
 
 
 def main(argv: list[str] | None = None) -> int:

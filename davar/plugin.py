@@ -26,7 +26,7 @@ import pytest
 
 from . import __version__, catalogue
 from . import assignment as assignment_mod
-from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, StudentCodeRaised
+from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable
 from .results import Message, QuestionResult, SubmissionResult, TestResult
 
 session_key = pytest.StashKey["GradingSession"]()
@@ -160,13 +160,7 @@ class GradingSession:
         if self._live is None:
             from . import execute, intake, sandbox
 
-            level = self.level
-            try:
-                level = sandbox.choose_level(level)
-            except DavarError:
-                if not self.allow_weak:
-                    raise
-                level = sandbox.choose_level("auto")
+            level = sandbox.choose_level(self.level, allow_weak=self.allow_weak)
             subs = intake.collect(self.submission_path, self.assignment)
             if len(subs) != 1:
                 raise DavarError(f"--submission must name one submission, found {len(subs)}")

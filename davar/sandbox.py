@@ -122,13 +122,16 @@ def _cgroup_version() -> str | None:
     return None
 
 
-def choose_level(requested: str) -> str:
-    """`auto` gives the best available level; a named level must be available."""
+def choose_level(requested: str, *, allow_weak: bool = False) -> str:
+    """`auto` gives the best available level; a named level must be available unless `allow_weak`."""
     best = detect().best
     if requested == "auto":
         return best
     if LEVELS.index(requested) > LEVELS.index(best):
-        raise SandboxUnavailable(f"sandbox level {requested!r} is not available here (best: {best!r})")
+        if allow_weak:
+            return best
+        raise SandboxUnavailable(f"sandbox level {requested!r} is not available here (best: {best!r}); "
+                                 "pass --allow-weak-sandbox to run anyway")
     return requested
 
 

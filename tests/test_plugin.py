@@ -78,16 +78,15 @@ def test_points_must_add_up_to_the_assignment(pytester, graders):
     res.stderr.fnmatch_lines(["*question 1: graders give 7.0 points, assignment.toml says 3.0*"])
 
 
-def test_strict_is_refused_where_unavailable_unless_allowed(pytester, graders, monkeypatch):
-    from davar import sandbox
-
-    monkeypatch.setattr(sandbox, "choose_level", lambda level: (_ for _ in ()).throw(sandbox.SandboxUnavailable("x"))
-                        if level != "auto" else "none")
+def test_strict_is_refused_where_unavailable_unless_allowed(pytester, graders, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap, setpriv or prlimit: only level `none` is left
     d, sub = graders
     res = pytester.runpytest_subprocess(str(d), "--submission", str(sub))
-    assert res.ret != 0
-    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--allow-weak-sandbox")
+    res.assert_outcomes(errors=3)
+    res.stdout.fnmatch_lines(["*sandbox level 'strict' is not available here*"])
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--allow-weak-sandbox", "--davar-result", "r.json")
     res.assert_outcomes(passed=2, failed=1)
+    assert json.loads((pytester.path / "r.json").read_text())["sandbox"]["level"] == "none"
 
 
 def test_without_submission_graders_skip(pytester, graders):
