@@ -105,7 +105,7 @@ def _print_table(result: SubmissionResult, lang: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import logging
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)  # per-cell chatter; outcomes are in the results
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)  # cell errors and timeouts are in the results
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(prog="davar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -264,7 +264,7 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
         record = ExecutionRecord(
             status=status, wall_s=round(time.monotonic() - started, 3),
             peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
-            cells_total=len(cell_types), cells=cells.cell_records(cell_types),
+            cells_total=cell_types.count("code"), cells=cells.cell_records(cell_types),
             failing_cell=cells.student_index(failing), reason=reason, **error)
         bridge = None
         if alive:

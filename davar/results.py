@@ -72,9 +72,9 @@ class ExecutionRecord:
     status: str  # "ok", "error", "timeout", "dead", "not_run"
     wall_s: float = 0.0
     peak_memory_mb: float | None = None
-    cells_total: int = 0
+    cells_total: int = 0  # code cells in the student's notebook
     cells: tuple[CellRecord, ...] = ()
-    failing_cell: int | None = None  # index among the notebook's code cells as the student wrote it
+    failing_cell: int | None = None  # 0-based index among all the cells of the notebook as the student wrote it
     error_name: str = ""
     error_value: str = ""
     traceback: str = ""
