@@ -69,15 +69,19 @@ class LiveRun:
 
 
 class AuditLog:
-    """Datagrams from the kernel's audit hook; keeps attempts that name real host paths or a network."""
+    """Datagrams from the kernel's audit hook.  Kept: any network use; file accesses that name a real
+    host path, or a file named like the grading material (hidden data, graders) wherever the notebook
+    guessed it to be."""
 
-    def __init__(self, path: Path, *, visible_roots: list[str]):
+    def __init__(self, path: Path, *, visible_roots: list[str], protected: list[Path]):
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.sock.setblocking(False)
         os.chmod(path, 0o666)
         self.visible_roots = visible_roots
+        self.protected_names = {p.name for root in protected if root.is_dir() for p in root.rglob("*")
+                                if p.is_file() and p.suffix != ".pyc"}
         self.events: list[dict[str, str]] = []
 
     def blocked(self) -> tuple[dict[str, str], ...]:
@@ -97,7 +101,7 @@ class AuditLog:
         target = os.path.normpath(event["target"])
         if any(target == r or target.startswith(r.rstrip("/") + "/") for r in self.visible_roots):
             return False  # inside the sandbox's own world: a plain "file not found"
-        return event["kind"] == "file" and os.path.lexists(target)
+        return os.path.basename(target) in self.protected_names or os.path.lexists(target)
 
     def close(self) -> None:
         self.sock.close()
@@ -198,7 +202,8 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
         if cgroup:
             cleanup.callback(cgroup.remove)
         audit = AuditLog(paths.ipc / "audit.sock",
-                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"])
+                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
+                         protected=[assignment.hidden_data(data_root), assignment.directory])
         cleanup.callback(audit.close)
         inside = level != "none"
         env = {

@@ -62,6 +62,8 @@ def test_snooping_sample_was_blocked_and_says_so(graded):
     r = results["snoops"]
     kinds = {b["kind"] for b in r.sandbox.blocked}
     assert kinds == {"file", "network"}
+    names = {Path(b["target"]).name for b in r.sandbox.blocked}
+    assert {"labels.csv", "test_q5.py", "shadow"} <= names  # the hidden labels, the graders, a host file
     assert any(m.key == "sandbox_blocked" for m in r.messages)
     assert not r.sandbox.network
 
