@@ -39,7 +39,7 @@ class Bridge:
         self.timeout_s = DEFAULT_TIMEOUT_S
         self.kc = BlockingKernelClient()
         self.kc.load_connection_info(km.get_connection_info())
-        self.kc.start_channels()
+        self.kc.start_channels(hb=False)  # liveness comes from the kernel manager, not a heartbeat thread
         self._ids = itertools.count(1)
         self.broken: str | None = None
 

@@ -7,7 +7,7 @@ import pytest
 
 from davar import assignment, execute, intake, sandbox
 from davar.bridge import Sub
-from davar.errors import MissingName, ReplyRejected, StudentCodeRaised
+from davar.errors import GradeFailure, MissingName, ReplyRejected, StudentCodeRaised
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -44,3 +44,24 @@ def test_tampered_replies_are_refused(sub, mode, why):
     with pytest.raises(ReplyRejected):
         sub.call("set_mode", "ok")  # restores the encoder, but this reply is still made by the tampered one
     np.testing.assert_array_equal(sub.array("small"), np.arange(6).reshape(2, 3))
+
+
+def test_model_probe_matches_the_framework_reference(sub):
+    import torch
+
+    probe = sub.model("model")
+    reference = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                    torch.nn.Linear(4 * 6 * 6, 2))
+    assert probe.framework == "torch"
+    assert probe.param_count() == probe.param_count(trainable=True) == sum(p.numel() for p in reference.parameters())
+    assert [layer.type for layer in probe.layers()] == ["Conv2d", "ReLU", "Flatten", "Linear"]
+    assert probe.has_layer("Conv2d") and not probe.has_layer("LSTM")
+    assert probe.predict(np.zeros((5, 3, 8, 8), dtype=np.float32)).shape == (5, 2)
+    assert sub.find_models() == {"model": {"framework": "torch", "class": "Sequential"}}
+    with pytest.raises(GradeFailure) as e:
+        sub.model("not_a_model")
+    assert e.value.key == "not_a_model"
+
+
+def test_source_of_a_student_function(sub):
+    assert sub.source("set_mode").startswith("def set_mode(mode):")

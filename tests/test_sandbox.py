@@ -70,3 +70,15 @@ def test_a_killed_kernel_is_dead_not_completed(spec):
     with run(spec, "kills_kernel") as live:
         assert live.execution.status == "dead" and live.execution.reason == "kernel_died"
         assert live.execution.failing_cell == 1
+
+
+def test_output_beyond_the_limit_is_cut(spec, tmp_path):
+    import dataclasses
+
+    import nbformat
+
+    small = dataclasses.replace(spec, raw_limits={**spec.raw_limits, "output_mb": 1})
+    with execute.run(intake.collect(NOTEBOOKS / "floods_output", small)[0], small, level="strict") as live:
+        assert live.execution.status == "ok"
+        outputs = nbformat.read(live.output_notebook, as_version=4).cells[-1].outputs
+    assert outputs[0].text == "[davar: output truncated]\n"

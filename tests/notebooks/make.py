@@ -55,7 +55,12 @@ def set_mode(mode):
     _davar._encode = evil_encode if mode != "ok" else original_encode
     return mode
 original_encode = _davar._encode""",
+        """import torch
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 2))
+not_a_model = [1, 2, 3]""",
     ],
+    "floods_output": ["for i in range(200_000):\n    print('spam ' * 20)"],
     "kills_kernel": ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],
 }
 
