@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import tomllib
+from types import ModuleType
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,25 @@ class Assignment:
     raw_limits: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    key: dict[str, Any] = field(default_factory=dict)  # the official answer key, as written (mistakes included)
+
+    @property
+    def reference_dir(self) -> Path:
+        """`reference/<id>/`: the reference solution notebooks and `reference.py`."""
+        return self.directory.parent.parent / "reference" / self.id
+
+    def reference_module(self) -> ModuleType:
+        """`reference/<id>/reference.py`, imported once per process (trusted course code)."""
+        name = "davar_reference_" + self.id.replace("-", "_")
+        if name not in sys.modules:
+            path = self.reference_dir / "reference.py"
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or not path.is_file():
+                raise AssignmentError(f"{self.id}: no {path}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
+        return sys.modules[name]
 
     def question(self, qid: str) -> Question:
         for q in self.questions:
@@ -90,7 +112,8 @@ def load(directory: Path) -> Assignment:
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
         notebooks=tuple(spec.get("notebooks", ())), frameworks=spec.get("frameworks", []), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
-        raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}))
+        raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
+        key=spec.get("key", {}))
 
 
 def find(name_or_path: str | Path, *, graders_root: Path | None = None) -> Assignment:

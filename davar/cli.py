@@ -2,6 +2,7 @@
 
     davar grade ASSIGNMENT PATH [--out DIR]      TA: execute + grade every submission, reports, gradebook
     davar check ASSIGNMENT NOTEBOOK [--lang fa]  student: public graders, a table, exit 1 if one fails
+    davar audit-key ASSIGNMENT                   TA: reference solution must score 100 %; official key vs reference
     davar data ASSIGNMENT                        build the offline stand-in datasets
 """
 
@@ -17,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import assignment as assignment_mod
-from . import catalogue, gradebook, intake, report, sandbox
+from . import audit, catalogue, gradebook, intake, report, sandbox
 from .errors import DavarError
 from .grade import grade_submission
 from .results import SubmissionResult
@@ -83,6 +84,27 @@ def check(*, assignment: str, notebook: Path, lang: str = "en", as_json: bool = 
     return 0 if ok else 1
 
 
+def audit_key(*, assignment: str, lang: str = "en", sandbox_level: str = "strict", allow_weak_sandbox: bool = False,
+              profile: str = "standin", data_root: Path | None = None) -> int:
+    """Grade the reference solution (must be 100 %) and list where the official key disagrees with it."""
+    a = assignment_mod.find(assignment)
+    level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
+    if profile == "standin":
+        build_data(assignment=assignment, data_root=data_root)
+    found = audit.audit(a, level=level, profile=profile, data_root=data_root)
+    out = Console()
+    earned, possible = found.automatic_points
+    _print_table(found.result, lang)
+    out.print(catalogue.text("audit_reference", lang, {"earned": earned, "possible": possible},
+                             variant="pass" if found.reference_complete else "fail"))
+    for check in found.disagreements:
+        key = "audit_key_missing" if check.reference is None else "audit_key_disagrees"
+        out.print(catalogue.text(key, lang, {"key": check.key, "official": check.official, "reference": check.reference}))
+    if found.checks and not found.disagreements:
+        out.print(catalogue.text("audit_key_agrees", lang, {"count": len(found.checks)}))
+    return 0 if found.reference_complete else 1
+
+
 def _print_table(result: SubmissionResult, lang: str) -> None:
     words = report.labels()
     out = Console()
@@ -128,6 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="standin")
     p.add_argument("--data", type=Path)
 
+    p = commands.add_parser("audit-key", help="check the reference solution and the official answer key")
+    p.add_argument("assignment")
+    p.add_argument("--lang", default="en", choices=catalogue.LANGS)
+    p.add_argument("--sandbox", default="strict", choices=sandbox.LEVELS)
+    p.add_argument("--allow-weak-sandbox", action="store_true")
+    p.add_argument("--profile", default="standin")
+    p.add_argument("--data", type=Path)
+
     p = commands.add_parser("data", help="build the offline stand-in datasets of an assignment")
     p.add_argument("assignment")
     p.add_argument("--data", type=Path)
@@ -142,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check(assignment=args.assignment, notebook=args.notebook, lang=args.lang, as_json=args.json,
                          out=args.report, profile=args.profile, data_root=args.data)
+        if args.command == "audit-key":
+            return audit_key(assignment=args.assignment, lang=args.lang, sandbox_level=args.sandbox,
+                             allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data)
         print(build_data(assignment=args.assignment, data_root=args.data))
         return 0
     except DavarError as e:

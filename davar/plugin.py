@@ -118,10 +118,9 @@ def public_data(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference(request: pytest.FixtureRequest) -> Path:
-    """The assignment's reference folder (`reference/<id>/`)."""
-    a = _session(request).assignment
-    return a.directory.parent.parent / "reference" / a.id
+def reference(request: pytest.FixtureRequest):
+    """The assignment's reference implementations: the module `reference/<id>/reference.py`."""
+    return _session(request).assignment.reference_module()
 
 
 @pytest.fixture

@@ -1,0 +1,99 @@
+"""Q2: backpropagation through a valid 2×2 convolution (cross-correlation) of a 3×3 input followed by
+global average pooling, with dL/d(output) = 1.
+
+The two gradients written in ANSWERS["q2"] are compared with torch autograd on the handout's X and
+F (reference.conv_gap_gradients).  The notebook's `conv2d_backward(X, F, dO)` is then called through
+the bridge on fresh random shapes and values drawn from `rng` on every run, and compared with
+reference.conv2d_backward, so copying the two handout answers does not earn its points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from davar import expect
+
+Q = "2"
+CASES = 4
+
+
+def _text(value: Any) -> str:
+    """A submitted or expected value as short, language-neutral text for a message."""
+    if value is None:
+        return "None"
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+    return " ".join(np.array2string(a, precision=4, separator=", ", suppress_small=True,
+                                    max_line_width=10**6).split())
+
+
+def _close(submitted: Any, expected: np.ndarray, tol: float) -> bool:
+    try:
+        a = np.asarray(submitted, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == expected.shape and bool(np.allclose(a, expected, rtol=tol, atol=tol))
+
+
+def _answer(sub, part: str) -> Any:
+    answers = sub.answers
+    q2 = answers.get("q2") if isinstance(answers, dict) else None
+    return q2.get(part) if isinstance(q2, dict) else None
+
+
+def _check_answer(sub, reference, assignment, part: str, index: int) -> None:
+    from_reference = reference.conv_gap_gradients(reference.Q2_X, reference.Q2_F)[index]
+    submitted = _answer(sub, part)
+    expect(_close(submitted, from_reference, assignment.question(Q).extra["tolerance"]), "answer_value",
+           name=f'ANSWERS["q2"]["{part}"]', expected=_text(from_reference), submitted=_text(submitted))
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(5)
+def test_q2_dL_dF(sub, reference, assignment):
+    _check_answer(sub, reference, assignment, "dL_dF", 0)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(5)
+def test_q2_dL_dX(sub, reference, assignment):
+    _check_answer(sub, reference, assignment, "dL_dX", 1)
+
+
+def _shape(a: np.ndarray) -> str:
+    return "×".join(map(str, a.shape))
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(5)
+@pytest.mark.timeout(60)
+def test_conv2d_backward(sub, reference, assignment, rng):
+    tol = assignment.question(Q).extra["probe_tolerance"]
+    shapes = []
+    for case in range(CASES):
+        if case == 0:  # one square input with a square filter, the others of any shape
+            h = w = int(rng.integers(4, 8))
+            kh = kw = int(rng.integers(2, 4))
+        else:
+            h, w = (int(v) for v in rng.integers(4, 8, size=2))
+            kh, kw = (int(v) for v in rng.integers(2, 4, size=2))
+        X = rng.normal(size=(h, w)).round(3)
+        F = rng.normal(size=(kh, kw)).round(3)
+        dO = rng.normal(size=(h - kh + 1, w - kw + 1)).round(3)
+        inputs = f"X: {_shape(X)}, F: {_shape(F)}, dO: {_shape(dO)}"
+        expected = reference.conv2d_backward(X, F, dO)
+        got = sub.call("conv2d_backward", X, F, dO)
+        if not (isinstance(got, (list, tuple)) and len(got) == 2):
+            expect(False, "function_returns", name="conv2d_backward", expected="(dF, dX)",
+                   submitted=type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else ""))
+        for part, want, have in zip(("dF", "dX"), expected, got):
+            if not _close(have, want, tol):
+                expect(False, "function_probe", name="conv2d_backward", inputs=inputs, part=part,
+                       expected=_text(want), submitted=_text(have))
+        shapes.append(f"X: {_shape(X)}, F: {_shape(F)}")
+    expect(True, "function_probe", name="conv2d_backward", cases=len(shapes), shapes="; ".join(shapes))

@@ -1,0 +1,133 @@
+"""Q3a: the handout's Conv1D network on input (500, 7).
+
+ANSWERS["q3a"] holds, for every layer (named as Keras names them in a fresh session: conv1d,
+max_pooling1d, conv1d_1, ...), its output shape without the batch axis and its parameter count, and
+the total.  They are compared with the Keras model built by the reference (reference.q3a_layers()),
+never with the official key, whose shapes for the third Conv1D and MaxPool1D are wrong.  The
+notebook's `q3_model` (the handout's model, built with Keras) is compared with the reference layer by
+layer through the bridge's ModelProbe: type, output shape, parameter count and activation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from davar import expect
+from davar.errors import GradeFailure
+
+Q = "3a"
+
+
+def _q3a(sub) -> dict[str, Any]:
+    answers = sub.answers
+    q3a = answers.get("q3a") if isinstance(answers, dict) else None
+    return q3a if isinstance(q3a, dict) else {}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _count(value: Any) -> int | None:
+    """An integral number as int; anything else (None, text, 3.5, True) as None."""
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    return int(value)
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """A shape without the batch axis: [498, 16], (None, 498, 16) and, for one axis, 3776 all read."""
+    value = _plain(value)
+    if _count(value) is not None:
+        return (_count(value),)
+    if not isinstance(value, list) or not value:
+        return None
+    if value[0] is None:
+        value = value[1:]
+    dims = [_count(v) for v in value]
+    return tuple(dims) if dims and None not in dims else None
+
+
+def _show(value: Any) -> str:
+    return str(_plain(value))[:200]
+
+
+def _soft(condition: Any, key: str, **values: Any) -> GradeFailure | None:
+    """`expect` that records its message but lets the test go on to list every mistake."""
+    try:
+        expect(condition, key, **values)
+    except GradeFailure as e:
+        return e
+    return None
+
+
+def _check_layer_answers(sub, reference, field: str, read) -> None:
+    layers, _ = reference.q3a_layers()
+    submitted = _q3a(sub).get("layers")
+    submitted = submitted if isinstance(submitted, dict) else {}
+    wrong = 0
+    for layer in layers:
+        entry = submitted.get(layer["name"])
+        value = entry.get(field) if isinstance(entry, dict) else None
+        if read(value) != read(layer[field]):
+            wrong += 1
+            _soft(False, "answer_value", name=f'ANSWERS["q3a"]["layers"]["{layer["name"]}"]["{field}"]',
+                  expected=_show(layer[field]), submitted=_show(value))
+    expect(wrong == 0, "answers_match", name=f'ANSWERS["q3a"]["layers"][…]["{field}"]', count=len(layers),
+           wrong=wrong)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(3)
+def test_q3a_output_shapes(sub, reference):
+    _check_layer_answers(sub, reference, "output_shape", _shape)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(3)
+def test_q3a_params(sub, reference):
+    _check_layer_answers(sub, reference, "params", _count)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(1)
+def test_q3a_total_params(sub, reference):
+    _, total = reference.q3a_layers()
+    submitted = _q3a(sub).get("total_params")
+    expect(_count(submitted) == total, "answer_value", name='ANSWERS["q3a"]["total_params"]', expected=str(total),
+           submitted=_show(submitted))
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(3)
+@pytest.mark.timeout(60)
+def test_q3_model(sub, reference):
+    model = sub.model("q3_model")
+    expect(model.framework == "keras", "framework", name="q3_model", framework=model.framework, expected="Keras")
+    want, _ = reference.q3a_layers()
+    got = [layer for layer in model.layers() if layer.type != "InputLayer"]
+    expect(len(got) == len(want), "layer_count", name="q3_model", submitted=len(got), expected=len(want),
+           layers=", ".join(layer.type for layer in got), expected_layers=", ".join(w["type"] for w in want))
+    failures = []
+    for index, (w, layer) in enumerate(zip(want, got), start=1):
+        checks = [("layer_type", w["type"], layer.type),
+                  ("output_shape", _shape(w["output_shape"]), _shape(layer.output_shape)),
+                  ("param_count", w["params"], layer.params)]
+        if w["activation"] is not None:
+            checks.append(("activation", w["activation"], layer.config.get("activation")))
+        for what, expected, submitted in checks:
+            if expected != submitted:  # one message per layer: its first difference
+                failures.append(_soft(False, "model_layers", name="q3_model", index=index, layer=layer.name,
+                                      what=what, expected=_show(expected), submitted=_show(submitted)))
+                break
+    if failures:
+        raise failures[0]
+    expect(True, "model_layers", name="q3_model", count=len(want))
