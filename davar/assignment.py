@@ -29,6 +29,7 @@ class Question:
     points: float
     title: dict[str, str]
     manual: bool = False
+    bonus: bool = False  # extra credit: its points are earned on top of the assignment's maximum
     thresholds: dict[str, float] = field(default_factory=dict)
     tests: dict[str, dict[str, str]] = field(default_factory=dict)  # test id -> {fa, en} title
     extra: dict[str, Any] = field(default_factory=dict)
@@ -102,8 +103,8 @@ def load(directory: Path) -> Assignment:
         raise AssignmentError(f"cannot read {path}: {e}") from None
     questions = tuple(
         Question(id=str(q["id"]), points=float(q["points"]), title=q["title"], manual=q.get("manual", False),
-                 thresholds=q.get("thresholds", {}), tests=q.get("tests", {}),
-                 extra={k: v for k, v in q.items() if k not in {"id", "points", "title", "manual", "thresholds", "tests"}})
+                 bonus=q.get("bonus", False), thresholds=q.get("thresholds", {}), tests=q.get("tests", {}),
+                 extra={k: v for k, v in q.items() if k not in {"id", "points", "title", "manual", "bonus", "thresholds", "tests"}})
         for q in spec.get("questions", [])
     )
     if len({q.id for q in questions}) != len(questions):

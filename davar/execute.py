@@ -196,8 +196,9 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
         rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
         if not keep:
             cleanup.callback(shutil.rmtree, rundir, ignore_errors=True)
+        public = assignment.public_data(data_root)
         paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
-                              exchange_out=rundir / "out", data=assignment.public_data(data_root))
+                              exchange_out=rundir / "out", data=public if public.is_dir() else None)
         for rel in submission.files:
             (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.root / rel, paths.work / rel)
@@ -246,7 +247,7 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
                 run_sync(km.start_kernel)(env=env if not inside else {}, cwd=str(paths.work), stdout=kernel_log,
                                           stderr=subprocess.STDOUT)
             watchdog.start()
-            params = {"DATA_DIR": sandbox.DATA if inside else str(paths.data), "SEED": assignment.seed,
+            params = {"DATA_DIR": sandbox.DATA if inside else str(public), "SEED": assignment.seed,
                       "OUTPUT_DIR": f"{sandbox.WORK if inside else paths.work}/output", "PROFILE": profile,
                       **assignment.profile_parameters(profile)}
             papermill.execute_notebook(

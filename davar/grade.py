@@ -60,7 +60,7 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
     """A result for a submission whose notebook never ran: every test `not_run`, zero points."""
     reason = catalogue.message(key, values)
     questions = tuple(
-        QuestionResult(id=q.id, title=q.title, max_points=q.points, manual=q.manual, tests=tuple(
+        QuestionResult(id=q.id, title=q.title, max_points=q.points, manual=q.manual, bonus=q.bonus, tests=tuple(
             TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0) for tid, title in q.tests.items()))
         for q in assignment.questions)
     return SubmissionResult(

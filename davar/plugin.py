@@ -268,7 +268,8 @@ class GradingSession:
             if self.public_only and not tests:
                 continue
             max_points = sum(t.max_points for t in tests) if self.public_only else q.points
-            questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual, tests=tests))
+            questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual,
+                                            bonus=q.bonus, tests=tests))
         live = self._live
         execution = live.execution
         sandbox = live.sandbox_record()

@@ -50,6 +50,7 @@ class QuestionResult:
     title: dict[str, str]
     max_points: float
     manual: bool = False
+    bonus: bool = False  # extra credit: not counted in the submission's max_score
     tests: tuple[TestResult, ...] = ()
 
     @property
@@ -110,7 +111,7 @@ class SubmissionResult:
 
     @property
     def max_score(self) -> float:
-        return round(sum(q.max_points for q in self.questions), 6)
+        return round(sum(q.max_points for q in self.questions if not q.bonus), 6)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -138,6 +139,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
             title=q["title"],
             max_points=q["max_points"],
             manual=q.get("manual", False),
+            bonus=q.get("bonus", False),
             tests=tuple(TestResult(**{**t, "messages": msgs(t["messages"])}) for t in q["tests"]),
         )
         for q in data["questions"]

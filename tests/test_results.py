@@ -26,3 +26,12 @@ def test_gradebook_keeps_history_and_gives_the_latest(tmp_path):
     gradebook.add(db, make(0.0, student="s2"))
     assert [r.score for r in gradebook.history(db, "x", "s1")] == [0.0, 2.0]
     assert [(r.student, r.score) for r in gradebook.latest(db, "x")] == [("s1", 2.0), ("s2", 0.0)]
+
+
+def test_bonus_points_count_on_top_of_the_maximum():
+    r = make()
+    bonus = QuestionResult(id="b", title={"fa": "", "en": ""}, max_points=5.0, bonus=True, tests=(
+        TestResult(id="x", title={"fa": "", "en": ""}, outcome="passed", points=5.0, max_points=5.0),))
+    r = SubmissionResult(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "questions": (*r.questions, bonus)})
+    assert r.score == 7.0 and r.max_score == 2.0
+    assert from_json(r.to_json()) == r

@@ -21,15 +21,20 @@ CASES = 4
 
 
 def _text(value: Any) -> str:
-    """A submitted or expected value as short, language-neutral text for a message."""
+    """A submitted or expected value as short, language-neutral text: [[2.5, 1.75], [1.25, -1]]."""
     if value is None:
         return "None"
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         return repr(value)[:200]
-    return " ".join(np.array2string(a, precision=4, separator=", ", suppress_small=True,
-                                    max_line_width=10**6).split())
+
+    def fmt(x: Any) -> str:
+        if isinstance(x, list):
+            return "[" + ", ".join(fmt(v) for v in x) + "]"
+        return np.format_float_positional(x, precision=4, trim="-")
+
+    return fmt(a.tolist())[:2000]
 
 
 def _close(submitted: Any, expected: np.ndarray, tol: float) -> bool:

@@ -192,7 +192,7 @@ from keras import layers
 q3_model = None"""
 
 
-def _q3_model(second_pool: str = "MaxPool1D") -> str:
+def _q3_model(second_pool: str = "MaxPool1D()") -> str:
     return f"""\
 import keras
 from keras import layers
@@ -202,7 +202,7 @@ q3_model = keras.Sequential([
     layers.Conv1D(filters=16, kernel_size=3, activation="relu"),
     layers.MaxPool1D(),
     layers.Conv1D(filters=32, kernel_size=5, activation="relu"),
-    layers.{second_pool}(),
+    layers.{second_pool},
     layers.Conv1D(filters=64, kernel_size=5, activation="relu"),
     layers.MaxPool1D(),
     layers.Flatten(),
@@ -219,8 +219,9 @@ Q3_ANSWER_STUB = """\
 
 
 def _q3_answer(bias: str = " + 1", check: bool = True) -> str:
+    b = bias.replace(" ", "")
     text = f"""\
-# Conv1D, padding "valid", stride 1: length - kernel_size + 1; (in_channels × kernel_size + 1) × filters
+# Conv1D, padding "valid", stride 1: length - kernel_size + 1; (in_channels × kernel_size{bias}) × filters
 # MaxPool1D() (pool_size 2, stride 2, "valid"): length // 2; no parameters
 # Dense: (inputs + 1) × units
 def conv1d(length, channels, filters, kernel_size):
@@ -231,11 +232,11 @@ def pool(length, channels):
 
 rows = {{}}
 shape = (500, 7)
-shape, params = conv1d(*shape, filters=16, kernel_size=3); rows["conv1d"] = (shape, params)          # ((7×3)+1)×16
+shape, params = conv1d(*shape, filters=16, kernel_size=3); rows["conv1d"] = (shape, params)          # ((7×3){b})×16
 shape, params = pool(*shape); rows["max_pooling1d"] = (shape, params)
-shape, params = conv1d(*shape, filters=32, kernel_size=5); rows["conv1d_1"] = (shape, params)        # ((16×5)+1)×32
+shape, params = conv1d(*shape, filters=32, kernel_size=5); rows["conv1d_1"] = (shape, params)        # ((16×5){b})×32
 shape, params = pool(*shape); rows["max_pooling1d_1"] = (shape, params)
-shape, params = conv1d(*shape, filters=64, kernel_size=5); rows["conv1d_2"] = (shape, params)        # ((32×5)+1)×64
+shape, params = conv1d(*shape, filters=64, kernel_size=5); rows["conv1d_2"] = (shape, params)        # ((32×5){b})×64
 shape, params = pool(*shape); rows["max_pooling1d_2"] = (shape, params)
 flat = shape[0] * shape[1]; rows["flatten"] = ((flat,), 0)                                            # 59×64
 rows["dense"] = ((128,), (flat + 1) * 128)
@@ -243,7 +244,7 @@ rows["dense_1"] = ((5,), (128 + 1) * 5)
 
 for name, (shape, params) in rows.items():
     ANSWERS["q3a"]["layers"][name] = {{"output_shape": list(shape), "params": params}}
-    print(f"{{name:16}} {{str(shape):12}} {{params:>8,}}")
+    print(f"{{name:16}} {{shape!s:12}} {{params:>8,}}")
 ANSWERS["q3a"]["total_params"] = sum(params for _, params in rows.values())
 print("total", ANSWERS["q3a"]["total_params"])"""
     if check:
@@ -329,8 +330,8 @@ def notebook(*, q2_function: str, q2_answer: str, q3_model: str, q3_answer: str,
 
 
 def build() -> dict[Path, nbformat.NotebookNode]:
-    reference = dict(q2_function=Q2_SOLUTION, q2_answer=Q2_ANSWER, q3_model=_q3_model(), q3_answer=_q3_answer(),
-                     manual=REFERENCE_MANUAL_MD)
+    reference = {"q2_function": Q2_SOLUTION, "q2_answer": Q2_ANSWER, "q3_model": _q3_model(),
+                 "q3_answer": _q3_answer(), "manual": REFERENCE_MANUAL_MD}
     return {
         HERE / "HW3.template.ipynb": notebook(q2_function=Q2_STUB, q2_answer=Q2_ANSWER_STUB, q3_model=Q3_MODEL_STUB,
                                               q3_answer=Q3_ANSWER_STUB),
@@ -340,7 +341,7 @@ def build() -> dict[Path, nbformat.NotebookNode]:
         # without the bias, and AveragePooling1D in place of the second MaxPool1D.
         SAMPLES / "planted_wrong" / "HW3.ipynb": notebook(
             q2_function=Q2_SOLUTION.replace("return dF, dX", "return -dF, dX"), q2_answer=Q2_ANSWER,
-            q3_model=_q3_model("AveragePooling1D"), q3_answer=_q3_answer(bias="", check=False)),
+            q3_model=_q3_model("AveragePooling1D(pool_size=2)"), q3_answer=_q3_answer(bias="", check=False)),
         # a leftover check cell raises NameError after question 2: question 3 never runs.
         SAMPLES / "crashes" / "HW3.ipynb": notebook(
             **reference, extra=(7, _code("# compare with my hand computation\n"
