@@ -47,6 +47,7 @@ _FONT_URL = re.compile(r"""url\(\s*["']?fonts/([A-Za-z0-9._-]+\.woff2)["']?\s*\)
 # CSI (colours, cursor moves) and OSC (titles, hyperlinks) escape sequences, then other C0 controls.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
+_ISOLATED = re.compile(f"{catalogue.FSI}([^{catalogue.FSI}{catalogue.PDI}]*){catalogue.PDI}")
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
@@ -133,8 +134,11 @@ def _pick(texts: dict[str, str] | None, lang: str, fallback: str = "") -> str:
     return texts.get(lang) or texts.get(other) or fallback
 
 
-def _message_text(message: Message, lang: str) -> str:
-    return getattr(message, lang) or message.en or message.fa or message.key
+def _message_text(message: Message, lang: str) -> Markup:
+    """A message with its isolated values (FSI … PDI from the catalogue) as `<bdi>` elements, so a
+    value that wraps over lines keeps its own left-to-right order; the text itself is escaped."""
+    text = str(escape(getattr(message, lang) or message.en or message.fa or message.key))
+    return Markup(_ISOLATED.sub(r'<bdi dir="ltr" class="value">\1</bdi>', text))
 
 
 # ---- view model ---------------------------------------------------------------------------------
