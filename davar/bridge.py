@@ -242,3 +242,10 @@ class Sub:
     @property
     def answers(self) -> Any:
         return self.value("ANSWERS") if self.has("ANSWERS") else {}
+
+    def answer(self, *path: str) -> Any:
+        """ANSWERS[path[0]][path[1]]…, or None when the notebook left any step out."""
+        node = self.answers
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node

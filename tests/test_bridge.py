@@ -65,3 +65,7 @@ def test_model_probe_matches_the_framework_reference(sub):
 
 def test_source_of_a_student_function(sub):
     assert sub.source("set_mode").startswith("def set_mode(mode):")
+
+
+def test_answer_walks_the_answers_dict(sub):
+    assert sub.answer("q1", "a") is None  # the notebook has no ANSWERS: every step is missing

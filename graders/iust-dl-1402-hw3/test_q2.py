@@ -9,53 +9,22 @@ reference.conv2d_backward, so copying the two handout answers does not earn its 
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import pytest
 
 from davar import expect
+from davar.checks import close, show
 
 Q = "2"
 CASES = 4
 
 
-def _text(value: Any) -> str:
-    """A submitted or expected value as short, language-neutral text: [[2.5, 1.75], [1.25, -1]]."""
-    if value is None:
-        return "None"
-    try:
-        a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return repr(value)[:200]
-
-    def fmt(x: Any) -> str:
-        if isinstance(x, list):
-            return "[" + ", ".join(fmt(v) for v in x) + "]"
-        return np.format_float_positional(x, precision=4, trim="-")
-
-    return fmt(a.tolist())[:2000]
-
-
-def _close(submitted: Any, expected: np.ndarray, tol: float) -> bool:
-    try:
-        a = np.asarray(submitted, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == expected.shape and bool(np.allclose(a, expected, rtol=tol, atol=tol))
-
-
-def _answer(sub, part: str) -> Any:
-    answers = sub.answers
-    q2 = answers.get("q2") if isinstance(answers, dict) else None
-    return q2.get(part) if isinstance(q2, dict) else None
-
-
 def _check_answer(sub, reference, assignment, part: str, index: int) -> None:
     from_reference = reference.conv_gap_gradients(reference.Q2_X, reference.Q2_F)[index]
-    submitted = _answer(sub, part)
-    expect(_close(submitted, from_reference, assignment.question(Q).extra["tolerance"]), "answer_value",
-           name=f'ANSWERS["q2"]["{part}"]', expected=_text(from_reference), submitted=_text(submitted))
+    submitted = sub.answer("q2", part)
+    expect(close(submitted, from_reference, assignment.question(Q).extra["tolerance"]), "answer_value",
+           name=f'ANSWERS["q2"]["{part}"]', expected=show(from_reference), submitted=show(submitted))
 
 
 @pytest.mark.question(Q)
@@ -97,8 +66,8 @@ def test_conv2d_backward(sub, reference, assignment, rng):
             expect(False, "function_returns", name="conv2d_backward", expected="(dF, dX)",
                    submitted=type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else ""))
         for part, want, have in zip(("dF", "dX"), expected, got):
-            if not _close(have, want, tol):
+            if not close(have, want, tol):
                 expect(False, "function_probe", name="conv2d_backward", inputs=inputs, part=part,
-                       expected=_text(want), submitted=_text(have))
+                       expected=show(want), submitted=show(have))
         shapes.append(f"X: {_shape(X)}, F: {_shape(F)}")
     expect(True, "function_probe", name="conv2d_backward", cases=len(shapes), shapes="; ".join(shapes))

@@ -22,8 +22,7 @@ Q = "3a"
 
 
 def _q3a(sub) -> dict[str, Any]:
-    answers = sub.answers
-    q3a = answers.get("q3a") if isinstance(answers, dict) else None
+    q3a = sub.answer("q3a")
     return q3a if isinstance(q3a, dict) else {}
 
 

@@ -1,0 +1,34 @@
+"""What graders share when they compare a submitted answer with the reference: a tolerance check
+and a short, language-neutral text of a value for the fa/en messages ("expected …, submitted …")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def close(submitted: Any, expected: Any, tol: float) -> bool:
+    """Same shape and equal within `tol` (absolute and relative); anything non-numeric is not close."""
+    try:
+        a, b = np.asarray(submitted, dtype=float), np.asarray(expected, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol))
+
+
+def show(value: Any, *, limit: int = 2000) -> str:
+    """[[2.5, 1.75], [1.25, -1]]: numbers with up to 4 decimals, no -0; other values by repr."""
+    if value is None:
+        return "None"
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+
+    def fmt(x: Any) -> str:
+        if isinstance(x, list):
+            return "[" + ", ".join(fmt(v) for v in x) + "]"
+        return np.format_float_positional(x + 0.0, precision=4, trim="-")
+
+    return fmt(array.tolist())[:limit]
