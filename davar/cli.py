@@ -19,6 +19,7 @@ from rich.table import Table
 
 from . import assignment as assignment_mod
 from . import audit, catalogue, gradebook, intake, report, sandbox
+from .checks import show
 from .errors import DavarError
 from .grade import grade_submission
 from .results import SubmissionResult
@@ -99,7 +100,8 @@ def audit_key(*, assignment: str, lang: str = "en", sandbox_level: str = "strict
                              variant="pass" if found.reference_complete else "fail"))
     for check in found.disagreements:
         key = "audit_key_missing" if check.reference is None else "audit_key_disagrees"
-        out.print(catalogue.text(key, lang, {"key": check.key, "official": check.official, "reference": check.reference}))
+        out.print(catalogue.text(key, lang, {"key": check.key, "official": show(check.official),
+                                             "reference": show(check.reference)}))
     if found.checks and not found.disagreements:
         out.print(catalogue.text("audit_key_agrees", lang, {"count": len(found.checks)}))
     return 0 if found.reference_complete else 1
