@@ -14,8 +14,11 @@ from pathlib import Path
 
 import nbformat
 
+from davar.authoring import code, md, notebook as assemble, parameters, write
+
 HERE = Path(__file__).resolve().parent
-SAMPLES = HERE.parent.parent / "submissions" / HERE.name
+REPO = HERE.parent.parent
+SAMPLES = REPO / "submissions" / HERE.name
 
 INTRO = """\
 # تمرین سری دوم — مبانی یادگیری عمیق (دکتر مرضیه داوودآبادی)
@@ -40,14 +43,6 @@ Write the answers of questions **1c** (dropout) and **2c** (regularisation) in t
 answers for the TAs: use the text cells at the end.  Questions 4 and 5 have their own notebooks.
 Keep the structure of `ANSWERS`; the notebook must run from top to bottom without errors and without
 the internet or files from outside it.  numpy is all you need."""
-
-PARAMETERS = """\
-# Parameters: the grader replaces these values when it runs the notebook.
-# پارامترها: داور هنگام اجرای نوت‌بوک این مقادیر را جایگزین می‌کند.
-DATA_DIR = "data"
-SEED = 42
-OUTPUT_DIR = "output"
-PROFILE = "standin\""""
 
 ANSWERS = """\
 import numpy as np
@@ -215,34 +210,22 @@ REFERENCE_MANUAL_MD = MANUAL_MD.replace("پاسخ:\n\n**سوال ۲", """\
 </div>""")
 
 
-def _code(source: str, cell_id: str, **kw) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(source, id=cell_id, **kw)
-
-
-def _md(source: str, cell_id: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(source, id=cell_id)
-
-
 def notebook(*, q1c: str, q2c: str, manual: str = MANUAL_MD,
              extra: tuple[int, nbformat.NotebookNode] | None = None) -> nbformat.NotebookNode:
     cells = [
-        _md(INTRO, "intro"),
-        _code(PARAMETERS, "parameters", metadata={"tags": ["parameters"]}),
-        _code(ANSWERS, "answers"),
-        _md(Q1C_MD, "q1c-md"),
-        _code(Q1C_DATA, "q1c-data"),
-        _code(q1c, "q1c-answer"),
-        _md(Q2C_MD, "q2c-md"),
-        _code(q2c, "q2c-answer"),
-        _md(manual, "written-answers"),
+        md(INTRO, "intro"),
+        parameters(),
+        code(ANSWERS, "answers"),
+        md(Q1C_MD, "q1c-md"),
+        code(Q1C_DATA, "q1c-data"),
+        code(q1c, "q1c-answer"),
+        md(Q2C_MD, "q2c-md"),
+        code(q2c, "q2c-answer"),
+        md(manual, "written-answers"),
     ]
     if extra:
         cells.insert(*extra)
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"}})
-    nbformat.validate(nb)
-    return nb
+    return assemble(*cells)
 
 
 def build() -> dict[Path, nbformat.NotebookNode]:
@@ -256,17 +239,14 @@ def build() -> dict[Path, nbformat.NotebookNode]:
         SAMPLES / "planted_wrong" / "HW2.ipynb": notebook(q1c=Q1C_SEED_TABLES, q2c=_q2c(exp1="L1")),
         # a leftover check cell raises NameError after question 1c: question 2c never runs.
         SAMPLES / "crashes" / "HW2.ipynb": notebook(
-            **reference, extra=(6, _code("# compare with my hand computation\n"
+            **reference, extra=(6, code("# compare with my hand computation\n"
                                          "print(np.allclose(ANSWERS[\"q1c\"][\"standard\"][\"test\"], test_by_hand))",
                                          "q1c-check"))),
     }
 
 
 def main() -> None:
-    for path, nb in build().items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
-        print(path.relative_to(HERE.parent.parent))
+    write(build(), base=REPO)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import nbformat
 
+from davar.authoring import code, md, notebook as assemble, parameters, write
+
 HERE = Path(__file__).resolve().parent
-SAMPLES = HERE.parent.parent / "submissions" / HERE.name
+REPO = HERE.parent.parent
+SAMPLES = REPO / "submissions" / HERE.name
 
 INTRO = """\
 # تمرین سری سوم — مبانی یادگیری عمیق (دکتر مرضیه داوودآبادی)
@@ -41,14 +44,6 @@ here.  Questions **1**, **3b** (bonus) and **5** are written answers for the TAs
 at the end.  Questions 4, 6 and 7 have their own notebooks.  Keep the structure of `ANSWERS` and
 the names `conv2d_backward` and `q3_model`; the notebook must run from top to bottom without errors
 and without the internet or files from outside it."""
-
-PARAMETERS = """\
-# Parameters: the grader replaces these values when it runs the notebook.
-# پارامترها: داور هنگام اجرای نوت‌بوک این مقادیر را جایگزین می‌کند.
-DATA_DIR = "data"
-SEED = 42
-OUTPUT_DIR = "output"
-PROFILE = "standin\""""
 
 ANSWERS = """\
 import numpy as np
@@ -297,36 +292,24 @@ Conv3D برای داده‌های حجمی پزشکی (MRI، CT) و ویدیو �
 </div>""")
 
 
-def _code(source: str, cell_id: str, **kw) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(source, id=cell_id, **kw)
-
-
-def _md(source: str, cell_id: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(source, id=cell_id)
-
-
 def notebook(*, q2_function: str, q2_answer: str, q3_model: str, q3_answer: str, manual: str = MANUAL_MD,
              extra: tuple[int, nbformat.NotebookNode] | None = None) -> nbformat.NotebookNode:
     cells = [
-        _md(INTRO, "intro"),
-        _code(PARAMETERS, "parameters", metadata={"tags": ["parameters"]}),
-        _code(ANSWERS, "answers"),
-        _md(Q2_MD, "q2-md"),
-        _code(Q2_DATA, "q2-data"),
-        _code(q2_function, "q2-function"),
-        _code(q2_answer, "q2-answer"),
-        _md(Q3_MD, "q3-md"),
-        _code(q3_model, "q3-model"),
-        _code(q3_answer, "q3-answer"),
-        _md(manual, "written-answers"),
+        md(INTRO, "intro"),
+        parameters(),
+        code(ANSWERS, "answers"),
+        md(Q2_MD, "q2-md"),
+        code(Q2_DATA, "q2-data"),
+        code(q2_function, "q2-function"),
+        code(q2_answer, "q2-answer"),
+        md(Q3_MD, "q3-md"),
+        code(q3_model, "q3-model"),
+        code(q3_answer, "q3-answer"),
+        md(manual, "written-answers"),
     ]
     if extra:
         cells.insert(*extra)
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"}})
-    nbformat.validate(nb)
-    return nb
+    return assemble(*cells)
 
 
 def build() -> dict[Path, nbformat.NotebookNode]:
@@ -344,17 +327,14 @@ def build() -> dict[Path, nbformat.NotebookNode]:
             q3_model=_q3_model("AveragePooling1D(pool_size=2)"), q3_answer=_q3_answer(bias="", check=False)),
         # a leftover check cell raises NameError after question 2: question 3 never runs.
         SAMPLES / "crashes" / "HW3.ipynb": notebook(
-            **reference, extra=(7, _code("# compare with my hand computation\n"
+            **reference, extra=(7, code("# compare with my hand computation\n"
                                          "print(np.allclose(dF, dF_by_hand), np.allclose(dX, dX_by_hand))",
                                          "q2-check"))),
     }
 
 
 def main() -> None:
-    for path, nb in build().items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
-        print(path.relative_to(HERE.parent.parent))
+    write(build(), base=REPO)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,4 @@
-"""Datasets the graders share: an offline stand-in generator and the loaders graders use.
-
-Digits 1–4 (``iust-dl-1403-hw2``, question 5)
-==============================================
+"""Handwritten digits 1–4 (``iust-dl-1403-hw2``, question 5): the offline stand-in and the loaders.
 
 The handout's dataset is a folder of 64×64 colour photos of handwritten digits 1–4 with no label
 file: the label is the last ``_``-separated part of each file name (``<anything>_<label>.png``).
@@ -34,20 +31,18 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DavarError
+from . import standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
 DIGITS14_VERSION = "digits14-v1"
 DIGITS14_CLASSES = (1, 2, 3, 4)
 IMAGE_SIZE = 64
 
-_MARKER = ".built"
 _SEED = 1403
 _HIDDEN_SHARE = 0.2          # share of source digits held out for the hidden set
 _PUBLIC_VARIANTS = 2         # rendered variants per public source digit
@@ -64,22 +59,12 @@ def build_digits14(root: Path) -> None:
 
     Writes ``root/public/digits/{index:05d}_{label}.png`` (about 1,150 images) and
     ``root/hidden/digits/{index:05d}.png`` + ``labels.csv`` (about 290 images, from held-out source
-    digits).  Deterministic; does nothing when ``root/.built`` already names this version.
+    digits).  Deterministic; does nothing when it is already built (see :mod:`davar.datasets.standin`).
     """
     root = Path(root)
-    marker = root / _MARKER
     public_dir, hidden_dir = root / "public" / "digits", root / "hidden" / "digits"
-    if (
-        marker.is_file()
-        and marker.read_text("utf-8").strip() == DIGITS14_VERSION
-        and public_dir.is_dir()
-        and (hidden_dir / "labels.csv").is_file()
-    ):
+    if not standin.needs_build(root, "digits", DIGITS14_VERSION, public_dir, hidden_dir):
         return
-    if not marker.is_file() and (public_dir.exists() or hidden_dir.exists()):
-        raise DavarError(f"{root} holds data davar did not build (no {_MARKER}); refusing to replace it "
-                         "with the stand-in")
-
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -94,12 +79,6 @@ def build_digits14(root: Path) -> None:
     # load_digits holds a few exact duplicates; keep a duplicate of a public digit out of hidden.
     public_keys = {sources[i].tobytes() for i in pub_idx}
     hid_idx = np.array([i for i in hid_idx if sources[i].tobytes() not in public_keys])
-
-    for folder in (public_dir, hidden_dir):
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-    marker.unlink(missing_ok=True)
 
     rng = np.random.default_rng(_SEED)
     public = _render_set(sources, targets, np.sort(pub_idx), _PUBLIC_VARIANTS, rng)
@@ -116,7 +95,7 @@ def build_digits14(root: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow(("file", "label"))
         writer.writerows(rows)
-    marker.write_text(DIGITS14_VERSION + "\n", "utf-8")
+    standin.mark_built(root, "digits", DIGITS14_VERSION)
 
 
 def _render_set(

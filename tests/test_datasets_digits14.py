@@ -1,4 +1,4 @@
-"""davar.datasets: the offline digits 1–4 stand-in and the loaders graders share."""
+"""davar.datasets.digits14: the offline digits 1–4 stand-in and the loaders graders share."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_build_is_idempotent_and_deterministic(root, public, tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in public.iterdir()}
     datasets.build_digits14(root)                         # already built: nothing rewritten
     assert {p.name: p.stat().st_mtime_ns for p in public.iterdir()} == before
-    assert (root / ".built").read_text().strip() == datasets.DIGITS14_VERSION
+    assert (root / ".built-digits").read_text().strip() == datasets.DIGITS14_VERSION
 
     other = tmp_path / "again"
     datasets.build_digits14(other)
@@ -114,11 +114,11 @@ def test_stale_marker_rebuilds(tmp_path):
     root = tmp_path / "stale"
     (root / "public" / "digits").mkdir(parents=True)
     (root / "public" / "digits" / "junk_9.png").write_bytes(b"not a png")
-    (root / ".built").write_text("digits14-v0\n")
+    (root / ".built-digits").write_text("digits14-v0\n")
     datasets.build_digits14(root)
     _, labels = datasets.list_labelled(root / "public" / "digits")
     assert set(labels.tolist()) == {1, 2, 3, 4}
-    assert (root / ".built").read_text().strip() == datasets.DIGITS14_VERSION
+    assert (root / ".built-digits").read_text().strip() == datasets.DIGITS14_VERSION
 
 
 def test_import_is_light():

@@ -1,0 +1,12 @@
+"""Datasets the graders share: one module per dataset, each with an offline stand-in generator
+(named in an assignment's ``[datasets.<name>] standin = "module:function"``) and the loaders graders
+and template notebooks use.  The grader code is the same for the real data and the stand-in.
+
+- :mod:`.digits14`: handwritten digits 1–4 as 64×64 PNGs (``iust-dl-1403-hw2``).
+"""
+
+from .digits14 import (DIGITS14_CLASSES, DIGITS14_VERSION, build_digits14, label_from_name, list_labelled,
+                       load_hidden, load_images, split_public)
+
+__all__ = ["DIGITS14_CLASSES", "DIGITS14_VERSION", "build_digits14", "label_from_name", "list_labelled",
+           "load_hidden", "load_images", "split_public"]

@@ -1,0 +1,37 @@
+"""Bookkeeping shared by the offline stand-in generators.
+
+A generator writes its dataset's folders under an assignment's data root and leaves a marker
+``.built-<name>`` holding its version.  It rebuilds when the marker names another version, and it
+refuses to touch folders it did not build (no marker), so a TA's real data is never replaced.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..errors import DavarError
+
+
+def _marker(root: Path, name: str) -> Path:
+    return Path(root) / f".built-{name}"
+
+
+def needs_build(root: Path, name: str, version: str, *folders: Path) -> bool:
+    """False when ``folders`` already hold this version; otherwise empty them (ours only) and say True."""
+    marker = _marker(root, name)
+    if marker.is_file() and marker.read_text("utf-8").strip() == version and all(f.is_dir() for f in folders):
+        return False
+    if not marker.is_file() and any(f.exists() for f in folders):
+        raise DavarError(f"{root} holds {name} data davar did not build (no {marker.name}); "
+                         "refusing to replace it with the stand-in")
+    marker.unlink(missing_ok=True)
+    for folder in folders:
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+    return True
+
+
+def mark_built(root: Path, name: str, version: str) -> None:
+    _marker(root, name).write_text(version + "\n", "utf-8")
