@@ -8,3 +8,10 @@ def expect(condition, key, **values):
     from .plugin import expect as _expect
 
     return _expect(condition, key, **values)
+
+
+def award(fraction, key, **values):
+    """Grader API: give this test `fraction` (0–1) of its points and record catalogue message `key`."""
+    from .plugin import award as _award
+
+    return _award(fraction, key, **values)

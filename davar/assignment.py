@@ -30,6 +30,7 @@ class Question:
     title: dict[str, str]
     manual: bool = False
     bonus: bool = False  # extra credit: its points are earned on top of the assignment's maximum
+    notebook: str = ""  # the notebook its graders probe (each notebook runs in its own kernel)
     thresholds: dict[str, float] = field(default_factory=dict)
     tests: dict[str, dict[str, str]] = field(default_factory=dict)  # test id -> {fa, en} title
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,17 +102,22 @@ def load(directory: Path) -> Assignment:
         spec = tomllib.loads(path.read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise AssignmentError(f"cannot read {path}: {e}") from None
+    notebooks = tuple(spec.get("notebooks", ()))
+    known = {"id", "points", "title", "manual", "bonus", "thresholds", "tests", "notebook"}
     questions = tuple(
         Question(id=str(q["id"]), points=float(q["points"]), title=q["title"], manual=q.get("manual", False),
                  bonus=q.get("bonus", False), thresholds=q.get("thresholds", {}), tests=q.get("tests", {}),
-                 extra={k: v for k, v in q.items() if k not in {"id", "points", "title", "manual", "bonus", "thresholds", "tests"}})
+                 notebook=q.get("notebook", notebooks[0] if notebooks else ""),
+                 extra={k: v for k, v in q.items() if k not in known})
         for q in spec.get("questions", [])
     )
     if len({q.id for q in questions}) != len(questions):
         raise AssignmentError(f"{path}: duplicate question ids")
+    if not notebooks or any(q.notebook not in notebooks for q in questions):
+        raise AssignmentError(f"{path}: every question's notebook must be one of `notebooks` {list(notebooks)}")
     return Assignment(
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
-        notebooks=tuple(spec.get("notebooks", ())), frameworks=spec.get("frameworks", []), questions=questions,
+        notebooks=notebooks, frameworks=spec.get("frameworks", []), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
         raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
         key=spec.get("key", {}))

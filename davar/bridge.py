@@ -10,6 +10,7 @@ total size, and loads arrays with ``allow_pickle=False``.  Nothing from the kern
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -25,6 +26,7 @@ from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
 from .errors import BridgeTimeout, GradeFailure, KernelUnavailable, MissingName, ReplyRejected, StudentCodeRaised
+from .graph import Graph
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _FILE = re.compile(r"[A-Za-z0-9_-]+(\.json|\.npy)")
@@ -57,7 +59,7 @@ class Bridge:
         call_args = [repr(rid)]
         if name is not None:
             call_args.append(repr(name))
-        if op in ("call", "predict"):
+        if op in ("call", "predict", "model_trace"):
             call_args.append(f"__import__('json').loads({json.dumps(self._send_args(rid, args))!r})")
         code = f"__import__('_davar').{op}({', '.join(call_args)})"
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
@@ -164,13 +166,30 @@ class Layer:
 
 
 class ModelProbe:
-    """Facts about a model in the student's kernel, and its raw forward pass on grader inputs."""
+    """Facts about a model in the student's kernel, and its raw forward pass on grader inputs.
+
+    ``layers()`` lists the model's layers (torch: leaf modules; Keras: ``model.layers``) with their
+    configs.  ``graph()`` is the model as a :class:`davar.graph.Graph` of layers and merge ops
+    (concatenations, additions) for structure checks: ``graph().inception_modules()``,
+    ``.residual_adds()``, ``.grouped_convs()``; it is None when the model cannot be traced (torch.fx and
+    data-dependent control flow, a subclassed Keras model never built on one input) and
+    ``graph_error()`` then says why.
+
+    Output shapes: a Keras model knows them (batch dimension None).  A torch model needs an example
+    input: ``layers(example=x)`` / ``graph(example=x)`` run forward passes on ``x`` (one numpy batch for a
+    single-input model, made by the grader, e.g. ``np.zeros((1, 3, 32, 32), np.float32)``; eval mode, no
+    gradients, the training mode restored) and give each leaf module's (forward hooks; a module called
+    twice: its first call) / graph node's output shape for that batch, batch dimension as is.  Without
+    ``example`` torch shapes are None.  ``example`` is ignored for Keras.  A student model that raises on
+    the example raises ``StudentCodeRaised``.  Replies are cached per example.
+    """
 
     def __init__(self, bridge: Bridge, name: str):
         self._bridge, self.name = bridge, name
         self._info = bridge.request("model_info", name)
         if not self._info.get("framework"):
             raise GradeFailure("not_a_model", name=name, type=self._info.get("class", "?"))
+        self._traces: dict[Any, dict[str, Any]] = {}
 
     @property
     def framework(self) -> str:
@@ -179,14 +198,44 @@ class ModelProbe:
     def param_count(self, trainable: bool | None = None) -> int:
         return int(self._info["trainable_params"] if trainable else self._info["params"])
 
-    def layers(self) -> list[Layer]:
+    def layers(self, example: np.ndarray | None = None) -> list[Layer]:
+        info = self._info
+        if example is not None and self.framework == "torch":
+            info = self._trace(example).get("info") or info
         return [Layer(name=l["name"], type=l["type"], module=l["module"], params=int(l["params"]),
                       config=l.get("config") or {},
                       output_shape=tuple(l["output_shape"]) if l.get("output_shape") else None)
-                for l in self._info["layers"]]
+                for l in info["layers"]]
 
     def has_layer(self, *types: str) -> bool:
         return any(l.type in types for l in self.layers())
+
+    def graph(self, example: np.ndarray | None = None) -> Graph | None:
+        reply = self._trace(example)
+        return Graph.from_json(reply["graph"]) if isinstance(reply.get("graph"), dict) else None
+
+    def graph_error(self, example: np.ndarray | None = None) -> str | None:
+        """Why ``graph()`` is None (e.g. ``TraceError: symbolically traced variables cannot be used as
+        inputs to control flow``), else None."""
+        reply = self._trace(example)
+        if isinstance(reply.get("graph"), dict):
+            return None
+        return str(reply.get("graph_error") or "no graph")[:1000]
+
+    def _trace(self, example: np.ndarray | None) -> dict[str, Any]:
+        """The kernel's graph reply, once per example (a torch graph and its shapes need one)."""
+        if example is None or self.framework != "torch":
+            key = None
+        else:
+            example = np.ascontiguousarray(example)
+            key = (example.shape, example.dtype.str, hashlib.sha256(example.tobytes()).hexdigest())
+        if key not in self._traces:
+            if key is None:
+                reply = self._bridge.request("model_graph", self.name)
+            else:
+                reply = self._bridge.request("model_trace", self.name, example)
+            self._traces[key] = reply if isinstance(reply, dict) else {}
+        return self._traces[key]
 
     def predict(self, inputs: np.ndarray, *, timeout: float | None = None) -> np.ndarray:
         return np.asarray(self._bridge.request("predict", self.name, inputs, timeout=timeout))
@@ -212,6 +261,10 @@ class Sub:
     @property
     def cells(self):
         return self.execution.cells
+
+    def figures(self):
+        """The images the notebook displayed: `Figure(cell, mime)` each (no kernel needed)."""
+        return self._live.figures()
 
     def has(self, name: str) -> bool:
         return bool(self._bridge.request("has", name)["exists"])

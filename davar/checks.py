@@ -1,8 +1,10 @@
 """What graders share when they compare a submitted answer with the reference: a tolerance check
-and a short, language-neutral text of a value for the fa/en messages ("expected …, submitted …")."""
+and a short, language-neutral text of a value for the fa/en messages ("expected …, submitted …"), and
+the partial-credit scale below a threshold."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,3 +34,14 @@ def show(value: Any, *, limit: int = 2000) -> str:
         return np.format_float_positional(x + 0.0, precision=4, trim="-")
 
     return fmt(array.tolist())[:limit]
+
+
+def partial_credit(measured: float, threshold: float, partial: Sequence[Sequence[float]] = ()) -> float:
+    """1 above `threshold`; below it, the fraction of the first `[floor, fraction]` of `partial` (highest
+    floor first, as assignment.toml writes it) that `measured` reaches; else 0."""
+    if measured > threshold:
+        return 1.0
+    for floor, fraction in sorted(partial, key=lambda pair: -pair[0]):
+        if measured >= floor:
+            return float(fraction)
+    return 0.0

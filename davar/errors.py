@@ -60,6 +60,13 @@ class KernelUnavailable(BridgeError):
         super().__init__("kernel_unavailable", reason=reason)
 
 
+class NotebookMissing(KernelUnavailable):
+    """The test's question lives in a notebook the submission does not have."""
+
+    def __init__(self, notebook: str):
+        BridgeError.__init__(self, "notebook_missing", notebook=notebook)
+
+
 class ReplyRejected(BridgeError):
     """The kernel's reply was not plain data (a pickle, an oversize file, a symlink, bad JSON)."""
 

@@ -1,6 +1,6 @@
-"""Run one submission's notebook with papermill in the sandbox and keep its kernel alive for grading.
+"""Run one notebook of a submission with papermill in the sandbox and keep its kernel alive for grading.
 
-    with execute.run(submission, assignment, level="strict") as live:
+    with execute.run(submission, assignment, notebook="HW3.ipynb", level="strict") as live:
         ...  # graders probe live.bridge
     # the kernel is shut down and its cgroup emptied here, whatever happened
 
@@ -41,6 +41,7 @@ from .results import CellRecord, ExecutionRecord, SandboxRecord
 
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
 SETUP_TAG = "davar-setup"
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 _SEED_LINES = {
     None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
@@ -50,11 +51,18 @@ _SEED_LINES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Figure:
+    cell: int  # 0-based index of the cell in the student's notebook
+    mime: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveRun:
     """An executed notebook whose kernel may still be alive (``bridge`` is None when it is not)."""
 
     submission: Submission
+    notebook: str
     execution: ExecutionRecord
     level: str
     limits: sandbox.Limits
@@ -66,6 +74,17 @@ class LiveRun:
         return SandboxRecord(level=self.level, network=self.level == "none",
                              limits=dataclasses.asdict(self.limits),
                              blocked=self.audit.blocked() if self.level != "none" else ())
+
+    def figures(self) -> list[Figure]:
+        """Every image the notebook displayed, read from the executed notebook (JSON, nothing run)."""
+        try:
+            nb = nbformat.read(self.output_notebook, as_version=4)
+        except (OSError, ValueError):
+            return []
+        ours = {SETUP_TAG, "injected-parameters"}
+        student_cells = [c for c in nb.cells if not ours & set(c.get("metadata", {}).get("tags", []))]
+        return [Figure(cell=i, mime=mime) for i, c in enumerate(student_cells) for out in c.get("outputs", [])
+                for mime in IMAGE_TYPES if mime in out.get("data", {})]
 
 
 class AuditLog:
@@ -136,6 +155,9 @@ def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
     student_cells = [c.cell_type for c in nb.cells]
     nb.cells.insert(0, setup)
+    # Some editors save no kernel metadata; papermill needs the language, and only Python runs here.
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata.setdefault("language_info", {})["name"] = "python"
     nbformat.validator.normalize(nb)
     nbformat.write(nb, dest)
     return student_cells
@@ -188,9 +210,10 @@ class _CellLog:
 
 
 @contextlib.contextmanager
-def run(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
+def run(submission: Submission, assignment: Assignment, *, notebook: str, level: str, profile: str = "standin",
         slot: int = 0, data_root: Path | None = None, keep: bool = False) -> Iterator[LiveRun]:
-    """Execute the submission's notebook in a fresh sandboxed kernel; yield while it is alive."""
+    """Execute one of the submission's notebooks in a fresh sandboxed kernel; yield while it is alive.
+    The whole submission folder is copied into the sandbox, whichever notebook runs."""
     limits = assignment.limits(profile)
     with contextlib.ExitStack() as cleanup:
         rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
@@ -203,14 +226,14 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
             (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.root / rel, paths.work / rel)
         nb_in = paths.work / ".davar-input.ipynb"
-        cell_types = _prepare_notebook(paths.work / submission.notebook.name, nb_in, seed=assignment.seed,
+        cell_types = _prepare_notebook(paths.work / submission.notebooks[notebook].relative_to(submission.root), nb_in, seed=assignment.seed,
                                        frameworks=assignment.frameworks)
         sandbox.prepare_paths(paths, level=level, slot=slot)
         cgroup = sandbox.Cgroup(rundir.name, limits) if level == "strict" else None
         if cgroup:
             cleanup.callback(cgroup.remove)
         audit = AuditLog(paths.ipc / "audit.sock",
-                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
+                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/tmp", "/proc", "/dev", "/sys"],
                          protected=[assignment.hidden_data(data_root), assignment.directory])
         cleanup.callback(audit.close)
         inside = level != "none"
@@ -275,7 +298,7 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
             status, reason = "dead", "kernel_died"
 
         record = ExecutionRecord(
-            status=status, wall_s=round(time.monotonic() - started, 3),
+            notebook=notebook, status=status, wall_s=round(time.monotonic() - started, 3),
             peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
             cells_total=cell_types.count("code"), cells=cells.cell_records(cell_types),
             failing_cell=cells.student_index(failing), reason=reason, **error)
@@ -284,7 +307,7 @@ def run(submission: Submission, assignment: Assignment, *, level: str, profile: 
             bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
                             reply_limit=limits.reply_mb * 2**20)
             cleanup.callback(bridge.close)
-        yield LiveRun(submission=submission, execution=record, level=level, limits=limits, bridge=bridge,
+        yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits, bridge=bridge,
                       output_notebook=nb_out, audit=audit)
 
 

@@ -1,5 +1,5 @@
-"""Grade one submission: execute it in the sandbox, run the assignment's pytest graders in-process
-against the live kernel, and return its `SubmissionResult`.  Failures are results: an unreadable
+"""Grade one submission: run the assignment's pytest graders in-process against its notebooks,
+executed in the sandbox and kept alive, and return its `SubmissionResult`.  Failures are results: an unreadable
 notebook is `invalid_submission`; a crash of the harness itself is reported, not raised, so a batch
 goes on."""
 
@@ -14,32 +14,32 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from . import catalogue, execute
+from . import catalogue
 from .assignment import Assignment
 from .errors import InvalidSubmission
 from .intake import Submission
 from .plugin import GradingSession
-from .results import ExecutionRecord, QuestionResult, SandboxRecord, SubmissionResult, TestResult
-
-
-def grade_live(live: execute.LiveRun, assignment: Assignment, *, public_only: bool = False) -> SubmissionResult:
-    """Run the graders of `assignment` against an executed submission (pytest, in this process)."""
-    session = GradingSession(live=live, assignment=assignment, public_only=public_only)
-    args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
-            f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
-    with contextlib.redirect_stdout(io.StringIO()) as out:
-        code = pytest.main(args, plugins=[session])
-    if session.result is None:
-        raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n{out.getvalue()[-3000:]}")
-    return session.result
+from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
                      data_root: Path | None = None, public_only: bool = False, slot: int = 0) -> SubmissionResult:
+    """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
+    is executed in the sandbox when its graders first need it."""
     try:
-        _check_notebook(submission.notebook)
-        with execute.run(submission, assignment, level=level, profile=profile, slot=slot, data_root=data_root) as live:
-            return grade_live(live, assignment, public_only=public_only)
+        for path in submission.notebooks.values():
+            _check_notebook(path)
+        session = GradingSession(submission=submission, assignment=assignment, level=level, profile=profile,
+                                 data_root=data_root, public_only=public_only, slot=slot)
+        args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
+                f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = pytest.main(args, plugins=[session])
+        if session.harness_error is not None:
+            raise session.harness_error
+        if session.result is None:
+            raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n{out.getvalue()[-3000:]}")
+        return session.result
     except InvalidSubmission as e:
         return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key, values=e.values)
     except Exception as e:  # a harness failure must not stop the batch: it is reported on this submission
@@ -65,6 +65,6 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
         for q in assignment.questions)
     return SubmissionResult(
         assignment=assignment.id, student=submission.student, digest=submission.digest, status=status,
-        questions=questions, execution=ExecutionRecord(status="not_run", reason=key),
-        sandbox=SandboxRecord(level=level, network=level == "none"), notebook=submission.notebook.name,
+        questions=questions, executions=(),
+        sandbox=SandboxRecord(level=level, network=level == "none"),
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), messages=(reason,))

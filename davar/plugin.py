@@ -5,11 +5,13 @@ Shaped like pytest's own junitxml: options → `config.stash` → a collector of
 
     pytest graders/iust-dl-1403-hw2 --submission submissions/iust-dl-1403-hw2/passes
 
-executes the notebook (sandboxed) on first use of a fixture that needs it.  `davar grade` runs the
-same graders in-process with an already-executed `LiveRun` (`GradingSession(live=...)`).
+executes each notebook of the submission (sandboxed) when the first test of a question in it needs
+`sub`, and shuts its kernel down after the last one; tests are run grouped by notebook, in the
+assignment's order.  `davar grade` runs the same plugin in-process (`GradingSession(submission=...)`).
 
 Graders use the fixtures `sub`, `assignment`, `hidden`, `public_data`, `reference`, `rng` and the
-markers `question`, `points`, `hidden`, `timeout`; they report through `davar.expect`.
+markers `question`, `points`, `hidden`, `timeout`; they report through `davar.expect` (pass or fail)
+and `davar.award` (part of the points).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,20 @@ import pytest
 
 from . import __version__, catalogue
 from . import assignment as assignment_mod
-from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable
-from .results import Message, QuestionResult, SubmissionResult, TestResult
+from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, NotebookMissing
+from .results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 session_key = pytest.StashKey["GradingSession"]()
-_item_messages = pytest.StashKey[list]()
-_messages: ContextVar[list[Message]] = ContextVar("davar_messages")
+
+
+@dataclass
+class _TestState:
+    messages: list[Message] = field(default_factory=list)
+    fraction: float | None = None  # set by `award`
+
+
+_item_state = pytest.StashKey[_TestState]()
+_current: ContextVar[_TestState] = ContextVar("davar_test_state")
 
 
 # --------------------------------------------------------------------------- grader API
@@ -41,9 +52,19 @@ def expect(condition: Any, key: str, **values: Any) -> None:
     """Record a catalogue message for this test; fail the test when `condition` is false."""
     ok = bool(condition)
     with contextlib.suppress(LookupError):  # outside a graded test there is nowhere to record it
-        _messages.get().append(catalogue.message(key, values, variant="pass" if ok else "fail"))
+        _current.get().messages.append(catalogue.message(key, values, variant="pass" if ok else "fail"))
     if not ok:
         raise GradeFailure(key, **values)
+
+
+def award(fraction: float, key: str, **values: Any) -> None:
+    """Give this test `fraction` (0–1) of its points and record the catalogue message; never raises.
+    The outcome is "passed" at 1, "partial" in between and "failed" at 0."""
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    with contextlib.suppress(LookupError):
+        state = _current.get()
+        state.fraction = fraction if state.fraction is None else min(state.fraction, fraction)
+        state.messages.append(catalogue.message(key, values, variant="pass" if fraction >= 1 else "fail"))
 
 
 # --------------------------------------------------------------------------- options
@@ -96,11 +117,10 @@ def assignment(request: pytest.FixtureRequest):
     return _session(request).assignment
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def sub(request: pytest.FixtureRequest):
-    from .bridge import Sub
-
-    return Sub(_session(request).live())
+    """The executed notebook of this test's question, as graders see it (`davar.bridge.Sub`)."""
+    return _session(request).sub(request.node)
 
 
 @pytest.fixture(scope="session")
@@ -135,19 +155,25 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
 
 
 class GradingSession:
-    """One submission graded by one pytest session; builds its `SubmissionResult`."""
+    """One submission graded by one pytest session; builds its `SubmissionResult`.
 
-    def __init__(self, *, live=None, submission: Path | None = None, assignment=None, level: str = "strict",
-                 allow_weak: bool = False, profile: str = "standin", data_root: Path | None = None,
-                 public_only: bool = False, result_path: str | None = None):
-        self._live, self.submission_path = live, submission
-        self._assignment = assignment
+    `submission` is a `Submission` (from `davar grade`) or a path (from `pytest --submission`)."""
+
+    def __init__(self, *, submission=None, assignment=None, level: str = "strict", allow_weak: bool = False,
+                 profile: str = "standin", data_root: Path | None = None, public_only: bool = False,
+                 result_path: str | None = None, slot: int = 0):
+        self._submission, self._assignment = submission, assignment
         self.level, self.allow_weak, self.profile, self.data_root = level, allow_weak, profile, data_root
-        self.public_only, self.result_path = public_only, result_path
-        self.tests: dict[str, TestResult] = {}
+        self.public_only, self.result_path, self.slot = public_only, result_path, slot
+        self.tests: dict[str, tuple[str, TestResult]] = {}
         self.order: list[str] = []
         self.result: SubmissionResult | None = None
-        self._stack = contextlib.ExitStack()
+        self._runs: dict[str, Any] = {}  # notebook -> LiveRun, while its kernel is up
+        self._stacks: dict[str, contextlib.ExitStack] = {}
+        self._records: dict[str, tuple[ExecutionRecord, SandboxRecord]] = {}  # notebooks that ran
+        self._subs: dict[str, Any] = {}
+        self._last: dict[str, str] = {}  # notebook -> nodeid of the last test that needs it
+        self.harness_error: BaseException | None = None  # davar itself failed to run a notebook
 
     @property
     def assignment(self):
@@ -155,17 +181,55 @@ class GradingSession:
             raise AssignmentError("no assignment.toml found above the collected graders")
         return self._assignment
 
-    def live(self):
-        if self._live is None:
-            from . import execute, intake, sandbox
+    @property
+    def submission(self):
+        from . import intake
 
-            level = sandbox.choose_level(self.level, allow_weak=self.allow_weak)
-            subs = intake.collect(self.submission_path, self.assignment)
+        if not isinstance(self._submission, intake.Submission):
+            from . import sandbox
+
+            subs = intake.collect(self._submission, self.assignment)
             if len(subs) != 1:
                 raise DavarError(f"--submission must name one submission, found {len(subs)}")
-            self._live = self._stack.enter_context(
-                execute.run(subs[0], self.assignment, level=level, profile=self.profile, data_root=self.data_root))
-        return self._live
+            self.level = sandbox.choose_level(self.level, allow_weak=self.allow_weak)
+            self._submission = subs[0]
+        return self._submission
+
+    def _notebook_of(self, item: pytest.Item) -> str:
+        return self.assignment.question(str(item.get_closest_marker("question").args[0])).notebook
+
+    def sub(self, item: pytest.Item):
+        """The `sub` of `item`'s notebook: executed (in its own sandboxed kernel) on first use."""
+        from . import execute
+        from .bridge import Sub
+
+        notebook = self._notebook_of(item)
+        if self.harness_error is not None:
+            raise self.harness_error
+        if notebook not in self._subs:
+            try:
+                if notebook not in self.submission.notebooks:
+                    raise NotebookMissing(notebook)
+                stack = self._stacks[notebook] = contextlib.ExitStack()
+                self._runs[notebook] = stack.enter_context(execute.run(
+                    self.submission, self.assignment, notebook=notebook, level=self.level, profile=self.profile,
+                    slot=self.slot, data_root=self.data_root))
+            except NotebookMissing:
+                raise
+            except Exception as e:  # davar could not run it: reported on the whole submission
+                self.harness_error = e
+                raise
+            self._subs[notebook] = Sub(self._runs[notebook])
+        return self._subs[notebook]
+
+    def _close(self, notebook: str) -> None:
+        """Keep what the run's record needs, then shut its kernel down."""
+        live = self._runs.pop(notebook, None)
+        if live is not None:
+            try:
+                self._records[notebook] = (live.execution, live.sandbox_record())
+            finally:
+                self._stacks.pop(notebook).close()
 
     # -- collection
 
@@ -195,23 +259,40 @@ class GradingSession:
                     raise pytest.UsageError(
                         f"question {question.id}: graders give {totals.get(question.id, 0.0)} points, "
                         f"assignment.toml says {question.points}")
+        # One notebook's tests together, in the assignment's order: one kernel up at a time.
+        items.sort(key=lambda item: self.assignment.notebooks.index(self._notebook_of(item)))
+        self._last = {self._notebook_of(item): item.nodeid for item in items}
 
     # -- running
 
     @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
+        token = _current.set(item.stash.setdefault(_item_state, _TestState()))
+        try:
+            return (yield)
+        finally:
+            _current.reset(token)
+
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        token = _messages.set(item.stash.setdefault(_item_messages, []))
+        token = _current.set(item.stash.setdefault(_item_state, _TestState()))
         timeout = item.get_closest_marker("timeout")
-        bridge = self._live.bridge if self._live is not None else None
+        live = self._runs.get(self._notebook_of(item))
+        bridge = live.bridge if live is not None else None
         previous = bridge.timeout_s if bridge else None
         if timeout and bridge:
             bridge.timeout_s = float(timeout.args[0])
         try:
             return (yield)
         finally:
-            _messages.reset(token)
+            _current.reset(token)
             if bridge:
                 bridge.timeout_s = previous
+
+    def pytest_runtest_logfinish(self, nodeid: str, location):
+        for notebook, last in self._last.items():
+            if last == nodeid:
+                self._close(notebook)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -223,10 +304,13 @@ class GradingSession:
     def _record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
         qid = str(item.get_closest_marker("question").args[0])
         max_points = float(item.get_closest_marker("points").args[0])
-        messages = list(item.stash.get(_item_messages, []))
+        state = item.stash.get(_item_state, _TestState())
+        messages = list(state.messages)
         exc = call.excinfo.value if call.excinfo else None
+        fraction = 0.0
         if report.passed:
-            outcome = "passed"
+            fraction = 1.0 if state.fraction is None else state.fraction
+            outcome = "passed" if fraction >= 1 else "partial" if fraction > 0 else "failed"
         elif report.skipped:
             outcome = "skipped"
         elif isinstance(exc, KernelUnavailable):
@@ -244,7 +328,7 @@ class GradingSession:
             messages.append(catalogue.message("grader_error", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
         test_id = item.originalname.removeprefix("test_") if hasattr(item, "originalname") else item.name
         title = self.assignment.question(qid).tests.get(test_id, {"fa": test_id, "en": test_id})
-        result = TestResult(id=test_id, title=title, outcome=outcome, points=max_points if outcome == "passed" else 0.0,
+        result = TestResult(id=test_id, title=title, outcome=outcome, points=round(max_points * fraction, 6),
                             max_points=max_points, hidden=item.get_closest_marker("hidden") is not None,
                             duration_s=round(call.duration, 3), messages=tuple(messages))
         if item.nodeid not in self.tests:
@@ -254,7 +338,7 @@ class GradingSession:
     # -- finishing
 
     def build_result(self) -> SubmissionResult:
-        a = self.assignment
+        a, submission = self.assignment, self.submission
         by_q: dict[str, list[TestResult]] = {}
         for nodeid in self.order:
             qid, t = self.tests[nodeid]
@@ -270,43 +354,52 @@ class GradingSession:
             max_points = sum(t.max_points for t in tests) if self.public_only else q.points
             questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual,
                                             bonus=q.bonus, tests=tests))
-        live = self._live
-        execution = live.execution
-        sandbox = live.sandbox_record()
-        status = {"ok": "graded", "error": "execution_error", "dead": "execution_error",
-                  "timeout": "timeout"}[execution.status]
-        messages = []
-        if execution.status == "error":
-            messages.append(catalogue.message("cell_failed", {
-                "cell": (execution.failing_cell or 0) + 1, "error": f"{execution.error_name}: {execution.error_value}"[:300]}))
-        elif execution.status in ("dead", "timeout"):
-            messages.append(catalogue.message(execution.reason or "kernel_died", {
-                "cell": (execution.failing_cell or 0) + 1, **_limit_values(live.limits)}))
+        runs = [self._records[nb] for nb in a.notebooks if nb in self._records]
+        executions = tuple(execution for execution, _ in runs)
+        blocked = tuple(dict.fromkeys(tuple(b.items()) for _, sb in runs for b in sb.blocked))
+        sandbox = SandboxRecord(level=self.level, network=self.level == "none",
+                                limits=runs[0][1].limits if runs else {}, blocked=tuple(dict(b) for b in blocked))
+        messages = [catalogue.message("notebook_missing", {"notebook": nb})
+                    for nb in a.notebooks if nb not in submission.notebooks]
+        for execution in executions:
+            if execution.status == "error":
+                messages.append(catalogue.message("cell_failed", {
+                    "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
+                    "error": f"{execution.error_name}: {execution.error_value}"[:300]}))
+            elif execution.status in ("dead", "timeout"):
+                messages.append(catalogue.message(execution.reason or "kernel_died", {
+                    "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
+                    **_limit_values(a.limits(self.profile))}))
+        statuses = {e.status for e in executions}
+        status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
+                  else "graded")
         if sandbox.blocked:
             status = "sandbox_violation"
             messages.append(catalogue.message("sandbox_blocked", {
                 "count": len(sandbox.blocked),
                 "targets": ", ".join(b["target"] for b in sandbox.blocked[:5])}))
         return SubmissionResult(
-            assignment=a.id, student=live.submission.student, digest=live.submission.digest, status=status,
-            questions=tuple(questions), execution=execution, sandbox=sandbox, notebook=live.submission.notebook.name,
+            assignment=a.id, student=submission.student, digest=submission.digest, status=status,
+            questions=tuple(questions), executions=executions, sandbox=sandbox,
             graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
             messages=tuple(messages))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
         try:
-            if self._live is not None and self._assignment is not None:
+            for notebook in list(self._runs):
+                self._close(notebook)
+            if self._submission is not None and self._assignment is not None and self.harness_error is None:
                 self.result = self.build_result()
                 if self.result_path:
                     Path(self.result_path).write_text(self.result.to_json(), encoding="utf-8")
         finally:
-            self._stack.close()
+            for stack in self._stacks.values():
+                stack.close()
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         if self.result is not None:
             r = self.result
             terminalreporter.write_sep("=", f"davar: {r.student} {r.status} {r.score:g}/{r.max_score:g}")
-
 
 
 def _limit_values(limits) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from . import catalogue
-from .results import Message, QuestionResult, SubmissionResult, TestResult
+from .results import ExecutionRecord, Message, QuestionResult, SubmissionResult, TestResult
 
 LANGS = ("fa", "en")
 DIRECTION = {"fa": "rtl", "en": "ltr"}
@@ -218,15 +218,33 @@ def _named(prefix: str, value: str, lang: str) -> Markup:
     return label(key, lang) if has_label(key) else Markup("<bdi>{}</bdi>").format(value)
 
 
+def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
+    traceback, trimmed = trim_traceback(ex.traceback)
+    cells_run = sum(1 for c in ex.cells if c.status != "not_run")
+    return {
+        "notebook": ex.notebook,
+        "status": ex.status,
+        "status_label": _named("execution_status_name", ex.status, lang),
+        "wall": label("seconds", lang, value=_num(ex.wall_s, lang)),
+        "memory": label("megabytes", lang, value=_num(ex.peak_memory_mb, lang)) if ex.peak_memory_mb is not None else None,
+        "cells": label("cells_fraction", lang, run=_num(cells_run, lang), total=_num(ex.cells_total, lang))
+        if ex.cells_total else None,
+        "failing_cell": label("failing_cell_value", lang, number=_num(ex.failing_cell + 1, lang))
+        if ex.failing_cell is not None else None,
+        "error_name": clean_terminal_text(ex.error_name),
+        "error_value": _clip(clean_terminal_text(ex.error_value), MAX_ERROR_VALUE_CHARS),
+        "traceback": traceback,
+        "traceback_trimmed": _num(trimmed, lang) if trimmed else None,
+    }
+
+
 def _context(
     result: SubmissionResult,
     lang: str,
     assignment_title: dict[str, str] | None,
     course: dict[str, str] | None,
 ) -> dict[str, Any]:
-    ex, sb = result.execution, result.sandbox
-    traceback, trimmed = trim_traceback(ex.traceback)
-    cells_run = sum(1 for c in ex.cells if c.status != "not_run")
+    sb = result.sandbox
     questions = tuple(_question_view(q, lang) for q in result.questions)
     awaiting = sum(_awaiting_points(q) for q in result.questions)
     blocked = [
@@ -240,7 +258,7 @@ def _context(
         "assignment_title": _pick(assignment_title, lang, result.assignment),
         "assignment_id": result.assignment,
         "student": result.student,
-        "notebook": result.notebook,
+        "notebooks": [ex.notebook for ex in result.executions],
         "graded_at": format_timestamp(result.graded_at, lang),
         "status": result.status,
         "status_label": _named("status_name", result.status, lang),
@@ -249,24 +267,7 @@ def _context(
         "questions": questions,
         "has_hidden": any(t.hidden for q in questions for t in q.tests),
         "messages": tuple(_message_text(m, lang) for m in result.messages),
-        "execution": {
-            "status": ex.status,
-            "status_label": _named("execution_status_name", ex.status, lang),
-            "wall": label("seconds", lang, value=_num(ex.wall_s, lang)),
-            "memory": label("megabytes", lang, value=_num(ex.peak_memory_mb, lang))
-            if ex.peak_memory_mb is not None
-            else None,
-            "cells": label("cells_fraction", lang, run=_num(cells_run, lang), total=_num(ex.cells_total, lang))
-            if ex.cells_total
-            else None,
-            "failing_cell": label("failing_cell_value", lang, number=_num(ex.failing_cell + 1, lang))
-            if ex.failing_cell is not None
-            else None,
-            "error_name": clean_terminal_text(ex.error_name),
-            "error_value": _clip(clean_terminal_text(ex.error_value), MAX_ERROR_VALUE_CHARS),
-            "traceback": traceback,
-            "traceback_trimmed": _num(trimmed, lang) if trimmed else None,
-        },
+        "executions": [_execution_view(ex, lang) for ex in result.executions],
         "sandbox": {
             "level": sb.level,
             "level_label": _named("sandbox_level_name", sb.level, lang),

@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: one ExecutionRecord per notebook (`executions`)
 
 #: Submission statuses (DESIGN §6).
 STATUSES = ("graded", "execution_error", "timeout", "invalid_submission", "sandbox_violation")
 #: Test outcomes: ``not_run`` when the kernel was gone before the test could probe it,
 #: ``error`` when the grader itself broke (a bug for the TA, never the student's fault),
-#: ``manual`` for points a TA fills in.
-OUTCOMES = ("passed", "failed", "error", "not_run", "skipped", "manual")
+#: ``manual`` for points a TA fills in, ``partial`` for a test that earned part of its points.
+OUTCOMES = ("passed", "partial", "failed", "error", "not_run", "skipped", "manual")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,8 +68,9 @@ class CellRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExecutionRecord:
-    """What happened when the notebook ran (from the live run, not papermill's saved metadata)."""
+    """What happened when a notebook ran (from the live run, not papermill's saved metadata)."""
 
+    notebook: str = ""  # its file name in the submission
     status: str  # "ok", "error", "timeout", "dead", "not_run"
     wall_s: float = 0.0
     peak_memory_mb: float | None = None
@@ -97,13 +98,18 @@ class SubmissionResult:
     digest: str
     status: str
     questions: tuple[QuestionResult, ...]
-    execution: ExecutionRecord
+    executions: tuple[ExecutionRecord, ...]  # one per notebook that ran, in the assignment's order
     sandbox: SandboxRecord
-    notebook: str = ""
     graded_at: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def execution(self) -> ExecutionRecord:
+        """The run that decides the status: the first that did not end "ok", else the first."""
+        return next((e for e in self.executions if e.status != "ok"), None) or (
+            self.executions[0] if self.executions else ExecutionRecord(status="not_run"))
 
     @property
     def score(self) -> float:
@@ -127,6 +133,9 @@ class SubmissionResult:
 
 def from_dict(data: dict[str, Any]) -> SubmissionResult:
     """Rebuild a result from its JSON form (derived totals are recomputed, not trusted)."""
+    if data.get("schema_version") == 1:  # one notebook: `execution` and `notebook`
+        data = {k: v for k, v in data.items() if k not in ("execution", "notebook")} | {
+            "schema_version": 2, "executions": [{**data["execution"], "notebook": data.get("notebook", "")}]}
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"unsupported result schema_version {data.get('schema_version')!r}")
 
@@ -144,15 +153,15 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
         )
         for q in data["questions"]
     )
-    ex = data["execution"]
-    execution = ExecutionRecord(**{**ex, "cells": tuple(CellRecord(**c) for c in ex["cells"])})
+    executions = tuple(ExecutionRecord(**{**ex, "cells": tuple(CellRecord(**c) for c in ex["cells"])})
+                       for ex in data["executions"])
     sb = data["sandbox"]
     sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
-    skip = {"score", "max_score", "questions", "execution", "sandbox", "messages"}
+    skip = {"score", "max_score", "questions", "executions", "sandbox", "messages"}
     return SubmissionResult(
         **{k: v for k, v in data.items() if k not in skip},
         questions=questions,
-        execution=execution,
+        executions=executions,
         sandbox=sandbox,
         messages=msgs(data.get("messages", ())),
     )

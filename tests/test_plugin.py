@@ -52,7 +52,7 @@ def test_grades_a_submission_and_writes_the_result(pytester, graders):
     res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none", "--davar-result", "r.json")
     res.assert_outcomes(passed=2, failed=1)
     result = json.loads((pytester.path / "r.json").read_text())
-    assert result["schema_version"] == 1 and result["status"] == "graded", result["sandbox"]
+    assert result["schema_version"] == 2 and result["status"] == "graded", result["sandbox"]
     assert result["score"] == 5 and result["max_score"] == 10
     tests = {t["id"]: t for q in result["questions"] for t in q["tests"]}
     assert tests["missing"]["outcome"] == "failed" and tests["missing"]["messages"][0]["key"] == "missing_name"
@@ -92,3 +92,62 @@ def test_strict_is_refused_where_unavailable_unless_allowed(pytester, graders, m
 def test_without_submission_graders_skip(pytester, graders):
     d, _ = graders
     pytester.runpytest_subprocess(str(d)).assert_outcomes(skipped=3)
+
+
+SEVERAL = '''
+import pytest
+from davar import award, expect
+
+@pytest.mark.question("late")
+@pytest.mark.points(4)
+def test_half(sub):
+    award(0.5, "accuracy", split="test", measured=0.8, threshold=0.9)
+
+@pytest.mark.question("late")
+@pytest.mark.points(2)
+def test_figures(sub):
+    expect([f.mime for f in sub.figures()] == ["image/png"] and sub.figures()[0].cell == 1, "assertion", detail="")
+
+@pytest.mark.question("early")
+@pytest.mark.points(1)
+def test_early(sub):
+    expect(sub.value("x") == 1, "assertion", detail="")
+
+@pytest.mark.question("missing")
+@pytest.mark.points(3)
+def test_missing_notebook(sub):
+    expect(False, "assertion", detail="never probed")
+'''
+
+
+def test_each_notebook_runs_in_its_own_kernel(pytester):
+    """Tests run grouped by notebook in the assignment's order; a missing notebook costs only its own
+    questions; `award` gives part of the points; `sub.figures()` lists the images a notebook showed."""
+    import nbformat
+
+    d = pytester.mkdir("graders") / "several"
+    d.mkdir()
+    (d / "assignment.toml").write_text(
+        'id = "several"\ntitle = { fa = "چند", en = "several" }\nnotebooks = ["a.ipynb", "b.ipynb", "c.ipynb"]\n'
+        '[[questions]]\nid = "early"\npoints = 1\ntitle = { fa = "الف", en = "a" }\n'
+        '[[questions]]\nid = "late"\npoints = 6\nnotebook = "b.ipynb"\ntitle = { fa = "ب", en = "b" }\n'
+        '[[questions]]\nid = "missing"\npoints = 3\nnotebook = "c.ipynb"\ntitle = { fa = "پ", en = "c" }\n')
+    (d / "test_several.py").write_text(SEVERAL)
+    student = pytester.mkdir("student")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), student / "a.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("a plot"),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")]), student / "b.ipynb")
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(student), "--sandbox", "none", "-v",
+                                        "--davar-result", "r.json")
+    res.stdout.fnmatch_lines(["*test_early PASSED*", "*test_half PASSED*", "*test_figures PASSED*",
+                              "*test_missing_notebook ERROR*"])
+    result = json.loads((pytester.path / "r.json").read_text())
+    tests = {t["id"]: t for q in result["questions"] for t in q["tests"]}
+    assert [e["notebook"] for e in result["executions"]] == ["a.ipynb", "b.ipynb"]
+    assert tests["half"]["outcome"] == "partial" and tests["half"]["points"] == 2
+    assert tests["figures"]["outcome"] == "passed" and tests["early"]["outcome"] == "passed"
+    assert tests["missing_notebook"]["outcome"] == "not_run"
+    assert tests["missing_notebook"]["messages"][0]["key"] == "notebook_missing"
+    assert result["score"] == 5 and result["max_score"] == 10 and result["status"] == "graded"
+    assert [m["key"] for m in result["messages"]] == ["notebook_missing"]

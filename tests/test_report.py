@@ -27,7 +27,7 @@ SANDBOX = SandboxRecord(level="strict", network=False, limits={"memory_mb": 4096
 
 def _execution_ok() -> ExecutionRecord:
     cells = tuple(CellRecord(index=i, execution_count=i + 1, duration_s=0.5, status="ok") for i in range(6))
-    return ExecutionRecord(status="ok", wall_s=42.25, peak_memory_mb=812.5, cells_total=6, cells=cells)
+    return ExecutionRecord(notebook="HW2_CNN.ipynb", status="ok", wall_s=42.25, peak_memory_mb=812.5, cells_total=6, cells=cells)
 
 
 def graded() -> SubmissionResult:
@@ -63,9 +63,8 @@ def graded() -> SubmissionResult:
         digest="sha256:" + "ab" * 32,
         status="graded",
         questions=(q5, q6),
-        execution=_execution_ok(),
+        executions=(_execution_ok(),),
         sandbox=SANDBOX,
-        notebook="HW2_CNN.ipynb",
         graded_at="2025-04-04T14:30:00+03:30",
         versions={"davar": "0.1.0", "torch": "2.13.0"},
     )
@@ -93,10 +92,10 @@ def execution_error() -> SubmissionResult:
         digest="sha256:00",
         status="execution_error",
         questions=(q,),
-        execution=ExecutionRecord(status="error", wall_s=3.0, peak_memory_mb=None, cells_total=4, cells=cells,
-                                  failing_cell=2, error_name="ValueError", error_value=XSS, traceback=tb),
+        executions=(ExecutionRecord(notebook="<img src=x onerror=alert(2)>.ipynb", status="error", wall_s=3.0,
+                                    peak_memory_mb=None, cells_total=4, cells=cells, failing_cell=2,
+                                    error_name="ValueError", error_value=XSS, traceback=tb),),
         sandbox=SANDBOX,
-        notebook="<img src=x onerror=alert(2)>.ipynb",
         graded_at="2025-04-04T10:00:00",
     )
 
@@ -108,7 +107,7 @@ def sandbox_violation() -> SubmissionResult:
         digest="sha256:11",
         status="sandbox_violation",
         questions=(),
-        execution=ExecutionRecord(status="ok", wall_s=1.0, cells_total=1),
+        executions=(ExecutionRecord(notebook="HW2_CNN.ipynb", status="ok", wall_s=1.0, cells_total=1),),
         sandbox=SandboxRecord(
             level="basic", network=False,
             blocked=({"kind": "network", "target": "pypi.org:443"},

@@ -9,7 +9,7 @@ def make(score=2.0, student="s1"):
                    max_points=2.0, messages=(Message(key="k", values={"x": 1}, fa="ف", en="e"),))
     return SubmissionResult(assignment="x", student=student, digest="d", status="graded",
                             questions=(QuestionResult(id="1", title={"fa": "۱", "en": "1"}, max_points=2.0, tests=(t,)),),
-                            execution=ExecutionRecord(status="ok"), sandbox=SandboxRecord(level="strict", network=False),
+                            executions=(ExecutionRecord(notebook="nb.ipynb", status="ok"),), sandbox=SandboxRecord(level="strict", network=False),
                             graded_at="2026-11-23T10:00:00+00:00")
 
 

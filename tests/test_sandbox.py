@@ -29,7 +29,7 @@ def spec(tmp_path):
 
 def run(spec, name):
     sub = intake.collect(NOTEBOOKS / name, spec)[0]
-    return execute.run(sub, spec, level="strict")
+    return execute.run(sub, spec, notebook=spec.notebooks[0], level="strict")
 
 
 def test_network_files_and_privileges_are_walled_off(spec, repo):
@@ -78,7 +78,7 @@ def test_output_beyond_the_limit_is_cut(spec, tmp_path):
     import nbformat
 
     small = dataclasses.replace(spec, raw_limits={**spec.raw_limits, "output_mb": 1})
-    with execute.run(intake.collect(NOTEBOOKS / "floods_output", small)[0], small, level="strict") as live:
+    with execute.run(intake.collect(NOTEBOOKS / "floods_output", small)[0], small, notebook=small.notebooks[0], level="strict") as live:
         assert live.execution.status == "ok"
         outputs = nbformat.read(live.output_notebook, as_version=4).cells[-1].outputs
     assert outputs[0].text == "[davar: output truncated]\n"

@@ -62,6 +62,84 @@ not_a_model = [1, 2, 3]""",
     ],
     "floods_output": ["for i in range(200_000):\n    print('spam ' * 20)"],
     "kills_kernel": ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],
+    "models_with_branches": [
+        # torch: an Inception module joined by torch.cat, a ResNeXt-like block (grouped conv, x += shortcut),
+        # and a model torch.fx cannot trace (control flow on data).
+        """import torch
+from torch import nn
+import torch.nn.functional as F
+torch.manual_seed(0)
+class Inception(nn.Module):
+    def __init__(self, c, f):
+        super().__init__()
+        self.b1 = nn.Conv2d(c, f, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(c, f, 1), nn.ReLU(), nn.Conv2d(f, f, 3, padding=1))
+        self.b3 = nn.Sequential(nn.Conv2d(c, f, 1), nn.ReLU(), nn.Conv2d(f, f, 5, padding=2))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(c, f, 1))
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], dim=1)
+class ResNeXtBlock(nn.Module):
+    def __init__(self, c, groups):
+        super().__init__()
+        self.reduce, self.bn1 = nn.Conv2d(c, c // 2, 1, bias=False), nn.BatchNorm2d(c // 2)
+        self.grouped, self.bn2 = nn.Conv2d(c // 2, c // 2, 3, padding=1, groups=groups, bias=False), nn.BatchNorm2d(c // 2)
+        self.expand = nn.Conv2d(c // 2, c, 1, bias=False)
+    def forward(self, x):
+        out = F.relu(self.bn1(self.reduce(x)))
+        out = F.relu(self.bn2(self.grouped(out)))
+        out = self.expand(out)
+        out += x
+        return F.relu(out)
+class Picky(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 4, 3), nn.Linear(4, 2)
+    def forward(self, x):
+        if x.mean() > 0:  # data-dependent control flow: torch.fx cannot trace it
+            x = -x
+        return self.fc(self.conv(x).mean(dim=(2, 3)))
+torch_inception = nn.Sequential(Inception(3, 4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 2))
+torch_resnext = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), ResNeXtBlock(16, groups=4), nn.AdaptiveAvgPool2d(1),
+                              nn.Flatten(), nn.Linear(16, 2))
+torch_picky = Picky()""",
+        # Keras: a Functional model with two Inception modules (GoogLeNet-style) and a concatenation of three
+        # identical 3x3 branches (not Inception), and a Sequential chain.
+        """import keras
+from keras import layers
+def inception_module(x, f):
+    a = layers.Conv2D(f, 1, activation="relu")(x)
+    b = layers.Conv2D(f, 1, activation="relu")(x)
+    b = layers.Conv2D(f, 3, padding="same", activation="relu")(b)
+    c = layers.Conv2D(f, 1, activation="relu")(x)
+    c = layers.Conv2D(f, 5, padding="same", activation="relu")(c)
+    d = layers.MaxPooling2D(3, strides=1, padding="same")(x)
+    d = layers.Conv2D(f, 1, activation="relu")(d)
+    return layers.Concatenate()([a, b, c, d])
+inputs = keras.Input((16, 16, 3))
+x = inception_module(inputs, 4)
+x = inception_module(x, 4)
+x = layers.Concatenate()([layers.Conv2D(4, 3, padding="same")(x) for _ in range(3)])
+x = layers.GlobalAveragePooling2D()(x)
+keras_inception = keras.Model(inputs, layers.Dense(2)(x))
+keras_chain = keras.Sequential([keras.Input((16, 16, 3)), layers.Conv2D(4, 3), layers.MaxPooling2D(),
+                                layers.Flatten(), layers.Dense(2)])
+class InceptionBlock(layers.Layer):  # the module as a custom layer, inside a subclassed model
+    def __init__(self, f, **kwargs):
+        super().__init__(**kwargs)
+        self.one = layers.Conv2D(f, 1)
+        self.three = [layers.Conv2D(f, 1), layers.Conv2D(f, 3, padding="same")]
+        self.pool = [layers.MaxPooling2D(3, strides=1, padding="same"), layers.Conv2D(f, 1)]
+    def call(self, x):
+        return keras.ops.concatenate([self.one(x), self.three[1](self.three[0](x)), self.pool[1](self.pool[0](x))])
+class CustomNet(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.block, self.head = InceptionBlock(4), layers.Dense(2)
+    def call(self, x):
+        return self.head(keras.ops.mean(self.block(x), axis=(1, 2)))
+keras_custom = CustomNet()
+keras_custom(keras.ops.zeros((1, 16, 16, 3)))""",
+    ],
 }
 
 
