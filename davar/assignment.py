@@ -52,6 +52,7 @@ class Assignment:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     key: dict[str, Any] = field(default_factory=dict)  # the official answer key, as written (mistakes included)
+    late: dict[str, Any] = field(default_factory=dict)  # the late policy: `[late]` (see davar/late.py)
 
     @property
     def reference_dir(self) -> Path:
@@ -120,7 +121,7 @@ def load(directory: Path) -> Assignment:
         notebooks=notebooks, frameworks=spec.get("frameworks", []), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
         raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
-        key=spec.get("key", {}))
+        key=spec.get("key", {}), late=spec.get("late", {}))
 
 
 def find(name_or_path: str | Path, *, graders_root: Path | None = None) -> Assignment:

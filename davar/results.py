@@ -18,8 +18,9 @@ SCHEMA_VERSION = 2  # 2: one ExecutionRecord per notebook (`executions`)
 STATUSES = ("graded", "execution_error", "timeout", "invalid_submission", "sandbox_violation")
 #: Test outcomes: ``not_run`` when the kernel was gone before the test could probe it,
 #: ``error`` when the grader itself broke (a bug for the TA, never the student's fault),
-#: ``manual`` for points a TA fills in, ``partial`` for a test that earned part of its points.
-OUTCOMES = ("passed", "partial", "failed", "error", "not_run", "skipped", "manual")
+#: ``manual`` for points a TA has yet to fill in and ``ta_graded`` once a TA has (its comment is a
+#: ``ta_comment`` message), ``partial`` for a test that earned part of its points.
+OUTCOMES = ("passed", "partial", "failed", "error", "not_run", "skipped", "manual", "ta_graded")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +93,18 @@ class SandboxRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Lateness:
+    """When the submission came in against the deadline, and what the late policy takes away."""
+
+    submitted_at: str  # ISO 8601 with its UTC offset
+    deadline: str  # ISO 8601 with its UTC offset (the assignment's Jalali deadline, converted)
+    late_s: float = 0.0  # seconds past the deadline; 0 when on time
+    days_late: int = 0  # started days past the deadline
+    penalty: float = 0.0  # fraction of the score taken away, 0–1
+    policy: str = "none"  # "none", "per_day", "zero_after"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubmissionResult:
     assignment: str
     student: str
@@ -103,6 +116,7 @@ class SubmissionResult:
     graded_at: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
+    lateness: Lateness | None = None  # None when the assignment has no deadline or the time is unknown
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -119,10 +133,16 @@ class SubmissionResult:
     def max_score(self) -> float:
         return round(sum(q.max_points for q in self.questions if not q.bonus), 6)
 
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty."""
+        return round(self.score * (1 - (self.lateness.penalty if self.lateness else 0.0)), 6)
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["score"] = self.score
         data["max_score"] = self.max_score
+        data["final_score"] = self.final_score
         for q, qd in zip(self.questions, data["questions"]):
             qd["points"] = q.points
         return data
@@ -157,13 +177,14 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
                        for ex in data["executions"])
     sb = data["sandbox"]
     sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
-    skip = {"score", "max_score", "questions", "executions", "sandbox", "messages"}
+    skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness"}
     return SubmissionResult(
         **{k: v for k, v in data.items() if k not in skip},
         questions=questions,
         executions=executions,
         sandbox=sandbox,
         messages=msgs(data.get("messages", ())),
+        lateness=Lateness(**data["lateness"]) if data.get("lateness") else None,
     )
 
 

@@ -1,7 +1,9 @@
 """Results round-trip through JSON and the gradebook; history is kept."""
 
+import json
+
 from davar import gradebook
-from davar.results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult, from_json
+from davar.results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult, from_dict, from_json
 
 
 def make(score=2.0, student="s1"):
@@ -35,3 +37,23 @@ def test_bonus_points_count_on_top_of_the_maximum():
     r = SubmissionResult(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "questions": (*r.questions, bonus)})
     assert r.score == 7.0 and r.max_score == 2.0
     assert from_json(r.to_json()) == r
+
+
+def test_late_penalty_gives_the_final_score_and_round_trips():
+    import dataclasses
+
+    from davar.results import Lateness
+
+    r = dataclasses.replace(make(), lateness=Lateness(submitted_at="2023-11-25T10:00:00+03:30",
+                                                      deadline="2023-11-24T23:59:00+03:30", late_s=36060.0,
+                                                      days_late=1, penalty=0.25, policy="per_day"))
+    assert r.score == 2.0 and r.final_score == 1.5 and r.to_dict()["final_score"] == 1.5
+    assert from_json(r.to_json()) == r
+
+
+def test_schema_1_results_still_load():
+    data = json.loads(make().to_json())
+    data["execution"] = {k: v for k, v in data.pop("executions")[0].items() if k != "notebook"}
+    data.update(schema_version=1, notebook="HW2_CNN.ipynb")
+    again = from_dict(data)
+    assert again.executions[0].notebook == "HW2_CNN.ipynb" and again.execution.status == "ok"
