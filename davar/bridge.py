@@ -263,8 +263,8 @@ class Sub:
         return self.execution.cells
 
     def figures(self):
-        """The images the notebook displayed: `Figure(cell, mime)` each (no kernel needed)."""
-        return self._live.figures()
+        """The images the notebook displayed: `davar.results.Figure(notebook, cell, mime, data)` each."""
+        return self._live.figures
 
     def has(self, name: str) -> bool:
         return bool(self._bridge.request("has", name)["exists"])

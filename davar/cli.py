@@ -4,6 +4,7 @@
     davar check ASSIGNMENT NOTEBOOK [--lang fa]  student: public graders, a table, exit 1 if one fails
     davar audit-key ASSIGNMENT                   TA: reference solution must score 100 %; official key vs reference
     davar data ASSIGNMENT                        build the offline stand-in datasets
+    davar scores import ASSIGNMENT FILE.csv      TA: manual grades into the gradebook (nothing re-runs)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import assignment as assignment_mod
-from . import audit, catalogue, gradebook, intake, report, sandbox
+from . import audit, catalogue, gradebook, intake, report, sandbox, scores
 from .checks import show
 from .errors import DavarError
 from .grade import grade_submission
@@ -107,6 +108,20 @@ def audit_key(*, assignment: str, lang: str = "en", sandbox_level: str = "strict
     return 0 if found.reference_complete else 1
 
 
+def import_scores(*, assignment: str, file: Path, out: Path = Path("reports")) -> int:
+    """Add a TA's manual grades to the assignment's gradebook (the whole file or nothing)."""
+    a = assignment_mod.find(assignment)
+    found = scores.read_csv(file, a)
+    book = out / a.id / "gradebook.sqlite"
+    known = {r.student for r in gradebook.latest(book, a.id)}
+    gradebook.add_manual(book, a.id, found)
+    unknown = sorted({s.student for s in found} - known)
+    console.print(f"{len(found)} manual score(s) imported into {book}")
+    if unknown:
+        console.print(f"[yellow]not graded yet (kept for when they are): {', '.join(unknown)}[/]")
+    return 0
+
+
 def _print_table(result: SubmissionResult, lang: str) -> None:
     words = report.labels()
     out = Console()
@@ -164,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignment")
     p.add_argument("--data", type=Path)
 
+    p = commands.add_parser("scores", help="manual grades a TA enters")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("assignment")
+    p.add_argument("file", type=Path, help="CSV: student,question,points,comment,lang")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="where the gradebook is (as for grade)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "grade":
@@ -177,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit-key":
             return audit_key(assignment=args.assignment, lang=args.lang, sandbox_level=args.sandbox,
                              allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data)
+        if args.command == "scores":
+            return import_scores(assignment=args.assignment, file=args.file, out=args.out)
         print(build_data(assignment=args.assignment, data_root=args.data))
         return 0
     except DavarError as e:

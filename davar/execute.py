@@ -33,15 +33,14 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import sandbox
+from . import figures, sandbox
 from .assignment import Assignment
 from .bridge import Bridge
 from .intake import Submission
-from .results import CellRecord, ExecutionRecord, SandboxRecord
+from .results import CellRecord, ExecutionRecord, Figure, SandboxRecord
 
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
 SETUP_TAG = "davar-setup"
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 _SEED_LINES = {
     None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
@@ -49,12 +48,6 @@ _SEED_LINES = {
     "torch": "import torch\ntorch.manual_seed({seed})\n",
     "tensorflow": "import tensorflow\ntensorflow.random.set_seed({seed})\n",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    cell: int  # 0-based index of the cell in the student's notebook
-    mime: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,22 +62,12 @@ class LiveRun:
     bridge: Bridge | None
     output_notebook: Path
     audit: "AuditLog"
+    figures: tuple[Figure, ...] = ()  # the images it displayed (`davar.figures`)
 
     def sandbox_record(self) -> SandboxRecord:
         return SandboxRecord(level=self.level, network=self.level == "none",
                              limits=dataclasses.asdict(self.limits),
                              blocked=self.audit.blocked() if self.level != "none" else ())
-
-    def figures(self) -> list[Figure]:
-        """Every image the notebook displayed, read from the executed notebook (JSON, nothing run)."""
-        try:
-            nb = nbformat.read(self.output_notebook, as_version=4)
-        except (OSError, ValueError):
-            return []
-        ours = {SETUP_TAG, "injected-parameters"}
-        student_cells = [c for c in nb.cells if not ours & set(c.get("metadata", {}).get("tags", []))]
-        return [Figure(cell=i, mime=mime) for i, c in enumerate(student_cells) for out in c.get("outputs", [])
-                for mime in IMAGE_TYPES if mime in out.get("data", {})]
 
 
 class AuditLog:
@@ -308,7 +291,7 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
                             reply_limit=limits.reply_mb * 2**20)
             cleanup.callback(bridge.close)
         yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits, bridge=bridge,
-                      output_notebook=nb_out, audit=audit)
+                      output_notebook=nb_out, audit=audit, figures=figures.from_notebook(nb_out, notebook))
 
 
 def _shutdown(km: _SandboxedKernelManager) -> None:

@@ -2,6 +2,7 @@
 
 Every grading adds a row (history is kept: a regrade never overwrites); `latest` gives the newest
 result per student.  The full result JSON is stored, so reports can be rebuilt from here alone.
+Manual scores a TA imports (`davar.scores`) are kept the same way, every import a row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .results import SubmissionResult, from_json
+from .scores import ManualScore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -25,6 +27,17 @@ CREATE TABLE IF NOT EXISTS results (
     result_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_student ON results (assignment, student, id);
+CREATE TABLE IF NOT EXISTS manual_scores (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment  TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    points      REAL NOT NULL,
+    comment     TEXT NOT NULL,
+    lang        TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    source      TEXT NOT NULL
+);
 """
 
 
@@ -59,3 +72,21 @@ def history(path: Path, assignment: str, student: str) -> list[SubmissionResult]
         rows = db.execute("SELECT result_json FROM results WHERE assignment = ? AND student = ? ORDER BY id",
                           (assignment, student)).fetchall()
     return [from_json(r[0]) for r in rows]
+
+
+def add_manual(path: Path, assignment: str, scores: list[ManualScore]) -> None:
+    """One import, all rows or none."""
+    with closing(connect(path)) as db, db:
+        db.executemany(
+            "INSERT INTO manual_scores (assignment, student, question, points, comment, lang, imported_at, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(assignment, s.student, s.question, s.points, s.comment, s.lang, s.imported_at, s.source) for s in scores])
+
+
+def manual(path: Path, assignment: str) -> list[ManualScore]:
+    """Every imported manual score of the assignment, oldest first (`scores.merge` takes the latest)."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT student, question, points, comment, lang, imported_at, source FROM manual_scores"
+                          " WHERE assignment = ? ORDER BY id", (assignment,)).fetchall()
+    return [ManualScore(student=r[0], question=r[1], points=r[2], comment=r[3], lang=r[4], imported_at=r[5], source=r[6])
+            for r in rows]

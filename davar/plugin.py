@@ -170,7 +170,7 @@ class GradingSession:
         self.result: SubmissionResult | None = None
         self._runs: dict[str, Any] = {}  # notebook -> LiveRun, while its kernel is up
         self._stacks: dict[str, contextlib.ExitStack] = {}
-        self._records: dict[str, tuple[ExecutionRecord, SandboxRecord]] = {}  # notebooks that ran
+        self._records: dict[str, tuple[ExecutionRecord, SandboxRecord, tuple]] = {}  # notebooks that ran
         self._subs: dict[str, Any] = {}
         self._last: dict[str, str] = {}  # notebook -> nodeid of the last test that needs it
         self.harness_error: BaseException | None = None  # davar itself failed to run a notebook
@@ -227,7 +227,7 @@ class GradingSession:
         live = self._runs.pop(notebook, None)
         if live is not None:
             try:
-                self._records[notebook] = (live.execution, live.sandbox_record())
+                self._records[notebook] = (live.execution, live.sandbox_record(), live.figures)
             finally:
                 self._stacks.pop(notebook).close()
 
@@ -355,8 +355,8 @@ class GradingSession:
             questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual,
                                             bonus=q.bonus, tests=tests))
         runs = [self._records[nb] for nb in a.notebooks if nb in self._records]
-        executions = tuple(execution for execution, _ in runs)
-        blocked = tuple(dict.fromkeys(tuple(b.items()) for _, sb in runs for b in sb.blocked))
+        executions = tuple(execution for execution, _, _ in runs)
+        blocked = tuple(dict.fromkeys(tuple(b.items()) for _, sb, _ in runs for b in sb.blocked))
         sandbox = SandboxRecord(level=self.level, network=self.level == "none",
                                 limits=runs[0][1].limits if runs else {}, blocked=tuple(dict(b) for b in blocked))
         messages = [catalogue.message("notebook_missing", {"notebook": nb})
@@ -382,7 +382,7 @@ class GradingSession:
             assignment=a.id, student=submission.student, digest=submission.digest, status=status,
             questions=tuple(questions), executions=executions, sandbox=sandbox,
             graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
-            messages=tuple(messages))
+            messages=tuple(messages), figures=tuple(f for _, _, found in runs for f in found))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
         try:

@@ -93,6 +93,17 @@ class SandboxRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Figure:
+    """An image the notebook displayed; `data` is base64 of a PNG davar re-encoded (see davar.figures),
+    empty when the image is not kept (SVG, undecodable, past the limit)."""
+
+    notebook: str
+    cell: int  # 0-based index of the cell in the student's notebook
+    mime: str
+    data: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Lateness:
     """When the submission came in against the deadline, and what the late policy takes away."""
 
@@ -117,6 +128,7 @@ class SubmissionResult:
     versions: dict[str, str] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
     lateness: Lateness | None = None  # None when the assignment has no deadline or the time is unknown
+    figures: tuple[Figure, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -177,7 +189,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
                        for ex in data["executions"])
     sb = data["sandbox"]
     sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
-    skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness"}
+    skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness", "figures"}
     return SubmissionResult(
         **{k: v for k, v in data.items() if k not in skip},
         questions=questions,
@@ -185,6 +197,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
         sandbox=sandbox,
         messages=msgs(data.get("messages", ())),
         lateness=Lateness(**data["lateness"]) if data.get("lateness") else None,
+        figures=tuple(Figure(**f) for f in data.get("figures", ())),
     )
 
 

@@ -151,3 +151,5 @@ def test_each_notebook_runs_in_its_own_kernel(pytester):
     assert tests["missing_notebook"]["messages"][0]["key"] == "notebook_missing"
     assert result["score"] == 5 and result["max_score"] == 10 and result["status"] == "graded"
     assert [m["key"] for m in result["messages"]] == ["notebook_missing"]
+    [figure] = result["figures"]
+    assert figure["notebook"] == "b.ipynb" and figure["cell"] == 1 and figure["data"]
