@@ -1,6 +1,6 @@
 """`davar` command line: a thin layer over keyword-only functions.
 
-    davar grade ASSIGNMENT PATH [--out DIR]      TA: execute + grade every submission, reports, gradebook
+    davar grade ASSIGNMENT PATH [--workers N]    TA: execute + grade every submission, reports, gradebook
     davar check ASSIGNMENT NOTEBOOK [--lang fa]  student: public graders, a table, exit 1 if one fails
     davar audit-key ASSIGNMENT                   TA: reference solution must score 100 %; official key vs reference
     davar data ASSIGNMENT                        build the offline stand-in datasets
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import assignment as assignment_mod
-from . import audit, catalogue, gradebook, intake, report, sandbox, scores
+from . import audit, batch, catalogue, gradebook, intake, report, sandbox, scores
 from .checks import show
 from .errors import DavarError
 from .grade import grade_submission
@@ -38,31 +39,48 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
 
 
 def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
-          allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None) -> list[SubmissionResult]:
-    """Grade every submission under `path`; write result.json + fa/en reports per student and the gradebook."""
+          allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
+          workers: int | None = None, force: bool = False) -> list[SubmissionResult]:
+    """Grade every submission under `path` (skipping those already graded with the same graders, data
+    and files, unless `force`); write result.json + fa/en reports per student and the gradebook."""
     a = assignment_mod.find(assignment)
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
     if profile == "standin":
         build_data(assignment=assignment, data_root=data_root)
     subs = intake.collect(path, a)
     out_dir = out / a.id
-    results = []
+    book = out_dir / "gradebook.sqlite"
+    common = batch.assignment_digest(a, data_root=data_root, profile=profile)
+    keys = {s.student: batch.cache_key(s, common) for s in subs}
+    done = set() if force else gradebook.cache_keys(book, a.id)
+    todo = [s for s in subs if keys[s.student] not in done]
+    workers = workers or batch.default_workers(a, profile)
+    counts: dict[str, int] = {}
+    if len(todo) < len(subs):
+        console.print(f"{len(subs) - len(todo)} already graded with these graders and data (--force regrades them)")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn())
+               TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[running]}"))
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(a.id, total=len(subs))
-        for s in subs:
-            progress.update(task, description=f"{a.id} · {s.student}")
-            result = grade_submission(s, a, level=level, profile=profile, data_root=data_root)
-            student_dir = out_dir / s.student
+        task = progress.add_task(a.id, total=len(todo), running="")
+
+        def show_running(running: list[batch.Running]) -> None:
+            slowest = min(running, key=lambda r: r.since, default=None)
+            progress.update(task, running=f"{len(running)} running, slowest {slowest.student} "
+                            f"{time.monotonic() - slowest.since:.0f} s" if slowest else "")
+
+        for result in batch.grade_all(todo, a, level=level, workers=workers, profile=profile, data_root=data_root,
+                                      on_running=show_running):
+            student_dir = out_dir / result.student
             student_dir.mkdir(parents=True, exist_ok=True)
             (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")
             report.render_reports(result, student_dir, assignment_title=a.title, course=a.course)
-            gradebook.add(out_dir / "gradebook.sqlite", result)
-            results.append(result)
-            progress.console.print(f"{s.student}: {result.status} {result.score:g}/{result.max_score:g}")
-            progress.advance(task)
-    return results
+            harness_failed = any(m.key == "harness_error" for m in result.messages)
+            gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
+            counts[result.status] = counts.get(result.status, 0) + 1
+            progress.console.print(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
+            progress.update(task, advance=1, description=f"{a.id} · " + " ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    wanted = {s.student for s in subs}
+    return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
 
 
 def check(*, assignment: str, notebook: Path, lang: str = "en", as_json: bool = False,
@@ -157,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--allow-weak-sandbox", action="store_true")
     p.add_argument("--profile", default="standin")
     p.add_argument("--data", type=Path)
+    p.add_argument("--workers", type=int, help="parallel sandbox slots (default: from cores and memory)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already in the gradebook")
 
     p = commands.add_parser("check", help="check your notebook with the public graders")
     p.add_argument("assignment")
@@ -189,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "grade":
             grade(assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
-                  allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data)
+                  allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
+                  workers=args.workers, force=args.force)
             console.print(f"reports: {(args.out / Path(args.assignment).name).resolve()}")
             return 0
         if args.command == "check":

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS results (
     status      TEXT NOT NULL,
     score       REAL NOT NULL,
     max_score   REAL NOT NULL,
-    result_json TEXT NOT NULL
+    result_json TEXT NOT NULL,
+    cache_key   TEXT  -- davar.batch.cache_key; NULL when the result must not be reused
 );
 CREATE INDEX IF NOT EXISTS results_student ON results (assignment, student, id);
 CREATE TABLE IF NOT EXISTS manual_scores (
@@ -45,16 +46,26 @@ def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
     db.executescript(_SCHEMA)
+    if "cache_key" not in {row[1] for row in db.execute("PRAGMA table_info(results)")}:  # an older gradebook
+        db.execute("ALTER TABLE results ADD COLUMN cache_key TEXT")
     return db
 
 
-def add(path: Path, result: SubmissionResult) -> None:
+def add(path: Path, result: SubmissionResult, *, cache_key: str | None = None) -> None:
     with closing(connect(path)) as db, db:
         db.execute(
-            "INSERT INTO results (assignment, student, digest, graded_at, status, score, max_score, result_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO results (assignment, student, digest, graded_at, status, score, max_score, result_json,"
+            " cache_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (result.assignment, result.student, result.digest, result.graded_at, result.status, result.score,
-             result.max_score, result.to_json()))
+             result.max_score, result.to_json(), cache_key))
+
+
+def cache_keys(path: Path, assignment: str) -> set[str]:
+    """The cache keys of the assignment's results already in the gradebook."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT DISTINCT cache_key FROM results WHERE assignment = ? AND cache_key IS NOT NULL",
+                          (assignment,)).fetchall()
+    return {r[0] for r in rows}
 
 
 def latest(path: Path, assignment: str) -> list[SubmissionResult]:

@@ -1,0 +1,124 @@
+"""Grade many submissions: parallel sandbox slots, results streamed out as they finish, and resume.
+
+    for result in batch.grade_all(submissions, assignment, level="strict", workers=2, done=keys):
+        ...  # the driver writes the gradebook and the reports, one result at a time
+
+Each worker process owns one slot for its whole life (its own sandbox uid and cgroups: DESIGN §4)
+and grades one submission at a time with `grade.grade_submission`.  Workers are a
+`ProcessPoolExecutor` (the standard library's pool, not a home-made queue) started with `spawn`, so
+no worker inherits the driver's threads or sockets.
+
+Resume and cache: `cache_key` names what a result depends on: the submission's files, the graders
+and reference, the data, the profile and davar's version.  A submission whose key is already in the
+gradebook is skipped, so running the same command again after Ctrl-C or `kill -9` grades only what
+is missing, and changing a grader regrades everyone.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .assignment import Assignment
+from .intake import Submission
+from .results import SubmissionResult
+
+_slot: int = 0  # this worker process's slot, set by `_take_slot`
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What the progress display shows about a submission being graded."""
+
+    student: str
+    since: float  # time.monotonic() when it was first seen running
+
+
+def default_workers(assignment: Assignment, profile: str = "standin") -> int:
+    """One slot per two cores, as many as the memory limit of a kernel allows; at least one."""
+    cores = len(os.sched_getaffinity(0))
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return max(1, min(cores // 2, memory_mb // max(assignment.limits(profile).memory_mb, 1)))
+
+
+def _digest_tree(h: "hashlib._Hash", root: Path, *, content: bool) -> None:
+    if not root.is_dir():
+        return
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc"):
+            h.update(str(p.relative_to(root)).encode() + b"\0")
+            h.update(p.read_bytes() if content else f"{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
+
+
+def assignment_digest(assignment: Assignment, *, data_root: Path | None = None, profile: str = "standin") -> str:
+    """What every result of the assignment depends on besides the submission: graders and reference
+    (by content), the data (by name, size and mtime: it can be large), the profile and davar's version."""
+    h = hashlib.sha256(f"davar {__version__}\0profile {profile}\0".encode())
+    _digest_tree(h, assignment.directory, content=True)
+    _digest_tree(h, assignment.reference_dir, content=True)
+    _digest_tree(h, assignment.data_root(data_root), content=False)
+    return h.hexdigest()
+
+
+def cache_key(submission: Submission, assignment_key: str) -> str:
+    return hashlib.sha256(f"{submission.digest}\0{assignment_key}".encode()).hexdigest()
+
+
+def grade_all(submissions: list[Submission], assignment: Assignment, *, level: str, workers: int = 1,
+              profile: str = "standin", data_root: Path | None = None,
+              on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
+    """Grade `submissions`, yielding each result as soon as it is ready (in finishing order)."""
+    from .grade import grade_submission
+
+    if workers <= 1:
+        for s in submissions:
+            if on_running:
+                on_running([Running(s.student, time.monotonic())])
+            yield grade_submission(s, assignment, level=level, profile=profile, data_root=data_root)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    slots = ctx.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_take_slot,
+                                initargs=(slots,)) as pool:
+        pending = {pool.submit(_grade_in_slot, s, assignment, level, profile, data_root): s for s in submissions}
+        started: dict[cf.Future, float] = {}
+        try:
+            while pending:
+                done, _ = cf.wait(pending, timeout=1.0, return_when=cf.FIRST_COMPLETED)
+                now = time.monotonic()
+                for f in pending:
+                    if f.running() and f not in started:
+                        started[f] = now
+                if on_running:
+                    on_running([Running(pending[f].student, t) for f, t in started.items() if f in pending and f not in done])
+                for f in done:
+                    pending.pop(f)
+                    yield f.result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def _take_slot(slots) -> None:
+    global _slot
+    _slot = slots.get()
+
+
+def _grade_in_slot(submission: Submission, assignment: Assignment, level: str, profile: str,
+                   data_root: Path | None) -> SubmissionResult:
+    import logging
+
+    from .grade import grade_submission
+
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    return grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root, slot=_slot)
