@@ -8,6 +8,13 @@ and grades one submission at a time with `grade.grade_submission`.  Workers are 
 `ProcessPoolExecutor` (the standard library's pool, not a home-made queue) started with `spawn`, so
 no worker inherits the driver's threads or sockets.
 
+Past one machine, the same task runs on Dask distributed (`cluster="local"` for a LocalCluster, or a
+scheduler address).  The submission's files and the assignment's graders and reference travel with
+the tasks (the graders once per worker, broadcast); each worker needs davar, the frameworks and the
+assignment's data at the same `--data` path, and must run one task at a time
+(`dask worker --nthreads 1`); its slot is its rank among the cluster's workers.  Results come back as
+JSON text, never as pickled objects, and the gradebook stays with the driver.
+
 Resume and cache: `cache_key` names what a result depends on: the submission's files, the graders
 and reference, the data, the profile and davar's version.  A submission whose key is already in the
 gradebook is skipped, so running the same command again after Ctrl-C or `kill -9` grades only what
@@ -17,9 +24,12 @@ is missing, and changing a grader regrades everyone.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import dataclasses
 import hashlib
 import multiprocessing
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,8 +37,9 @@ from pathlib import Path
 
 from . import __version__
 from .assignment import Assignment
+from .assignment import load as load_assignment
 from .intake import Submission
-from .results import SubmissionResult
+from .results import SubmissionResult, from_json
 
 _slot: int = 0  # this worker process's slot, set by `_take_slot`
 
@@ -72,16 +83,18 @@ def cache_key(submission: Submission, assignment_key: str) -> str:
 
 
 def grade_all(submissions: list[Submission], assignment: Assignment, *, level: str, workers: int = 1,
-              profile: str = "standin", data_root: Path | None = None,
+              profile: str = "standin", data_root: Path | None = None, cluster: str | None = None,
               on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
     """Grade `submissions`, yielding each result as soon as it is ready (in finishing order)."""
-    from .grade import grade_submission
-
+    if cluster:
+        yield from _on_dask(submissions, assignment, cluster=cluster, workers=workers, level=level, profile=profile,
+                            data_root=data_root)
+        return
     if workers <= 1:
         for s in submissions:
             if on_running:
                 on_running([Running(s.student, time.monotonic())])
-            yield grade_submission(s, assignment, level=level, profile=profile, data_root=data_root)
+            yield from_json(_grade(s, assignment, level, profile, data_root, 0))
         return
     ctx = multiprocessing.get_context("spawn")
     slots = ctx.Queue()
@@ -102,10 +115,22 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: s
                     on_running([Running(pending[f].student, t) for f, t in started.items() if f in pending and f not in done])
                 for f in done:
                     pending.pop(f)
-                    yield f.result()
+                    yield from_json(f.result())
         finally:
             for f in pending:
                 f.cancel()
+
+
+def _grade(submission: Submission, assignment: Assignment, level: str, profile: str, data_root: Path | None,
+           slot: int) -> str:
+    import logging
+
+    from .grade import grade_submission
+
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    return grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root,
+                            slot=slot).to_json()
 
 
 def _take_slot(slots) -> None:
@@ -114,11 +139,79 @@ def _take_slot(slots) -> None:
 
 
 def _grade_in_slot(submission: Submission, assignment: Assignment, level: str, profile: str,
-                   data_root: Path | None) -> SubmissionResult:
-    import logging
+                   data_root: Path | None) -> str:
+    return _grade(submission, assignment, level, profile, data_root, _slot)
 
-    from .grade import grade_submission
 
-    logging.getLogger("papermill").setLevel(logging.CRITICAL)
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
-    return grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root, slot=_slot)
+# ------------------------------------------------------------------------------------------- Dask
+
+
+def _files(root: Path, names) -> dict[str, bytes]:
+    return {str(name): (root / name).read_bytes() for name in names}
+
+
+def _course_files(assignment: Assignment) -> dict[str, bytes]:
+    """graders/<id>/ and reference/<id>/ as relative path -> bytes."""
+    repo = assignment.directory.parent.parent
+    return {f"{top}/{assignment.id}/{p.relative_to(folder)}": p.read_bytes()
+            for top, folder in (("graders", assignment.directory), ("reference", assignment.reference_dir))
+            if folder.is_dir() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and repo in p.parents}
+
+
+def _write(files: dict[str, bytes], root: Path) -> None:
+    for rel, data in files.items():
+        path = (root / rel).resolve()
+        if root.resolve() not in path.parents:
+            raise ValueError(f"refusing to write outside {root}: {rel}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+_courses: dict[str, Path] = {}  # per worker process: course digest -> where its graders were written
+
+
+def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: dict[str, bytes], course_key: str,
+                     assignment_id: str, level: str, profile: str, data_root: Path | None) -> str:
+    """A Dask task: write the submission and (once per worker) the graders locally, then grade."""
+    if course_key not in _courses:
+        _courses[course_key] = Path(tempfile.mkdtemp(prefix="davar-course-"))
+        _write(course, _courses[course_key])
+    assignment = load_assignment(_courses[course_key] / "graders" / assignment_id)
+    with tempfile.TemporaryDirectory(prefix="davar-sub-") as tmp:
+        root = Path(tmp)
+        _write(files, root)
+        local = dataclasses.replace(submission, root=root, notebooks={
+            name: root / path.relative_to(submission.root) for name, path in submission.notebooks.items()})
+        return _grade(local, assignment, level, profile, data_root, _worker_slot())
+
+
+def _worker_slot() -> int:
+    """A LocalCluster's workers are named 0…n-1; other workers get their rank among the cluster's."""
+    from distributed import get_client, get_worker
+
+    worker = get_worker()
+    if str(worker.name).isdigit():
+        return int(worker.name)
+    return sorted(get_client().scheduler_info()["workers"]).index(worker.address)
+
+
+def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: str,
+             profile: str, data_root: Path | None) -> Iterator[SubmissionResult]:
+    from distributed import Client, LocalCluster, as_completed
+
+    with contextlib.ExitStack() as stack:
+        if cluster == "local":
+            local = stack.enter_context(LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                                                     dashboard_address=None))
+            client = stack.enter_context(Client(local))
+        else:
+            client = stack.enter_context(Client(cluster))
+        course = _course_files(assignment)
+        course_key = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(course.items()))).hexdigest()
+        [shared] = client.scatter([course], broadcast=True)
+        futures = [client.submit(_grade_on_worker, _files(s.root, s.files), s, shared, course_key, assignment.id,
+                                 level, profile, data_root, pure=False, key=f"davar-{s.student}-{s.digest[:12]}")
+                   for s in submissions]
+        for future in as_completed(futures):
+            yield from_json(future.result())

@@ -40,7 +40,7 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
 
 def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
           allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
-          workers: int | None = None, force: bool = False) -> list[SubmissionResult]:
+          workers: int | None = None, force: bool = False, cluster: str | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
     and files, unless `force`); write result.json + fa/en reports per student and the gradebook."""
     a = assignment_mod.find(assignment)
@@ -69,7 +69,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
                             f"{time.monotonic() - slowest.since:.0f} s" if slowest else "")
 
         for result in batch.grade_all(todo, a, level=level, workers=workers, profile=profile, data_root=data_root,
-                                      on_running=show_running):
+                                      cluster=cluster, on_running=show_running):
             student_dir = out_dir / result.student
             student_dir.mkdir(parents=True, exist_ok=True)
             (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path)
     p.add_argument("--workers", type=int, help="parallel sandbox slots (default: from cores and memory)")
     p.add_argument("--force", action="store_true", help="regrade submissions already in the gradebook")
+    p.add_argument("--cluster", help="grade on Dask: `local` (a LocalCluster of --workers) or tcp://HOST:PORT")
 
     p = commands.add_parser("check", help="check your notebook with the public graders")
     p.add_argument("assignment")
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade":
             grade(assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
                   allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
-                  workers=args.workers, force=args.force)
+                  workers=args.workers, force=args.force, cluster=args.cluster)
             console.print(f"reports: {(args.out / Path(args.assignment).name).resolve()}")
             return 0
         if args.command == "check":

@@ -96,3 +96,13 @@ def test_a_killed_driver_resumes_without_losing_or_duplicating(course):
     assert sorted(s for s, _ in rows) == [f"s{i}" for i in range(6)]  # each student exactly once
     assert [r.student for r in results] == [f"s{i}" for i in range(6)]
     assert {r.student for r in gradebook.latest(out / "tiny" / "gradebook.sqlite", "tiny")} == {f"s{i}" for i in range(6)}
+
+
+def test_a_dask_local_cluster_grades_like_the_local_pool(course, tmp_path):
+    pytest.importorskip("distributed")
+    graders, subs, out = course
+    local = {r.student: (r.status, r.score) for r in _grade(course, workers=2)}
+    dask = cli.grade(assignment=str(graders), path=subs, out=tmp_path / "dask", sandbox_level=LEVEL,
+                     allow_weak_sandbox=True, workers=2, cluster="local")
+    assert {r.student: (r.status, r.score) for r in dask} == local
+    assert {r.sandbox.level for r in dask} == {LEVEL}
