@@ -116,6 +116,9 @@ def load(directory: Path) -> Assignment:
         raise AssignmentError(f"{path}: duplicate question ids")
     if not notebooks or any(q.notebook not in notebooks for q in questions):
         raise AssignmentError(f"{path}: every question's notebook must be one of `notebooks` {list(notebooks)}")
+    from . import late  # late.py needs this module: imported here, once it is loaded
+
+    late.policy(spec.get("late", {}), assignment=spec["id"])
     return Assignment(
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
         notebooks=notebooks, frameworks=spec.get("frameworks", []), questions=questions,

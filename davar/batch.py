@@ -40,8 +40,9 @@ from .assignment import Assignment
 from .assignment import load as load_assignment
 from .intake import Submission
 from .results import SubmissionResult, from_json
+from .sandbox import Slot, gpu_slots
 
-_slot: int = 0  # this worker process's slot, set by `_take_slot`
+_slot = Slot()  # this worker process's slot, set by `_take_slot`
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,25 +84,28 @@ def cache_key(submission: Submission, assignment_key: str) -> str:
 
 
 def grade_all(submissions: list[Submission], assignment: Assignment, *, level: str, workers: int = 1,
-              profile: str = "standin", data_root: Path | None = None, cluster: str | None = None,
+              gpus: list[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
+              cluster: str | None = None,
               on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
-    """Grade `submissions`, yielding each result as soon as it is ready (in finishing order)."""
+    """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  With
+    `gpus`, there are `per_gpu` slots on each listed device instead of `workers` CPU slots."""
     if cluster:
         yield from _on_dask(submissions, assignment, cluster=cluster, workers=workers, level=level, profile=profile,
                             data_root=data_root)
         return
-    if workers <= 1:
+    slots = gpu_slots(list(gpus), per_gpu) if gpus else [Slot(i) for i in range(max(workers, 1))]
+    if len(slots) == 1:
         for s in submissions:
             if on_running:
                 on_running([Running(s.student, time.monotonic())])
-            yield from_json(_grade(s, assignment, level, profile, data_root, 0))
+            yield from_json(_grade(s, assignment, level, profile, data_root, slots[0]))
         return
     ctx = multiprocessing.get_context("spawn")
-    slots = ctx.Queue()
-    for slot in range(workers):
-        slots.put(slot)
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_take_slot,
-                                initargs=(slots,)) as pool:
+    free = ctx.Queue()
+    for slot in slots:
+        free.put(slot)
+    with cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_take_slot,
+                                initargs=(free,)) as pool:
         pending = {pool.submit(_grade_in_slot, s, assignment, level, profile, data_root): s for s in submissions}
         started: dict[cf.Future, float] = {}
         try:
@@ -122,7 +126,7 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: s
 
 
 def _grade(submission: Submission, assignment: Assignment, level: str, profile: str, data_root: Path | None,
-           slot: int) -> str:
+           slot: Slot) -> str:
     import logging
 
     from .grade import grade_submission
@@ -186,14 +190,14 @@ def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: di
         return _grade(local, assignment, level, profile, data_root, _worker_slot())
 
 
-def _worker_slot() -> int:
+def _worker_slot() -> Slot:
     """A LocalCluster's workers are named 0…n-1; other workers get their rank among the cluster's."""
     from distributed import get_client, get_worker
 
     worker = get_worker()
     if str(worker.name).isdigit():
-        return int(worker.name)
-    return sorted(get_client().scheduler_info()["workers"]).index(worker.address)
+        return Slot(int(worker.name))
+    return Slot(sorted(get_client().scheduler_info()["workers"]).index(worker.address))
 
 
 def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: str,

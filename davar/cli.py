@@ -40,7 +40,8 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
 
 def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
           allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
-          workers: int | None = None, force: bool = False, cluster: str | None = None) -> list[SubmissionResult]:
+          workers: int | None = None, gpus: list[str] = (), per_gpu: int = 1, force: bool = False,
+          cluster: str | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
     and files, unless `force`); write result.json + fa/en reports per student and the gradebook."""
     a = assignment_mod.find(assignment)
@@ -69,7 +70,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
                             f"{time.monotonic() - slowest.since:.0f} s" if slowest else "")
 
         for result in batch.grade_all(todo, a, level=level, workers=workers, profile=profile, data_root=data_root,
-                                      cluster=cluster, on_running=show_running):
+                                      gpus=gpus, per_gpu=per_gpu, cluster=cluster, on_running=show_running):
             student_dir = out_dir / result.student
             student_dir.mkdir(parents=True, exist_ok=True)
             (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")
@@ -178,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, help="parallel sandbox slots (default: from cores and memory)")
     p.add_argument("--force", action="store_true", help="regrade submissions already in the gradebook")
     p.add_argument("--cluster", help="grade on Dask: `local` (a LocalCluster of --workers) or tcp://HOST:PORT")
+    p.add_argument("--gpus", type=lambda v: [g for g in v.split(",") if g], default=[],
+                   help="CUDA devices for the slots, e.g. 0,1 (each slot sees one; replaces --workers)")
+    p.add_argument("--per-gpu", type=int, default=1, help="slots per GPU (default 1)")
 
     p = commands.add_parser("check", help="check your notebook with the public graders")
     p.add_argument("assignment")
@@ -211,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade":
             grade(assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
                   allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
-                  workers=args.workers, force=args.force, cluster=args.cluster)
+                  workers=args.workers, gpus=args.gpus, per_gpu=args.per_gpu, force=args.force, cluster=args.cluster)
             console.print(f"reports: {(args.out / Path(args.assignment).name).resolve()}")
             return 0
         if args.command == "check":

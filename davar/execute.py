@@ -103,7 +103,10 @@ class AuditLog:
         target = os.path.normpath(event["target"])
         if any(target == r or target.startswith(r.rstrip("/") + "/") for r in self.visible_roots):
             return False  # inside the sandbox's own world: a plain "file not found"
-        return os.path.basename(target) in self.protected_names or os.path.lexists(target)
+        if os.path.basename(target) in self.protected_names:
+            return True
+        # /tmp is the sandbox's own tmpfs: that the host has the same path (matplotlib's cache) means nothing
+        return not target.startswith("/tmp/") and os.path.lexists(target)
 
     def close(self) -> None:
         self.sock.close()
@@ -194,7 +197,7 @@ class _CellLog:
 
 @contextlib.contextmanager
 def run(submission: Submission, assignment: Assignment, *, notebook: str, level: str, profile: str = "standin",
-        slot: int = 0, data_root: Path | None = None, keep: bool = False) -> Iterator[LiveRun]:
+        slot: sandbox.Slot = sandbox.Slot(), data_root: Path | None = None, keep: bool = False) -> Iterator[LiveRun]:
     """Execute one of the submission's notebooks in a fresh sandboxed kernel; yield while it is alive.
     The whole submission folder is copied into the sandbox, whichever notebook runs."""
     limits = assignment.limits(profile)
@@ -216,7 +219,7 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         if cgroup:
             cleanup.callback(cgroup.remove)
         audit = AuditLog(paths.ipc / "audit.sock",
-                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/tmp", "/proc", "/dev", "/sys"],
+                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
                          protected=[assignment.hidden_data(data_root), assignment.directory])
         cleanup.callback(audit.close)
         inside = level != "none"
@@ -230,12 +233,13 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             "DAVAR_AUDIT_SOCKET": str(paths.ipc / "audit.sock"),
             "DAVAR_EXCHANGE_IN": sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
             "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
+            "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
         }
         km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
                                      connection_file=str(paths.ipc / "kernel.json"))
         km.sandbox_cmd = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
                                                 env=env, kernel_side=KERNEL_SIDE)
-        km.sandbox_uid = sandbox.BASE_UID + slot if level == "strict" else None
+        km.sandbox_uid = slot.uid if level == "strict" else None
         cleanup.callback(_shutdown, km)
         cells = _CellLog(limits.output_mb * 2**20)
         fired = threading.Event()

@@ -14,16 +14,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from . import catalogue
+from . import catalogue, late
 from .assignment import Assignment
 from .errors import InvalidSubmission
 from .intake import Submission
 from .plugin import GradingSession
+from .sandbox import Slot
 from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
-                     data_root: Path | None = None, public_only: bool = False, slot: int = 0) -> SubmissionResult:
+                     data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot()) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
     is executed in the sandbox when its graders first need it."""
     try:
@@ -67,4 +68,5 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
         assignment=assignment.id, student=submission.student, digest=submission.digest, status=status,
         questions=questions, executions=(),
         sandbox=SandboxRecord(level=level, network=level == "none"),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), messages=(reason,))
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), messages=(reason,),
+        lateness=late.lateness(assignment, submission.submitted_at))

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from . import __version__, catalogue
+from . import __version__, catalogue, late
 from . import assignment as assignment_mod
 from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, NotebookMissing
 from .results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult
+from .sandbox import Slot
 
 session_key = pytest.StashKey["GradingSession"]()
 
@@ -161,10 +162,11 @@ class GradingSession:
 
     def __init__(self, *, submission=None, assignment=None, level: str = "strict", allow_weak: bool = False,
                  profile: str = "standin", data_root: Path | None = None, public_only: bool = False,
-                 result_path: str | None = None, slot: int = 0):
+                 result_path: str | None = None, slot: Slot = Slot()):
         self._submission, self._assignment = submission, assignment
         self.level, self.allow_weak, self.profile, self.data_root = level, allow_weak, profile, data_root
-        self.public_only, self.result_path, self.slot = public_only, result_path, slot
+        self.public_only, self.result_path = public_only, result_path
+        self.slot = slot
         self.tests: dict[str, tuple[str, TestResult]] = {}
         self.order: list[str] = []
         self.result: SubmissionResult | None = None
@@ -382,7 +384,8 @@ class GradingSession:
             assignment=a.id, student=submission.student, digest=submission.digest, status=status,
             questions=tuple(questions), executions=executions, sandbox=sandbox,
             graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
-            messages=tuple(messages), figures=tuple(f for _, _, found in runs for f in found))
+            messages=tuple(messages), figures=tuple(f for _, _, found in runs for f in found),
+            lateness=late.lateness(a, submission.submitted_at))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
         try:

@@ -58,6 +58,29 @@ class Limits:
     tmp_mb: int = 1024
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Where a run goes: slot N runs as uid BASE_UID + N; `gpu` is the one CUDA device it sees."""
+
+    index: int = 0
+    gpu: str | None = None
+
+    @property
+    def uid(self) -> int:
+        return BASE_UID + self.index
+
+
+def gpu_device_nodes(gpu: str, dev: Path = Path("/dev")) -> list[str]:
+    """The NVIDIA device nodes a kernel using CUDA device `gpu` needs, those that exist."""
+    names = [f"nvidia{gpu}", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset"]
+    return [str(dev / n) for n in names if (dev / n).exists()]
+
+
+def gpu_slots(gpus: list[str], per_gpu: int = 1) -> list[Slot]:
+    """`per_gpu` slots on each device, in device order: --gpus 0,1 --per-gpu 2 gives 0, 0, 1, 1."""
+    return [Slot(i, gpu) for i, gpu in enumerate(g for g in gpus for _ in range(per_gpu))]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Paths:
     """Host folders of one run."""
@@ -218,7 +241,7 @@ def _python_roots() -> list[str]:
     return keep
 
 
-def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: int = 0, cgroup: Cgroup | None = None,
+def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: Slot = Slot(), cgroup: Cgroup | None = None,
                    env: dict[str, str], kernel_side: Path) -> list[str]:
     """The argv that starts `python kernel_side.py -f {connection_file}` at the given level."""
     python = sys.executable
@@ -257,6 +280,8 @@ def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: int = 0, c
     # bwrap creates missing mount points 0700; make every ancestor traversable for the dropped uid
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    for node in gpu_device_nodes(slot.gpu) if slot.gpu is not None else ():
+        args += ["--dev-bind", node, node]
     made: set[str] = {"/", "/tmp"}
     for _, _, dest in targets:
         for parent in reversed(Path(dest).parents):
@@ -272,7 +297,7 @@ def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: int = 0, c
     args += ["--"]
 
     if level == "strict":
-        uid = str(BASE_UID + slot)
+        uid = str(slot.uid)
         args += [caps.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     args += [python, KERNEL_SIDE, "-f", "{connection_file}"]
@@ -286,12 +311,12 @@ def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: int = 0, c
     return args
 
 
-def prepare_paths(paths: Paths, *, level: str, slot: int) -> None:
+def prepare_paths(paths: Paths, *, level: str, slot: Slot) -> None:
     """Hand the writable folders to the sandbox uid (strict) and keep the exchange input read-only."""
     for d in (paths.work, paths.ipc, paths.exchange_in, paths.exchange_out):
         d.mkdir(parents=True, exist_ok=True)
     if level == "strict":
-        uid = BASE_UID + slot
+        uid = slot.uid
         for d in (paths.ipc, paths.exchange_out):
             os.chown(d, uid, uid)
         for dirpath, dirnames, filenames in os.walk(paths.work):

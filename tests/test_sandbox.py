@@ -9,7 +9,7 @@ from davar.bridge import Sub
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
-pytestmark = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def run(spec, name):
     return execute.run(sub, spec, notebook=spec.notebooks[0], level="strict")
 
 
+@strict
 def test_network_files_and_privileges_are_walled_off(spec, repo):
     with run(spec, "probes_sandbox_walls") as live:
         assert live.execution.status == "ok", live.execution
@@ -52,6 +53,7 @@ def test_network_files_and_privileges_are_walled_off(spec, repo):
     assert str(spec.hidden_data() / "labels.csv") in blocked and "1.1.1.1:53" in blocked
 
 
+@strict
 def test_memory_limit_kills_the_kernel_and_says_so(spec):
     with run(spec, "eats_memory") as live:
         assert live.execution.status == "dead"
@@ -59,6 +61,7 @@ def test_memory_limit_kills_the_kernel_and_says_so(spec):
         assert live.bridge is None
 
 
+@strict
 def test_pids_limit_stops_a_thread_bomb(spec):
     with run(spec, "forks_too_much") as live:
         assert live.execution.status == "error"
@@ -66,12 +69,14 @@ def test_pids_limit_stops_a_thread_bomb(spec):
         assert live.execution.failing_cell == 1
 
 
+@strict
 def test_a_killed_kernel_is_dead_not_completed(spec):
     with run(spec, "kills_kernel") as live:
         assert live.execution.status == "dead" and live.execution.reason == "kernel_died"
         assert live.execution.failing_cell == 1
 
 
+@strict
 def test_output_beyond_the_limit_is_cut(spec, tmp_path):
     import dataclasses
 
@@ -82,3 +87,19 @@ def test_output_beyond_the_limit_is_cut(spec, tmp_path):
         assert live.execution.status == "ok"
         outputs = nbformat.read(live.output_notebook, as_version=4).cells[-1].outputs
     assert outputs[0].text == "[davar: output truncated]\n"
+
+
+def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
+    """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
+    assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
+    for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"):
+        (tmp_path / name).touch()
+    assert sandbox.gpu_device_nodes("1", tmp_path) == [str(tmp_path / n) for n in ("nvidia1", "nvidiactl", "nvidia-uvm")]
+    monkeypatch.setattr(sandbox, "gpu_device_nodes", lambda gpu: [f"/dev/nvidia{gpu}", "/dev/nvidiactl"])
+    paths = sandbox.Paths(work=tmp_path / "w", ipc=tmp_path / "i", exchange_in=tmp_path / "in", exchange_out=tmp_path / "out")
+    argv = sandbox.kernel_command(level="basic", paths=paths, limits=sandbox.Limits(), slot=sandbox.Slot(3, "1"),
+                                  env={}, kernel_side=tmp_path / "k.py")
+    binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--dev-bind"]
+    assert binds == ["/dev/nvidia1", "/dev/nvidiactl"]
+    assert "--dev-bind" not in sandbox.kernel_command(level="basic", paths=paths, limits=sandbox.Limits(),
+                                                      slot=sandbox.Slot(3), env={}, kernel_side=tmp_path / "k.py")
