@@ -27,8 +27,10 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import hashlib
+import json
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -69,13 +71,20 @@ def _digest_tree(h: "hashlib._Hash", root: Path, *, content: bool) -> None:
             h.update(p.read_bytes() if content else f"{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
 
 
-def assignment_digest(assignment: Assignment, *, data_root: Path | None = None, profile: str = "standin") -> str:
-    """What every result of the assignment depends on besides the submission: graders and reference
-    (by content), the data (by name, size and mtime: it can be large), the profile and davar's version."""
+def data_digest(assignment: Assignment, *, data_root: Path | None = None, profile: str = "standin") -> str:
+    """What a notebook's run depends on besides its own files: the data (by name, size and mtime: it
+    can be large), the profile and davar's version."""
     h = hashlib.sha256(f"davar {__version__}\0profile {profile}\0".encode())
+    _digest_tree(h, assignment.data_root(data_root), content=False)
+    return h.hexdigest()
+
+
+def assignment_digest(assignment: Assignment, *, data_root: Path | None = None, profile: str = "standin") -> str:
+    """What every result depends on besides the submission: the graders and reference (by content)
+    and `data_digest`."""
+    h = hashlib.sha256(data_digest(assignment, data_root=data_root, profile=profile).encode())
     _digest_tree(h, assignment.directory, content=True)
     _digest_tree(h, assignment.reference_dir, content=True)
-    _digest_tree(h, assignment.data_root(data_root), content=False)
     return h.hexdigest()
 
 
@@ -83,22 +92,79 @@ def cache_key(submission: Submission, assignment_key: str) -> str:
     return hashlib.sha256(f"{submission.digest}\0{assignment_key}".encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshots:
+    """Where the notebooks' saved namespaces go (`<root>/<student>/<notebook>.pkl` + manifest.json), and
+    the last results of the students whose snapshots can serve a regrade (same files, same data)."""
+
+    root: Path
+    previous: dict[str, SubmissionResult]
+
+    @classmethod
+    def load(cls, root: Path, submissions: list[Submission], last: dict[str, SubmissionResult], data_key: str):
+        usable = {}
+        for s in submissions:
+            with contextlib.suppress(OSError, ValueError):
+                manifest = json.loads((root / s.student / "manifest.json").read_text("utf-8"))
+                if manifest == {"digest": s.digest, "data": data_key} and s.student in last:
+                    usable[s.student] = last[s.student]
+        return cls(root, usable)
+
+    def prepare(self, submission: Submission, data_key: str) -> tuple[Path, SubmissionResult | None]:
+        """The student's snapshot folder; emptied first when the notebooks will run for real."""
+        folder = self.root / submission.student
+        if submission.student not in self.previous:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            (folder / "manifest.json").write_text(json.dumps({"digest": submission.digest, "data": data_key}))
+        return folder, self.previous.get(submission.student)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One submission to grade, with everything a worker needs."""
+
+    submission: Submission
+    assignment: Assignment
+    level: str
+    profile: str = "standin"
+    data_root: Path | None = None
+    snapshot_dir: Path | None = None  # save the notebooks' namespaces here
+    previous: SubmissionResult | None = None  # regrade from those snapshots, as this result ran
+
+    def run(self, slot: Slot) -> str:
+        """The result as JSON text (what crosses process and machine boundaries)."""
+        import logging
+
+        from .grade import grade_submission
+
+        logging.getLogger("papermill").setLevel(logging.CRITICAL)
+        logging.getLogger("traitlets").setLevel(logging.ERROR)
+        return grade_submission(self.submission, self.assignment, level=self.level, profile=self.profile,
+                                data_root=self.data_root, slot=slot, snapshot_dir=self.snapshot_dir,
+                                previous=self.previous).to_json()
+
+
 def grade_all(submissions: list[Submission], assignment: Assignment, *, level: str, workers: int = 1,
               gpus: list[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
-              cluster: str | None = None,
+              cluster: str | None = None, snapshots: Snapshots | None = None,
               on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
     """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  With
-    `gpus`, there are `per_gpu` slots on each listed device instead of `workers` CPU slots."""
+    `gpus`, there are `per_gpu` slots on each listed device instead of `workers` CPU slots.  With
+    `snapshots` (not on Dask), namespaces are saved and reused (module docstring)."""
     if cluster:
         yield from _on_dask(submissions, assignment, cluster=cluster, workers=workers, level=level, profile=profile,
                             data_root=data_root)
         return
+    data_key = data_digest(assignment, data_root=data_root, profile=profile)
+    jobs = [Job(s, assignment, level, profile, data_root, *(snapshots.prepare(s, data_key) if snapshots else ()))
+            for s in submissions]
     slots = gpu_slots(list(gpus), per_gpu) if gpus else [Slot(i) for i in range(max(workers, 1))]
     if len(slots) == 1:
-        for s in submissions:
+        for job in jobs:
             if on_running:
-                on_running([Running(s.student, time.monotonic())])
-            yield from_json(_grade(s, assignment, level, profile, data_root, slots[0]))
+                on_running([Running(job.submission.student, time.monotonic())])
+            yield from_json(job.run(slots[0]))
         return
     ctx = multiprocessing.get_context("spawn")
     free = ctx.Queue()
@@ -106,7 +172,7 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: s
         free.put(slot)
     with cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_take_slot,
                                 initargs=(free,)) as pool:
-        pending = {pool.submit(_grade_in_slot, s, assignment, level, profile, data_root): s for s in submissions}
+        pending = {pool.submit(_run_in_slot, job): job.submission for job in jobs}
         started: dict[cf.Future, float] = {}
         try:
             while pending:
@@ -125,26 +191,13 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: s
                 f.cancel()
 
 
-def _grade(submission: Submission, assignment: Assignment, level: str, profile: str, data_root: Path | None,
-           slot: Slot) -> str:
-    import logging
-
-    from .grade import grade_submission
-
-    logging.getLogger("papermill").setLevel(logging.CRITICAL)
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
-    return grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root,
-                            slot=slot).to_json()
-
-
 def _take_slot(slots) -> None:
     global _slot
     _slot = slots.get()
 
 
-def _grade_in_slot(submission: Submission, assignment: Assignment, level: str, profile: str,
-                   data_root: Path | None) -> str:
-    return _grade(submission, assignment, level, profile, data_root, _slot)
+def _run_in_slot(job: Job) -> str:
+    return job.run(_slot)
 
 
 # ------------------------------------------------------------------------------------------- Dask
@@ -187,7 +240,7 @@ def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: di
         _write(files, root)
         local = dataclasses.replace(submission, root=root, notebooks={
             name: root / path.relative_to(submission.root) for name, path in submission.notebooks.items()})
-        return _grade(local, assignment, level, profile, data_root, _worker_slot())
+        return Job(local, assignment, level, profile, data_root).run(_worker_slot())
 
 
 def _worker_slot() -> Slot:

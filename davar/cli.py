@@ -55,6 +55,9 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     keys = {s.student: batch.cache_key(s, common) for s in subs}
     done = set() if force else gradebook.cache_keys(book, a.id)
     todo = [s for s in subs if keys[s.student] not in done]
+    last = {} if force else {r.student: r for r in gradebook.latest(book, a.id)}
+    snapshots = None if cluster else batch.Snapshots.load(
+        out_dir / "snapshots", todo, last, batch.data_digest(a, data_root=data_root, profile=profile))
     workers = workers or batch.default_workers(a, profile)
     counts: dict[str, int] = {}
     if len(todo) < len(subs):
@@ -70,7 +73,8 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
                             f"{time.monotonic() - slowest.since:.0f} s" if slowest else "")
 
         for result in batch.grade_all(todo, a, level=level, workers=workers, profile=profile, data_root=data_root,
-                                      gpus=gpus, per_gpu=per_gpu, cluster=cluster, on_running=show_running):
+                                      gpus=gpus, per_gpu=per_gpu, cluster=cluster, snapshots=snapshots,
+                                      on_running=show_running):
             student_dir = out_dir / result.student
             student_dir.mkdir(parents=True, exist_ok=True)
             (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from .intake import Submission
 from .results import CellRecord, ExecutionRecord, Figure, SandboxRecord
 
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
+SNAPSHOT = ".davar-snapshot.pkl"  # kernel_side.SNAPSHOT, in the sandbox's working folder
 SETUP_TAG = "davar-setup"
 
 _SEED_LINES = {
@@ -63,6 +65,20 @@ class LiveRun:
     output_notebook: Path
     audit: "AuditLog"
     figures: tuple[Figure, ...] = ()  # the images it displayed (`davar.figures`)
+    workdir: Path | None = None  # the sandbox's working folder, on the host
+
+    def save_snapshot(self, dest: Path) -> dict:
+        """Have the kernel save its namespace (`kernel_side.snapshot`) and keep the file at `dest` as
+        opaque bytes.  Returns what was kept and skipped."""
+        reply = self.bridge.request("snapshot")
+        fd = os.open(self.workdir / SNAPSHOT, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as src:
+            if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+                raise OSError("snapshot is not a regular file")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+        return reply
 
     def sandbox_record(self) -> SandboxRecord:
         return SandboxRecord(level=self.level, network=self.level == "none",
@@ -197,9 +213,14 @@ class _CellLog:
 
 @contextlib.contextmanager
 def run(submission: Submission, assignment: Assignment, *, notebook: str, level: str, profile: str = "standin",
-        slot: sandbox.Slot = sandbox.Slot(), data_root: Path | None = None, keep: bool = False) -> Iterator[LiveRun]:
+        slot: sandbox.Slot = sandbox.Slot(), data_root: Path | None = None, keep: bool = False,
+        snapshot: Path | None = None) -> Iterator[LiveRun]:
     """Execute one of the submission's notebooks in a fresh sandboxed kernel; yield while it is alive.
-    The whole submission folder is copied into the sandbox, whichever notebook runs."""
+    The whole submission folder is copied into the sandbox, whichever notebook runs.
+
+    With `snapshot` (a file `LiveRun.save_snapshot` wrote), the notebook is not run: its saved
+    namespace is restored into the fresh kernel instead, and a failure to do so is an "error" status
+    with `error_name` "SnapshotRestoreFailed"."""
     limits = assignment.limits(profile)
     with contextlib.ExitStack() as cleanup:
         rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
@@ -212,8 +233,12 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.root / rel, paths.work / rel)
         nb_in = paths.work / ".davar-input.ipynb"
-        cell_types = _prepare_notebook(paths.work / submission.notebooks[notebook].relative_to(submission.root), nb_in, seed=assignment.seed,
-                                       frameworks=assignment.frameworks)
+        source = paths.work / submission.notebooks[notebook].relative_to(submission.root)
+        if snapshot is not None:  # nothing of the student's runs: the namespace comes from the snapshot
+            shutil.copyfile(snapshot, paths.work / SNAPSHOT)
+            source = paths.work / ".davar-restore.ipynb"
+            nbformat.write(nbformat.v4.new_notebook(), source)
+        cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks)
         sandbox.prepare_paths(paths, level=level, slot=slot)
         cgroup = sandbox.Cgroup(rundir.name, limits) if level == "strict" else None
         if cgroup:
@@ -294,8 +319,24 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
                             reply_limit=limits.reply_mb * 2**20)
             cleanup.callback(bridge.close)
+        if snapshot is not None:
+            record = _restore(bridge, record)
         yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits, bridge=bridge,
-                      output_notebook=nb_out, audit=audit, figures=figures.from_notebook(nb_out, notebook))
+                      output_notebook=nb_out, audit=audit, figures=figures.from_notebook(nb_out, notebook),
+                      workdir=paths.work)
+
+
+def _restore(bridge: Bridge | None, record: ExecutionRecord) -> ExecutionRecord:
+    """Load the snapshot into the kernel; say in the record why it could not be."""
+    try:
+        if bridge is None:
+            raise RuntimeError(f"the kernel is not running ({record.reason or record.status})")
+        failed = bridge.request("restore")["failed"]
+        if failed:
+            raise RuntimeError("; ".join(f"{k}: {v}" for k, v in list(failed.items())[:5]))
+    except Exception as e:  # GradeFailure (bridge) or the above: the snapshot cannot serve
+        return dataclasses.replace(record, status="error", error_name="SnapshotRestoreFailed", error_value=str(e)[:500])
+    return record
 
 
 def _shutdown(km: _SandboxedKernelManager) -> None:

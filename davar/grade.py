@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,17 +26,20 @@ from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
-                     data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot()) -> SubmissionResult:
+                     data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot(),
+                     snapshot_dir: Path | None = None, previous: SubmissionResult | None = None) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
-    is executed in the sandbox when its graders first need it."""
+    is executed in the sandbox when its graders first need it (or restored from its snapshot: see
+    `GradingSession`)."""
     try:
         for path in submission.notebooks.values():
             _check_notebook(path)
         session = GradingSession(submission=submission, assignment=assignment, level=level, profile=profile,
-                                 data_root=data_root, public_only=public_only, slot=slot)
+                                 data_root=data_root, public_only=public_only, slot=slot, snapshot_dir=snapshot_dir,
+                                 previous=previous)
         args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
-        with contextlib.redirect_stdout(io.StringIO()) as out:
+        with contextlib.redirect_stdout(io.StringIO()) as out, _fresh_graders(assignment):
             code = pytest.main(args, plugins=[session])
         if session.harness_error is not None:
             raise session.harness_error
@@ -47,6 +52,20 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         return unexecuted_result(submission, assignment, level=level, status="execution_error",
                                  key="harness_error", values={"error": detail[:500]})
+
+
+@contextlib.contextmanager
+def _fresh_graders(assignment: Assignment):
+    """Forget the grader modules this session imports, so the next submission gets fresh module
+    state and the graders as they are on disk then (pytest reuses a module found in sys.modules)."""
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        folder = str(assignment.directory) + os.sep
+        for name in set(sys.modules) - before:
+            if (getattr(sys.modules[name], "__file__", None) or "").startswith(folder):
+                del sys.modules[name]
 
 
 def _check_notebook(path: Path) -> None:

@@ -633,6 +633,64 @@ def find_models(rid):
     _reply(rid, run)
 
 
+SNAPSHOT = ".davar-snapshot.pkl"  # in the kernel's working folder
+_IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit"}
+
+
+def snapshot(rid):
+    """Save the notebook's namespace for a later regrade (`davar.batch`): each value pickled on its own
+    (cloudpickle: functions and classes by value, models with their weights), modules by name.  It
+    is read back only by `restore`, in a sandboxed kernel like this one; davar never unpickles it."""
+
+    def run():
+        import types
+
+        import cloudpickle
+
+        values, modules, skipped = {}, {}, {}
+        for k, v in list(_user_ns().items()):
+            if k.startswith("_") or k in _IPYTHON_NAMES:
+                continue
+            if isinstance(v, types.ModuleType):
+                modules[k] = v.__name__
+                continue
+            try:
+                values[k] = cloudpickle.dumps(v)
+            except BaseException as e:  # a generator, an open file, a lock: listed, not fatal
+                skipped[k] = f"{type(e).__name__}: {e}"[:200]
+        with open(SNAPSHOT + ".part", "wb") as f:
+            cloudpickle.dump({"values": values, "modules": modules}, f)
+        os.replace(SNAPSHOT + ".part", SNAPSHOT)
+        return {"json": {"kept": sorted(values), "modules": modules, "skipped": skipped}}
+
+    _reply(rid, run)
+
+
+def restore(rid):
+    """Load a `snapshot` into this (fresh) kernel's namespace."""
+
+    def run():
+        import importlib
+        import pickle
+
+        with open(SNAPSHOT, "rb") as f:
+            saved = pickle.load(f)
+        ns, failed = _user_ns(), {}
+        for k, name in saved["modules"].items():
+            try:
+                ns[k] = importlib.import_module(name)
+            except BaseException as e:
+                failed[k] = f"{type(e).__name__}: {e}"[:200]
+        for k, data in saved["values"].items():
+            try:
+                ns[k] = pickle.loads(data)
+            except BaseException as e:
+                failed[k] = f"{type(e).__name__}: {e}"[:200]
+        return {"json": {"restored": len(saved["values"]) - len(failed), "failed": failed}}
+
+    _reply(rid, run)
+
+
 def main():
     global _sock
     sys.modules["_davar"] = sys.modules[__name__]

@@ -17,6 +17,8 @@ and `davar.award` (part of the points).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -162,11 +164,17 @@ class GradingSession:
 
     def __init__(self, *, submission=None, assignment=None, level: str = "strict", allow_weak: bool = False,
                  profile: str = "standin", data_root: Path | None = None, public_only: bool = False,
-                 result_path: str | None = None, slot: Slot = Slot()):
+                 result_path: str | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
+                 previous: SubmissionResult | None = None):
         self._submission, self._assignment = submission, assignment
         self.level, self.allow_weak, self.profile, self.data_root = level, allow_weak, profile, data_root
         self.public_only, self.result_path = public_only, result_path
         self.slot = slot
+        # Snapshots: each notebook's namespace is saved in `snapshot_dir` after it runs; with `previous`
+        # (this submission's last result), a notebook with a snapshot is restored instead of re-run.
+        self.snapshot_dir, self.previous = snapshot_dir, previous
+        self._notes: list[Message] = []  # submission-level messages gathered while running
+        self._restored: set[str] = set()
         self.tests: dict[str, tuple[str, TestResult]] = {}
         self.order: list[str] = []
         self.result: SubmissionResult | None = None
@@ -202,7 +210,6 @@ class GradingSession:
 
     def sub(self, item: pytest.Item):
         """The `sub` of `item`'s notebook: executed (in its own sandboxed kernel) on first use."""
-        from . import execute
         from .bridge import Sub
 
         notebook = self._notebook_of(item)
@@ -212,10 +219,7 @@ class GradingSession:
             try:
                 if notebook not in self.submission.notebooks:
                     raise NotebookMissing(notebook)
-                stack = self._stacks[notebook] = contextlib.ExitStack()
-                self._runs[notebook] = stack.enter_context(execute.run(
-                    self.submission, self.assignment, notebook=notebook, level=self.level, profile=self.profile,
-                    slot=self.slot, data_root=self.data_root))
+                self._runs[notebook] = self._start(notebook)
             except NotebookMissing:
                 raise
             except Exception as e:  # davar could not run it: reported on the whole submission
@@ -223,6 +227,32 @@ class GradingSession:
                 raise
             self._subs[notebook] = Sub(self._runs[notebook])
         return self._subs[notebook]
+
+    def _start(self, notebook: str):
+        """A live run of `notebook`: restored from its snapshot when regrading one, else executed."""
+        from . import execute
+
+        run = functools.partial(execute.run, self.submission, self.assignment, notebook=notebook, level=self.level,
+                                profile=self.profile, slot=self.slot, data_root=self.data_root)
+        snapshot = self.snapshot_dir / f"{notebook}.pkl" if self.snapshot_dir else None
+        before = {e.notebook: e for e in self.previous.executions} if self.previous else {}
+        stack = self._stacks[notebook] = contextlib.ExitStack()
+        if notebook in before and snapshot and snapshot.is_file():
+            live = stack.enter_context(run(snapshot=snapshot))
+            if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
+                self._notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
+                self._restored.add(notebook)
+                return dataclasses.replace(live, execution=before[notebook], figures=tuple(
+                    f for f in self.previous.figures if f.notebook == notebook))
+            self._notes.append(catalogue.message("snapshot_fallback", {
+                "notebook": notebook, "reason": live.execution.error_value or live.execution.reason}))
+            stack.close()
+            stack = self._stacks[notebook] = contextlib.ExitStack()
+        live = stack.enter_context(run())
+        if snapshot and live.bridge is not None:
+            with contextlib.suppress(Exception):  # no snapshot only means a later regrade runs it again
+                live.save_snapshot(snapshot)
+        return live
 
     def _close(self, notebook: str) -> None:
         """Keep what the run's record needs, then shut its kernel down."""
@@ -358,11 +388,12 @@ class GradingSession:
                                             bonus=q.bonus, tests=tests))
         runs = [self._records[nb] for nb in a.notebooks if nb in self._records]
         executions = tuple(execution for execution, _, _ in runs)
-        blocked = tuple(dict.fromkeys(tuple(b.items()) for _, sb, _ in runs for b in sb.blocked))
+        earlier = self.previous.sandbox.blocked if self._restored else ()  # what the original runs attempted
+        blocked = tuple(dict.fromkeys(tuple(b.items()) for b in (*earlier, *(b for _, sb, _ in runs for b in sb.blocked))))
         sandbox = SandboxRecord(level=self.level, network=self.level == "none",
                                 limits=runs[0][1].limits if runs else {}, blocked=tuple(dict(b) for b in blocked))
         messages = [catalogue.message("notebook_missing", {"notebook": nb})
-                    for nb in a.notebooks if nb not in submission.notebooks]
+                    for nb in a.notebooks if nb not in submission.notebooks] + self._notes
         for execution in executions:
             if execution.status == "error":
                 messages.append(catalogue.message("cell_failed", {

@@ -106,3 +106,19 @@ def test_a_dask_local_cluster_grades_like_the_local_pool(course, tmp_path):
                      allow_weak_sandbox=True, workers=2, cluster="local")
     assert {r.student: (r.status, r.score) for r in dask} == local
     assert {r.sandbox.level for r in dask} == {LEVEL}
+
+
+def test_changed_graders_regrade_from_snapshots_without_running_again(course):
+    graders, subs, out = course
+    first = {r.student: r for r in _grade(course, workers=1)}
+    (graders / "test_tiny.py").write_text(GRADER.replace("== 42", "in (41, 42)"))  # the TA accepts 41 too
+    snapshot = out / "tiny" / "snapshots" / "s5" / "hw.ipynb.pkl"
+    snapshot.write_bytes(b"not a pickle")  # s5's snapshot cannot serve: it runs again
+    again = {r.student: r for r in _grade(course, workers=1)}
+    assert {s: r.score for s, r in again.items()} == {f"s{i}": 2.0 for i in range(6)}
+    for student in ("s0", "s3"):
+        assert [m.key for m in again[student].messages] == ["snapshot_regraded"]
+        assert again[student].executions == first[student].executions  # the record of the original run
+    [fallback] = again["s5"].messages
+    assert fallback.key == "snapshot_fallback" and "hw.ipynb" in fallback.en
+    assert again["s5"].executions[0].wall_s != first["s5"].executions[0].wall_s  # it did run again
