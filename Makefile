@@ -14,11 +14,13 @@ demo: venv
 test: venv
 	$(BIN)/tox -e py311
 
-# bubblewrap (the sandbox) and fonts come from apt when we are root; without root davar falls back
-# to a weaker sandbox for `davar check` and refuses `davar grade` unless --allow-weak-sandbox.
+# From apt when we are root: bubblewrap (the sandbox), fonts and Pango (PDF reports, WeasyPrint) and
+# poppler-utils (the tests read the PDFs back).  Without root davar falls back to a weaker sandbox for
+# `davar check` and refuses `davar grade` unless --allow-weak-sandbox.
+APT_PACKAGES = bubblewrap fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 system:
-	@if [ "$$(id -u)" = 0 ] && ! command -v bwrap >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap fonts-dejavu-core; fi
+	@if [ "$$(id -u)" = 0 ] && ! { command -v bwrap && command -v pdftotext && ldconfig -p | grep -q libpangoft2; } >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
 
 venv: system $(BIN)/davar
 
