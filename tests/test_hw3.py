@@ -1,5 +1,6 @@
-"""iust-dl-1402-hw3 (questions 2 and 3a): the reference implementations against hand-known values,
-the official key against the reference, and the sample corpus against its expected.toml."""
+"""iust-dl-1402-hw3: the reference implementations against hand-known values, the official key
+against the reference, the three notebooks (HW3, DL-Q4, Q7) and their data loaders, and the sample
+corpus against its expected.toml (questions 2, 3a, 4, 6f, 7 and the 7 bonus graded automatically)."""
 
 import importlib.util
 import shutil
@@ -10,12 +11,14 @@ import numpy as np
 import pytest
 
 from davar import assignment, audit, cli, intake, sandbox
+from davar.datasets import brain_mri, cifar10
 from davar.grade import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 ID = "iust-dl-1402-hw3"
 GRADERS = ROOT / "graders" / ID
 REFERENCE = ROOT / "reference" / ID
+NOTEBOOKS = ("HW3.ipynb", "DL-Q4.ipynb", "Q7.ipynb")
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
 
 
@@ -125,23 +128,66 @@ def test_notebooks_on_disk_are_the_generated_ones():
         assert nbformat.read(path, as_version=4) == nb, f"{path}: run reference/{ID}/make_notebooks.py"
 
 
-@pytest.mark.parametrize("name", ["HW3.template.ipynb", "HW3.ipynb"])
+KERAS_CELLS = {"HW3": ["q3-model", "q6-model"], "DL-Q4": ["models"], "Q7": ["model"]}
+
+
+@pytest.mark.parametrize("name", [f"{n}{kind}.ipynb" for n in KERAS_CELLS for kind in (".template", "")])
 def test_notebooks_have_parameters_and_no_outputs(name):
     nb = nbformat.read(REFERENCE / name, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].metadata.get("tags") == ["parameters"]
     assert all(k in code[0].source for k in ("DATA_DIR", "SEED", "OUTPUT_DIR", "PROFILE"))
+    assert ("EPOCHS" in code[0].source) == (not name.startswith("HW3"))   # the trained notebooks take EPOCHS
     assert not any(c.outputs for c in code)
     assert nb.metadata.kernelspec.name == "python3"
-    # keras/tensorflow imported only where question 3 needs it; never torchvision
-    assert [c.id for c in code if "import keras" in c.source or "tensorflow" in c.source] == ["q3-model"]
-    assert not any("torchvision" in c.source for c in code)
+    assert '<div dir="rtl">' in nb.cells[0].source                        # fa + en intro
+    # keras imported only where a question builds a model; never torchvision
+    assert [c.id for c in code if "import keras" in c.source or "tensorflow" in c.source] == \
+        KERAS_CELLS[name.split(".")[0]]
+    assert not any("torchvision" in c.source or "pickle" in c.source for c in code)
 
 
-def test_reference_sample_is_the_reference_notebook():
-    assert (ROOT / "submissions" / ID / "reference_solution" / "HW3.ipynb").read_bytes() == \
-        (REFERENCE / "HW3.ipynb").read_bytes()
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_reference_sample_is_the_reference_notebook(name):
+    assert (ROOT / "submissions" / ID / "reference_solution" / name).read_bytes() == (REFERENCE / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hw3-data") / ID
+    brain_mri.build_brain_mri(root)
+    cifar10.build_cifar10(root)
+    return root
+
+
+def _loaders(notebook: str) -> dict:
+    """The template's given "loaders" cell, run on its own (as the notebook runs it)."""
+    cell = next(c for c in nbformat.read(REFERENCE / notebook, as_version=4).cells if c.get("id") == "loaders")
+    namespace: dict = {}
+    exec(compile(cell.source, notebook, "exec"), namespace)
+    return namespace
+
+
+def test_q4_template_reads_the_slices_as_the_grader_does(standin):
+    got = _loaders("DL-Q4.template.ipynb")["load_public"](str(standin / "public" / "brain_mri"))
+    want = brain_mri.load_public(standin / "public" / "brain_mri")
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_q7_template_reads_the_binary_batches_as_the_grader_does(standin):
+    got = _loaders("Q7.template.ipynb")["load_train"](str(standin / "public" / "cifar10"))
+    want = cifar10.load_train(standin / "public" / "cifar10")
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_every_question_of_the_handout_is_here(hw3):
+    assert hw3.notebooks == NOTEBOOKS
+    assert {q.id: q.notebook for q in hw3.questions if q.notebook != "HW3.ipynb"} == {
+        "4": "DL-Q4.ipynb", "7": "Q7.ipynb", "7-written": "Q7.ipynb", "7-bonus": "Q7.ipynb"}
+    assert sum(q.points for q in hw3.questions if not q.bonus) == 100
+    assert {q.id: q.points for q in hw3.questions if q.bonus} == {"3b": 10, "7-bonus": 10}
+    assert set(hw3.datasets) == {"brain_mri", "cifar10"}
 
 
 # ---------------------------------------------------------------- the corpus, graded
@@ -153,7 +199,8 @@ def graded(corpus, hw3, tmp_path_factory):
     out, results = corpus(ID)
     template = tmp_path_factory.mktemp("hw3-template") / "template"
     template.mkdir()
-    shutil.copyfile(REFERENCE / "HW3.template.ipynb", template / "HW3.ipynb")
+    for name in NOTEBOOKS:
+        shutil.copyfile(REFERENCE / name.replace(".ipynb", ".template.ipynb"), template / name)
     result = grade_submission(intake.collect(template, hw3)[0], hw3, level="strict")
     return out, {**results, "template": result}
 
@@ -163,9 +210,9 @@ def test_manual_questions_wait_for_the_ta(graded):
     _, results = graded
     r = results["reference_solution"]
     manual = {q.id: q for q in r.questions if q.manual}
-    assert set(manual) == {"1", "3b", "5"}
+    assert set(manual) == {"1", "3b", "5", "6a-e", "7-written"}
     assert all(q.tests[0].outcome == "manual" and q.tests[0].points == 0 for q in manual.values())
-    assert r.score == sum(q.max_points for q in r.questions if not q.manual) == 25
+    assert r.score == sum(q.max_points for q in r.questions if not q.manual) == 68   # the Q7 bonus included
 
 
 @strict
@@ -205,3 +252,44 @@ def test_reference_solution_passes_the_audit(capsys):
     assert cli.main(["audit-key", str(GRADERS)]) == 0
     out = capsys.readouterr().out
     assert "100 %" in out and "3a.conv1d_2.output_shape" in out and "3a.max_pooling1d_2.output_shape" in out
+
+
+@strict
+def test_planted_architecture_difference_names_the_layer_and_both_values(graded):
+    _, results = graded
+    first = next(m for m in _messages(results["planted_wrong"], "q4_same_architecture") if m.key == "same_architecture")
+    assert (first.values["index"], first.values["type"], first.values["what"], first.values["a_value"],
+            first.values["b_value"]) == (3, "Conv2D", "kernel_size", "[3, 3]", "[5, 5]")
+    assert "kernel_size" in first.fa and "[5, 5]" in first.en
+
+
+@strict
+def test_planted_one_by_one_with_stride_2_is_caught_twice(graded):
+    _, results = graded
+    r = results["planted_wrong"]
+    layer = _messages(r, "q6_one_by_one")[-1]
+    assert (layer.values["input"], layer.values["output"], layer.values["problem"]) == \
+        ("32×32×64", "16×16×16", "spatial_changed")
+    probe = _messages(r, "q6_shapes")[-1]
+    assert (probe.values["input"], probe.values["output"], probe.values["problem"]) == \
+        ("32×32×3", "16×16×16", "spatial_changed")
+
+
+@strict
+def test_inception_is_read_from_the_graph(graded):
+    _, results = graded
+    found = _messages(results["reference_solution"], "q7_inception")[-1]
+    assert found.key == "inception" and found.values["branches"] == 4
+    assert found.values["kernels"] == "1×1, 3×3, 5×5, 3×3"
+    same = _messages(results["planted_wrong"], "q7_inception")[-1]
+    assert same.values["kernels"] == "3×3, 3×3, 3×3, 3×3"
+
+
+@strict
+def test_accuracies_are_measured_on_hidden_data(graded):
+    _, results = graded
+    for test_id, floor in [("q4_sequential_accuracy", 0.9), ("q4_functional_accuracy", 0.9), ("q7_hidden_accuracy", 0.85)]:
+        m = _messages(results["reference_solution"], test_id)[-1]
+        assert m.key == "model_accuracy" and m.values["split"] == "hidden" and m.values["measured"] > floor
+    untrained = _messages(results["crashes"], "q7_hidden_accuracy")[-1]
+    assert untrained.values["measured"] < 0.3 and untrained.values["earned"] == 0

@@ -1,0 +1,186 @@
+"""Q4 (DL-Q4.ipynb): brain-tumour MRI classification with one CNN built twice, with the Sequential API
+(`seq_model`) and with the Functional API (`func_model`).
+
+- Each model is a Keras model of the right kind (the class Keras gives it: `Sequential`, `Functional`).
+- Same architecture: the two models' layers (ModelProbe.layers(), the Functional model's InputLayer
+  left out) are compared in order: type, configuration (every key of `get_config()` but the names
+  and input shapes listed in assignment.toml's `ignore_config`), output shape and parameter count.
+  Every layer that differs is named with its first difference and both values.
+- Trained: each model's accuracy on the public slices (which the student has) is above the most
+  common class's share plus `chance_margin` — what a model that never learned cannot reach.
+- Accuracy: each model on the hidden slices (hidden test), against labels that never enter the
+  sandbox; full points above the threshold, partial credit below it (assignment.toml).
+
+Inputs are what davar.datasets.brain_mri.load_images returns (the template's loader is its copy):
+grey 64×64 slices in [0, 1], float32 (N, 64, 64, 1); outputs (N, 1) probabilities or (N, 2) scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from davar import award, expect
+from davar.checks import partial_credit
+from davar.datasets import brain_mri
+from davar.errors import GradeFailure
+
+Q = "4"
+MODELS = {"Sequential": "seq_model", "Functional": "func_model"}
+
+
+@pytest.fixture(scope="module")
+def public_slices(public_data):
+    return brain_mri.load_public(public_data / "brain_mri")
+
+
+@pytest.fixture(scope="module")
+def hidden_slices(hidden):
+    return brain_mri.load_hidden(hidden / "brain_mri")
+
+
+def _keras_model(sub, name: str):
+    model = sub.model(name)
+    expect(model.framework == "keras", "framework", name=name, framework=model.framework, expected="Keras")
+    return model
+
+
+def _check_api(sub, api: str) -> None:
+    name = MODELS[api]
+    _keras_model(sub, name)
+    cls = sub.find_models().get(name, {}).get("class", "?")
+    expect(cls == api, "keras_api", name=name, api=api, cls=cls)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(2)
+def test_q4_sequential_api(sub):
+    _check_api(sub, "Sequential")
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(2)
+def test_q4_functional_api(sub):
+    _check_api(sub, "Functional")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    return str(value)[:200]
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first (key path, value in a, value in b) where two configs differ, in a's key order."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            found = _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    return None if a == b else (path, a, b)
+
+
+def _layers(model) -> list:
+    return [layer for layer in model.layers() if layer.type != "InputLayer"]
+
+
+def _soft(condition: Any, key: str, **values: Any) -> GradeFailure | None:
+    """`expect` that records its message but lets the test go on to list every difference."""
+    try:
+        expect(condition, key, **values)
+    except GradeFailure as e:
+        return e
+    return None
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(6)
+@pytest.mark.timeout(60)
+def test_q4_same_architecture(sub, assignment):
+    ignore = set(assignment.question(Q).extra["ignore_config"])
+    seq, func = (_layers(_keras_model(sub, name)) for name in MODELS.values())
+    names = {"a": MODELS["Sequential"], "b": MODELS["Functional"]}
+    expect(len(seq) == len(func), "same_layer_count", **names, a_count=len(seq), b_count=len(func),
+           a_layers=", ".join(l.type for l in seq), b_layers=", ".join(l.type for l in func))
+    failures = []
+    for index, (s, f) in enumerate(zip(seq, func), start=1):
+        config = _first_difference({k: v for k, v in s.config.items() if k not in ignore},
+                                   {k: v for k, v in f.config.items() if k not in ignore})
+        for what, a, b in [("type", s.type, f.type),
+                           *([config] if config else []),
+                           ("output_shape", list(s.output_shape or ()), list(f.output_shape or ())),
+                           ("params", s.params, f.params)]:
+            if a != b:  # one message per layer: its first difference
+                failures.append(_soft(False, "same_architecture", **names, index=index, type=s.type,
+                                      what=what, a_layer=s.name, b_layer=f.name, a_value=_show(a), b_value=_show(b)))
+                break
+    if failures:
+        raise failures[0]
+    expect(True, "same_architecture", **names, count=len(seq))
+
+
+def _outputs(sub, name: str, images: np.ndarray) -> np.ndarray:
+    """Class labels (0/1) predicted by `name` for `images` (raw model outputs read by brain_mri)."""
+    outputs = _keras_model(sub, name).predict(images)
+    try:
+        labels = brain_mri.predicted_labels(outputs)
+    except ValueError:
+        labels = None
+    expect(labels is not None and len(labels) == len(images), "model_outputs", name=name,
+           shape=list(np.shape(outputs)), count=len(images), expected="(N, 1) / (N, 2)")
+    return labels
+
+
+def _trained(sub, api: str, public_slices, assignment) -> None:
+    images, labels = public_slices
+    name = MODELS[api]
+    chance = float(np.bincount(labels).max() / len(labels))
+    threshold = min(chance + assignment.question(Q).extra["chance_margin"], 0.99)
+    measured = float(np.mean(_outputs(sub, name, images) == labels))
+    expect(measured > threshold, "model_trained", name=name, split="public", measured=measured, threshold=threshold,
+           chance=chance)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(2)
+@pytest.mark.timeout(120)
+def test_q4_sequential_trained(sub, public_slices, assignment):
+    _trained(sub, "Sequential", public_slices, assignment)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(2)
+@pytest.mark.timeout(120)
+def test_q4_functional_trained(sub, public_slices, assignment):
+    _trained(sub, "Functional", public_slices, assignment)
+
+
+def _accuracy(sub, api: str, hidden_slices, assignment) -> None:
+    images, labels = hidden_slices
+    question = assignment.question(Q)
+    threshold = question.thresholds["accuracy"]
+    measured = float(np.mean(_outputs(sub, MODELS[api], images) == labels))
+    fraction = partial_credit(measured, threshold, question.extra.get("partial", []))
+    award(fraction, "model_accuracy", name=MODELS[api], split="hidden", measured=measured, threshold=threshold,
+          earned=fraction)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(3)
+@pytest.mark.hidden
+@pytest.mark.timeout(120)
+def test_q4_sequential_accuracy(sub, hidden_slices, assignment):
+    _accuracy(sub, "Sequential", hidden_slices, assignment)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(3)
+@pytest.mark.hidden
+@pytest.mark.timeout(120)
+def test_q4_functional_accuracy(sub, hidden_slices, assignment):
+    _accuracy(sub, "Functional", hidden_slices, assignment)
