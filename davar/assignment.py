@@ -53,6 +53,13 @@ class Assignment:
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     key: dict[str, Any] = field(default_factory=dict)  # the official answer key, as written (mistakes included)
     late: dict[str, Any] = field(default_factory=dict)  # the late policy: `[late]` (see davar/late.py)
+    # `[data_map]`: where Colab/Kaggle notebooks look for the data -> a file or folder of public/.  Keys
+    # starting with "/" are paths (mounted read-only there); others are URLs or Drive ids (downloads).
+    data_map: dict[str, str] = field(default_factory=dict)
+    visibility: dict[str, Any] = field(default_factory=dict)  # `[visibility] release_hidden = false`
+    # `[intake]` (issue 6, davar/intake.py): `student_pattern`, a regex with named groups `id` and `name`
+    # matched against each student's folder or file name in an export.
+    intake: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reference_dir(self) -> Path:
@@ -124,7 +131,8 @@ def load(directory: Path) -> Assignment:
         notebooks=notebooks, frameworks=spec.get("frameworks", []), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
         raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
-        key=spec.get("key", {}), late=spec.get("late", {}))
+        key=spec.get("key", {}), late=spec.get("late", {}), data_map=spec.get("data_map", {}), visibility=spec.get("visibility", {}),
+        intake=spec.get("intake", {}))
 
 
 def find(name_or_path: str | Path, *, graders_root: Path | None = None) -> Assignment:

@@ -42,7 +42,7 @@ from .assignment import Assignment
 from .assignment import load as load_assignment
 from .intake import Submission
 from .results import SubmissionResult, from_json
-from .sandbox import Slot, gpu_slots
+from .sandbox import Slot, cpu_slots, gpu_slots
 
 _slot = Slot()  # this worker process's slot, set by `_take_slot`
 
@@ -159,7 +159,7 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: s
     data_key = data_digest(assignment, data_root=data_root, profile=profile)
     jobs = [Job(s, assignment, level, profile, data_root, *(snapshots.prepare(s, data_key) if snapshots else ()))
             for s in submissions]
-    slots = gpu_slots(list(gpus), per_gpu) if gpus else [Slot(i) for i in range(max(workers, 1))]
+    slots = gpu_slots(list(gpus), per_gpu) if gpus else cpu_slots(max(workers, 1))
     if len(slots) == 1:
         for job in jobs:
             if on_running:

@@ -5,11 +5,13 @@
     davar audit-key ASSIGNMENT                   TA: reference solution must score 100 %; official key vs reference
     davar data ASSIGNMENT                        build the offline stand-in datasets
     davar scores import ASSIGNMENT FILE.csv      TA: manual grades into the gradebook (nothing re-runs)
+    davar report ASSIGNMENT [--format html,pdf,…] TA: reports, dashboard and exports from the gradebook alone
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 import time
@@ -84,6 +86,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
             counts[result.status] = counts.get(result.status, 0) + 1
             progress.console.print(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
             progress.update(task, advance=1, description=f"{a.id} · " + " ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    report_all(assignment=str(a.directory), out=out, formats=("html", "csv"))  # dashboard, grades.csv, TA scores
     wanted = {s.student for s in subs}
     return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
 
@@ -129,6 +132,55 @@ def audit_key(*, assignment: str, lang: str = "en", sandbox_level: str = "strict
     if found.checks and not found.disagreements:
         out.print(catalogue.text("audit_key_agrees", lang, {"count": len(found.checks)}))
     return 0 if found.reference_complete else 1
+
+
+REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
+
+
+def report_all(*, assignment: str, out: Path = Path("reports"), formats: tuple[str, ...] = ("html",),
+               release_hidden: bool | None = None, moodle_worksheet: Path | None = None,
+               moodle_key: str = "ID number") -> list[Path]:
+    """Re-render from the gradebook alone: the latest result of each student with the TA's manual
+    scores merged and the current late policy applied; nothing is executed."""
+    from . import dashboard, exports, late
+
+    a = assignment_mod.find(assignment)
+    if unknown := set(formats) - set(REPORT_FORMATS):
+        raise DavarError(f"unknown format(s) {', '.join(sorted(unknown))}; choose from {', '.join(REPORT_FORMATS)}")
+    out_dir = out / a.id
+    book = out_dir / "gradebook.sqlite"
+    if not book.is_file():
+        raise DavarError(f"no gradebook at {book}: run `davar grade {a.id} …` first")
+    release = a.visibility.get("release_hidden", False) if release_hidden is None else release_hidden
+    manual = gradebook.manual(book, a.id)
+    results = [scores.merge(dataclasses.replace(r, lateness=r.lateness and late.lateness(a, r.lateness.submitted_at)),
+                            manual) for r in gradebook.latest(book, a.id)]
+    written = []
+    for r in results:
+        student_dir = out_dir / r.student
+        student_dir.mkdir(parents=True, exist_ok=True)
+        (student_dir / "result.json").write_text(r.to_json(), encoding="utf-8")
+        written += report.render_reports(r, student_dir, assignment_title=a.title, course=a.course,
+                                         formats=[f for f in formats if f in report.FORMATS], release_hidden=release)
+    if "html" in formats:
+        written += dashboard.render_dashboard(results, a, out_dir)
+    if "csv" in formats:
+        written.append(exports.write_grades_csv(results, a, out_dir / "grades.csv"))
+    if "xlsx" in formats:
+        written.append(exports.write_grades_xlsx(results, a, out_dir / "grades.xlsx"))
+    if "gradescope" in formats:
+        written += exports.write_gradescope(results, a, out_dir / "gradescope")
+    if "junit" in formats:
+        written.append(exports.write_junit(results, a, out_dir / "junit.xml", reveal_hidden=release))
+    if "moodle" in formats:
+        if moodle_worksheet is None:
+            raise DavarError("--format moodle needs --moodle-worksheet: the grading worksheet downloaded from Moodle")
+        participants = exports.moodle_participants(moodle_worksheet, key=moodle_key)
+        missing = exports.write_moodle_worksheet(results, a, out_dir / "moodle.csv", participants, reveal_hidden=release)
+        written.append(out_dir / "moodle.csv")
+        if missing:
+            console.print(f"[yellow]not in the Moodle worksheet (left out): {', '.join(missing)}[/]")
+    return written
 
 
 def import_scores(*, assignment: str, file: Path, out: Path = Path("reports")) -> int:
@@ -208,6 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignment")
     p.add_argument("--data", type=Path)
 
+    p = commands.add_parser("report", help="reports, class dashboard and exports from the gradebook alone")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="where the gradebook is (as for grade)")
+    p.add_argument("--format", default="html", type=lambda v: tuple(f for f in v.split(",") if f),
+                   help=f"comma-separated: {','.join(REPORT_FORMATS)} (default html)")
+    p.add_argument("--release-hidden", action=argparse.BooleanOptionalAction, default=None,
+                   help="show hidden tests' names and messages (default: the assignment's [visibility])")
+    p.add_argument("--moodle-worksheet", type=Path, help="the grading worksheet downloaded from Moodle")
+    p.add_argument("--moodle-key", default="ID number", help="its column holding the student id")
+
     p = commands.add_parser("scores", help="manual grades a TA enters")
     p.add_argument("action", choices=["import"])
     p.add_argument("assignment")
@@ -228,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "audit-key":
             return audit_key(assignment=args.assignment, lang=args.lang, sandbox_level=args.sandbox,
                              allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data)
+        if args.command == "report":
+            for path in report_all(assignment=args.assignment, out=args.out, formats=args.format,
+                                   release_hidden=args.release_hidden, moodle_worksheet=args.moodle_worksheet,
+                                   moodle_key=args.moodle_key):
+                print(path)
+            return 0
         if args.command == "scores":
             return import_scores(assignment=args.assignment, file=args.file, out=args.out)
         print(build_data(assignment=args.assignment, data_root=args.data))

@@ -34,7 +34,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import figures, sandbox
+from . import figures, repair, sandbox
 from .assignment import Assignment
 from .bridge import Bridge
 from .intake import Submission
@@ -43,6 +43,8 @@ from .results import CellRecord, ExecutionRecord, Figure, SandboxRecord
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
 SNAPSHOT = ".davar-snapshot.pkl"  # kernel_side.SNAPSHOT, in the sandbox's working folder
 SETUP_TAG = "davar-setup"
+#: What OpenMP, MKL, OpenBLAS, torch and TensorFlow read for their thread counts.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 
 _SEED_LINES = {
     None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
@@ -101,17 +103,29 @@ class AuditLog:
         self.protected_names = {p.name for root in protected if root.is_dir() for p in root.rglob("*")
                                 if p.is_file() and p.suffix != ".pyc"}
         self.events: list[dict[str, str]] = []
+        self.shim_events: list[dict[str, str]] = []
 
     def blocked(self) -> tuple[dict[str, str], ...]:
+        self._drain()
+        return tuple(self.events)
+
+    def shim(self) -> tuple[dict[str, str], ...]:
+        """What the Colab/Kaggle shim did (davar/colab_shim.py): mounts, downloads, pip, unzip."""
+        self._drain()
+        return tuple(self.shim_events)
+
+    def _drain(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
-            while len(self.events) < 200:
+            while len(self.events) < 200 and len(self.shim_events) < 200:
                 data = self.sock.recv(2048)
-                with contextlib.suppress(ValueError, AttributeError):
+                with contextlib.suppress(ValueError, AttributeError, KeyError):
                     event = json.loads(data)
                     event = {k: str(event[k])[:500] for k in ("kind", "op", "target")}
-                    if event not in self.events and self._counts(event):
+                    if event["kind"] == "shim":
+                        if event not in self.shim_events:
+                            self.shim_events.append(event)
+                    elif event not in self.events and self._counts(event):
                         self.events.append(event)
-        return tuple(self.events)
 
     def _counts(self, event: dict[str, str]) -> bool:
         if event["kind"] == "network":
@@ -150,10 +164,12 @@ class _SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
 
 
-def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]) -> list[str]:
-    """Copy the notebook with a seeding cell in front; return the type of each cell the student wrote."""
-    nb = nbformat.read(src, as_version=4)
+def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str], shim: dict) -> list[str]:
+    """Copy the notebook with a setup cell in front (seeds; the Colab/Kaggle shim configured with `shim`);
+    return the type of each cell the student wrote."""
+    nb = repair.load(src)[0]  # issue 6: the notebook as davar.repair reads it (outputs dropped, damage repaired)
     code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
+    code += f"__import__('_davar').install_shim({json.dumps(shim)})\n"
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
     student_cells = [c.cell_type for c in nb.cells]
     nb.cells.insert(0, setup)
@@ -227,8 +243,17 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         if not keep:
             cleanup.callback(shutil.rmtree, rundir, ignore_errors=True)
         public = assignment.public_data(data_root)
+        inside = level != "none"
+        maps, downloads = _data_map(assignment, public, inside=inside)
         paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
-                              exchange_out=rundir / "out", data=public if public.is_dir() else None)
+                              exchange_out=rundir / "out", data=public if public.is_dir() else None, maps=maps)
+        for src, dest in maps:  # mount points inside the working folder (/content/...) must exist there
+            for root in sandbox.COLAB_WORK:
+                if dest.startswith(root + "/"):
+                    point = paths.work / dest.removeprefix(root + "/")
+                    (point if src.is_dir() else point.parent).mkdir(parents=True, exist_ok=True)
+                    if not src.is_dir():
+                        point.touch()
         for rel in submission.files:
             (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(submission.root / rel, paths.work / rel)
@@ -238,7 +263,8 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             shutil.copyfile(snapshot, paths.work / SNAPSHOT)
             source = paths.work / ".davar-restore.ipynb"
             nbformat.write(nbformat.v4.new_notebook(), source)
-        cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks)
+        cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
+                                       shim={"downloads": downloads})
         sandbox.prepare_paths(paths, level=level, slot=slot)
         cgroup = sandbox.Cgroup(rundir.name, limits) if level == "strict" else None
         if cgroup:
@@ -247,7 +273,6 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
                          visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
                          protected=[assignment.hidden_data(data_root), assignment.directory])
         cleanup.callback(audit.close)
-        inside = level != "none"
         env = {
             "HOME": sandbox.WORK if inside else str(paths.work),
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
@@ -259,6 +284,7 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             "DAVAR_EXCHANGE_IN": sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
             "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
             "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
+            **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
         }
         km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
                                      connection_file=str(paths.ipc / "kernel.json"))
@@ -324,6 +350,23 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits, bridge=bridge,
                       output_notebook=nb_out, audit=audit, figures=figures.from_notebook(nb_out, notebook),
                       workdir=paths.work)
+
+
+def _data_map(assignment: Assignment, public: Path, *, inside: bool) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
+    """The assignment's `[data_map]` as sandbox mounts (path keys) and the shim's downloads (the others,
+    as paths the kernel sees).  Entries whose data is missing are left out: the notebook then fails
+    as it would on a machine without them."""
+    maps, downloads = [], {}
+    for key, rel in assignment.data_map.items():
+        src = public / rel
+        if not src.exists() or ".." in Path(rel).parts:
+            continue
+        if key.startswith("/"):
+            if inside:
+                maps.append((src, os.path.normpath(key)))
+        else:
+            downloads[key] = f"{sandbox.DATA}/{rel}" if inside else str(src)
+    return tuple(maps), downloads
 
 
 def _restore(bridge: Bridge | None, record: ExecutionRecord) -> ExecutionRecord:

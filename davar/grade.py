@@ -6,6 +6,7 @@ goes on."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -13,16 +14,15 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from . import catalogue, late
+from . import catalogue, late, repair
 from .assignment import Assignment
 from .errors import InvalidSubmission
 from .intake import Submission
 from .plugin import GradingSession
 from .sandbox import Slot
-from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
+from .results import Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
@@ -32,8 +32,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
     is executed in the sandbox when its graders first need it (or restored from its snapshot: see
     `GradingSession`)."""
     try:
-        for path in submission.notebooks.values():
-            _check_notebook(path)
+        notes = [note for path in submission.notebooks.values() for note in _check_notebook(path)]  # issue 6
         session = GradingSession(submission=submission, assignment=assignment, level=level, profile=profile,
                                  data_root=data_root, public_only=public_only, slot=slot, snapshot_dir=snapshot_dir,
                                  previous=previous)
@@ -45,7 +44,9 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
             raise session.harness_error
         if session.result is None:
             raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n{out.getvalue()[-3000:]}")
-        return session.result
+        # issue 6: what davar.repair fixed in the notebooks, and the display name from intake
+        return dataclasses.replace(session.result, messages=(*notes, *session.result.messages),
+                                   display_name=submission.display_name)
     except InvalidSubmission as e:
         return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key, values=e.values)
     except Exception as e:  # a harness failure must not stop the batch: it is reported on this submission
@@ -68,11 +69,9 @@ def _fresh_graders(assignment: Assignment):
                 del sys.modules[name]
 
 
-def _check_notebook(path: Path) -> None:
-    try:
-        nbformat.validate(nbformat.read(path, as_version=4))
-    except Exception as e:  # nbformat raises several unrelated types for broken files
-        raise InvalidSubmission("invalid_notebook", error=str(e).splitlines()[0][:300] if str(e) else type(e).__name__)
+def _check_notebook(path: Path) -> list[Message]:
+    """What `davar.repair` had to fix to read it (raises InvalidSubmission when it cannot be read safely)."""
+    return repair.check(path)
 
 
 def unexecuted_result(submission: Submission, assignment: Assignment, *, level: str, status: str, key: str,
@@ -84,7 +83,8 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
             TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0) for tid, title in q.tests.items()))
         for q in assignment.questions)
     return SubmissionResult(
-        assignment=assignment.id, student=submission.student, digest=submission.digest, status=status,
+        assignment=assignment.id, student=submission.student, display_name=submission.display_name,
+        digest=submission.digest, status=status,
         questions=questions, executions=(),
         sandbox=SandboxRecord(level=level, network=level == "none"),
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), messages=(reason,),

@@ -29,7 +29,7 @@ _FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile
 _QUIET = tuple(p.rstrip("/") + "/" for p in {sys.prefix, sys.base_prefix, "/usr", "/proc", "/sys", "/dev",
                                              "/submission", "/exchange", "/opt/davar"})
 _guard = threading.local()
-_seen = {"file": set(), "network": set()}
+_seen = {"file": set(), "network": set(), "shim": set()}
 
 
 def _report(kind, op, target):
@@ -631,6 +631,17 @@ def find_models(rid):
         return {"json": found}
 
     _reply(rid, run)
+
+
+def install_shim(config):
+    """Colab/Kaggle compatibility (colab_shim.py, next to this file), called by the setup cell."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_davar_colab_shim", os.path.join(os.path.dirname(os.path.abspath(__file__)), "colab_shim.py"))
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+    shim.install(config, lambda op, target: _report("shim", op, target))
 
 
 SNAPSHOT = ".davar-snapshot.pkl"  # in the kernel's working folder

@@ -36,6 +36,8 @@ from .results import ExecutionRecord, Message, QuestionResult, SandboxRecord, Su
 from .sandbox import Slot
 
 session_key = pytest.StashKey["GradingSession"]()
+#: What the Colab/Kaggle shim reports (davar/colab_shim.py), as catalogue keys.
+SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip")}
 
 
 @dataclass
@@ -58,6 +60,12 @@ def expect(condition: Any, key: str, **values: Any) -> None:
         _current.get().messages.append(catalogue.message(key, values, variant="pass" if ok else "fail"))
     if not ok:
         raise GradeFailure(key, **values)
+
+
+def note(key: str, **values: Any) -> None:
+    """Record an informative catalogue message for this test (neither pass nor fail)."""
+    with contextlib.suppress(LookupError):
+        _current.get().messages.append(catalogue.message(key, values))
 
 
 def award(fraction: float, key: str, **values: Any) -> None:
@@ -241,6 +249,8 @@ class GradingSession:
             live = stack.enter_context(run(snapshot=snapshot))
             if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
                 self._notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
+                self._notes += [m for m in self.previous.messages  # what the shim did when it really ran
+                                if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
                 self._restored.add(notebook)
                 return dataclasses.replace(live, execution=before[notebook], figures=tuple(
                     f for f in self.previous.figures if f.notebook == notebook))
@@ -260,6 +270,8 @@ class GradingSession:
         if live is not None:
             try:
                 self._records[notebook] = (live.execution, live.sandbox_record(), live.figures)
+                self._notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
+                                for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
             finally:
                 self._stacks.pop(notebook).close()
 

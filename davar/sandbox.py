@@ -38,6 +38,7 @@ DATA = "/data"
 EXCHANGE_IN = "/exchange/in"
 EXCHANGE_OUT = "/exchange/out"
 KERNEL_SIDE = "/opt/davar/kernel_side.py"
+COLAB_WORK = ("/content", "/kaggle/working")  # more names for WORK
 
 #: First uid of the sandbox slots; slot N runs as BASE_UID + N (RLIMIT_NPROC is per uid).
 BASE_UID = 61000
@@ -60,10 +61,12 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """Where a run goes: slot N runs as uid BASE_UID + N; `gpu` is the one CUDA device it sees."""
+    """Where a run goes: slot N runs as uid BASE_UID + N; `gpu` is the one CUDA device it sees;
+    `threads` caps the math libraries' threads (slots sharing a machine must not fight over cores)."""
 
     index: int = 0
     gpu: str | None = None
+    threads: int | None = None
 
     @property
     def uid(self) -> int:
@@ -81,6 +84,12 @@ def gpu_slots(gpus: list[str], per_gpu: int = 1) -> list[Slot]:
     return [Slot(i, gpu) for i, gpu in enumerate(g for g in gpus for _ in range(per_gpu))]
 
 
+def cpu_slots(count: int) -> list[Slot]:
+    """`count` slots sharing this machine's cores between them (one slot: no cap)."""
+    cores = len(os.sched_getaffinity(0))
+    return [Slot(i, threads=max(1, cores // count) if count > 1 else None) for i in range(count)]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Paths:
     """Host folders of one run."""
@@ -90,6 +99,7 @@ class Paths:
     exchange_in: Path
     exchange_out: Path
     data: Path | None = None
+    maps: tuple[tuple[Path, str], ...] = ()  # (host file or folder, where the notebook expects it), read-only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,9 +283,13 @@ def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: Slot = Slo
         ("--ro-bind", str(paths.exchange_in), EXCHANGE_IN),
         ("--bind", str(paths.exchange_out), EXCHANGE_OUT),
         ("--ro-bind", str(kernel_side), KERNEL_SIDE),
+        ("--ro-bind", str(kernel_side.with_name("colab_shim.py")), str(Path(KERNEL_SIDE).with_name("colab_shim.py"))),
     ]
     if paths.data is not None:
         targets.append(("--ro-bind", str(paths.data), DATA))
+    # Colab and Kaggle notebooks work in /content and /kaggle/working: both are the working folder
+    targets += [("--bind", str(paths.work), d) for d in COLAB_WORK]
+    targets += [("--ro-bind", str(src), dest) for src, dest in paths.maps]
 
     # bwrap creates missing mount points 0700; make every ancestor traversable for the dropped uid
     args += ["--proc", "/proc", "--dev", "/dev",

@@ -182,3 +182,13 @@ def test_untraceable_torch_model_has_shapes_but_no_graph(branches):
     assert got == want and set(want) == {"conv", "fc"}
     assert probe.predict(x).shape == (1, 2)
     assert branches.value("torch_picky.training") is True  # the forward passes restored the training mode
+
+
+def test_a_model_under_another_name_is_discovered_not_guessed(sub):
+    assert sub.model("net", discover=True).name == "model"  # the notebook's only model
+    assert sub.model("not_a_model", discover=True).name == "model"  # a placeholder left as it was
+    with pytest.raises(GradeFailure) as e:
+        sub.model("net", framework="keras", discover=True)
+    assert e.value.key == "model_not_found"
+    with pytest.raises(MissingName):
+        sub.model("net")

@@ -1,4 +1,5 @@
-"""`davar check`: the student's self-check, in Persian and as JSON; `davar data`."""
+"""`davar check` (the student's self-check, in Persian and as JSON), `davar data`, `davar report` and
+`davar scores import` (from the gradebook alone)."""
 
 import json
 from pathlib import Path
@@ -31,3 +32,55 @@ def test_check_json_is_the_public_result(hw2, capsys, tmp_path):
 def test_unknown_assignment_is_a_usage_error(capsys):
     assert cli.main(["check", "no-such-assignment", str(SAMPLE)]) == 2
     assert "no assignment" in capsys.readouterr().err
+
+
+def _copy_gradebook(corpus, assignment_id, tmp_path):
+    """The graded corpus's gradebook alone, in a fresh reports folder: `davar report` needs nothing else."""
+    import shutil
+
+    out, _ = corpus(assignment_id)
+    (tmp_path / assignment_id).mkdir()
+    shutil.copy(out / "gradebook.sqlite", tmp_path / assignment_id / "gradebook.sqlite")
+    return tmp_path
+
+
+def test_report_regenerates_every_format_identically_from_the_gradebook(corpus, tmp_path):
+    import pandas as pd
+
+    reports = _copy_gradebook(corpus, "iust-dl-1403-hw2", tmp_path)
+    formats = "html,csv,xlsx,gradescope,junit"
+    assert cli.main(["report", "iust-dl-1403-hw2", "--out", str(reports), "--format", formats]) == 0
+    folder = reports / "iust-dl-1403-hw2"
+    made = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.suffix != ".sqlite"}
+    for name in ("index.html", "index.en.html", "grades.csv", "grades.xlsx", "junit.xml",
+                 "passes/report.fa.html", "passes/report.en.html", "passes/result.json", "gradescope/passes/results.json"):
+        assert folder / name in made, name
+    grades = pd.read_csv(folder / "grades.csv", dtype={"student": str}).set_index("student")
+    assert grades.loc["passes", "final_score"] == 15 and grades.loc["never_ends", "status"] == "timeout"
+    for p in made:
+        if p.suffix == ".html":
+            p.unlink()
+    assert cli.main(["report", "iust-dl-1403-hw2", "--out", str(reports), "--format", formats]) == 0
+    assert {p: p.read_bytes() for p in made} == made  # the same bytes, from the gradebook alone
+
+
+def test_ta_scores_are_merged_without_running_anything(corpus, tmp_path):
+    import pandas as pd
+
+    reports = _copy_gradebook(corpus, "iust-dl-1402-hw2", tmp_path)
+    scores_csv = tmp_path / "ta.csv"
+    scores_csv.write_text("student,question,points,comment,lang\nreference_solution,3,12,\"<script>x</script> clear\",en\n"
+                          "reference_solution,1ab,7,عالی,fa\n", encoding="utf-8")
+    assert cli.main(["scores", "import", "iust-dl-1402-hw2", str(scores_csv), "--out", str(reports)]) == 0
+    assert cli.main(["report", "iust-dl-1402-hw2", "--out", str(reports), "--format", "html,csv"]) == 0
+    folder = reports / "iust-dl-1402-hw2" / "reference_solution"
+    result = json.loads((folder / "result.json").read_text())
+    manual = {q["id"]: q["tests"][0] for q in result["questions"] if q["manual"]}
+    assert manual["3"]["outcome"] == "ta_graded" and manual["3"]["points"] == 12 and manual["2ab"]["outcome"] == "manual"
+    html = (folder / "report.en.html").read_text()
+    assert "&lt;script&gt;x&lt;/script&gt; clear" in html and "<script>x" not in html
+    grades = pd.read_csv(reports / "iust-dl-1402-hw2" / "grades.csv", dtype={"student": str}).set_index("student")
+    assert grades.loc["reference_solution", "3"] == 12 and pd.isna(grades.loc["reference_solution", "2ab"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("student,question,points\nreference_solution,1c,3\n", encoding="utf-8")
+    assert cli.main(["scores", "import", "iust-dl-1402-hw2", str(bad), "--out", str(reports)]) == 2

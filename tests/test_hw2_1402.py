@@ -1,8 +1,11 @@
-"""iust-dl-1402-hw2 (questions 1c and 2c): the reference implementations against hand-known values,
-the official key against the reference, and the sample corpus against its expected.toml."""
+"""iust-dl-1402-hw2: the reference implementations against hand-known values (1c, 2c) and real torch
+models (5: what counts as an MLP), the official key against the reference, the notebooks' contract
+with the graders (4, 5), and the sample corpus against its expected.toml."""
 
 import importlib.util
+import inspect
 import shutil
+from types import SimpleNamespace
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,7 @@ import numpy as np
 import pytest
 
 from davar import assignment, audit, cli, intake, sandbox
+from davar.datasets import fashion_mnist
 from davar.grade import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,9 +84,69 @@ def test_q2c_choices_are_the_configured_answers(hw2, ref):
 
 
 def test_points_split(hw2):
-    points = {q.id: (q.points, q.manual) for q in hw2.questions}
-    assert points == {"1ab": (7, True), "1c": (8, False), "2ab": (12, True), "2c": (8, False), "3": (15, True)}
-    assert hw2.frameworks == [] and hw2.notebooks == ("HW2.ipynb",)
+    points = {q.id: (q.points, q.manual, q.bonus) for q in hw2.questions}
+    assert points == {"1ab": (7, True, False), "1c": (8, False, False), "2ab": (12, True, False),
+                      "2c": (8, False, False), "3": (15, True, False),
+                      "4": (4, False, False), "4w": (6, True, False),
+                      "5a": (14, False, False), "5b": (6, False, False), "5c": (6, False, False),
+                      "5d": (6, False, False), "5bcd": (8, True, False),
+                      "5e": (10, False, True), "5ew": (5, True, True)}
+    handout = {"1": 15, "2": 20, "3": 15, "4": 10, "5": 40}
+    for number, total in handout.items():
+        assert sum(q.points for q in hw2.questions if q.id.startswith(number) and not q.bonus) == total
+    assert sum(q.points for q in hw2.questions if q.bonus) == 15
+    assert hw2.frameworks == ["torch"] and hw2.notebooks == ("HW2.ipynb", "HW2_Q4.ipynb", "HW2_Q5.ipynb")
+    assert {q.id: q.notebook for q in hw2.questions if q.id[0] in "45"} == \
+        {q: "HW2_Q4.ipynb" for q in ("4", "4w")} | {q: "HW2_Q5.ipynb" for q in ("5a", "5b", "5c", "5d", "5bcd", "5e", "5ew")}
+
+
+def _torch_layers(model):
+    """What ModelProbe.layers() reports for a torch model: its leaf modules' type and module names."""
+    return [SimpleNamespace(type=type(m).__name__, module=type(m).__module__,
+                            params=sum(p.numel() for p in m.parameters(recurse=False)))
+            for m in model.modules() if next(iter(m.children()), None) is None]
+
+
+def test_mlp_is_linear_and_activation_layers_only(ref):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.LeakyReLU(), nn.Dropout(0.2), nn.Linear(64, 10),
+                        nn.LogSoftmax(dim=1))
+    assert ref.mlp_violations(_torch_layers(mlp)) == [] and ref.linear_count(_torch_layers(mlp)) == 2
+    sneaky = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 64), nn.ReLU(),
+                           nn.Linear(64, 10))
+    assert ref.mlp_violations(_torch_layers(sneaky)) == ["Conv2d"]
+    normed = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10))
+    assert ref.mlp_violations(_torch_layers(normed)) == ["BatchNorm1d"]
+
+    class Scale(nn.Module):  # a custom leaf with its own weights is not a Linear layer
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(10))
+
+        def forward(self, x):
+            return x * self.w
+
+    assert ref.mlp_violations(_torch_layers(nn.Sequential(nn.Linear(784, 10), Scale()))) == ["Scale"]
+    assert ref.linear_count(_torch_layers(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)))) == 1
+
+
+def test_architecture_tells_networks_apart(ref):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    a = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    b = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    c = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    assert ref.architecture(_torch_layers(a)) == ref.architecture(_torch_layers(b)) != ref.architecture(_torch_layers(c))
+    assert ref.architecture(_torch_layers(a))[1] == ("Linear", 784 * 256 + 256)
+
+
+def test_accuracy_and_gap(ref):
+    logits = np.array([[0.1, 2.0, -1.0], [3.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.5, 0.0]])
+    assert ref.accuracy(logits, np.array([1, 0, 2, 2])) == 0.75
+    assert ref.gap(0.9, 0.65) == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        ref.accuracy(logits, np.array([1, 0]))
 
 
 def test_reference_module_imports_no_framework():
@@ -128,7 +192,10 @@ def test_notebooks_on_disk_are_the_generated_ones():
         assert nbformat.read(path, as_version=4) == nb, f"{path}: run reference/{ID}/make_notebooks.py"
 
 
-@pytest.mark.parametrize("name", ["HW2.template.ipynb", "HW2.ipynb"])
+NOTEBOOKS = ["HW2", "HW2_Q4", "HW2_Q5"]
+
+
+@pytest.mark.parametrize("name", [f"{n}{kind}.ipynb" for n in NOTEBOOKS for kind in (".template", "")])
 def test_notebooks_have_parameters_and_no_outputs(name):
     nb = nbformat.read(REFERENCE / name, as_version=4)
     nbformat.validate(nb)
@@ -137,12 +204,44 @@ def test_notebooks_have_parameters_and_no_outputs(name):
     assert all(k in code[0].source for k in ("DATA_DIR", "SEED", "OUTPUT_DIR", "PROFILE"))
     assert not any(c.outputs for c in code)
     assert nb.metadata.kernelspec.name == "python3"
-    assert not any(w in c.source for c in code for w in ("torch", "tensorflow", "keras"))
+    banned = ("torch", "tensorflow", "keras") if name.startswith("HW2.") else ("torchvision", "tensorflow", "keras")
+    assert not any(w in c.source for c in code for w in banned)
+    assert 'dir="rtl"' in nb.cells[0].source  # the Persian intro, right to left
 
 
-def test_reference_sample_is_the_reference_notebook():
-    assert (ROOT / "submissions" / ID / "reference_solution" / "HW2.ipynb").read_bytes() == \
-        (REFERENCE / "HW2.ipynb").read_bytes()
+def test_q5_template_names_what_the_graders_read(hw2):
+    nb = nbformat.read(REFERENCE / "HW2_Q5.template.ipynb", as_version=4)
+    intro, source = nb.cells[0].source, "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for name in ("model", "criterion", "optimizer", "overfit_model", "augmented_model", "regularized_model",
+                 "best_model", "N_SMALL", "to_input", "(N, 1, 28, 28)"):
+        assert f"`{name}`" in intro, name
+    assert f"N_SMALL = {hw2.question('5b').extra['small_train']} " in source
+    assert inspect.getsource(fashion_mnist.read_idx).strip() in source   # the graders' own reader
+    parameters = nb.cells[1].source
+    for profile in ("standin", "real"):
+        assert set(hw2.profile_parameters(profile)) == {"EPOCHS", "SMALL_EPOCHS"}
+        assert all(f"{k} = " in parameters for k in hw2.profile_parameters(profile))
+    assert hw2.profile_parameters("standin")["SMALL_EPOCHS"] < hw2.profile_parameters("real")["SMALL_EPOCHS"]
+
+
+def test_q4_notebook_matches_its_config(hw2, ref):
+    config = hw2.question("4").extra
+    source = "\n".join(c.source for c in nbformat.read(REFERENCE / "HW2_Q4.ipynb", as_version=4).cells)
+    assert f"STEPS = {config['steps']} " in source
+    assert tuple(config["optimizers"]) == ref.Q4_OPTIMIZERS
+    assert [float(lr) for lr in config["learning_rates"]] == list(ref.Q4_LEARNING_RATES)
+    assert f"LEARNING_RATES = {list(ref.Q4_LEARNING_RATES)}" in source
+    assert all(f'"{name}":' in source for name in ref.Q4_OPTIMIZERS)
+    template = nbformat.read(REFERENCE / "HW2_Q4.template.ipynb", as_version=4)
+    reference = nbformat.read(REFERENCE / "HW2_Q4.ipynb", as_version=4)
+    assert [c.source for c in template.cells if c.cell_type == "code"] == \
+        [c.source for c in reference.cells if c.cell_type == "code"]   # ready-made code: only run it
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_reference_sample_is_the_reference_notebook(name):
+    assert (ROOT / "submissions" / ID / "reference_solution" / f"{name}.ipynb").read_bytes() == \
+        (REFERENCE / f"{name}.ipynb").read_bytes()
 
 
 # ---------------------------------------------------------------- the corpus, graded
@@ -154,7 +253,8 @@ def graded(corpus, hw2, tmp_path_factory):
     out, results = corpus(ID)
     template = tmp_path_factory.mktemp("hw2-template") / "template"
     template.mkdir()
-    shutil.copyfile(REFERENCE / "HW2.template.ipynb", template / "HW2.ipynb")
+    for name in NOTEBOOKS:
+        shutil.copyfile(REFERENCE / f"{name}.template.ipynb", template / f"{name}.ipynb")
     result = grade_submission(intake.collect(template, hw2)[0], hw2, level="strict")
     return out, {**results, "template": result}
 
@@ -168,17 +268,22 @@ def test_manual_questions_wait_for_the_ta(graded):
     _, results = graded
     r = results["reference_solution"]
     manual = {q.id: q for q in r.questions if q.manual}
-    assert set(manual) == {"1ab", "2ab", "3"}
+    assert set(manual) == {"1ab", "2ab", "3", "4w", "5bcd", "5ew"}
     assert all(q.tests[0].outcome == "manual" and q.tests[0].points == 0 for q in manual.values())
-    assert r.score == sum(q.max_points for q in r.questions if not q.manual) == 16
+    assert r.score == sum(q.max_points for q in r.questions if not q.manual) == 62
 
 
 @strict
-def test_template_runs_and_earns_nothing(graded):
+def test_templates_run_and_earn_only_the_ready_made_question(graded):
+    """The templates run to the end; question 4's code is given (running it is the task), the rest
+    earns nothing."""
     _, results = graded
     r = results["template"]
-    assert r.status == "graded" and r.score == 0
-    assert {t.outcome for q in r.questions for t in q.tests} == {"failed", "manual"}
+    assert r.status == "graded" and r.score == 4
+    outcomes = {t.id: t.outcome for q in r.questions for t in q.tests}
+    assert {k: v for k, v in outcomes.items() if k.startswith("q4")} == dict.fromkeys(("q4_runs", "q4_figures", "q4_losses"), "passed")
+    assert {v for k, v in outcomes.items() if not k.startswith("q4")} == {"failed", "manual"}
+    assert _messages(r, "q5a_mlp")[0].key == "missing_name"
 
 
 @strict
@@ -195,6 +300,34 @@ def test_planted_mistakes_are_named_with_both_values(graded):
     assert "\u2068" + m.values["submitted"] + "\u2069" in m.fa
     m = _messages(r, "q2c_W_exp1")[0]
     assert (m.values["expected"], m.values["submitted"]) == ("L2", "L1")
+    m = _messages(r, "q4_figures")[0]
+    assert (m.values["count"], m.values["expected"]) == (1, 2)
+
+
+@strict
+def test_planted_q5_mistakes_are_measured_by_the_grader(graded):
+    _, results = graded
+    r = results["planted_wrong"]
+    m = next(m for m in _messages(r, "q5a_mlp") if m.key == "mlp_layers")
+    assert m.values["foreign"] == "Conv2d" and "Conv2d" in m.en and "Conv2d" in m.fa
+    m = _messages(r, "q5a_optimizer")[0]
+    assert (m.values["found"], m.values["expected"]) == ("torch.optim.adam.Adam", "torch.optim.SGD")
+    m = next(m for m in _messages(r, "q5d_regularization") if m.key == "gap_shrinks")
+    assert abs(m.values["gap"]) < 0.05 and m.values["test"] < 0.2            # no gap, and no model either
+    assert m.values["test"] < m.values["base_test"] - m.values["drop"]
+    assert _messages(r, "q5e_best")[-1].key == "missing_name"
+    ok = next(m for m in _messages(results["reference_solution"], "q5d_regularization") if m.key == "gap_shrinks")
+    assert ok.values["gap"] <= ok.values["base_gap"] - ok.values["shrink"]
+
+
+@strict
+def test_crashed_and_missing_notebooks_are_graded_on_what_ran(graded):
+    _, results = graded
+    r = results["crashes"]
+    assert {e.notebook: e.status for e in r.executions} == {"HW2.ipynb": "error", "HW2_Q5.ipynb": "error"}
+    assert [m.key for m in _messages(r, "q4_runs")] == ["notebook_missing"]
+    m = next(m for m in _messages(r, "q5c_augmentation") if m.key == "gap_shrinks")
+    assert m.values["test"] < 0.3                                            # built, never trained
 
 
 @strict

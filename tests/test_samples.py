@@ -31,6 +31,9 @@ def test_sample_grades_as_expected(corpus, sample):
     assert outcomes == expected["tests"]
     if "failing_cell" in expected:
         assert r.execution.failing_cell == expected["failing_cell"]
+    runs = {e.notebook: e for e in r.executions}
+    for notebook, fields in expected.get("notebooks", {}).items():
+        assert {k: getattr(runs[notebook], k) for k in fields} == fields, notebook
     assert r.sandbox.level == "strict"
     for name in ("result.json", "report.fa.html", "report.en.html"):
         assert (out / sample.name / name).is_file()

@@ -92,6 +92,7 @@ def test_output_beyond_the_limit_is_cut(spec, tmp_path):
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
     assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
+    assert sandbox.cpu_slots(1)[0].threads is None and all(s.threads >= 1 for s in sandbox.cpu_slots(2))
     for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"):
         (tmp_path / name).touch()
     assert sandbox.gpu_device_nodes("1", tmp_path) == [str(tmp_path / n) for n in ("nvidia1", "nvidiactl", "nvidia-uvm")]

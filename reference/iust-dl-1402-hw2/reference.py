@@ -4,7 +4,10 @@ Trusted course code, loaded by the `reference` fixture (and by `davar audit-key`
 The graders compare submissions with what is computed here, never with the official answer key in
 assignment.toml's `[key]` table: that key is audited against `key_values()` instead.
 
-This slice needs numpy only (no framework is imported).
+Questions 1c and 2c: the dropout tables and the regularisation choices.  Questions 4 and 5: what
+their graders measure — which layers an MLP may have, a model's accuracy from its logits, and the
+train–test gap (the grader predicts with each model itself: the student's printed numbers are never
+read).  numpy only: no framework is imported here.
 """
 
 from __future__ import annotations
@@ -76,6 +79,55 @@ def q2c_choices() -> dict[str, str]:
     them zero, show no regularisation.  The graders read assignment.toml's `answers`, not this.
     """
     return dict(Q2C_ANSWERS)
+
+
+# ---------------------------------------------------------------- question 4: optimizer comparison
+# The notebook (HW2_Q4.ipynb) trains the same small network with each optimizer at each learning rate
+# and keeps every run's loss per step in LOSSES[optimizer][str(lr)].
+Q4_OPTIMIZERS = ("SGD", "Momentum", "RMSprop", "Adam")
+Q4_LEARNING_RATES = (0.001, 0.01, 0.1, 1.0)
+
+# ---------------------------------------------------------------- question 5: FashionMNIST MLP
+# An MLP is made of fully connected layers and activations only.  The leaves of a torch model (the
+# modules without children, as ModelProbe.layers() lists them) may come from these torch.nn modules:
+# Linear (torch.nn.modules.linear: Linear, Identity, ...), every activation (…activation: ReLU,
+# Sigmoid, Tanh, Softmax, LogSoftmax, ...), Flatten/Unflatten, and Dropout (part e of the handout
+# adds it).  Anything else — a convolution, pooling, normalisation, recurrence, or a custom leaf
+# module holding its own parameters — is not an MLP.
+MLP_LAYER_MODULES = ("torch.nn.modules.linear", "torch.nn.modules.activation", "torch.nn.modules.flatten",
+                     "torch.nn.modules.dropout")
+#: An MLP has a hidden layer: at least two fully connected layers.
+MLP_MIN_LINEAR = 2
+
+
+def mlp_violations(layers: Any) -> list[str]:
+    """Types of the leaf layers that have no place in an MLP (ModelProbe.layers(): .type, .module)."""
+    return [l.type for l in layers if l.module not in MLP_LAYER_MODULES]
+
+
+def linear_count(layers: Any) -> int:
+    return sum(1 for l in layers if l.type in ("Linear", "LazyLinear"))
+
+
+def architecture(layers: Any) -> list[tuple[str, int]]:
+    """(type, parameter count) of every leaf layer, in order: two models with the same list are the
+    same network (what parts c and d change is the training, not the network)."""
+    return [(l.type, int(l.params)) for l in layers]
+
+
+def accuracy(logits: Any, labels: Any) -> float:
+    """Share of rows whose largest logit is the label (logits: N×classes, labels: N)."""
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    if logits.ndim != 2 or len(logits) != len(labels):
+        raise ValueError(f"logits of shape {logits.shape} for {len(labels)} labels")
+    return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
+def gap(train_accuracy: float, test_accuracy: float) -> float:
+    """The train–test gap of question 5: accuracy on the images the model was trained on (the first
+    `small_train` public training images, for the models of parts b–e) minus accuracy on the hidden
+    test images.  Large for a model that memorised its training images."""
+    return float(train_accuracy) - float(test_accuracy)
 
 
 def key_values() -> dict[str, Any]:

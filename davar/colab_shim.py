@@ -1,0 +1,304 @@
+"""Colab and Kaggle notebooks, unchanged, in the sandbox (loaded by kernel_side.py in the student's kernel).
+
+Installed by the setup cell before the student's cells, with the assignment's data map:
+
+- `!pip install X` / `%pip install X`: a no-op when X is installed, else "not in the grading
+  environment"; nothing is ever installed.
+- `from google.colab import drive; drive.mount(...)` succeeds; the Drive and `/kaggle/input` paths
+  of the data map are bind-mounted by the sandbox itself (davar/sandbox.py), read-only.
+- `!wget`, `!curl`, `!gdown`, `gdown.download`, `urllib.request.urlretrieve/urlopen` and
+  `requests.get` of a URL or Drive id in the data map are served from the local copy; anything else
+  fails at once naming the URL (the network is off anyway: this only makes it fast and clear).
+- `!unzip` is done with `zipfile` (no path may leave the target folder).
+- `google.colab.files`, `output`, `patches` (`cv2_imshow` shows the image) import and do nothing.
+
+Every mapping is reported to the harness (`report(op, target)`), which lists them in the result.
+This file runs inside the sandbox and imports nothing from davar.
+"""
+
+import contextlib
+import io
+import os
+import re
+import shlex
+import shutil
+import sys
+import types
+import zipfile
+
+_config = {"downloads": {}}
+_report = None
+
+
+def install(config, report):
+    """`config["downloads"]`: URL or Drive id -> local file or folder (already inside the sandbox)."""
+    global _report
+    _config.update(config)
+    _report = report
+    _fake_colab()
+    _fake_gdown()
+    _patch_urllib()
+    _patch_requests()
+    _patch_shell()
+
+
+# ------------------------------------------------------------------------------------------ downloads
+
+_DRIVE_ID = re.compile(r"(?:/d/|[?&]id=)([\w-]{10,})")
+
+
+def _local(source):
+    """The local copy of a URL or Drive id from the data map, or None."""
+    source = str(source).strip()
+    found = _config["downloads"].get(source)
+    if found is None:
+        match = _DRIVE_ID.search(source)
+        found = _config["downloads"].get(match.group(1)) if match else None
+    return found
+
+
+def _fetch(source, output=None):
+    """Copy the data map's file for `source` to `output` (a file, or a folder to put it in)."""
+    local = _local(source)
+    if local is None:
+        _report("download_refused", str(source))
+        raise ConnectionError(f"davar: {source} is not available while grading (no network; not in the data map)")
+    name = os.path.basename(local.rstrip("/"))
+    target = output or name
+    if os.path.isdir(target):
+        target = os.path.join(target, name)
+    if os.path.isdir(local):
+        shutil.copytree(local, target, dirs_exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+        shutil.copyfile(local, target)
+    _report("download", f"{source} -> {target}")
+    return target
+
+
+def _fake_gdown():
+    gdown = types.ModuleType("gdown")
+
+    def download(url=None, output=None, quiet=False, fuzzy=False, id=None, **kwargs):
+        return _fetch(id or url, output)
+
+    def download_folder(url=None, output=None, quiet=False, id=None, **kwargs):
+        return _fetch(id or url, output)
+
+    gdown.download, gdown.download_folder = download, download_folder
+    sys.modules["gdown"] = gdown
+
+
+def _patch_urllib():
+    import urllib.error
+    import urllib.request
+    import urllib.response
+    from email.message import Message
+
+    real_urlopen = urllib.request.urlopen
+
+    def url_of(request):
+        return request.full_url if isinstance(request, urllib.request.Request) else str(request)
+
+    def urlopen(url, *args, **kwargs):
+        address = url_of(url)
+        if address.startswith(("http://", "https://", "ftp://")):
+            local = _local(address)
+            if local is None or os.path.isdir(local):
+                _report("download_refused", address)
+                raise urllib.error.URLError(f"davar: {address} is not available while grading")
+            _report("download", address)
+            with open(local, "rb") as fh:
+                body = fh.read()
+            return urllib.response.addinfourl(io.BytesIO(body), Message(), address, 200)
+        return real_urlopen(url, *args, **kwargs)
+
+    def urlretrieve(url, filename=None, reporthook=None, data=None):
+        try:
+            return _fetch(url_of(url), filename), Message()
+        except ConnectionError as e:
+            raise urllib.error.URLError(str(e)) from None
+
+    urllib.request.urlopen, urllib.request.urlretrieve = urlopen, urlretrieve
+
+
+def _patch_requests():
+    try:
+        import requests
+    except ImportError:
+        return
+    real_get = requests.get
+
+    def get(url, *args, **kwargs):
+        local = _local(url)
+        if local is None or os.path.isdir(local):
+            _report("download_refused", str(url))
+            raise requests.ConnectionError(f"davar: {url} is not available while grading")
+        _report("download", str(url))
+        response = requests.Response()
+        response.status_code, response.url = 200, str(url)
+        with open(local, "rb") as fh:
+            response._content = fh.read()
+        return response
+
+    get.__wrapped__ = real_get
+    requests.get = get
+
+
+# ------------------------------------------------------------------------------------------ google.colab
+
+
+def _fake_colab():
+    colab = types.ModuleType("google.colab")
+    colab.__path__ = []  # a package: `import google.colab.drive` works too
+
+    drive = types.ModuleType("google.colab.drive")
+
+    def mount(mountpoint="/content/drive", force_remount=False, **kwargs):
+        _report("mount", mountpoint)
+        print(f"Mounted at {mountpoint}")
+
+    drive.mount, drive.flush_and_unmount = mount, lambda *a, **k: None
+
+    files = types.ModuleType("google.colab.files")
+    files.upload = lambda *a, **k: {}
+    files.download = lambda *a, **k: None
+
+    patches = types.ModuleType("google.colab.patches")
+
+    def cv2_imshow(image):
+        from IPython.display import display
+        from PIL import Image
+
+        import numpy as np
+
+        array = np.asarray(image)
+        if array.ndim == 3 and array.shape[2] >= 3:
+            array = array[..., [2, 1, 0, *range(3, array.shape[2])]]  # OpenCV's BGR(A) to RGB(A)
+        display(Image.fromarray(array.clip(0, 255).astype("uint8")))
+
+    patches.cv2_imshow = cv2_imshow
+    output = types.ModuleType("google.colab.output")
+
+    def anything(name):  # output.enable_custom_widget_manager() and the like: accepted, nothing done
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return lambda *a, **k: None
+
+    output.__getattr__ = anything
+
+    for name, module in (("drive", drive), ("files", files), ("patches", patches), ("output", output)):
+        setattr(colab, name, module)
+        sys.modules[f"google.colab.{name}"] = module
+    sys.modules["google.colab"] = colab
+    with contextlib.suppress(ImportError):
+        import google
+
+        google.colab = colab
+
+
+# ------------------------------------------------------------------------------------------ ! and %pip
+
+
+def _patch_shell():
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    if ip is None:
+        return
+    real_system = ip.system
+
+    def system(cmd):
+        for part in re.split(r"\s*(?:&&|;)\s*", cmd.strip()):
+            if part and not _command(part):
+                real_system(part)
+
+    ip.system = system
+    ip.register_magic_function(lambda line: _pip(shlex.split(line)), "line", "pip")
+
+
+def _command(command):
+    """Handle one shell command the way Colab would need it offline; False: run it for real."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    if not words:
+        return True
+    head = os.path.basename(words[0])
+    if head in ("pip", "pip3") or (head.startswith("python") and words[1:3] == ["-m", "pip"]):
+        _pip(words[3:] if head.startswith("python") else words[1:])
+    elif head in ("wget", "curl", "gdown"):
+        _download(head, words[1:])
+    elif head == "unzip":
+        _unzip(words[1:])
+    else:
+        return False
+    return True
+
+
+def _pip(args):
+    from importlib import metadata
+
+    if not args or args[0] != "install":
+        print("davar: pip is not available while grading")
+        return
+    packages, rest = [], iter(args[1:])
+    for arg in rest:
+        if arg in ("-r", "--requirement"):
+            with contextlib.suppress(OSError), open(next(rest, "")) as fh:
+                packages += [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+        elif arg in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-c", "--constraint"):
+            next(rest, None)
+        elif not arg.startswith("-"):
+            packages.append(arg)
+    for spec in packages:
+        name = re.split(r"[\s<>=!~\[;@]", spec, maxsplit=1)[0]
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            _report("pip_missing", name)
+            print(f"davar: {name} is not in the grading environment; nothing is installed while grading")
+        else:
+            _report("pip_present", f"{name} {version}")
+            print(f"davar: {name} {version} is already installed; skipped")
+
+
+def _download(tool, args):
+    output, sources, rest = None, [], iter(args)
+    for arg in rest:
+        if arg in ("-O", "-o", "--output", "--output-document"):
+            output = next(rest, None)
+        elif arg in ("-P", "--directory-prefix"):
+            output = next(rest, None)
+        elif arg == "--id":
+            sources.append(next(rest, ""))
+        elif arg.startswith("--output-document=") or arg.startswith("--output="):
+            output = arg.split("=", 1)[1]
+        elif not arg.startswith("-"):
+            sources.append(arg)
+    for source in sources:
+        try:
+            _fetch(source, output)
+        except ConnectionError as e:
+            print(e, file=sys.stderr)
+
+
+def _unzip(args):
+    target, archive, rest = ".", None, iter(args)
+    for arg in rest:
+        if arg == "-d":
+            target = next(rest, ".")
+        elif not arg.startswith("-") and archive is None:
+            archive = arg
+    if archive is None:
+        return
+    root = os.path.realpath(target)
+    with zipfile.ZipFile(archive) as z:
+        for member in z.infolist():
+            path = os.path.realpath(os.path.join(root, member.filename))
+            if path != root and not path.startswith(root + os.sep):
+                print(f"davar: skipped {member.filename} (outside {target})", file=sys.stderr)
+                continue
+            z.extract(member, root)
+    _report("unzip", f"{archive} -> {target}")

@@ -1,0 +1,71 @@
+"""Q4 (HW2_Q4.ipynb): the ready-made optimizer comparison runs to the end and draws its figures.
+
+The notebook's code is given: the student only runs it (and writes the analysis, the manual "4w").
+- q4_runs: the notebook's kernel ran every cell without an error or a timeout.
+- q4_figures: it displayed at least `min_figures` images (sub.figures(): read from the executed
+  notebook's outputs, nothing from the kernel).
+- q4_losses: LOSSES[optimizer][lr] holds `steps` finite loss values for every optimizer and learning
+  rate in assignment.toml, and each optimizer lowered the loss at one learning rate at least.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from davar import expect
+
+Q = "4"
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(1)
+def test_q4_runs(sub):
+    run = sub.execution
+    if run.status in ("timeout", "dead"):  # stopped by a limit: say which, in the reader's language
+        expect(False, "notebook_stopped", notebook=run.notebook, cell=(run.failing_cell or 0) + 1,
+               reason=run.reason or "kernel_died")
+    expect(sub.ran_ok, "notebook_ran", notebook=run.notebook, cells=run.cells_total,
+           cell=(run.failing_cell or 0) + 1, error=run.error_name or run.status)
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(2)
+def test_q4_figures(sub, assignment):
+    expected = assignment.question(Q).extra["min_figures"]
+    figures = sub.figures()
+    expect(len(figures) >= expected, "figures_drawn", notebook=sub.execution.notebook, count=len(figures),
+           expected=expected)
+
+
+def _problem(runs, optimizers, learning_rates, steps) -> tuple[str, str] | None:
+    """(the first faulty entry, what is wrong with it), or None when every history is right."""
+    if not isinstance(runs, dict):
+        return "LOSSES", "history_missing"
+    for name in optimizers:
+        best = math.inf
+        for lr in learning_rates:
+            entry = f'LOSSES["{name}"]["{lr}"]'
+            history = runs.get(name, {}).get(lr) if isinstance(runs.get(name), dict) else None
+            if not isinstance(history, list) or not all(isinstance(v, (int, float)) for v in history):
+                return entry, "history_missing"
+            if len(history) != steps:
+                return entry, "history_length"
+            if not all(math.isfinite(v) for v in history):
+                return entry, "history_not_finite"
+            best = min(best, history[-1] - history[0])
+        if best >= 0:
+            return f'LOSSES["{name}"]', "history_flat"
+    return None
+
+
+@pytest.mark.question(Q)
+@pytest.mark.points(1)
+def test_q4_losses(sub, assignment):
+    config = assignment.question(Q).extra
+    runs = sub.value("LOSSES")
+    problem = _problem(runs, config["optimizers"], config["learning_rates"], config["steps"])
+    entry, what = problem or ("LOSSES", "")
+    expect(problem is None, "loss_histories", name=entry, problem=what or "history_missing", steps=config["steps"],
+           runs=len(config["optimizers"]) * len(config["learning_rates"]))
