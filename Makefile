@@ -17,7 +17,7 @@ test: venv
 # From apt when we are root: bubblewrap (the sandbox), fonts and Pango (PDF reports, WeasyPrint) and
 # poppler-utils (the tests read the PDFs back).  Without root davar falls back to a weaker sandbox for
 # `davar check` and refuses `davar grade` unless --allow-weak-sandbox.
-APT_PACKAGES = bubblewrap fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+APT_PACKAGES = bubblewrap fontconfig fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
 system:
 	@if [ "$$(id -u)" = 0 ] && ! { command -v bwrap && command -v pdftotext && ldconfig -p | grep -q libpangoft2; } >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import io
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from davar import report
+from davar import catalogue, report
 from davar.results import (
     CellRecord,
     ExecutionRecord,
+    Figure,
+    Lateness,
     Message,
     QuestionResult,
     SandboxRecord,
     SubmissionResult,
+)
+from davar.results import (
     TestResult as TResult,  # aliased: pytest would try to collect a class named Test*
 )
 
@@ -254,3 +263,272 @@ def test_unknown_language_rejected():
 
 def test_clean_terminal_text():
     assert report.clean_terminal_text("\x1b[1;31mError\x1b[0m\x07 x\x1b]8;;http://a\x1b\\y") == "Error xy"
+
+
+# ---- the complete report: lateness, several notebooks, partial and TA grades, figures ------------
+
+
+def _png(color=(200, 30, 30), size=(40, 20)) -> str:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def complete() -> SubmissionResult:
+    """Late by 1 day 2 h 5 min under a 10 %-per-day policy, two notebooks, every kind of outcome."""
+    accuracy = catalogue.message("model_accuracy", {"name": "model", "split": "test", "measured": 0.9234,
+                                                    "threshold": 0.95, "earned": 0.5})
+    q3 = QuestionResult(
+        id="3", title={"fa": "سوال ۳ — دسته‌بندی", "en": "Q3 — classifier"}, max_points=10,
+        tests=(
+            TResult(id="accuracy", title={"fa": "دقت مدل", "en": "model accuracy"}, outcome="partial",
+                    points=3, max_points=6, messages=(accuracy,)),
+            TResult(id="prints", title={"fa": "خروجی چاپ‌شده", "en": "printed output"}, outcome="failed",
+                    points=0, max_points=2,
+                    messages=(Message(key="answer_value", fa=f"مقدار \u2068{XSS}\u2069 نادرست است",
+                                      en=f"the value {XSS} is wrong"),)),
+            TResult(id="hidden_robust", title={"fa": "پایداری پنهان", "en": "HIDDEN-ROBUSTNESS"}, outcome="passed",
+                    points=2, max_points=2, hidden=True,
+                    messages=(Message(key="accuracy", fa="پیام-پنهان", en="HIDDEN-MESSAGE"),)),
+        ),
+    )
+    q4 = QuestionResult(
+        id="4", title={"fa": "سوال ۴ — تحلیل", "en": "Q4 — analysis"}, max_points=4, manual=True,
+        tests=(TResult(id="ta", title={"fa": "تصحیح دستیار", "en": "TA grading"}, outcome="ta_graded",
+                       points=3.5, max_points=4,
+                       messages=(catalogue.message("ta_comment", {"comment": "نمودار محور ندارد <i>x</i>"}),)),),
+    )
+    executions = (
+        ExecutionRecord(notebook="HW3.ipynb", status="ok", wall_s=12.5, peak_memory_mb=640.0, cells_total=3,
+                        cells=tuple(CellRecord(index=i, execution_count=i + 1, duration_s=1.0, status="ok")
+                                    for i in range(3))),
+        ExecutionRecord(notebook="Q7.ipynb", status="ok", wall_s=30.75, peak_memory_mb=900.0, cells_total=2,
+                        cells=tuple(CellRecord(index=i, execution_count=i + 1, duration_s=1.0, status="ok")
+                                    for i in range(2))),
+    )
+    return SubmissionResult(
+        assignment="iust-dl-1402-hw3", student="40154321", digest="sha256:" + "cd" * 32, status="graded",
+        questions=(q3, q4), executions=executions, sandbox=SANDBOX, graded_at="2025-04-06T09:00:00+03:30",
+        lateness=Lateness(submitted_at="2025-04-05T22:35:00+00:00", deadline="2025-04-05T23:59:00+03:30",
+                          late_s=(26 * 60 + 5) * 60, days_late=2, penalty=0.2, policy="per_day"),
+        figures=(Figure(notebook="HW3.ipynb", cell=4, mime="image/png", data=_png()),
+                 Figure(notebook="Q7.ipynb", cell=1, mime="image/jpeg", data=_png((30, 30, 200))),
+                 Figure(notebook="Q7.ipynb", cell=2, mime="image/svg+xml", data="")),
+    )
+
+
+def test_header_has_both_calendars_lateness_penalty_and_final_score():
+    fa = _body(report.render_report(complete(), "fa", assignment_title=TITLE, course=COURSE))
+    en = _body(report.render_report(complete(), "en", assignment_title=TITLE, course=COURSE))
+    # submitted 22:35 UTC = 02:05 on 6 April in Tehran (the deadline's zone) = 17 Farvardin 1404
+    assert "۱۷ فروردین ۱۴۰۴، ۰۲:۰۵" in fa and "۶ آوریل ۲۰۲۵، ۰۲:۰۵" in fa
+    assert "6 April 2025, 02:05" in en and "17 Farvardin 1404, 02:05" in en
+    assert "۱۶ فروردین ۱۴۰۴، ۲۳:۵۹" in fa and "5 April 2025, 23:59" in en  # the deadline
+    assert "UTC+03:30" in fa and "UTC+03:30" in en
+    # late by 1 d 2 h 5 min; 20 % off 6.5 (withheld hidden points not counted) → 5.2 of 14
+    assert str(report.label("late_by", "en", duration=report.format_duration(93900, "en"),
+                            days=report._num(2, "en"))) in en
+    assert ">1</bdi> d <bdi class=\"num\">2</bdi> h <bdi class=\"num\">5</bdi> min" in en
+    assert "۱</bdi> روز و <bdi class=\"num\">۲</bdi> ساعت و <bdi class=\"num\">۵</bdi> دقیقه" in fa
+    assert ">20%</bdi>" in en and ">۲۰٪</bdi>" in fa
+    for body, lang in ((fa, "fa"), (en, "en")):
+        final = re.search(r'<div class="cell total">(.*?)</div>', body, re.S).group(1)
+        assert str(report.label("final_score", lang)) in final
+        assert f">{report.format_number(5.2, lang)}</bdi>" in final and f">{report.format_number(14, lang)}</bdi>" in final
+        assert str(report.label("late_policy_name.per_day", lang)) in body
+
+
+def test_on_time_and_no_deadline():
+    on_time = dataclasses.replace(complete(), lateness=Lateness(
+        submitted_at="2025-04-05T10:00:00+03:30", deadline="2025-04-05T23:59:00+03:30"))
+    body = _body(report.render_report(on_time, "en"))
+    assert str(report.label("on_time", "en")) in body and ">0%</bdi>" in body
+    assert ">6.5</bdi> / <bdi class=\"num\">14</bdi>" in re.search(r'<div class="cell total">(.*?)</div>', body, re.S).group(1)
+    no_deadline = _body(report.render_report(graded(), "en"))
+    assert str(report.label("final_score", "en")) not in no_deadline
+    assert str(report.label("submitted_at", "en")) not in no_deadline
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_hidden_tests_withheld_until_released(lang):
+    withheld = _body(report.render_report(complete(), lang))
+    for secret in ("HIDDEN-ROBUSTNESS", "HIDDEN-MESSAGE", "پایداری پنهان", "پیام-پنهان", "hidden_robust"):
+        assert secret not in withheld
+    q3 = re.search(r'<article class="question" id="q-3">(.*?)</article>', withheld, re.S).group(1)
+    n = report.format_number
+    assert f">{n(3, lang)}</bdi>" in q3.split("</div>")[0]  # 3 of 10: the hidden test's 2 points not added
+    assert str(report.label("hidden_withheld", lang, count=report._num(1, lang), points=report._num(2, lang))) in withheld
+    released = _body(report.render_report(complete(), lang, release_hidden=True))
+    assert ("HIDDEN-ROBUSTNESS" if lang == "en" else "پایداری پنهان") in released
+    assert ("HIDDEN-MESSAGE" if lang == "en" else "پیام-پنهان") in released
+    assert str(report.label("hidden_tag", lang)) in released
+    q3 = re.search(r'<article class="question" id="q-3">(.*?)</article>', released, re.S).group(1)
+    assert f">{n(5, lang)}</bdi>" in q3.split("</div>")[0]
+    assert str(report.label("hidden_withheld", lang, count=report._num(1, lang), points=report._num(2, lang))) not in released
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_partial_and_ta_graded(lang):
+    body = _body(report.render_report(complete(), lang))
+    assert str(report.label("outcome_name.partial", lang)) in body
+    assert str(report.label("outcome_name.ta_graded", lang)) in body
+    q4 = re.search(r'<article class="question" id="q-4">(.*?)</article>', body, re.S).group(1)
+    assert str(report.label("awaiting_ta", lang)) not in q4
+    assert f">{report.format_number(3.5, lang)}</bdi>" in q4
+    assert "نمودار محور ندارد &lt;i&gt;x&lt;/i&gt;" in q4 and "<i>x</i>" not in q4  # the TA comment, escaped
+    assert "box-pending" not in body
+    measured = "۹۲٫۳۴٪" if lang == "fa" else "92.34%"
+    assert f'<bdi dir="ltr" class="value">{measured}</bdi>' in body or (lang == "en" and measured in body)
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_figures_embedded_as_png_only(lang):
+    body = _body(report.render_report(complete(), lang))
+    section = re.search(r'<section class="figures">(.*?)</section>', body, re.S).group(1)
+    srcs = re.findall(r'<img src="([^"]*)"', section)
+    assert srcs == ["data:image/png;base64," + _png(), "data:image/png;base64," + _png((30, 30, 200))]
+    assert "svg" not in "".join(srcs)
+    assert str(report.label("figure_not_shown", lang)) in section  # the SVG: listed, not embedded
+    assert str(report.label("figure_caption", lang, notebook=report.Markup('<bdi class="mono" dir="ltr">Q7.ipynb</bdi>'),
+                            cell=report._num(3, lang))) in section  # 0-based cell 2 is cell 3
+
+
+def test_figure_src_refuses_anything_but_png():
+    png = _png()
+    assert report.figure_src(Figure(notebook="a", cell=0, mime="image/png", data=png)).endswith(png)
+    svg = base64.b64encode(b"<svg onload='alert(1)'/>").decode()
+    for bad in (Figure(notebook="a", cell=0, mime="image/svg+xml", data=svg),
+                Figure(notebook="a", cell=0, mime="image/png", data=svg),  # not a PNG inside
+                Figure(notebook="a", cell=0, mime="image/svg+xml", data=png),  # never for an SVG
+                Figure(notebook="a", cell=0, mime="image/png", data=png[:20] + '"><script>' + png[20:]),
+                Figure(notebook="a", cell=0, mime="image/png", data="")):
+        assert report.figure_src(bad) is None
+    many = dataclasses.replace(complete(), figures=tuple(
+        Figure(notebook="a.ipynb", cell=i, mime="image/png", data=png) for i in range(report.MAX_FIGURES_SHOWN + 3)))
+    body = _body(report.render_report(many, "en"))
+    assert body.count("<img ") == report.MAX_FIGURES_SHOWN
+    assert str(report.label("figures_more", "en", count=report._num(3, "en"))) in body
+
+
+def test_several_notebooks_each_get_an_execution_section():
+    body = _body(report.render_report(complete(), "en"))
+    sections = re.findall(r'<section class="execution">\s*<h2>(.*?)</h2>', body, re.S)
+    assert len(sections) == 2
+    assert "HW3.ipynb" in sections[0] and "Q7.ipynb" in sections[1]
+    assert ">30.75</bdi> s" in body
+
+
+def test_render_reports_rejects_unknown_format(tmp_path: Path):
+    with pytest.raises(ValueError):
+        report.render_reports(graded(), tmp_path, formats=("html", "docx"))
+
+
+# ---- PDF -----------------------------------------------------------------------------------------
+
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _pdf_tools():
+    pytest.importorskip("weasyprint")
+    for tool in ("pdftotext", "pdftoppm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} (poppler-utils) is not installed")
+
+
+def _pdftotext(pdf: Path) -> str:
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True).stdout
+    # pdftotext marks right-to-left runs with embedding controls; the text between them is in logical order
+    return _BIDI_CONTROLS.sub("", out.decode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def persian_pdf(tmp_path_factory) -> Path:
+    _pdf_tools()
+    path = tmp_path_factory.mktemp("pdf") / "report.fa.pdf"
+    return report.render_pdf(complete(), "fa", path, assignment_title=TITLE, course=COURSE)
+
+
+def _letters(text: str) -> str:
+    """Text without what pdftotext moves or drops in Persian: ZWNJ, the hamza above (ٔ), spaces."""
+    return re.sub("[\u200c\u0654\\s]", "", text)
+
+
+def test_persian_pdf_text_is_logical_with_persian_digits(persian_pdf: Path):
+    assert persian_pdf.read_bytes().startswith(b"%PDF")
+    text = _pdftotext(persian_pdf)
+    # the measured accuracy 0.9234 as the catalogue formats it, digits in order, and its threshold
+    assert catalogue.format_number(0.9234, "fa", "percent") == "۹۲٫۳۴٪"
+    assert "۹۲٫۳۴٪" in text and "۹۵٫۰۰٪" in text
+    assert "92.34" not in text and "۴۳٫۲۹" not in text and "۲۹٫۴۳" not in text
+    assert "۶٫۵" in text and "۵٫۲" in text and "۲۰٪" in text  # score, final score, penalty
+    assert "۱۷" in text and "۱۴۰۴" in text and "۰۲:۰۵" in text and "UTC+03:30" in text
+    letters = _letters(text)
+    for words in ("یادگیری عمیق", "نمرهٔ نهایی", "جریمهٔ تأخیر", "فروردین", "آوریل", "نمرهٔ بخشی",
+                  "نظر دستیار آموزشی", "نمودار محور ندارد"):
+        assert _letters(words) in letters, words
+    assert "<script>alert" in text  # student text drawn as text, not markup
+    assert "40154321" in text and "HW3.ipynb" in text
+
+
+def test_persian_pdf_embeds_vazirmatn_and_the_figures(persian_pdf: Path):
+    if shutil.which("pdffonts") is None or shutil.which("pdfimages") is None:
+        pytest.skip("pdffonts/pdfimages (poppler-utils) are not installed")
+    fonts = subprocess.run(["pdffonts", str(persian_pdf)], capture_output=True, check=True, text=True).stdout
+    assert re.search(r"\+Vazirmatn\S*\s.*\byes\b", fonts)  # embedded (subset)
+    images = subprocess.run(["pdfimages", "-list", str(persian_pdf)], capture_output=True, check=True, text=True).stdout
+    sizes = re.findall(r"^\s*\d+\s+\d+\s+image\s+(\d+)\s+(\d+)", images, re.M)
+    assert sorted(sizes) == [("40", "20"), ("40", "20")]  # the two PNG figures; the SVG is not drawn
+
+
+def test_pdf_renderer_fetches_nothing_but_data_uris():
+    pytest.importorskip("weasyprint")
+    fetcher = report._url_fetcher()
+    fetch = getattr(fetcher, "fetch", fetcher)
+    for url in ("file:///etc/hostname", "http://example.invalid/x.png", "https://example.invalid/font.woff2"):
+        with pytest.raises(ValueError):
+            fetch(url)
+
+
+def _words(pdf: Path) -> list[tuple[str, float, float, float]]:
+    """(glyphs left to right as drawn, xMin, xMax, page width) for each word on page 1."""
+    xml = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                         check=True).stdout.decode("utf-8")
+    width = float(re.search(r'<page width="([\d.]+)"', xml).group(1))
+    return [(w, float(x0), float(x1), width)
+            for x0, x1, w in re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', xml)]
+
+
+def test_persian_pdf_page_is_drawn_right_to_left(persian_pdf: Path, tmp_path: Path):
+    from PIL import Image, ImageOps
+
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(persian_pdf), str(tmp_path / "page")],
+                   check=True)
+    page = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+    assert ImageOps.invert(page).point(lambda v: 255 if v > 60 else 0).getbbox() is not None  # not blank
+    # pdftotext -bbox lists glyphs as drawn, left to right: a Persian word comes out reversed, and the
+    # course name "یادگیری عمیق" starts at the right margin with its first word to the right of its second
+    words = {w[::-1]: (x0, x1, width) for w, x0, x1, width in _words(persian_pdf)}
+    (first_x0, first_x1, width), (_, second_x1, _) = words["یادگیری"], words["عمیق"]
+    assert first_x1 > 0.85 * width and first_x0 > second_x1
+
+
+@pytest.fixture(scope="module")
+def english_pdf(tmp_path_factory) -> Path:
+    _pdf_tools()
+    path = tmp_path_factory.mktemp("pdf") / "report.en.pdf"
+    return report.render_pdf(execution_error(), "en", path, assignment_title=TITLE, course=COURSE)
+
+
+def test_english_pdf_is_left_to_right(english_pdf: Path):
+    words = {w: (x0, x1, width) for w, x0, x1, width in _words(english_pdf)}
+    (deep_x0, deep_x1, width), (learning_x0, _, _) = words["Deep"], words["Learning"]
+    assert deep_x0 < 0.15 * width and deep_x1 < learning_x0
+
+
+def test_english_pdf_escapes_student_text(english_pdf: Path):
+    text = _pdftotext(english_pdf)
+    assert "ValueError: " + XSS in text  # the error line, drawn as text
+    assert "<b>eve</b>" in text  # the student id, as text
+    assert "&lt;" not in text
