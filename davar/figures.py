@@ -31,8 +31,13 @@ def from_notebook(path: Path, notebook: str) -> tuple[Figure, ...]:
     except (OSError, ValueError):
         return ()
     student_cells = [c for c in nb.cells if not OURS & set(c.get("metadata", {}).get("tags", []))]
-    found = [(i, mime, out["data"][mime]) for i, c in enumerate(student_cells) for out in c.get("outputs", [])
-             if isinstance(out.get("data"), dict) for mime in IMAGE_TYPES if mime in out["data"]]
+    found = []
+    for i, cell in enumerate(student_cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data") if isinstance(out.get("data"), dict) else {}
+            mime = next((m for m in IMAGE_TYPES if m in data), None)  # one figure per output, PNG first
+            if mime:
+                found.append((i, mime, data[mime]))
     return tuple(Figure(notebook=notebook, cell=i, mime=mime, data=_safe_png(raw) if k < MAX_FIGURES else "")
                  for k, (i, mime, raw) in enumerate(found))
 

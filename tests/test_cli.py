@@ -48,19 +48,27 @@ def test_report_regenerates_every_format_identically_from_the_gradebook(corpus, 
     import pandas as pd
 
     reports = _copy_gradebook(corpus, "iust-dl-1403-hw2", tmp_path)
-    formats = "html,csv,xlsx,gradescope,junit"
-    assert cli.main(["report", "iust-dl-1403-hw2", "--out", str(reports), "--format", formats]) == 0
+    worksheet = tmp_path / "moodle-worksheet.csv"  # as Moodle's "Download grading worksheet" gives it
+    worksheet.write_text("Identifier,Full name,Email address,ID number,Status,Grade,Maximum Grade\n"
+                         "Participant 11,Sara Ahmadi,sara@example.ir,passes,Submitted,,100\n"
+                         "Participant 12,Reza Karimi,reza@example.ir,snoops,Submitted,,100\n", encoding="utf-8")
+    args = ["report", "iust-dl-1403-hw2", "--out", str(reports), "--moodle-worksheet", str(worksheet),
+            "--format", "html,pdf,csv,xlsx,moodle,gradescope,junit"]
+    assert cli.main(args) == 0
     folder = reports / "iust-dl-1403-hw2"
-    made = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.suffix != ".sqlite"}
-    for name in ("index.html", "index.en.html", "grades.csv", "grades.xlsx", "junit.xml",
-                 "passes/report.fa.html", "passes/report.en.html", "passes/result.json", "gradescope/passes/results.json"):
-        assert folder / name in made, name
+    made = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.suffix not in (".sqlite", ".pdf")}
+    for name in ("index.html", "index.en.html", "grades.csv", "grades.xlsx", "junit.xml", "moodle.csv",
+                 "passes/report.fa.html", "passes/report.en.html", "passes/report.fa.pdf", "passes/result.json",
+                 "gradescope/passes/results.json"):
+        assert (folder / name).is_file(), name
     grades = pd.read_csv(folder / "grades.csv", dtype={"student": str}).set_index("student")
     assert grades.loc["passes", "final_score"] == 15 and grades.loc["never_ends", "status"] == "timeout"
+    moodle = pd.read_csv(folder / "moodle.csv", dtype=str).set_index("Identifier")
+    assert set(moodle.index) == {"Participant 11", "Participant 12"}
     for p in made:
         if p.suffix == ".html":
             p.unlink()
-    assert cli.main(["report", "iust-dl-1403-hw2", "--out", str(reports), "--format", formats]) == 0
+    assert cli.main(args) == 0
     assert {p: p.read_bytes() for p in made} == made  # the same bytes, from the gradebook alone
 
 
