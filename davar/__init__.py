@@ -3,11 +3,12 @@
 __version__ = "0.1.0"
 
 
-def expect(condition, key, **values):
-    """Grader API: record catalogue message `key` for this test; fail the test when `condition` is false."""
+def expect(condition, key, *, soft=False, **values):
+    """Grader API: record catalogue message `key` for this test; fail the test when `condition` is false
+    (with `soft`, return the failure instead of raising it)."""
     from .plugin import expect as _expect
 
-    return _expect(condition, key, **values)
+    return _expect(condition, key, soft=soft, **values)
 
 
 def award(fraction, key, **values):

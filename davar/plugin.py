@@ -53,13 +53,17 @@ _current: ContextVar[_TestState] = ContextVar("davar_test_state")
 # --------------------------------------------------------------------------- grader API
 
 
-def expect(condition: Any, key: str, **values: Any) -> None:
-    """Record a catalogue message for this test; fail the test when `condition` is false."""
+def expect(condition: Any, key: str, *, soft: bool = False, **values: Any) -> GradeFailure | None:
+    """Record a catalogue message for this test; fail the test when `condition` is false.  With `soft`,
+    return the failure instead of raising it, so a test can list every mistake before it fails."""
     ok = bool(condition)
     with contextlib.suppress(LookupError):  # outside a graded test there is nowhere to record it
         _current.get().messages.append(catalogue.message(key, values, variant="pass" if ok else "fail"))
-    if not ok:
-        raise GradeFailure(key, **values)
+    if ok:
+        return None
+    if soft:
+        return GradeFailure(key, **values)
+    raise GradeFailure(key, **values)
 
 
 def note(key: str, **values: Any) -> None:

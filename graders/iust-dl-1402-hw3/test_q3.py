@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from davar import expect
-from davar.errors import GradeFailure
 
 Q = "3a"
 
@@ -59,14 +58,6 @@ def _show(value: Any) -> str:
     return str(_plain(value))[:200]
 
 
-def _soft(condition: Any, key: str, **values: Any) -> GradeFailure | None:
-    """`expect` that records its message but lets the test go on to list every mistake."""
-    try:
-        expect(condition, key, **values)
-    except GradeFailure as e:
-        return e
-    return None
-
 
 def _check_layer_answers(sub, reference, field: str, read) -> None:
     layers, _ = reference.q3a_layers()
@@ -78,7 +69,7 @@ def _check_layer_answers(sub, reference, field: str, read) -> None:
         value = entry.get(field) if isinstance(entry, dict) else None
         if read(value) != read(layer[field]):
             wrong += 1
-            _soft(False, "answer_value", name=f'ANSWERS["q3a"]["layers"]["{layer["name"]}"]["{field}"]',
+            expect(False, "answer_value", soft=True, name=f'ANSWERS["q3a"]["layers"]["{layer["name"]}"]["{field}"]',
                   expected=_show(layer[field]), submitted=_show(value))
     expect(wrong == 0, "answers_match", name=f'ANSWERS["q3a"]["layers"][…]["{field}"]', count=len(layers),
            wrong=wrong)
@@ -124,7 +115,7 @@ def test_q3_model(sub, reference):
             checks.append(("activation", w["activation"], layer.config.get("activation")))
         for what, expected, submitted in checks:
             if expected != submitted:  # one message per layer: its first difference
-                failures.append(_soft(False, "model_layers", name="q3_model", index=index, layer=layer.name,
+                failures.append(expect(False, "model_layers", soft=True, name="q3_model", index=index, layer=layer.name,
                                       what=what, expected=_show(expected), submitted=_show(submitted)))
                 break
     if failures:
