@@ -74,19 +74,22 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
             progress.update(task, running=f"{len(running)} running, slowest {slowest.student} "
                             f"{time.monotonic() - slowest.since:.0f} s" if slowest else "")
 
+        manual = gradebook.manual(book, a.id)
         for result in batch.grade_all(todo, a, level=level, workers=workers, profile=profile, data_root=data_root,
                                       gpus=gpus, per_gpu=per_gpu, cluster=cluster, snapshots=snapshots,
                                       on_running=show_running):
             student_dir = out_dir / result.student
             student_dir.mkdir(parents=True, exist_ok=True)
-            (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")
-            report.render_reports(result, student_dir, assignment_title=a.title, course=a.course)
+            shown = scores.merge(result, manual)  # as `davar report` would show it
+            (student_dir / "result.json").write_text(shown.to_json(), encoding="utf-8")
+            report.render_reports(shown, student_dir, assignment_title=a.title, course=a.course,
+                                  release_hidden=a.visibility.get("release_hidden", False))
             harness_failed = any(m.key == "harness_error" for m in result.messages)
             gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
             counts[result.status] = counts.get(result.status, 0) + 1
             progress.console.print(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
             progress.update(task, advance=1, description=f"{a.id} · " + " ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    report_all(assignment=str(a.directory), out=out, formats=("html", "csv"))  # dashboard, grades.csv, TA scores
+    report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False)  # dashboard, grades.csv
     wanted = {s.student for s in subs}
     return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
 
@@ -139,9 +142,10 @@ REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
 
 def report_all(*, assignment: str, out: Path = Path("reports"), formats: tuple[str, ...] = ("html",),
                release_hidden: bool | None = None, moodle_worksheet: Path | None = None,
-               moodle_key: str = "ID number") -> list[Path]:
+               moodle_key: str = "ID number", students: bool = True) -> list[Path]:
     """Re-render from the gradebook alone: the latest result of each student with the TA's manual
-    scores merged and the current late policy applied; nothing is executed."""
+    scores merged and the current late policy applied; nothing is executed.  Without `students`, only
+    the class-level outputs (dashboard, exports)."""
     from . import dashboard, exports, late
 
     a = assignment_mod.find(assignment)
@@ -156,7 +160,7 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: tuple[s
     results = [scores.merge(dataclasses.replace(r, lateness=r.lateness and late.lateness(a, r.lateness.submitted_at)),
                             manual) for r in gradebook.latest(book, a.id)]
     written = []
-    for r in results:
+    for r in results if students else ():
         student_dir = out_dir / r.student
         student_dir.mkdir(parents=True, exist_ok=True)
         (student_dir / "result.json").write_text(r.to_json(), encoding="utf-8")

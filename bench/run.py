@@ -1,0 +1,311 @@
+"""davar's batch benchmark (issue 5): one run, the same notebooks, one table, one JSON line.
+
+    python bench/run.py              # the issue's sizes (40 trivial, 500 for memory, ~30 s training)
+    python bench/run.py --quick      # smaller counts, a few minutes
+    python bench/run.py --help
+
+Rows (README.md says what each one measures): the nbclient floor; davar per submission (sandbox on,
+3 graders); Otter-Grader `otter run` and `nbgrader autograde` on the same notebook and checks (each
+installed by this script into its own virtualenv under bench/.venvs/); regrade from a snapshot vs
+the full run of a notebook that trains ~30 s; 1 vs 2 workers on trivial submissions; the local pool
+vs a Dask LocalCluster; the driver's peak RSS over a large batch.  The last line on stdout is a JSON
+object with the headline figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbclient
+import nbformat
+from rich.console import Console
+from rich.table import Table
+
+import fixtures
+
+HERE = Path(__file__).resolve().parent
+VENVS = HERE / ".venvs"
+PEERS = {  # virtualenv -> what pip installs there (pinned: the versions the numbers were taken with)
+    "otter": ["otter-grader==7.0.0", "ipykernel", "numpy"],
+    "nbgrader": ["nbgrader==0.9.6", "ipykernel", "numpy"],
+}
+err = Console(stderr=True)
+
+
+@dataclass
+class Row:
+    name: str
+    n: int
+    wall_s: float | None  # the whole measured step
+    per_sub_s: float | None = None
+    vs_floor: str = ""
+    vs_peers: str = ""
+    goal: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+
+def timed(fn, *args, **kwargs):
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return time.perf_counter() - started, value
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ------------------------------------------------------------------------------ peers' virtualenvs
+
+def ensure_venv(name: str) -> Path:
+    """bench/.venvs/<name> with PEERS[name] installed (once; reused by later runs)."""
+    venv = VENVS / name
+    if not (venv / ".installed").exists():
+        err.print(f"[bold]installing {' '.join(PEERS[name])} into {venv} (once)[/]")
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *PEERS[name]], check=True)
+        (venv / ".installed").write_text(" ".join(PEERS[name]))
+    return venv
+
+
+def venv_env(venv: Path) -> dict[str, str]:
+    """The environment a tool of that virtualenv runs with (its bin first: nbgrader calls `alembic`,
+    and the `python3` kernel the peers start is that virtualenv's interpreter)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    return {**env, "PATH": f"{venv / 'bin'}:{env.get('PATH', '')}", "VIRTUAL_ENV": str(venv)}
+
+
+# ------------------------------------------------------------------------------ measurements
+
+def nbclient_floor(folder: Path) -> list[float]:
+    """Execute each student's notebook with nbclient alone (no sandbox, no graders): seconds each."""
+    times = []
+    for student in sorted(folder.iterdir()):
+        nb = nbformat.read(student / "hw.ipynb", as_version=4)
+        t, _ = timed(nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={
+            "metadata": {"path": str(student)}}).execute)
+        times.append(t)
+    return times
+
+
+def davar_grade(assignment: Path, subs: Path, out: Path, level: str, **kwargs):
+    """`davar grade` in this process (it is the driver), from an empty output folder unless told."""
+    from davar import cli
+
+    if not kwargs.pop("keep", False):
+        shutil.rmtree(out, ignore_errors=True)
+    return timed(cli.grade, assignment=str(assignment), path=subs, out=out, sandbox_level=level,
+                 allow_weak_sandbox=True, **kwargs)
+
+
+def scores_ok(results, expected: float) -> bool:
+    return bool(results) and all(r.status == "graded" and r.score == expected for r in results)
+
+
+def otter_per_submission(work: Path, subs: Path, venv: Path) -> tuple[list[float], bool]:
+    """`otter generate` once (setup, not timed), then `otter run` on each submission."""
+    root = fixtures.build_otter(work)
+    env = venv_env(venv)
+    otter = str(venv / "bin" / "otter")
+    subprocess.run([otter, "generate", "-o", "autograder.zip"], cwd=root, env=env, check=True, capture_output=True)
+    times, ok = [], True
+    for student in sorted(subs.iterdir()):
+        out = root / "results" / student.name
+        out.mkdir(parents=True)
+        t, _ = timed(subprocess.run, [otter, "run", "--no-logo", "-a", "autograder.zip", "-o", str(out),
+                                      str(student / "hw.ipynb")], cwd=root, env=env, check=True, capture_output=True)
+        times.append(t)
+        tests = json.loads((out / "results.json").read_text())["tests"]
+        ok &= sum(t.get("score") or 0 for t in tests) == 3
+    return times, ok
+
+
+NBGRADER_SCORES = """\
+import json, sys
+from nbgrader.api import Gradebook
+with Gradebook("sqlite:///gradebook.db") as gb:
+    print(json.dumps({s: gb.find_submission("bench", s).score for s in sys.argv[1:]}))
+"""
+
+
+def nbgrader_per_submission(work: Path, subs: Path, venv: Path, epochs: int) -> tuple[float, int, bool]:
+    """`nbgrader generate_assignment` (setup, not timed) makes the release notebook each student
+    starts from; every student's submitted copy is then autograded by one `nbgrader autograde`."""
+    root = fixtures.build_nbgrader(work, epochs=epochs)
+    env = venv_env(venv)
+    nbgrader = str(venv / "bin" / "nbgrader")
+    subprocess.run([nbgrader, "generate_assignment", "bench", "--force"], cwd=root, env=env, check=True,
+                   capture_output=True)
+    students = sorted(s.name for s in subs.iterdir())
+    for s in students:
+        (root / "submitted" / s / "bench").mkdir(parents=True)
+        shutil.copyfile(root / "release" / "bench" / "hw.ipynb", root / "submitted" / s / "bench" / "hw.ipynb")
+    t, _ = timed(subprocess.run, [nbgrader, "autograde", "bench", "--force"], cwd=root, env=env, check=True,
+                 capture_output=True)
+    found = subprocess.run([str(venv / "bin" / "python"), "-c", NBGRADER_SCORES, *students], cwd=root, env=env,
+                           check=True, capture_output=True, text=True)
+    scores = json.loads(found.stdout)
+    return t, len(students), all(v == 3 for v in scores.values())
+
+
+def driver_rss(assignment: Path, subs: Path, out: Path, level: str, workers: int) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    done = subprocess.run([sys.executable, str(HERE / "rss_driver.py"), str(assignment), str(subs), str(out),
+                           "--workers", str(workers), "--level", level], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ the run
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller counts: 10 trivial, 100 for memory, 10 s training")
+    p.add_argument("--work-subs", type=int, default=3, help="submissions of the numpy notebook per tool (3)")
+    p.add_argument("--epochs", type=int, default=300, help="epochs of the numpy notebook (300: ~3 s on an idle core)")
+    p.add_argument("--trivial", type=int, help="trivial submissions for 1 vs 2 workers and Dask (40)")
+    p.add_argument("--rss-subs", type=int, help="trivial submissions for the driver's memory (500; 0 skips)")
+    p.add_argument("--train-seconds", type=float, help="training time of the regrade notebook (30)")
+    p.add_argument("--no-peers", action="store_true", help="skip Otter-Grader and nbgrader")
+    p.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster row")
+    p.add_argument("--out", type=Path, default=HERE / "out", help="work folder (bench/out)")
+    args = p.parse_args()
+    trivial = args.trivial or (10 if args.quick else 40)
+    rss_subs = args.rss_subs if args.rss_subs is not None else (100 if args.quick else 500)
+    train_seconds = args.train_seconds or (10.0 if args.quick else 30.0)
+
+    from davar import cli, sandbox
+
+    cli.console.quiet = True  # the benchmark prints its own table
+    level = sandbox.detect().best
+    began, load_before = time.perf_counter(), load()
+    venvs = {} if args.no_peers else {name: ensure_venv(name) for name in PEERS}
+    setup_s = time.perf_counter() - began
+
+    work = args.out / "work"
+    sets = fixtures.build(work, work_subs=args.work_subs, trivial=trivial, rss_subs=rss_subs, epochs=args.epochs,
+                          train_seconds=train_seconds)
+    graders = work / "graders"
+    reports = args.out / "reports"
+    rows: list[Row] = []
+    figures: dict[str, float | None] = {}
+
+    err.print(f"sandbox {level}; load {load_before}; warming up")
+    davar_grade(graders / "bench-trivial", sets["warmup"], reports / "warmup", level, workers=1)
+
+    # 1. the floor and davar on the numpy notebook
+    err.print("nbclient floor")
+    floor = nbclient_floor(sets["work"])
+    floor_s = statistics.mean(floor)
+    rows.append(Row("nbclient floor (numpy notebook)", len(floor), sum(floor), floor_s, "1.00×",
+                    note=f"{args.epochs} epochs of a numpy MLP, no sandbox, no grading"))
+    err.print("davar, 3 graders")
+    t, results = davar_grade(graders / "bench-work", sets["work"], reports / "work", level, workers=1)
+    davar_s = t / len(results)
+    figures["overhead_ratio"] = davar_s / floor_s
+    rows.append(Row(f"davar grade, sandbox {level}, 3 graders", len(results), t, davar_s,
+                    f"{figures['overhead_ratio']:.2f}×", goal="≤ 1.30× floor", ok=figures["overhead_ratio"] <= 1.3,
+                    note="" if scores_ok(results, 3) else "WRONG SCORES"))
+
+    # 2. the peers on the same notebook and checks
+    if venvs:
+        err.print("otter run")
+        times, ok = otter_per_submission(work, sets["work"], venvs["otter"])
+        otter_s = statistics.mean(times)
+        figures["vs_otter"] = otter_s / davar_s
+        rows.append(Row("Otter-Grader `otter run` (no container)", len(times), sum(times), otter_s,
+                        f"{otter_s / floor_s:.2f}×", f"davar {figures['vs_otter']:.2f}× faster", "davar faster",
+                        figures["vs_otter"] > 1, "" if ok else "WRONG SCORES"))
+        err.print("nbgrader autograde")
+        t, n, ok = nbgrader_per_submission(work, sets["work"], venvs["nbgrader"], args.epochs)
+        nbgrader_s = t / n
+        figures["vs_nbgrader"] = nbgrader_s / davar_s
+        rows.append(Row("nbgrader autograde (one call, all students)", n, t, nbgrader_s, f"{nbgrader_s / floor_s:.2f}×",
+                        f"davar {figures['vs_nbgrader']:.2f}× faster", "davar faster", figures["vs_nbgrader"] > 1,
+                        "" if ok else "WRONG SCORES"))
+    else:
+        figures["vs_otter"] = figures["vs_nbgrader"] = None
+
+    # 3. regrade from the snapshot vs the full run (only a grader changes in between)
+    err.print(f"regrade: full run of a {train_seconds:g} s training notebook")
+    full_t, first = davar_grade(graders / "bench-train", sets["train"], reports / "train", level, workers=1)
+    fixtures.write_train_graders(work, 0.6)
+    err.print("regrade: from the snapshot")
+    regrade_t, again = davar_grade(graders / "bench-train", sets["train"], reports / "train", level, workers=1,
+                                   keep=True)
+    from_snapshot = all(any(m.key == "snapshot_regraded" for m in r.messages) for r in again)
+    figures["regrade_speedup"] = full_t / regrade_t
+    rows.append(Row(f"full run, torch training ~{train_seconds:g} s", len(first), full_t, full_t / len(first),
+                    note="" if scores_ok(first, 2) else "WRONG SCORES"))
+    rows.append(Row("regrade from snapshot (a grader changed)", len(again), regrade_t, regrade_t / len(again),
+                    vs_peers=f"{figures['regrade_speedup']:.1f}× faster than the full run", goal="≥ 10×",
+                    ok=figures["regrade_speedup"] >= 10,
+                    note=("" if scores_ok(again, 2) else "WRONG SCORES ") + ("" if from_snapshot else "NOT FROM SNAPSHOT")))
+
+    # 4. throughput: 1 vs 2 workers, then the same on a Dask LocalCluster
+    err.print("trivial floor")
+    trivial_floor = statistics.mean(nbclient_floor(sets["warmup"]) + nbclient_floor(sets["warmup"]))
+    rows.append(Row("nbclient floor (trivial notebook)", 2, None, trivial_floor, "1.00×", note="`answer = 42`"))
+    err.print(f"{trivial} trivial, 1 worker")
+    t1, r1 = davar_grade(graders / "bench-trivial", sets["trivial"], reports / "trivial-1", level, workers=1)
+    err.print(f"{trivial} trivial, 2 workers")
+    t2, r2 = davar_grade(graders / "bench-trivial", sets["trivial"], reports / "trivial-2", level, workers=2)
+    figures["speedup_2_workers"] = t1 / t2
+    rows.append(Row("davar, trivial, 1 worker", len(r1), t1, t1 / len(r1), f"{t1 / len(r1) / trivial_floor:.2f}×",
+                    note="" if scores_ok(r1, 1) else "WRONG SCORES"))
+    rows.append(Row("davar, trivial, 2 workers (local pool)", len(r2), t2, t2 / len(r2),
+                    f"{t2 / len(r2) / trivial_floor:.2f}×", f"{figures['speedup_2_workers']:.2f}× the throughput of 1",
+                    "≥ 1.80×", figures["speedup_2_workers"] >= 1.8, "" if scores_ok(r2, 1) else "WRONG SCORES"))
+    if args.no_dask:
+        figures["dask_vs_local"] = None
+    else:
+        err.print(f"{trivial} trivial, Dask LocalCluster of 2")
+        td, rd = davar_grade(graders / "bench-trivial", sets["trivial"], reports / "trivial-dask", level, workers=2,
+                             cluster="local")
+        figures["dask_vs_local"] = t2 / td
+        rows.append(Row("davar, trivial, Dask LocalCluster (2 workers)", len(rd), td, td / len(rd),
+                        f"{td / len(rd) / trivial_floor:.2f}×", f"{figures['dask_vs_local']:.2f}× the local pool's throughput",
+                        "≈ 1 (no goal)", None, "" if scores_ok(rd, 1) else "WRONG SCORES"))
+
+    # 5. the driver's memory over a large batch
+    if rss_subs:
+        err.print(f"{rss_subs} trivial, driver memory (2 workers)")
+        rss = driver_rss(graders / "bench-trivial", sets["rss"], reports / "rss", level, workers=2)
+        figures["driver_rss_mb"] = rss["peak_mb"]
+        rows.append(Row("driver peak RSS, trivial batch, 2 workers", rss["count"], rss["wall_s"],
+                        rss["wall_s"] / max(rss["count"], 1), f"{rss['wall_s'] / max(rss['count'], 1) / trivial_floor:.2f}×",
+                        f"peak {rss['peak_mb']:.0f} MB; after 25/50/75/100 % of results "
+                        + "/".join(f"{rss[f'rss_at_{q}pct_mb']:.0f}" for q in (25, 50, 75, 100)) + " MB",
+                        "flat, ≤ 300 MB", rss["peak_mb"] <= 300 and rss["rss_at_100pct_mb"] - rss["rss_at_25pct_mb"] <= 20,
+                        "" if rss["graded"] == rss["count"] == rss_subs else f"only {rss['graded']} graded"))
+    else:
+        figures["driver_rss_mb"] = None
+
+    total = time.perf_counter() - began
+    table = Table(title=f"davar batch benchmark · sandbox {level} · {os.cpu_count()} cores · load before "
+                        f"{load_before}, after {load()} · {total - setup_s:.0f} s (+ {setup_s:.0f} s setup)")
+    for column in ("measure", "n", "total s", "s / submission", "× floor", "vs peers / goal", "goal", "met", "note"):
+        table.add_column(column, justify="right" if column in ("n", "total s", "s / submission", "× floor") else "left")
+    for r in rows:
+        table.add_row(r.name, str(r.n), "" if r.wall_s is None else f"{r.wall_s:.1f}",
+                      "" if r.per_sub_s is None else f"{r.per_sub_s:.2f}", r.vs_floor, r.vs_peers, r.goal,
+                      {True: "yes", False: "NO", None: ""}[r.ok], r.note)
+    Console(width=200).print(table)
+    print(json.dumps({k: None if v is None else round(v, 3) for k, v in figures.items()}
+                     | {"wall_s": round(total, 1), "load": load()}))
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
