@@ -24,6 +24,7 @@ notebook without its outputs is ever copied and parsed.  Files over `MAX_BYTES` 
 
 from __future__ import annotations
 
+import itertools
 import json
 import mmap
 import re
@@ -338,7 +339,7 @@ def _fix_cells(nb: NotebookNode, minor: int, name: str, note) -> None:
         ids.add(cid)
     if replaced:
         note("repair_cell_ids", count=replaced)
-    if any(b <= a for a, b in zip(counts, counts[1:])):
+    if any(b <= a for a, b in itertools.pairwise(counts)):
         note("repair_out_of_order")
 
 

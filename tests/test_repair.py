@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -16,10 +17,8 @@ from davar.grade import grade_submission
 HERE = Path(__file__).parent / "notebooks"
 DAMAGED = HERE / "damaged"
 
-import sys  # noqa: E402
-
 sys.path.insert(0, str(HERE))
-import make_damaged  # noqa: E402
+import make_damaged
 
 # fixture -> the repair notes it gets (it is then graded like an undamaged notebook)
 REPAIRED = {
