@@ -40,7 +40,8 @@ a lying header does not help).  Entry names that are not flagged UTF-8 are read 
 are (most zip tools write UTF-8 without the flag), else as the zip standard's cp437.  Each file's
 time is the entry's (its UTC extended timestamp when the zip has one, else the DOS time in the
 assignment's time zone: Moodle writes the time a file was uploaded), so the submitted-at time of
-a submission is its newest notebook's time in the export; for plain folders, the file's mtime.
+a submission is its newest notebook's time in the export; for a submission repository (a folder with
+`.git`, as in a course's CI) the commit time of its notebooks' last change; otherwise the file's mtime.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import struct
 import tempfile
 import zipfile
@@ -64,7 +66,7 @@ from .errors import AssignmentError, InvalidSubmission
 
 MAX_UNPACKED_MB = 4096  # default `[intake] max_unpacked_mb`: a whole course's export, nested zips included
 MAX_FILES = 20_000  # default `[intake] max_files`
-IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", "desktop.ini"}
+IGNORED = {".git", "__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", "desktop.ini"}
 MOODLE = re.compile(r"^(?P<name>.*)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)_(?P<rest>.*)$")
 QUERA_FIELDS = re.compile(r"^\s*(identity|full name)\s*:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -247,6 +249,19 @@ def _match(files: list[Path], expected: tuple[str, ...], *, lone: bool = False) 
     return out
 
 
+def _commit_time(root: Path, notebooks: dict[str, Path]) -> str:
+    """For a submission repository (CI), the commit time of its notebooks' last change; else ""."""
+    if not (root / ".git").exists() or not notebooks:
+        return ""
+    try:
+        done = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%cI", "--",
+                               *(str(p.relative_to(root)) for p in notebooks.values())],
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: str = "",
          only_notebooks: bool = False) -> Submission:
     """A lone notebook brings only itself; a student's folder brings its files (symlinks never)."""
@@ -257,7 +272,8 @@ def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: 
     for p in files:
         h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     times = [p.stat().st_mtime for p in (notebooks.values() or files)]
-    submitted = datetime.fromtimestamp(max(times), tz=timezone.utc).isoformat(timespec="seconds") if times else ""
+    submitted = _commit_time(root, notebooks) or (
+        datetime.fromtimestamp(max(times), tz=timezone.utc).isoformat(timespec="seconds") if times else "")
     return Submission(student=student, root=root, notebooks=notebooks, files=tuple(p.relative_to(root) for p in files),
                       digest=h.hexdigest(), submitted_at=submitted, display_name=display_name)
 

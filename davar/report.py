@@ -424,6 +424,7 @@ def _context(
         "assignment_title": _pick(assignment_title, lang, result.assignment),
         "assignment_id": result.assignment,
         "student": result.student,
+        "display_name": getattr(result, "display_name", ""),
         "notebooks": [ex.notebook for ex in result.executions],
         "graded_at": format_timestamp(result.graded_at, lang),
         "status": result.status,

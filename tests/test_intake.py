@@ -289,3 +289,24 @@ def test_a_moodle_zip_of_the_sample_corpus_grades_like_the_folder(corpus, tmp_pa
         assert z.display_name == names[pid]
         assert z.lateness is not None and z.lateness.submitted_at == local_time()
         assert (tmp_path / "out" / HW2 / pid / "result.json").is_file()
+
+
+def test_a_submission_repository_is_dated_by_its_commit(tmp_path):
+    """CI on a submission repo: the time a notebook was committed, not when the runner checked it out."""
+    import os
+    import subprocess
+
+    from davar.assignment import load
+
+    (tmp_path / "graders" / "g").mkdir(parents=True)
+    (tmp_path / "graders" / "g" / "assignment.toml").write_text(
+        'id = "g"\ntitle = { fa = "گ", en = "g" }\nnotebooks = ["hw.ipynb"]\n')
+    repo = tmp_path / "student"
+    repo.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), repo / "hw.ipynb")
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2023-11-24T20:30:00+03:30", "GIT_COMMITTER_DATE": "2023-11-24T20:30:00+03:30",
+           "GIT_AUTHOR_NAME": "s", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "s", "GIT_COMMITTER_EMAIL": "s@x"}
+    for cmd in (["init", "-q"], ["add", "hw.ipynb"], ["commit", "-qm", "hw"]):
+        subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env)
+    [sub] = intake.collect(repo, load(tmp_path / "graders" / "g"))
+    assert sub.submitted_at == "2023-11-24T20:30:00+03:30"
