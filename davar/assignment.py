@@ -57,7 +57,7 @@ class Assignment:
     # starting with "/" are paths (mounted read-only there); others are URLs or Drive ids (downloads).
     data_map: dict[str, str] = field(default_factory=dict)
     visibility: dict[str, Any] = field(default_factory=dict)  # `[visibility] release_hidden = false`
-    # `[intake]` (issue 6, davar/intake.py): `student_pattern`, a regex with named groups `id` and `name`
+    # `[intake]` (davar/intake.py): `student_pattern`, a regex with named groups `id` and `name`
     # matched against each student's folder or file name in an export.
     intake: dict[str, Any] = field(default_factory=dict)
 

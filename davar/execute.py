@@ -167,7 +167,7 @@ class _SandboxedKernelManager(AsyncKernelManager):
 def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str], shim: dict) -> list[str]:
     """Copy the notebook with a setup cell in front (seeds; the Colab/Kaggle shim configured with `shim`);
     return the type of each cell the student wrote."""
-    nb = repair.load(src)[0]  # issue 6: the notebook as davar.repair reads it (outputs dropped, damage repaired)
+    nb = repair.load(src)[0]  # as davar.repair reads it: outputs dropped, damage repaired, normalized
     code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
     code += f"__import__('_davar').install_shim({json.dumps(shim)})\n"
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
@@ -176,7 +176,6 @@ def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]
     # Some editors save no kernel metadata; papermill needs the language, and only Python runs here.
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.setdefault("language_info", {})["name"] = "python"
-    nbformat.validator.normalize(nb)
     nbformat.write(nb, dest)
     return student_cells
 

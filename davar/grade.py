@@ -22,7 +22,7 @@ from .errors import InvalidSubmission
 from .intake import Submission
 from .plugin import GradingSession
 from .sandbox import Slot
-from .results import Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult
+from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
@@ -32,7 +32,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
     is executed in the sandbox when its graders first need it (or restored from its snapshot: see
     `GradingSession`)."""
     try:
-        notes = [note for path in submission.notebooks.values() for note in _check_notebook(path)]  # issue 6
+        notes = [note for path in submission.notebooks.values() for note in repair.check(path)]  # what was repaired
         session = GradingSession(submission=submission, assignment=assignment, level=level, profile=profile,
                                  data_root=data_root, public_only=public_only, slot=slot, snapshot_dir=snapshot_dir,
                                  previous=previous)
@@ -44,7 +44,6 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
             raise session.harness_error
         if session.result is None:
             raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n{out.getvalue()[-3000:]}")
-        # issue 6: what davar.repair fixed in the notebooks, and the display name from intake
         return dataclasses.replace(session.result, messages=(*notes, *session.result.messages),
                                    display_name=submission.display_name)
     except InvalidSubmission as e:
@@ -67,11 +66,6 @@ def _fresh_graders(assignment: Assignment):
         for name in set(sys.modules) - before:
             if (getattr(sys.modules[name], "__file__", None) or "").startswith(folder):
                 del sys.modules[name]
-
-
-def _check_notebook(path: Path) -> list[Message]:
-    """What `davar.repair` had to fix to read it (raises InvalidSubmission when it cannot be read safely)."""
-    return repair.check(path)
 
 
 def unexecuted_result(submission: Submission, assignment: Assignment, *, level: str, status: str, key: str,

@@ -129,7 +129,7 @@ class SubmissionResult:
     messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
     lateness: Lateness | None = None  # None when the assignment has no deadline or the time is unknown
     figures: tuple[Figure, ...] = ()
-    display_name: str = ""  # the student's name as the export gives it (issue 6); "" when unknown
+    display_name: str = ""  # the student's name as the export gives it; "" when unknown
     schema_version: int = SCHEMA_VERSION
 
     @property

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from davar import award, expect
-from davar.checks import partial_credit
+from davar import expect
+from davar.checks import award_accuracy
 from davar.datasets import fashion_mnist
 
 CHUNK = 2000  # images per bridge call: bounds the .npy sent into the exchange folder
@@ -140,10 +140,7 @@ def test_q5a_optimizer(sub):
 def test_q5a_accuracy(sub, images, measured, reference, assignment):
     question = assignment.question("5a")
     accuracy = _measure(sub, "model", images, measured, reference).test
-    threshold = question.thresholds["accuracy"]
-    fraction = partial_credit(accuracy, threshold, question.extra.get("partial", []))
-    award(fraction, "model_accuracy", name="model", split="hidden", measured=accuracy, threshold=threshold,
-          earned=fraction)
+    award_accuracy(question, accuracy, name="model")
 
 
 # ---------------------------------------------------------------- parts b–e

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from davar import award, expect
-from davar.checks import partial_credit
+from davar import expect
+from davar.checks import award_accuracy
 from davar.datasets import brain_mri
 
 Q = "4"
@@ -154,11 +154,7 @@ def test_q4_functional_trained(sub, public_slices, assignment):
 def _accuracy(sub, api: str, hidden_slices, assignment) -> None:
     images, labels = hidden_slices
     question = assignment.question(Q)
-    threshold = question.thresholds["accuracy"]
-    measured = float(np.mean(_outputs(sub, MODELS[api], images) == labels))
-    fraction = partial_credit(measured, threshold, question.extra.get("partial", []))
-    award(fraction, "model_accuracy", name=MODELS[api], split="hidden", measured=measured, threshold=threshold,
-          earned=fraction)
+    award_accuracy(question, float(np.mean(_outputs(sub, MODELS[api], images) == labels)), name=MODELS[api])
 
 
 @pytest.mark.question(Q)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from davar import award, expect
-from davar.checks import partial_credit
+from davar import expect
+from davar.checks import award_accuracy
 from davar.datasets import cifar10
 
 Q, BONUS = "7", "7-bonus"
@@ -89,8 +89,4 @@ def test_q7_trained(sub, public_data, assignment):
 def test_q7_hidden_accuracy(sub, hidden, assignment):
     question = assignment.question(BONUS)
     images, labels = cifar10.load_test(hidden / "cifar10")
-    measured = float(np.mean(_predicted(sub, images) == labels))
-    threshold = question.thresholds["accuracy"]
-    fraction = partial_credit(measured, threshold, question.extra.get("partial", []))
-    award(fraction, "model_accuracy", name=NAME, split="hidden", measured=measured, threshold=threshold,
-          earned=fraction)
+    award_accuracy(question, float(np.mean(_predicted(sub, images) == labels)), name=NAME)
