@@ -3,6 +3,8 @@
     davar grade ASSIGNMENT PATH [--workers N]    TA: execute + grade every submission, reports, gradebook
     davar check ASSIGNMENT NOTEBOOK [--lang fa]  student: public graders, a table, exit 1 if one fails
     davar audit-key ASSIGNMENT                   TA: reference solution must score 100 %; official key vs reference
+    davar new ASSIGNMENT                         TA: scaffold a working assignment to start from
+    davar assign ASSIGNMENT [--check]            TA: templates, reference and sample notebooks from the masters
     davar data ASSIGNMENT                        build the offline stand-in datasets
     davar scores import ASSIGNMENT FILE.csv      TA: manual grades into the gradebook (nothing re-runs)
     davar report ASSIGNMENT [--format html,pdf,…] TA: reports, dashboard and exports from the gradebook alone
@@ -22,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import assignment as assignment_mod
-from . import audit, batch, catalogue, gradebook, intake, report, sandbox, scores
+from . import audit, authoring, batch, catalogue, gradebook, intake, report, sandbox, scaffold, scores
 from .checks import show
 from .errors import DavarError
 from .grade import grade_submission
@@ -135,6 +137,26 @@ def audit_key(*, assignment: str, lang: str = "en", sandbox_level: str = "strict
     if found.checks and not found.disagreements:
         out.print(catalogue.text("audit_key_agrees", lang, {"count": len(found.checks)}))
     return 0 if found.reference_complete else 1
+
+
+def assign(*, assignment: str, public: Path | None = None, check: bool = False) -> int:
+    """Write the notebooks generated from the assignment's masters (or, with `check`, list those that
+    differ from a fresh `davar assign` and exit 1)."""
+    written = authoring.assign(assignment_mod.find(assignment), public=public, check=check)
+    changed = [w.path for w in written if w.changed]
+    for path in changed:
+        print(path)
+    console.print(f"{len(written)} notebooks, {len(changed)} {'differ' if check else 'written'}")
+    return 1 if check and changed else 0
+
+
+def new(*, assignment: str, root: Path) -> int:
+    """Scaffold a new assignment in the course folder `root`."""
+    for path in scaffold.new(assignment, root=root):
+        print(path)
+    console.print(f"next: davar assign {assignment} && davar audit-key {assignment} && "
+                  f"davar grade {assignment} submissions/{assignment}")
+    return 0
 
 
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
@@ -260,6 +282,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="standin")
     p.add_argument("--data", type=Path)
 
+    p = commands.add_parser("new", help="scaffold a working assignment (question, master notebook, grader, sample)")
+    p.add_argument("assignment", help="its id, e.g. iust-dl-1405-hw1")
+    p.add_argument("--root", type=Path, default=Path.cwd(), help="the course folder (default: here)")
+
+    p = commands.add_parser("assign", help="write templates, reference and sample notebooks from the master notebooks")
+    p.add_argument("assignment")
+    p.add_argument("--public", type=Path, help="also write the student notebooks into this folder")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook on disk differs")
+
     p = commands.add_parser("data", help="build the offline stand-in datasets of an assignment")
     p.add_argument("assignment")
     p.add_argument("--data", type=Path)
@@ -300,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
                                    moodle_key=args.moodle_key):
                 print(path)
             return 0
+        if args.command == "assign":
+            return assign(assignment=args.assignment, public=args.public, check=args.check)
+        if args.command == "new":
+            return new(assignment=args.assignment, root=args.root)
         if args.command == "scores":
             return import_scores(assignment=args.assignment, file=args.file, out=args.out)
         print(build_data(assignment=args.assignment, data_root=args.data))

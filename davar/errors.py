@@ -18,6 +18,10 @@ class AssignmentError(DavarError):
     """An assignment's `assignment.toml` or graders are inconsistent."""
 
 
+class AuthoringError(DavarError):
+    """A master notebook or a sample's mutations cannot be turned into notebooks (`davar assign`)."""
+
+
 class SandboxUnavailable(DavarError):
     """The requested sandbox level is not available on this host."""
 

@@ -78,7 +78,7 @@ def test_build_is_deterministic_and_never_replaces_real_data(root, tmp_path):
 
 
 # ---------------------------------------------------------------- question 5's experiments
-# The recipes of the reference notebook (reference/iust-dl-1402-hw2/make_notebooks.py, HW2_Q5) at the
+# The recipes of the reference notebook (reference/iust-dl-1402-hw2/HW2_Q5.py) at the
 # standin profile: part a a 784-256-10 MLP, 10 epochs over the training images; parts b–d a
 # 784-256-256-10 MLP, 40 epochs over the first 500 images, SGD (lr 0.05, momentum 0.9; part d: an L2
 # penalty of 0.01 on the weights, lr 0.01).

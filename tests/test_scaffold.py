@@ -1,0 +1,29 @@
+"""`davar new`: the scaffold is a working assignment (assign, audit-key and grade pass at once)."""
+
+import tomllib
+
+import pytest
+
+from davar import cli, gradebook, sandbox, scaffold
+from davar.errors import AuthoringError
+
+
+@pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+def test_new_assignment_assigns_audits_and_grades_as_its_sample_expects(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["new", "demo-hw"]) == 0
+    assert cli.main(["assign", "demo-hw"]) == 0
+    assert cli.main(["audit-key", "demo-hw"]) == 0
+    assert cli.main(["grade", "demo-hw", "submissions/demo-hw", "--out", "reports"]) == 0
+    expected = tomllib.loads((tmp_path / "submissions/demo-hw/wrong_axis/expected.toml").read_text("utf-8"))
+    (result,) = gradebook.latest(tmp_path / "reports/demo-hw/gradebook.sqlite", "demo-hw")
+    assert (result.status, result.score) == (expected["status"], expected["score"])
+    assert {t.id: t.outcome for q in result.questions for t in q.tests} == expected["tests"]
+
+
+def test_new_never_overwrites_and_checks_the_id(tmp_path):
+    scaffold.new("hw1", root=tmp_path)
+    with pytest.raises(AuthoringError, match="exists"):
+        scaffold.new("hw1", root=tmp_path)
+    with pytest.raises(AuthoringError, match="lower-case"):
+        scaffold.new("../HW 1", root=tmp_path)
