@@ -1,6 +1,8 @@
 """Project-wide pytest setup: where the repo's assignments, samples and stand-in data are."""
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,13 +15,26 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def hw2(repo):
-    """iust-dl-1403-hw2 with its stand-in data built (offline, idempotent)."""
-    from davar import assignment, datasets
+def course_module(repo):
+    """`course_module(assignment_id, name)`: a course module of `graders/<id>/` (a dataset's stand-in and
+    loaders), imported the way graders and `davar data` import it (`davar.assignment.course_imports`)."""
+    from davar import assignment
 
-    a = assignment.load(repo / "graders" / "iust-dl-1403-hw2")
-    datasets.build_digits14(a.data_root())
-    return a
+    def load(assignment_id: str, name: str) -> ModuleType:
+        with assignment.course_imports(assignment.load(repo / "graders" / assignment_id)):
+            return importlib.import_module(name)
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def hw2(repo):
+    """iust-dl-1403-hw2 with its stand-in data built (offline, idempotent), as `davar data` builds it."""
+    from davar import assignment
+    from davar.cli import build_data
+
+    build_data(assignment=str(repo / "graders" / "iust-dl-1403-hw2"))
+    return assignment.load(repo / "graders" / "iust-dl-1403-hw2")
 
 
 @pytest.fixture(scope="session")

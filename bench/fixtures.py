@@ -130,21 +130,18 @@ import pytest
 from davar import expect
 
 
-@pytest.mark.question("1")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="1", points=1)
 def test_loss_fell(sub):
     losses = sub.array("losses")
     expect(losses[-1] < 0.5 * losses[0], "assertion", detail="the loss fell to under half")
 
 
-@pytest.mark.question("2")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="2", points=1)
 def test_train_accuracy(sub):
     expect(sub.value("train_acc") > 0.9, "assertion", detail="training accuracy over 0.9")
 
 
-@pytest.mark.question("3")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="3", points=1)
 def test_predict(sub):
     X, y = sub.array("X")[:200], sub.array("y")[:200]
     expect(float(np.mean(sub.call("predict", X) == y)) > 0.9, "assertion", detail="predict is over 0.9 accurate")
@@ -155,8 +152,7 @@ import pytest
 from davar import expect
 
 
-@pytest.mark.question("1")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="1", points=1)
 def test_answer(sub):
     expect(sub.value("answer") == 42, "assertion", detail="answer is 42")
 '''
@@ -168,14 +164,12 @@ import pytest
 from davar import expect
 
 
-@pytest.mark.question("1")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="1", points=1)
 def test_model(sub):
     expect(sub.model("net").param_count() > 10_000, "assertion", detail="a model with over 10k parameters")
 
 
-@pytest.mark.question("2")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="2", points=1)
 def test_accuracy(sub):
     X, y = sub.array("X")[:500], sub.array("y")[:500]
     acc = float(np.mean(sub.model("net").predict(X).argmax(1) == y))

@@ -6,9 +6,11 @@ import importlib.util
 import os
 import sys
 import tomllib
-from types import ModuleType
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .errors import AssignmentError
@@ -133,6 +135,27 @@ def load(directory: Path) -> Assignment:
         raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
         key=spec.get("key", {}), late=spec.get("late", {}), data_map=spec.get("data_map", {}), visibility=spec.get("visibility", {}),
         intake=spec.get("intake", {}))
+
+
+@contextmanager
+def course_imports(assignment: Assignment) -> Iterator[None]:
+    """Make the course's own modules in `graders/<id>/` (its graders, its datasets' stand-in
+    generators and loaders) importable by plain name for the duration: `import loaders` finds
+    `graders/<id>/loaders.py`.
+
+    On exit every module imported from that folder meanwhile is forgotten: two assignments graded in
+    one process never see each other's modules, and the next import reads the files as they are on
+    disk then.  Course code lives with the course; the engine only knows where to look."""
+    folder = str(assignment.directory)
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path[:] = path_before
+        for name in set(sys.modules) - modules_before:
+            if (getattr(sys.modules[name], "__file__", None) or "").startswith(folder + os.sep):
+                del sys.modules[name]
 
 
 def find(name_or_path: str | Path, *, graders_root: Path | None = None) -> Assignment:

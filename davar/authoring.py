@@ -19,7 +19,8 @@ Markers, as otter-assign and nbgrader spell them (in markdown cells as `<!-- BEG
     x = 42  # SOLUTION                  the template gets `x = ...` (a line that assigns nothing is
                                         left out); the reference gets `x = 42`
     from M import f, g  # INCLUDE       both get the source of M.f and M.g (course code the graders
-                                        use too, kept in one place); in Jupyter it is a plain import
+                                        use too, kept in one place: graders/<id>/M.py); in Jupyter
+                                        it is a plain import (PYTHONPATH=graders/<id>)
 
 A sample's `mutations.toml` lists `[[edit]]`s of the reference, each naming a cell (and the notebook
 when there are several): `old` + `new` (`old` must occur exactly once), `source` (the whole cell),
@@ -34,10 +35,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-import sys
 import tomllib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path
@@ -46,7 +45,7 @@ from typing import Any
 import jupytext
 import nbformat
 
-from .assignment import Assignment
+from .assignment import Assignment, course_imports
 from .errors import AuthoringError
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -72,7 +71,7 @@ def assign(a: Assignment, *, public: Path | None = None, check: bool = False) ->
         if not master.is_file():
             raise AuthoringError(f"{a.id}: no master notebook {master} for {name}")
         cells = read_master(master)
-        with _importable(a.reference_dir, a.directory):
+        with course_imports(a):
             references[name] = _notebook(_version(cells, solution=True, master=master))
             templates[name] = _notebook(_version(cells, solution=False, master=master))
     outputs: dict[Path, nbformat.NotebookNode] = {}
@@ -221,17 +220,6 @@ def _include(source: str) -> str:
         else:
             lines.append(line)
     return "\n".join(lines)
-
-
-@contextmanager
-def _importable(*folders: Path) -> Iterator[None]:
-    """Course modules named by `# INCLUDE` lines are found beside the masters or the graders."""
-    before = list(sys.path)
-    sys.path[:0] = [str(f) for f in folders]
-    try:
-        yield
-    finally:
-        sys.path[:] = before
 
 
 def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:

@@ -299,7 +299,7 @@ class Sub:
             found = sorted(k for k, v in self.find_models().items() if framework in (None, v["framework"]))
             if len(found) != 1:
                 raise GradeFailure("model_not_found", name=name, candidates=", ".join(found) or "—") from None
-            from .plugin import note
+            from .api import note
 
             note("model_discovered", expected=name, found=found[0])
             return ModelProbe(self._bridge, found[0])

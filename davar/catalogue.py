@@ -1,7 +1,8 @@
 """The fa/en message catalogue: every sentence a student or TA reads that is not in a template.
 
-Messages are looked up by key in ``catalogue.toml`` and formatted per language with Babel, so Persian
-gets Persian digits and separators (۰٫۹۲ ، ۹۲٫۳۴٪).  Placeholders name a kind after the colon:
+Messages are looked up by key in the assignment's own ``graders/<id>/messages.toml`` (course text,
+passed as ``course``), then in the engine's generic ``catalogue.toml``, and formatted per language
+with Babel, so Persian gets Persian digits and separators (۰٫۹۲ ، ۹۲٫۳۴٪).  Placeholders name a kind after the colon:
 ``{measured:percent}``, ``{count:number}``, ``{split:term}`` (the value is itself a catalogue key,
 ``term_<value>``, shown in the page's language), ``{name}`` (text, e.g. an identifier).  In Persian every
 substituted value is wrapped in Unicode first-strong isolates (FSI … PDI), the plain-text form of
@@ -9,7 +10,7 @@ substituted value is wrapped in Unicode first-strong isolates (FSI … PDI), the
 
 Why a TOML catalogue and not gettext .po files: messages are keyed (graders raise ``accuracy`` with
 values, not English sentences), both languages are authored together by the course staff, and one
-file per project is easier for a TA to review than two compiled catalogues.  Babel still does the
+file per assignment is easier for a TA to review than two compiled catalogues.  Babel still does the
 locale work (numbers, percentages).
 """
 
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import string
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
@@ -45,34 +48,45 @@ def _entries() -> dict[str, Any]:
     return tomllib.loads(resources.files("davar").joinpath("catalogue.toml").read_text("utf-8"))
 
 
-def has(key: str) -> bool:
-    return key in _entries()
+def has(key: str, course: Mapping[str, Any] | None = None) -> bool:
+    return key in (course or {}) or key in _entries()
 
 
-def template(key: str, lang: str, variant: str | None = None) -> str:
-    entry = _entries()[key][lang]
+def template(key: str, lang: str, variant: str | None = None, *, course: Mapping[str, Any] | None = None) -> str:
+    """The text of `key` in `lang`: from the assignment's own messages (`course`, its messages.toml)
+    when it has the key, else from the engine's catalogue."""
+    entry = ((course or {}).get(key) or _entries()[key])[lang]
     if isinstance(entry, dict):
         return entry[variant or "fail"]
     return entry
 
 
 class _Formatter(string.Formatter):
-    def __init__(self, lang: str):
-        self.lang = lang
+    def __init__(self, lang: str, course: Mapping[str, Any] | None):
+        self.lang, self.course = lang, course
 
     def format_field(self, value: Any, spec: str) -> str:
         if spec == "term":
-            return template(f"term_{value}", self.lang)
+            return template(f"term_{value}", self.lang, course=self.course)
         text = format_number(value, self.lang, spec) if spec in _FORMATS else str(value)
         return FSI + text + PDI if self.lang == "fa" else text
 
 
-def text(key: str, lang: str, values: dict[str, Any] | None = None, variant: str | None = None) -> str:
+def text(key: str, lang: str, values: Mapping[str, Any] | None = None, variant: str | None = None, *,
+         course: Mapping[str, Any] | None = None) -> str:
     """One message in one language."""
-    return _Formatter(lang).format(template(key, lang, variant), **(values or {}))
+    return _Formatter(lang, course).format(template(key, lang, variant, course=course), **(values or {}))
 
 
-def message(key: str, values: dict[str, Any] | None = None, variant: str | None = None) -> Message:
+def message(key: str, values: Mapping[str, Any] | None = None, variant: str | None = None, *,
+            course: Mapping[str, Any] | None = None) -> Message:
     """A message with both languages rendered; values must be JSON-able (they go in the result)."""
     values = dict(values or {})
-    return Message(key=key, values=values, **{lang: text(key, lang, values, variant) for lang in LANGS})
+    return Message(key=key, values=values,
+                   **{lang: text(key, lang, values, variant, course=course) for lang in LANGS})
+
+
+def load_course(path: Path) -> dict[str, Any]:
+    """An assignment's own messages (`graders/<id>/messages.toml`, same shape as the engine's
+    catalogue); empty when it has none."""
+    return tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}

@@ -46,13 +46,3 @@ def partial_credit(measured: float, threshold: float, partial: Sequence[Sequence
             return float(fraction)
     return 0.0
 
-
-def award_accuracy(question: Any, measured: float, *, name: str, split: str = "hidden") -> float:
-    """Give the test its share of points for an accuracy measured by the grader: full above the
-    question's `thresholds.accuracy`, else its `partial` scale (assignment.toml).  Returns the share."""
-    from .plugin import award
-
-    threshold = question.thresholds["accuracy"]
-    fraction = partial_credit(measured, threshold, question.extra.get("partial", []))
-    award(fraction, "model_accuracy", name=name, split=split, measured=measured, threshold=threshold, earned=fraction)
-    return fraction

@@ -34,11 +34,13 @@ console = Console(stderr=True)
 
 
 def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
-    """Build every stand-in dataset of an assignment (offline, idempotent; never over real data)."""
+    """Build every stand-in dataset of an assignment (offline, idempotent; never over real data).
+    Each `[datasets.<name>] standin = "module:function"` names a course module in `graders/<id>/`."""
     a = assignment_mod.find(assignment)
-    for spec in a.datasets.values():
-        module, func = spec["standin"].split(":")
-        getattr(importlib.import_module(module), func)(a.data_root(data_root))
+    with assignment_mod.course_imports(a):
+        for spec in a.datasets.values():
+            module, func = spec["standin"].split(":")
+            getattr(importlib.import_module(module), func)(a.data_root(data_root))
     return a.data_root(data_root)
 
 

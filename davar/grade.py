@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import os
-import sys
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from . import catalogue, late, repair
-from .assignment import Assignment
+from .assignment import Assignment, course_imports
 from .errors import InvalidSubmission
 from .intake import Submission
 from .plugin import GradingSession
-from .sandbox import Slot
 from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
+from .sandbox import Slot
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
@@ -38,7 +36,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
                                  previous=previous)
         args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
-        with contextlib.redirect_stdout(io.StringIO()) as out, _fresh_graders(assignment):
+        with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
             code = pytest.main(args, plugins=[session])
         if session.harness_error is not None:
             raise session.harness_error
@@ -52,20 +50,6 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         return unexecuted_result(submission, assignment, level=level, status="execution_error",
                                  key="harness_error", values={"error": detail[:500]})
-
-
-@contextlib.contextmanager
-def _fresh_graders(assignment: Assignment):
-    """Forget the grader modules this session imports, so the next submission gets fresh module
-    state and the graders as they are on disk then (pytest reuses a module found in sys.modules)."""
-    before = set(sys.modules)
-    try:
-        yield
-    finally:
-        folder = str(assignment.directory) + os.sep
-        for name in set(sys.modules) - before:
-            if (getattr(sys.modules[name], "__file__", None) or "").startswith(folder):
-                del sys.modules[name]
 
 
 def unexecuted_result(submission: Submission, assignment: Assignment, *, level: str, status: str, key: str,

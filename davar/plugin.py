@@ -10,8 +10,8 @@ executes each notebook of the submission (sandboxed) when the first test of a qu
 assignment's order.  `davar grade` runs the same plugin in-process (`GradingSession(submission=...)`).
 
 Graders use the fixtures `sub`, `assignment`, `hidden`, `public_data`, `reference`, `rng` and the
-markers `question`, `points`, `hidden`, `timeout`; they report through `davar.expect` (pass or fail)
-and `davar.award` (part of the points).
+marker `davar(question=, points=, hidden=, timeout=, title=)`; they report through the grader API
+(davar/api.py: `expect`, `expect_close`, `note`, `award`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import contextlib
 import dataclasses
 import functools
 import secrets
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from . import __version__, catalogue, late
+from . import __version__, api, catalogue, late
 from . import assignment as assignment_mod
 from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, NotebookMissing
 from .results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult
@@ -40,46 +38,8 @@ session_key = pytest.StashKey["GradingSession"]()
 SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip")}
 
 
-@dataclass
-class _TestState:
-    messages: list[Message] = field(default_factory=list)
-    fraction: float | None = None  # set by `award`
-
-
-_item_state = pytest.StashKey[_TestState]()
-_current: ContextVar[_TestState] = ContextVar("davar_test_state")
-
-
-# --------------------------------------------------------------------------- grader API
-
-
-def expect(condition: Any, key: str, *, soft: bool = False, **values: Any) -> GradeFailure | None:
-    """Record a catalogue message for this test; fail the test when `condition` is false.  With `soft`,
-    return the failure instead of raising it, so a test can list every mistake before it fails."""
-    ok = bool(condition)
-    with contextlib.suppress(LookupError):  # outside a graded test there is nowhere to record it
-        _current.get().messages.append(catalogue.message(key, values, variant="pass" if ok else "fail"))
-    if ok:
-        return None
-    if soft:
-        return GradeFailure(key, **values)
-    raise GradeFailure(key, **values)
-
-
-def note(key: str, **values: Any) -> None:
-    """Record an informative catalogue message for this test (neither pass nor fail)."""
-    with contextlib.suppress(LookupError):
-        _current.get().messages.append(catalogue.message(key, values))
-
-
-def award(fraction: float, key: str, **values: Any) -> None:
-    """Give this test `fraction` (0–1) of its points and record the catalogue message; never raises.
-    The outcome is "passed" at 1, "partial" in between and "failed" at 0."""
-    fraction = min(max(float(fraction), 0.0), 1.0)
-    with contextlib.suppress(LookupError):
-        state = _current.get()
-        state.fraction = fraction if state.fraction is None else min(state.fraction, fraction)
-        state.messages.append(catalogue.message(key, values, variant="pass" if fraction >= 1 else "fail"))
+_grading = pytest.StashKey[api.Grading]()
+_verdict = pytest.StashKey[api.Verdict]()
 
 
 # --------------------------------------------------------------------------- options
@@ -99,11 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for line in ("question(id): the assignment question this test grades",
-                 "points(n): points the test is worth",
-                 "hidden: a hidden test (students see only that it exists and its points)",
-                 "timeout(seconds): limit for each bridge call the test makes"):
-        config.addinivalue_line("markers", line)
+    config.addinivalue_line("markers", api.MARKER_HELP)
     session = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, GradingSession)), None)
     if session is None and config.getoption("submission"):
         session = GradingSession(
@@ -186,6 +142,7 @@ class GradingSession:
         # (this submission's last result), a notebook with a snapshot is restored instead of re-run.
         self.snapshot_dir, self.previous = snapshot_dir, previous
         self._notes: list[Message] = []  # submission-level messages gathered while running
+        self.course_messages: dict[str, Any] = {}  # the assignment's messages.toml, read at collection
         self._restored: set[str] = set()
         self.tests: dict[str, tuple[str, TestResult]] = {}
         self.order: list[str] = []
@@ -218,7 +175,7 @@ class GradingSession:
         return self._submission
 
     def _notebook_of(self, item: pytest.Item) -> str:
-        return self.assignment.question(str(item.get_closest_marker("question").args[0])).notebook
+        return self.assignment.question(item.stash[_grading].question).notebook
 
     def sub(self, item: pytest.Item):
         """The `sub` of `item`'s notebook: executed (in its own sandboxed kernel) on first use."""
@@ -288,19 +245,23 @@ class GradingSession:
             if folder is None:
                 raise pytest.UsageError(f"no assignment.toml above {items[0].path}")
             self._assignment = assignment_mod.load(folder)
+        self.course_messages = catalogue.load_course(self.assignment.directory / "messages.toml")
+        for item in items:
+            try:
+                grading = item.stash[_grading] = api.marker_args(item.iter_markers(api.MARKER), item.nodeid)
+            except TypeError as e:
+                raise pytest.UsageError(str(e)) from None
+            self.assignment.question(grading.question)
         keep, drop = [], []
         for item in items:
-            (drop if self.public_only and item.get_closest_marker("hidden") else keep).append(item)
+            (drop if self.public_only and item.stash[_grading].hidden else keep).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
         totals: dict[str, float] = {}
         for item in items:
-            q, pts = item.get_closest_marker("question"), item.get_closest_marker("points")
-            if q is None or pts is None:
-                raise pytest.UsageError(f"{item.nodeid}: graders need @pytest.mark.question and @pytest.mark.points")
-            self.assignment.question(str(q.args[0]))
-            totals[str(q.args[0])] = totals.get(str(q.args[0]), 0.0) + float(pts.args[0])
+            grading = item.stash[_grading]
+            totals[grading.question] = totals.get(grading.question, 0.0) + grading.points
         if not self.public_only:
             for question in self.assignment.questions:
                 if not question.manual and abs(totals.get(question.id, 0.0) - question.points) > 1e-9:
@@ -313,27 +274,30 @@ class GradingSession:
 
     # -- running
 
+    def _verdict(self, item: pytest.Item) -> api.Verdict:
+        return item.stash.setdefault(_verdict, api.Verdict(course=self.course_messages))
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item):
-        token = _current.set(item.stash.setdefault(_item_state, _TestState()))
+        token = api.current.set(self._verdict(item))
         try:
             return (yield)
         finally:
-            _current.reset(token)
+            api.current.reset(token)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        token = _current.set(item.stash.setdefault(_item_state, _TestState()))
-        timeout = item.get_closest_marker("timeout")
+        token = api.current.set(self._verdict(item))
+        timeout = item.stash[_grading].timeout
         live = self._runs.get(self._notebook_of(item))
         bridge = live.bridge if live is not None else None
         previous = bridge.timeout_s if bridge else None
         if timeout and bridge:
-            bridge.timeout_s = float(timeout.args[0])
+            bridge.timeout_s = timeout
         try:
             return (yield)
         finally:
-            _current.reset(token)
+            api.current.reset(token)
             if bridge:
                 bridge.timeout_s = previous
 
@@ -350,38 +314,47 @@ class GradingSession:
         return report
 
     def _record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
-        qid = str(item.get_closest_marker("question").args[0])
-        max_points = float(item.get_closest_marker("points").args[0])
-        state = item.stash.get(_item_state, _TestState())
-        messages = list(state.messages)
+        grading = item.stash[_grading]
+        verdict = self._verdict(item)
+        max_points, messages = grading.points, list(verdict.messages)
         exc = call.excinfo.value if call.excinfo else None
         fraction = 0.0
         if report.passed:
-            fraction = 1.0 if state.fraction is None else state.fraction
+            fraction = 1.0 if verdict.fraction is None else verdict.fraction
             outcome = "passed" if fraction >= 1 else "partial" if fraction > 0 else "failed"
         elif report.skipped:
             outcome = "skipped"
         elif isinstance(exc, KernelUnavailable):
             outcome = "not_run"
-            messages.append(catalogue.message(exc.key, exc.values))
+            messages.append(verdict.message(exc.key, exc.values))
         elif isinstance(exc, GradeFailure):
             outcome = "failed"
             if not any(m.key == exc.key for m in messages):
-                messages.append(catalogue.message(exc.key, exc.values))
+                messages.append(verdict.message(exc.key, exc.values))
         elif isinstance(exc, AssertionError):
             outcome = "failed"
-            messages.append(catalogue.message("assertion", {"detail": str(exc).splitlines()[0][:300] if str(exc) else ""}))
+            messages.append(verdict.message("assertion", {"detail": str(exc).splitlines()[0][:300] if str(exc) else ""}))
         else:
             outcome = "error"
-            messages.append(catalogue.message("grader_error", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
-        test_id = item.originalname.removeprefix("test_") if hasattr(item, "originalname") else item.name
-        title = self.assignment.question(qid).tests.get(test_id, {"fa": test_id, "en": test_id})
-        result = TestResult(id=test_id, title=title, outcome=outcome, points=round(max_points * fraction, 6),
-                            max_points=max_points, hidden=item.get_closest_marker("hidden") is not None,
+            messages.append(verdict.message("grader_error", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
+        test_id = item.name.removeprefix("test_")
+        result = TestResult(id=test_id, title=self._title(grading, test_id), outcome=outcome,
+                            points=round(max_points * fraction, 6), max_points=max_points, hidden=grading.hidden,
                             duration_s=round(call.duration, 3), messages=tuple(messages))
         if item.nodeid not in self.tests:
             self.order.append(item.nodeid)
-        self.tests[item.nodeid] = (qid, result)
+        self.tests[item.nodeid] = (grading.question, result)
+
+    def _title(self, grading: api.Grading, test_id: str) -> dict[str, str]:
+        """The marker's title, else the question's `[questions.tests]` entry for the test (a
+        parametrized test's entry by its base name, with the parameters appended), else its id."""
+        if grading.title:
+            return grading.title
+        titles = self.assignment.question(grading.question).tests
+        base, _, params = test_id.partition("[")
+        if test_id in titles or base not in titles:
+            return titles.get(test_id, {"fa": test_id, "en": test_id})
+        return {lang: f"{text} [{params}" for lang, text in titles[base].items()}
 
     # -- finishing
 

@@ -1,5 +1,6 @@
 """`davar assign`: masters (jupytext percent, solution markers) -> template, reference, samples."""
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -120,6 +121,8 @@ def test_include_puts_the_course_code_in_both_notebooks(course):
     expected = "def load(path):\n    return path\n\n\ndef other():\n    pass\nx = load(1)"
     assert cells(course.reference_dir / "T_HW.ipynb")["load"] == expected
     assert cells(course.reference_dir / "T_HW.template.ipynb")["load"] == expected
+    # found in graders/t-hw/ and forgotten afterwards: the next assignment does not see it
+    assert "shared_io" not in sys.modules and str(course.directory) not in sys.path
 
 
 def test_samples_are_the_reference_with_their_edits(course):

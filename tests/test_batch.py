@@ -18,8 +18,7 @@ GRADER = '''
 import pytest
 from davar import expect
 
-@pytest.mark.question("1")
-@pytest.mark.points(2)
+@pytest.mark.davar(question="1", points=2)
 def test_answer(sub):
     expect(sub.value("answer") == 42, "assertion", detail="answer")
 '''

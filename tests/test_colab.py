@@ -16,8 +16,7 @@ GRADER = '''
 import pytest
 from davar import expect
 
-@pytest.mark.question("1")
-@pytest.mark.points(3)
+@pytest.mark.davar(question="1", points=3)
 def test_total(sub):
     expect(sub.value("answer") == 21.0, "assertion", detail="answer")
 '''

@@ -1,4 +1,5 @@
-"""davar.datasets.brain_mri: the offline brain-MRI stand-in (Kaggle layout) and the loaders graders share."""
+"""graders/iust-dl-1402-hw3/brain_mri.py: the offline brain-MRI stand-in (Kaggle layout) and the loaders
+graders share."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from davar.datasets import brain_mri
+
+@pytest.fixture(scope="module")
+def brain_mri(course_module):
+    return course_module("iust-dl-1402-hw3", "brain_mri")
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def root(brain_mri, tmp_path_factory):
     root = tmp_path_factory.mktemp("data") / "iust-dl-1402-hw3"
     brain_mri.build_brain_mri(root)
     return root
@@ -34,14 +38,14 @@ def test_public_is_the_kaggle_layout(root):
     assert len(sizes) > 10 and modes == {"L", "RGB"}                # mixed sizes and modes, as in the real set
 
 
-def test_load_public_gives_grey_64x64_in_unit_range(root):
+def test_load_public_gives_grey_64x64_in_unit_range(brain_mri, root):
     images, labels = brain_mri.load_public(root / "public" / "brain_mri")
     assert images.shape == (253, 64, 64, 1) and images.dtype == np.float32
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.1
     assert labels.dtype == np.int64 and labels.tolist() == [0] * 98 + [1] * 155
 
 
-def test_hidden_set_has_labels_outside_the_names(root):
+def test_hidden_set_has_labels_outside_the_names(brain_mri, root):
     hidden = root / "hidden" / "brain_mri"
     with open(hidden / "labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -52,7 +56,7 @@ def test_hidden_set_has_labels_outside_the_names(root):
     assert labels.tolist() == [int(r["label"]) for r in rows] and sorted(set(labels.tolist())) == [0, 1]
 
 
-def test_a_tumour_is_a_bright_blob(root):
+def test_a_tumour_is_a_bright_blob(brain_mri, root):
     """The classes differ by what the handout means: a bright spot inside the brain (so a small CNN
     learns it), not by size, mode or file name."""
     images, labels = brain_mri.load_hidden(root / "hidden" / "brain_mri")
@@ -60,7 +64,7 @@ def test_a_tumour_is_a_bright_blob(root):
     assert np.mean((brightest > 0.72) == labels) > 0.95
 
 
-def test_build_is_deterministic_and_idempotent(root, tmp_path):
+def test_build_is_deterministic_and_idempotent(brain_mri, root, tmp_path):
     marker = root / ".built-brain_mri"
     stamp = marker.stat().st_mtime_ns
     brain_mri.build_brain_mri(root)                                 # already built: nothing happens
@@ -76,10 +80,10 @@ def test_build_is_deterministic_and_idempotent(root, tmp_path):
     ([0.9, 0.2], [1, 0]),
     ([[0.3, 0.7], [0.8, 0.2]], [1, 0]),
 ])
-def test_predicted_labels_reads_sigmoid_and_softmax_outputs(outputs, labels):
+def test_predicted_labels_reads_sigmoid_and_softmax_outputs(brain_mri, outputs, labels):
     assert brain_mri.predicted_labels(np.array(outputs)).tolist() == labels
 
 
-def test_predicted_labels_refuses_other_shapes():
+def test_predicted_labels_refuses_other_shapes(brain_mri):
     with pytest.raises(ValueError):
         brain_mri.predicted_labels(np.zeros((4, 3)))

@@ -1,21 +1,24 @@
-"""davar.datasets.cifar10: the binary CIFAR-10 format, the offline stand-in and the loaders."""
+"""graders/iust-dl-1402-hw3/cifar10.py: the binary CIFAR-10 format, the offline stand-in and the loaders."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from davar.datasets import cifar10
+
+@pytest.fixture(scope="module")
+def cifar10(course_module):
+    return course_module("iust-dl-1402-hw3", "cifar10")
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def root(cifar10, tmp_path_factory):
     root = tmp_path_factory.mktemp("data") / "iust-dl-1402-hw3"
     cifar10.build_cifar10(root)
     return root
 
 
-def test_a_record_is_a_label_byte_and_chw_planes(tmp_path):
+def test_a_record_is_a_label_byte_and_chw_planes(cifar10, tmp_path):
     record = bytes([7]) + bytes([10]) * 1024 + bytes([20]) * 1024 + bytes([30]) * 1024
     (tmp_path / "one.bin").write_bytes(record * 2)
     images, labels = cifar10.read_batch(tmp_path / "one.bin")
@@ -24,7 +27,7 @@ def test_a_record_is_a_label_byte_and_chw_planes(tmp_path):
     assert images[0, 5, 9].tolist() == [10, 20, 30]                  # R, G, B planes → channels last
 
 
-def test_write_then_read_is_the_identity(tmp_path):
+def test_write_then_read_is_the_identity(cifar10, tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)
     labels = np.array([0, 9, 3, 3, 1])
@@ -34,13 +37,13 @@ def test_write_then_read_is_the_identity(tmp_path):
     assert np.array_equal(got_images, images) and got_labels.tolist() == labels.tolist()
 
 
-def test_a_truncated_batch_is_refused(tmp_path):
+def test_a_truncated_batch_is_refused(cifar10, tmp_path):
     (tmp_path / "bad.bin").write_bytes(bytes(3073 + 10))
     with pytest.raises(ValueError, match="3073-byte records"):
         cifar10.read_batch(tmp_path / "bad.bin")
 
 
-def test_stand_in_has_the_binary_layout(root):
+def test_stand_in_has_the_binary_layout(cifar10, root):
     public, hidden = root / "public" / "cifar10", root / "hidden" / "cifar10"
     assert sorted(p.name for p in public.iterdir()) == sorted([*cifar10.TRAIN_FILES, "batches.meta.txt"])
     assert [p.name for p in hidden.iterdir()] == ["test_batch.bin"]
@@ -48,7 +51,7 @@ def test_stand_in_has_the_binary_layout(root):
     assert all((public / name).stat().st_size % 3073 == 0 for name in cifar10.TRAIN_FILES)
 
 
-def test_loaders_give_balanced_classes(root):
+def test_loaders_give_balanced_classes(cifar10, root):
     images, labels = cifar10.load_train(root / "public" / "cifar10")
     assert images.shape == (2000, 32, 32, 3) and images.dtype == np.uint8
     assert np.bincount(labels, minlength=10).tolist() == [200] * 10
@@ -58,7 +61,7 @@ def test_loaders_give_balanced_classes(root):
     assert not {im.tobytes() for im in images} & {im.tobytes() for im in test_images}
 
 
-def test_classes_differ_by_colour(root):
+def test_classes_differ_by_colour(cifar10, root):
     """Each class is its own hue: the most saturated pixels of an image tell its class apart (what
     lets a small CNN learn the stand-in in seconds)."""
     images, labels = cifar10.load_test(root / "hidden" / "cifar10")
@@ -71,7 +74,7 @@ def test_classes_differ_by_colour(root):
     assert np.mean(nearest == labels) > 0.8
 
 
-def test_build_is_deterministic(root, tmp_path):
+def test_build_is_deterministic(cifar10, root, tmp_path):
     cifar10.build_cifar10(tmp_path / "again")
     for rel in ("public/cifar10/data_batch_3.bin", "hidden/cifar10/test_batch.bin"):
         assert (tmp_path / "again" / rel).read_bytes() == (root / rel).read_bytes()

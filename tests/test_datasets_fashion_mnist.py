@@ -1,4 +1,4 @@
-"""davar.datasets.fashion_mnist: the IDX files, the loaders graders and the template share, and the
+"""graders/iust-dl-1402-hw2/fashion_mnist.py: the IDX files, the loaders graders and the template share, and the
 stand-in's purpose — question 5's effects (threshold reached, overfit gap, augmentation and L2 shrink
 it) hold whatever the seed, with the thresholds of iust-dl-1402-hw2's assignment.toml."""
 
@@ -10,28 +10,32 @@ import numpy as np
 import pytest
 
 from davar import assignment
-from davar.datasets import fashion_mnist as fm
 from davar.errors import DavarError
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def fm(course_module):
+    return course_module("iust-dl-1402-hw2", "fashion_mnist")
+
+
+@pytest.fixture(scope="module")
+def root(fm, tmp_path_factory):
     root = tmp_path_factory.mktemp("data") / "iust-dl-1402-hw2"
     fm.build_fashion_mnist(root)
     return root
 
 
 @pytest.fixture(scope="module")
-def public(root):
+def public(fm, root):
     return fm.load_public(root / "public" / fm.NAME)
 
 
 @pytest.fixture(scope="module")
-def hidden(root):
+def hidden(fm, root):
     return fm.load_hidden(root / "hidden" / fm.NAME)
 
 
-def test_zalando_file_layout(root):
+def test_zalando_file_layout(fm, root):
     assert sorted(p.name for p in (root / "public" / fm.NAME).iterdir()) == [fm.TRAIN_IMAGES, fm.TRAIN_LABELS]
     assert sorted(p.name for p in (root / "hidden" / fm.NAME).iterdir()) == [fm.TEST_IMAGES, fm.TEST_LABELS]
     with gzip.open(root / "public" / fm.NAME / fm.TRAIN_IMAGES) as f:
@@ -49,7 +53,7 @@ def test_loaders_give_images_and_labels(public, hidden):
     assert np.bincount(hidden[1]).tolist() == [100] * 10  # clean and balanced
 
 
-def test_idx_round_trip(tmp_path):
+def test_idx_round_trip(fm, tmp_path):
     array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     fm.write_idx(tmp_path / "a.gz", array)
     np.testing.assert_array_equal(fm.read_idx(tmp_path / "a.gz"), array)
@@ -60,13 +64,13 @@ def test_idx_round_trip(tmp_path):
         fm.read_idx(tmp_path / "bad")
 
 
-def test_model_input_is_to_tensor_layout(public):
+def test_model_input_is_to_tensor_layout(fm, public):
     x = fm.as_model_input(public[0][:5])
     assert x.shape == (5, 1, 28, 28) and x.dtype == np.float32
     np.testing.assert_allclose(x[:, 0] * 255, public[0][:5])
 
 
-def test_build_is_deterministic_and_never_replaces_real_data(root, tmp_path):
+def test_build_is_deterministic_and_never_replaces_real_data(fm, root, tmp_path):
     again = tmp_path / "again"
     fm.build_fashion_mnist(again)
     for part, name in (("public", fm.TRAIN_IMAGES), ("hidden", fm.TEST_LABELS)):
@@ -108,7 +112,7 @@ def _accuracy(torch, model, x, y):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_question5_effects_hold_for_any_seed(public, hidden, repo, seed):
+def test_question5_effects_hold_for_any_seed(fm, public, hidden, repo, seed):
     torch = pytest.importorskip("torch")
     nn = torch.nn
     config = assignment.load(repo / "graders" / "iust-dl-1402-hw2")

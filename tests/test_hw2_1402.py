@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from davar import assignment, audit, cli, intake, sandbox
-from davar.datasets import fashion_mnist
 from davar.grade import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +34,11 @@ def hw2():
 @pytest.fixture(scope="module")
 def ref(hw2):
     return hw2.reference_module()
+
+
+@pytest.fixture(scope="module")
+def fashion_mnist(course_module):
+    return course_module(ID, "fashion_mnist")
 
 
 # ---------------------------------------------------------------- reference.py
@@ -197,7 +201,7 @@ def test_notebooks_have_parameters_and_no_outputs(name):
     assert 'dir="rtl"' in nb.cells[0].source  # the Persian intro, right to left
 
 
-def test_q5_template_names_what_the_graders_read(hw2):
+def test_q5_template_names_what_the_graders_read(hw2, fashion_mnist):
     nb = nbformat.read(REFERENCE / "HW2_Q5.template.ipynb", as_version=4)
     intro, source = nb.cells[0].source, "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for name in ("model", "criterion", "optimizer", "overfit_model", "augmented_model", "regularized_model",

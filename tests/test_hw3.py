@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from davar import assignment, audit, cli, intake, sandbox
-from davar.datasets import brain_mri, cifar10
 from davar.grade import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +141,17 @@ def test_reference_sample_is_the_reference_notebook(name):
 
 
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory):
+def brain_mri(course_module):
+    return course_module(ID, "brain_mri")
+
+
+@pytest.fixture(scope="module")
+def cifar10(course_module):
+    return course_module(ID, "cifar10")
+
+
+@pytest.fixture(scope="module")
+def standin(brain_mri, cifar10, tmp_path_factory):
     root = tmp_path_factory.mktemp("hw3-data") / ID
     brain_mri.build_brain_mri(root)
     cifar10.build_cifar10(root)
@@ -157,13 +166,13 @@ def _loaders(notebook: str) -> dict:
     return namespace
 
 
-def test_q4_template_reads_the_slices_as_the_grader_does(standin):
+def test_q4_template_reads_the_slices_as_the_grader_does(brain_mri, standin):
     got = _loaders("DL-Q4.template.ipynb")["load_public"](str(standin / "public" / "brain_mri"))
     want = brain_mri.load_public(standin / "public" / "brain_mri")
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
-def test_q7_template_reads_the_binary_batches_as_the_grader_does(standin):
+def test_q7_template_reads_the_binary_batches_as_the_grader_does(cifar10, standin):
     got = _loaders("Q7.template.ipynb")["load_train"](str(standin / "public" / "cifar10"))
     want = cifar10.load_train(standin / "public" / "cifar10")
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

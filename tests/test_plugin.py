@@ -13,19 +13,15 @@ GRADERS = '''
 import pytest
 from davar import expect
 
-@pytest.mark.question("1")
-@pytest.mark.points(2)
+@pytest.mark.davar(question="1", points=2)
 def test_value(sub):
     expect(sub.array("small").sum() == 15, "accuracy", split="test", measured=1.0, threshold=0.5)
 
-@pytest.mark.question("1")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="1", points=1)
 def test_missing(sub):
     sub.value("not_defined")
 
-@pytest.mark.question("2")
-@pytest.mark.points(3)
-@pytest.mark.hidden
+@pytest.mark.davar(question="2", points=3, hidden=True)
 def test_hidden(sub):
     assert sub.has("small")
 '''
@@ -72,7 +68,7 @@ def test_public_only_deselects_hidden_tests(pytester, graders):
 
 def test_points_must_add_up_to_the_assignment(pytester, graders):
     d, sub = graders
-    (d / "test_p.py").write_text(GRADERS.replace("points(1)", "points(5)"))
+    (d / "test_p.py").write_text(GRADERS.replace("points=1)", "points=5)"))
     res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none")
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines(["*question 1: graders give 7.0 points, assignment.toml says 3.0*"])
@@ -98,23 +94,19 @@ SEVERAL = '''
 import pytest
 from davar import award, expect
 
-@pytest.mark.question("late")
-@pytest.mark.points(4)
+@pytest.mark.davar(question="late", points=4)
 def test_half(sub):
     award(0.5, "accuracy", split="test", measured=0.8, threshold=0.9)
 
-@pytest.mark.question("late")
-@pytest.mark.points(2)
+@pytest.mark.davar(question="late", points=2)
 def test_figures(sub):
     expect([f.mime for f in sub.figures()] == ["image/png"] and sub.figures()[0].cell == 1, "assertion", detail="")
 
-@pytest.mark.question("early")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="early", points=1)
 def test_early(sub):
     expect(sub.value("x") == 1, "assertion", detail="")
 
-@pytest.mark.question("missing")
-@pytest.mark.points(3)
+@pytest.mark.davar(question="missing", points=3)
 def test_missing_notebook(sub):
     expect(False, "assertion", detail="never probed")
 '''
@@ -153,3 +145,49 @@ def test_each_notebook_runs_in_its_own_kernel(pytester):
     assert [m["key"] for m in result["messages"]] == ["notebook_missing"]
     [figure] = result["figures"]
     assert figure["notebook"] == "b.ipynb" and figure["cell"] == 1 and figure["data"]
+
+
+PARAMETRIZED = '''
+import pytest
+from davar import expect, expect_close
+
+pytestmark = pytest.mark.davar(question="1", timeout=30)
+
+@pytest.mark.davar(points=1)
+@pytest.mark.parametrize("n", [15, 16])
+def test_sum(sub, n):
+    expect(sub.array("small").sum() == n, "course_sum", total=n)
+
+@pytest.mark.davar(points=1, title={"fa": "میانگین", "en": "the mean"})
+def test_mean(sub):
+    expect_close(sub.array("small").mean(), 2.5, name="small.mean()", tol=1e-9)
+'''
+
+
+def test_one_marker_parametrize_titles_and_the_assignments_own_messages(pytester, graders):
+    """Module-level `pytestmark` and a test's marker merge; each parametrized case is its own test
+    (id and title from its name); `messages.toml` beside the graders adds the course's messages."""
+    d, sub = graders
+    (d / "test_p.py").write_text(PARAMETRIZED)
+    (d / "assignment.toml").write_text(
+        'id = "p"\ntitle = { fa = "آزمایش", en = "plugin" }\nnotebooks = ["notebook.ipynb"]\n'
+        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n'
+        '[questions.tests]\nsum = { fa = "جمع", en = "the sum" }\n')
+    (d / "messages.toml").write_text('[course_sum.en]\npass = "sums to {total}"\nfail = "does not sum to {total}"\n'
+                                     '[course_sum.fa]\npass = "جمع {total} است"\nfail = "جمع {total} نیست"\n')
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none", "--davar-result", "r.json")
+    res.assert_outcomes(passed=2, failed=1)
+    tests = {t["id"]: t for q in json.loads((pytester.path / "r.json").read_text())["questions"] for t in q["tests"]}
+    assert {i: t["outcome"] for i, t in tests.items()} == {"sum[15]": "passed", "sum[16]": "failed", "mean": "passed"}
+    assert tests["sum[16]"]["title"] == {"fa": "جمع [16]", "en": "the sum [16]"}
+    assert tests["sum[16]"]["messages"][0]["en"] == "does not sum to 16"
+    assert tests["mean"]["title"]["en"] == "the mean"
+    assert tests["mean"]["messages"][0]["key"] == "answer_value" and "2.5" in tests["mean"]["messages"][0]["en"]
+
+
+def test_a_marker_without_question_or_points_is_a_usage_error(pytester, graders):
+    d, sub = graders
+    (d / "test_p.py").write_text("import pytest\n\n@pytest.mark.davar(points=1)\ndef test_x(sub):\n    pass\n")
+    res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*test_x: pytest.mark.davar(question=..., points=...)*question*"])

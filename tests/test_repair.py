@@ -138,13 +138,11 @@ GRADER = '''
 import pytest
 from davar import expect
 
-@pytest.mark.question("1")
-@pytest.mark.points(2)
+@pytest.mark.davar(question="1", points=2)
 def test_answer(sub):
     expect(sub.value("answer") == 42, "assertion", detail="answer")
 
-@pytest.mark.question("1")
-@pytest.mark.points(1)
+@pytest.mark.davar(question="1", points=1)
 def test_double(sub):
     assert sub.has("double")
 '''

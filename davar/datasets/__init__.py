@@ -1,17 +1,8 @@
-"""Datasets the graders share: one module per dataset, each with an offline stand-in generator
-(named in an assignment's ``[datasets.<name>] standin = "module:function"``) and the loaders graders
-and template notebooks use.  The grader code is the same for the real data and the stand-in.
+"""What every course's stand-in datasets share; the datasets themselves live with their course.
 
-- :mod:`.digits14`: handwritten digits 1–4 as 64×64 PNGs (``iust-dl-1403-hw2``).
-- :mod:`.fashion_mnist`: FashionMNIST in Zalando's IDX files (``iust-dl-1402-hw2``, question 5).
-- :mod:`.brain_mri`: the Kaggle brain-tumour MRI folders ``yes/`` and ``no/`` (``iust-dl-1402-hw3``, question 4).
-- :mod:`.cifar10`: CIFAR-10 in its binary version, nothing unpickled (``iust-dl-1402-hw3``, question 7).
-
-Each module's docstring says where a TA puts the real data.
+An assignment names each of its datasets in ``[datasets.<name>] standin = "module:function"``: a
+module in ``graders/<id>/`` (found by :func:`davar.assignment.course_imports`) holding the offline
+stand-in generator and the loaders that graders and template notebooks use, so the grader code is
+the same for the real data and the stand-in.  Its docstring says where a TA puts the real data.
+Generators build with :mod:`.standin`, which keeps them from ever replacing real data.
 """
-
-from .digits14 import (DIGITS14_CLASSES, DIGITS14_VERSION, build_digits14, label_from_name, list_labelled,
-                       load_hidden, load_images, split_public)
-
-__all__ = ["DIGITS14_CLASSES", "DIGITS14_VERSION", "build_digits14", "label_from_name", "list_labelled",
-           "load_hidden", "load_images", "split_public"]

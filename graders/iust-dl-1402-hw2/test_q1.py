@@ -24,25 +24,21 @@ def _check(sub, reference, assignment, kind: str, phase: str) -> None:
            name=f'ANSWERS["q1c"]["{kind}"]["{phase}"]', expected=show(expected), submitted=show(submitted))
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q1c_standard_train(sub, reference, assignment):
     _check(sub, reference, assignment, "standard", "train")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q1c_standard_test(sub, reference, assignment):
     _check(sub, reference, assignment, "standard", "test")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q1c_inverted_train(sub, reference, assignment):
     _check(sub, reference, assignment, "inverted", "train")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q1c_inverted_test(sub, reference, assignment):
     _check(sub, reference, assignment, "inverted", "test")

@@ -32,25 +32,21 @@ def _check(sub, assignment, name: str) -> None:
            name=f'ANSWERS["q2c"]["{name}"]', expected=str(expected), submitted=shown[:200])
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q2c_W_exp1(sub, assignment):
     _check(sub, assignment, "W_exp1")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q2c_W_exp2(sub, assignment):
     _check(sub, assignment, "W_exp2")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q2c_W_exp3(sub, assignment):
     _check(sub, assignment, "W_exp3")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q2c_W_exp4(sub, assignment):
     _check(sub, assignment, "W_exp4")

@@ -19,8 +19,7 @@ from davar import expect
 Q = "4"
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(1)
+@pytest.mark.davar(question=Q, points=1)
 def test_q4_runs(sub):
     run = sub.execution
     if run.status in ("timeout", "dead"):  # stopped by a limit: say which, in the reader's language
@@ -30,8 +29,7 @@ def test_q4_runs(sub):
            cell=(run.failing_cell or 0) + 1, error=run.error_name or run.status)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q4_figures(sub, assignment):
     expected = assignment.question(Q).extra["min_figures"]
     figures = sub.figures()
@@ -60,8 +58,7 @@ def _problem(runs, optimizers, learning_rates, steps) -> tuple[str, str] | None:
     return None
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(1)
+@pytest.mark.davar(question=Q, points=1)
 def test_q4_losses(sub, assignment):
     config = assignment.question(Q).extra
     runs = sub.value("LOSSES")

@@ -2,7 +2,7 @@
 do to its train–test gap.
 
 Every number is measured here, never read from the notebook: the grader sends images through the
-bridge (ModelProbe.predict: float32 N×1×28×28 in [0, 1], davar.datasets.fashion_mnist.as_model_input)
+bridge (ModelProbe.predict: float32 N×1×28×28 in [0, 1], fashion_mnist.as_model_input)
 and compares the returned logits with labels that never enter the sandbox.  A model's gap
 (reference.gap) is its accuracy on the first `small_train` public training images — what the models
 of parts b–e are trained on — minus its accuracy on the hidden test set.
@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import fashion_mnist
 import numpy as np
 import pytest
 
 from davar import expect
-from davar.checks import award_accuracy
-from davar.datasets import fashion_mnist
+from davar import award_accuracy
 
 CHUNK = 2000  # images per bridge call: bounds the .npy sent into the exchange folder
 BASE = "overfit_model"
@@ -115,28 +115,22 @@ def _describe(layers) -> str:
 # ---------------------------------------------------------------- part a
 
 
-@pytest.mark.question("5a")
-@pytest.mark.points(3)
+@pytest.mark.davar(question="5a", points=3)
 def test_q5a_mlp(sub, reference):
     _expect_mlp(_probe(sub, "model"), reference)
 
 
-@pytest.mark.question("5a")
-@pytest.mark.points(2)
+@pytest.mark.davar(question="5a", points=2)
 def test_q5a_loss(sub):
     _expect_class(sub, "criterion", "CrossEntropyLoss", "torch.nn")
 
 
-@pytest.mark.question("5a")
-@pytest.mark.points(2)
+@pytest.mark.davar(question="5a", points=2)
 def test_q5a_optimizer(sub):
     _expect_class(sub, "optimizer", "SGD", "torch.optim")
 
 
-@pytest.mark.question("5a")
-@pytest.mark.points(7)
-@pytest.mark.hidden
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question="5a", points=7, hidden=True, timeout=300)
 def test_q5a_accuracy(sub, images, measured, reference, assignment):
     question = assignment.question("5a")
     accuracy = _measure(sub, "model", images, measured, reference).test
@@ -146,10 +140,7 @@ def test_q5a_accuracy(sub, images, measured, reference, assignment):
 # ---------------------------------------------------------------- parts b–e
 
 
-@pytest.mark.question("5b")
-@pytest.mark.points(6)
-@pytest.mark.hidden
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question="5b", points=6, hidden=True, timeout=300)
 def test_q5b_overfit(sub, images, measured, reference, assignment):
     _expect_mlp(_probe(sub, BASE), reference)
     base = _measure(sub, BASE, images, measured, reference)
@@ -172,26 +163,17 @@ def _check_shrinks(sub, name: str, qid: str, images, measured, reference, assign
            base_gap=base.gap, base_test=base.test, shrink=limits["shrink"], drop=limits["drop"])
 
 
-@pytest.mark.question("5c")
-@pytest.mark.points(6)
-@pytest.mark.hidden
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question="5c", points=6, hidden=True, timeout=300)
 def test_q5c_augmentation(sub, images, measured, reference, assignment):
     _check_shrinks(sub, "augmented_model", "5c", images, measured, reference, assignment)
 
 
-@pytest.mark.question("5d")
-@pytest.mark.points(6)
-@pytest.mark.hidden
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question="5d", points=6, hidden=True, timeout=300)
 def test_q5d_regularization(sub, images, measured, reference, assignment):
     _check_shrinks(sub, "regularized_model", "5d", images, measured, reference, assignment)
 
 
-@pytest.mark.question("5e")
-@pytest.mark.points(10)
-@pytest.mark.hidden
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question="5e", points=10, hidden=True, timeout=300)
 def test_q5e_best(sub, images, measured, reference, assignment):
     name = "best_model"
     _expect_mlp(_probe(sub, name), reference)

@@ -27,14 +27,12 @@ def _check_answer(sub, reference, assignment, part: str, index: int) -> None:
            name=f'ANSWERS["q2"]["{part}"]', expected=show(from_reference), submitted=show(submitted))
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(5)
+@pytest.mark.davar(question=Q, points=5)
 def test_q2_dL_dF(sub, reference, assignment):
     _check_answer(sub, reference, assignment, "dL_dF", 0)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(5)
+@pytest.mark.davar(question=Q, points=5)
 def test_q2_dL_dX(sub, reference, assignment):
     _check_answer(sub, reference, assignment, "dL_dX", 1)
 
@@ -43,9 +41,7 @@ def _shape(a: np.ndarray) -> str:
     return "×".join(map(str, a.shape))
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(5)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=5, timeout=60)
 def test_conv2d_backward(sub, reference, assignment, rng):
     tol = assignment.question(Q).extra["probe_tolerance"]
     shapes = []

@@ -75,20 +75,17 @@ def _check_layer_answers(sub, reference, field: str, read) -> None:
            wrong=wrong)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
+@pytest.mark.davar(question=Q, points=3)
 def test_q3a_output_shapes(sub, reference):
     _check_layer_answers(sub, reference, "output_shape", _shape)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
+@pytest.mark.davar(question=Q, points=3)
 def test_q3a_params(sub, reference):
     _check_layer_answers(sub, reference, "params", _count)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(1)
+@pytest.mark.davar(question=Q, points=1)
 def test_q3a_total_params(sub, reference):
     _, total = reference.q3a_layers()
     submitted = _q3a(sub).get("total_params")
@@ -96,9 +93,7 @@ def test_q3a_total_params(sub, reference):
            submitted=_show(submitted))
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=3, timeout=60)
 def test_q3_model(sub, reference):
     model = sub.model("q3_model")
     expect(model.framework == "keras", "framework", name="q3_model", framework=model.framework, expected="Keras")

@@ -11,7 +11,7 @@
 - Accuracy: each model on the hidden slices (hidden test), against labels that never enter the
   sandbox; full points above the threshold, partial credit below it (assignment.toml).
 
-Inputs are what davar.datasets.brain_mri.load_images returns (the template's loader is its copy):
+Inputs are what brain_mri.load_images returns (the template's loader is its copy):
 grey 64×64 slices in [0, 1], float32 (N, 64, 64, 1); outputs (N, 1) probabilities or (N, 2) scores.
 """
 
@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import brain_mri
 import numpy as np
 import pytest
 
 from davar import expect
-from davar.checks import award_accuracy
-from davar.datasets import brain_mri
+from davar import award_accuracy
 
 Q = "4"
 MODELS = {"Sequential": "seq_model", "Functional": "func_model"}
@@ -53,14 +53,12 @@ def _check_api(sub, api: str) -> None:
     expect(cls == api, "keras_api", name=name, api=api, cls=cls)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q4_sequential_api(sub):
     _check_api(sub, "Sequential")
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_q4_functional_api(sub):
     _check_api(sub, "Functional")
 
@@ -89,9 +87,7 @@ def _layers(model) -> list:
 
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(6)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=6, timeout=60)
 def test_q4_same_architecture(sub, assignment):
     ignore = set(assignment.question(Q).extra["ignore_config"])
     seq, func = (_layers(_keras_model(sub, name)) for name in MODELS.values())
@@ -137,16 +133,12 @@ def _trained(sub, api: str, public_slices, assignment) -> None:
            chance=chance)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
-@pytest.mark.timeout(120)
+@pytest.mark.davar(question=Q, points=2, timeout=120)
 def test_q4_sequential_trained(sub, public_slices, assignment):
     _trained(sub, "Sequential", public_slices, assignment)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
-@pytest.mark.timeout(120)
+@pytest.mark.davar(question=Q, points=2, timeout=120)
 def test_q4_functional_trained(sub, public_slices, assignment):
     _trained(sub, "Functional", public_slices, assignment)
 
@@ -157,17 +149,11 @@ def _accuracy(sub, api: str, hidden_slices, assignment) -> None:
     award_accuracy(question, float(np.mean(_outputs(sub, MODELS[api], images) == labels)), name=MODELS[api])
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
-@pytest.mark.hidden
-@pytest.mark.timeout(120)
+@pytest.mark.davar(question=Q, points=3, hidden=True, timeout=120)
 def test_q4_sequential_accuracy(sub, hidden_slices, assignment):
     _accuracy(sub, "Sequential", hidden_slices, assignment)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
-@pytest.mark.hidden
-@pytest.mark.timeout(120)
+@pytest.mark.davar(question=Q, points=3, hidden=True, timeout=120)
 def test_q4_functional_accuracy(sub, hidden_slices, assignment):
     _accuracy(sub, "Functional", hidden_slices, assignment)

@@ -50,9 +50,7 @@ def _show(shape: Any) -> str:
     return "×".join(map(str, shape)) if isinstance(shape, (list, tuple)) else str(shape)[:100]
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=3, timeout=60)
 def test_q6_one_by_one(sub):
     model = sub.model(NAME)
     expect(model.framework == "keras", "framework", name=NAME, framework=model.framework, expected="Keras")
@@ -75,9 +73,7 @@ def test_q6_one_by_one(sub):
            in_channels=before[2], out_channels=after[2], problem=problem)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=2, timeout=60)
 def test_q6_shapes(sub, rng):
     stated_in, stated_out = sub.answer("q6", "input_shape"), sub.answer("q6", "output_shape")
     before = _dims(stated_in)

@@ -9,19 +9,19 @@
 - q7_hidden_accuracy (the bonus question "7-bonus", hidden): accuracy on the hidden CIFAR-10 test
   batch above the handout's 80 %; labels never enter the sandbox, images go in in chunks.
 
-Inputs are CIFAR-10 images scaled to [0, 1], float32 (N, 32, 32, 3) (davar.datasets.cifar10 reads
+Inputs are CIFAR-10 images scaled to [0, 1], float32 (N, 32, 32, 3) (cifar10.py reads
 the binary batches; the template's loader is its copy); outputs are 10 class scores (N, 10).
 The written parts (the module, the stride, the conv layers explained) are the manual "7-written".
 """
 
 from __future__ import annotations
 
+import cifar10
 import numpy as np
 import pytest
 
 from davar import expect
-from davar.checks import award_accuracy
-from davar.datasets import cifar10
+from davar import award_accuracy
 
 Q, BONUS = "7", "7-bonus"
 NAME = "model"
@@ -49,9 +49,7 @@ def _extents(merge) -> str:
     return ", ".join("×".join(map(str, e)) for e in merge.extents) or "—"
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(5)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=5, timeout=60)
 def test_q7_inception(sub, assignment):
     rule = assignment.question(Q).extra["inception"]
     model = sub.model(NAME)
@@ -68,9 +66,7 @@ def test_q7_inception(sub, assignment):
            kernels=_extents(best), **rule)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question=Q, points=3, timeout=300)
 def test_q7_trained(sub, public_data, assignment):
     question = assignment.question(Q)
     images, labels = cifar10.load_train(public_data / "cifar10")
@@ -82,10 +78,7 @@ def test_q7_trained(sub, public_data, assignment):
            chance=chance)
 
 
-@pytest.mark.question(BONUS)
-@pytest.mark.points(10)
-@pytest.mark.hidden
-@pytest.mark.timeout(600)
+@pytest.mark.davar(question=BONUS, points=10, hidden=True, timeout=600)
 def test_q7_hidden_accuracy(sub, hidden, assignment):
     question = assignment.question(BONUS)
     images, labels = cifar10.load_test(hidden / "cifar10")

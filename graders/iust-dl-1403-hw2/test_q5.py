@@ -6,10 +6,11 @@ handout's 80/20 split (seed 42), sends only the images through the bridge to the
 they are not even in the file names).
 """
 
+import digits14
 import numpy as np
 import pytest
 
-from davar import datasets, expect
+from davar import expect
 
 Q = "5"
 
@@ -25,11 +26,10 @@ def _accuracy(sub, images, labels, split, threshold):
 @pytest.fixture(scope="module")
 def split(public_data, assignment):
     params = assignment.question(Q).extra["split"]
-    return datasets.split_public(public_data / "digits", **params)
+    return digits14.split_public(public_data / "digits", **params)
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(2)
+@pytest.mark.davar(question=Q, points=2)
 def test_model_is_cnn(sub):
     model = sub.model("model", framework="torch", discover=True)  # a notebook may name its one model otherwise
     expect(model.framework == "torch", "framework", name="model", framework=model.framework, expected="PyTorch")
@@ -38,28 +38,21 @@ def test_model_is_cnn(sub):
            params=model.param_count(), layers=", ".join(sorted({l.type for l in model.layers()})))
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(5)
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question=Q, points=5, timeout=300)
 def test_train_accuracy(sub, split, assignment):
     train_paths, _, train_labels, _ = split
-    _accuracy(sub, datasets.load_images(train_paths), np.asarray(train_labels), "train",
+    _accuracy(sub, digits14.load_images(train_paths), np.asarray(train_labels), "train",
               assignment.question(Q).thresholds["accuracy"])
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(5)
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question=Q, points=5, timeout=300)
 def test_test_accuracy(sub, split, assignment):
     _, test_paths, _, test_labels = split
-    _accuracy(sub, datasets.load_images(test_paths), np.asarray(test_labels), "test",
+    _accuracy(sub, digits14.load_images(test_paths), np.asarray(test_labels), "test",
               assignment.question(Q).thresholds["accuracy"])
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(3)
-@pytest.mark.hidden
-@pytest.mark.timeout(300)
+@pytest.mark.davar(question=Q, points=3, hidden=True, timeout=300)
 def test_hidden_accuracy(sub, hidden, assignment):
-    images, labels = datasets.load_hidden(hidden / "digits")
+    images, labels = digits14.load_hidden(hidden / "digits")
     _accuracy(sub, images, labels, "hidden", assignment.question(Q).thresholds["accuracy"])

@@ -86,7 +86,7 @@ FASHION = Path(DATA_DIR) / "fashion_mnist"
 CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
 
 
-from davar.datasets.fashion_mnist import read_idx  # INCLUDE
+from fashion_mnist import read_idx  # INCLUDE
 
 
 def to_input(images):

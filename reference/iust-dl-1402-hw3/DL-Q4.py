@@ -62,7 +62,7 @@ CLASSES = ('no', 'yes')              # label 0, label 1 (tumour)
 EXTENSIONS = ('.jpg', '.jpeg', '.png')
 
 
-from davar.datasets.brain_mri import _images_in, load_image, load_images, load_public  # INCLUDE
+from brain_mri import _images_in, load_image, load_images, load_public  # INCLUDE
 
 # %% id="data"
 # BEGIN SOLUTION

@@ -58,7 +58,7 @@ RECORD = 1 + 3 * SIZE * SIZE                 # one label byte, then the R, G and
 TRAIN_FILES = ('data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin')
 
 
-from davar.datasets.cifar10 import read_batch, read_batches, load_train  # INCLUDE
+from cifar10 import read_batch, read_batches, load_train  # INCLUDE
 
 # %% id="data"
 images, labels = load_train(os.path.join(DATA_DIR, "cifar10"))

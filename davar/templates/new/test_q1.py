@@ -12,9 +12,7 @@ from davar.checks import close, show
 Q = "1"
 
 
-@pytest.mark.question(Q)
-@pytest.mark.points(10)
-@pytest.mark.timeout(60)
+@pytest.mark.davar(question=Q, points=10, timeout=60)
 def test_q1_softmax(sub, reference, rng):
     cases = [rng.normal(size=(3, 5)), rng.normal(size=(2, 4, 6)) * 10, rng.normal(size=(4, 3)) + 1000]
     for z in cases:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import standin
+from davar.datasets import standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
 FASHION_MNIST_VERSION = "fashion-mnist-standin-v2"

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import standin
+from davar.datasets import standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
 CIFAR10_VERSION = "cifar10-v1"

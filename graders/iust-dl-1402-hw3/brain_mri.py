@@ -26,7 +26,7 @@ converted to grey ("L"), resized to ``IMAGE_SIZE``×``IMAGE_SIZE`` (bilinear) an
 ``float32 (N, 64, 64, 1)``.  Models output the tumour probability ``(N, 1)`` (sigmoid) or two class
 scores ``(N, 2)`` (softmax; index 1 = tumour).
 
-PIL and scipy are imported inside the functions so ``import davar.datasets.brain_mri`` is cheap.
+PIL and scipy are imported inside the functions so ``import brain_mri`` is cheap.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import standin
+from davar.datasets import standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
 BRAIN_MRI_VERSION = "brain_mri-v1"
