@@ -126,6 +126,6 @@ def award_accuracy(question: Any, measured: float, *, name: str, split: str = "h
     """Give the test its share of points for an accuracy measured by the grader: full above the
     question's `thresholds.accuracy`, else its `partial` scale (assignment.toml).  Returns the share."""
     threshold = question.thresholds["accuracy"]
-    fraction = partial_credit(measured, threshold, question.extra.get("partial", []))
+    fraction = partial_credit(measured, threshold, question.partial)
     award(fraction, "model_accuracy", name=name, split=split, measured=measured, threshold=threshold, earned=fraction)
     return fraction

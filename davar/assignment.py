@@ -11,14 +11,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
+import dacite
+
+from . import late
 from .errors import AssignmentError
-from .sandbox import Limits as SandboxLimits
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Limits(SandboxLimits):
+class Limits:
+    """What one notebook run may use (`[limits]`, a profile's `limits`): the sandbox enforces the
+    first five, the runner the timeouts and output, the bridge the reply size."""
+
+    memory_mb: int = 4096  # cgroup memory limit of the kernel
+    pids: int = 256  # cgroup pids limit
+    cpu_s: int = 1800  # RLIMIT_CPU of the kernel (all threads)
+    file_size_mb: int = 512  # RLIMIT_FSIZE
+    tmp_mb: int = 1024  # the sandbox's private /tmp
     cell_timeout_s: int = 300
     total_timeout_s: int = 900
     output_mb: int = 16
@@ -34,8 +46,27 @@ class Question:
     bonus: bool = False  # extra credit: its points are earned on top of the assignment's maximum
     notebook: str = ""  # the notebook its graders probe (each notebook runs in its own kernel)
     thresholds: dict[str, float] = field(default_factory=dict)
+    # Partial credit below `thresholds.accuracy`: [floor, fraction] pairs (davar.award_accuracy).
+    partial: tuple[tuple[float, float], ...] = ()
     tests: dict[str, dict[str, str]] = field(default_factory=dict)  # test id -> {fa, en} title
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # the question's own keys: read them with `params`
+
+    def params(self, cls: type[T]) -> T:
+        """The question's own keys in assignment.toml as the grader's dataclass `cls`, checked against
+        its field types (a list becomes a tuple where the field says so); keys `cls` does not name are
+        other graders' business.  AssignmentError names the question and the key that does not fit.
+
+            @dataclass(frozen=True)
+            class Q4:
+                chance_margin: float
+                ignore_config: tuple[str, ...] = ()
+
+            params = assignment.question("4").params(Q4)
+        """
+        try:
+            return dacite.from_dict(cls, self.extra, config=dacite.Config(cast=[tuple], strict=False))
+        except dacite.DaciteError as e:
+            raise AssignmentError(f"question {self.id} in assignment.toml: {e}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +93,8 @@ class Assignment:
     # `[intake]` (davar/intake.py): `student_pattern`, a regex with named groups `id` and `name`
     # matched against each student's folder or file name in an export.
     intake: dict[str, Any] = field(default_factory=dict)
+    # `graders/<id>/messages.toml`: the course's own fa/en messages, looked up before the engine's.
+    messages: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reference_dir(self) -> Path:
@@ -113,10 +146,11 @@ def load(directory: Path) -> Assignment:
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise AssignmentError(f"cannot read {path}: {e}") from None
     notebooks = tuple(spec.get("notebooks", ()))
-    known = {"id", "points", "title", "manual", "bonus", "thresholds", "tests", "notebook"}
+    known = {"id", "points", "title", "manual", "bonus", "thresholds", "partial", "tests", "notebook"}
     questions = tuple(
         Question(id=str(q["id"]), points=float(q["points"]), title=q["title"], manual=q.get("manual", False),
                  bonus=q.get("bonus", False), thresholds=q.get("thresholds", {}), tests=q.get("tests", {}),
+                 partial=tuple((float(floor), float(fraction)) for floor, fraction in q.get("partial", ())),
                  notebook=q.get("notebook", notebooks[0] if notebooks else ""),
                  extra={k: v for k, v in q.items() if k not in known})
         for q in spec.get("questions", [])
@@ -125,8 +159,6 @@ def load(directory: Path) -> Assignment:
         raise AssignmentError(f"{path}: duplicate question ids")
     if not notebooks or any(q.notebook not in notebooks for q in questions):
         raise AssignmentError(f"{path}: every question's notebook must be one of `notebooks` {list(notebooks)}")
-    from . import late  # late.py needs this module: imported here, once it is loaded
-
     late.policy(spec.get("late", {}), assignment=spec["id"])
     return Assignment(
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
@@ -134,7 +166,14 @@ def load(directory: Path) -> Assignment:
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
         raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
         key=spec.get("key", {}), late=spec.get("late", {}), data_map=spec.get("data_map", {}), visibility=spec.get("visibility", {}),
-        intake=spec.get("intake", {}))
+        intake=spec.get("intake", {}), messages=_messages(Path(directory) / "messages.toml"))
+
+
+def _messages(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise AssignmentError(f"cannot read {path}: {e}") from None
 
 
 @contextmanager

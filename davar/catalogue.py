@@ -85,8 +85,3 @@ def message(key: str, values: Mapping[str, Any] | None = None, variant: str | No
     return Message(key=key, values=values,
                    **{lang: text(key, lang, values, variant, course=course) for lang in LANGS})
 
-
-def load_course(path: Path) -> dict[str, Any]:
-    """An assignment's own messages (`graders/<id>/messages.toml`, same shape as the engine's
-    catalogue); empty when it has none."""
-    return tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}

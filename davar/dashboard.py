@@ -126,9 +126,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _shows_percent(key: str) -> bool:
+def _shows_percent(key: str, course: Any) -> bool:
     try:
-        return all("{measured:percent}" in catalogue.template(key, "en", variant) for variant in ("pass", "fail"))
+        return all("{measured:percent}" in catalogue.template(key, "en", variant, course=course)
+                   for variant in ("pass", "fail"))
     except (KeyError, TypeError):
         return False
 
@@ -158,7 +159,7 @@ def class_stats(results: Iterable[SubmissionResult], assignment: Any = None) -> 
                     measured, threshold = m.values.get("measured"), m.values.get("threshold")
                     if _is_number(measured) and _is_number(threshold):
                         ms = metrics.setdefault((q.id, t.id, m.key), MetricStats(
-                            question=q.id, test=t.id, title=t.title, key=m.key, percent=_shows_percent(m.key)))
+                            question=q.id, test=t.id, title=t.title, key=m.key, percent=_shows_percent(m.key, getattr(assignment, "messages", None))))
                         ms.measured.append(float(measured))
                         ms.thresholds.add(float(threshold))
         for ex in r.executions:

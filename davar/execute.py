@@ -35,7 +35,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from . import figures, repair, sandbox
-from .assignment import Assignment
+from .assignment import Assignment, Limits
 from .bridge import Bridge
 from .intake import Submission
 from .results import CellRecord, ExecutionRecord, Figure, SandboxRecord
@@ -62,7 +62,7 @@ class LiveRun:
     notebook: str
     execution: ExecutionRecord
     level: str
-    limits: sandbox.Limits
+    limits: Limits
     bridge: Bridge | None
     output_notebook: Path
     audit: "AuditLog"

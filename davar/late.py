@@ -41,12 +41,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
 
-from .assignment import Assignment
 from .errors import AssignmentError
 from .results import Lateness
 
@@ -60,6 +59,20 @@ _KEYS = {
 }
 _DEADLINE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?")
 _JALALI_YEARS = range(1300, 1501)  # a four-digit year outside this is almost surely Gregorian
+
+
+class Dated(Protocol):
+    """What the late policy reads of an assignment (`davar.assignment.Assignment` is one); this module
+    parses values and never needs the assignment module itself."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def deadline(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def late(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +126,7 @@ def policy(table: Mapping[str, Any], *, assignment: str = "") -> LatePolicy:
                       grace_minutes=number("grace_minutes", 0.0))
 
 
-def zone(assignment: Assignment) -> ZoneInfo:
+def zone(assignment: Dated) -> ZoneInfo:
     try:
         return ZoneInfo(assignment.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -121,7 +134,7 @@ def zone(assignment: Assignment) -> ZoneInfo:
                               "(use an IANA name such as \"Asia/Tehran\")") from None
 
 
-def deadline(assignment: Assignment) -> datetime:
+def deadline(assignment: Dated) -> datetime:
     """The assignment's Jalali deadline as an aware datetime in its time zone.
 
     `1402-09-03T23:59` in Asia/Tehran is 2023-11-24 23:59 +03:30.  AssignmentError when the
@@ -155,7 +168,7 @@ def parse_time(value: str | datetime, tz: ZoneInfo) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-def lateness(assignment: Assignment, submitted_at: str | datetime) -> Lateness | None:
+def lateness(assignment: Dated, submitted_at: str | datetime) -> Lateness | None:
     """How late `submitted_at` is against the assignment's deadline and what its `[late]` policy takes.
 
     None when the assignment has no deadline or the submission time is empty or unreadable.

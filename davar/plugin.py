@@ -142,7 +142,6 @@ class GradingSession:
         # (this submission's last result), a notebook with a snapshot is restored instead of re-run.
         self.snapshot_dir, self.previous = snapshot_dir, previous
         self._notes: list[Message] = []  # submission-level messages gathered while running
-        self.course_messages: dict[str, Any] = {}  # the assignment's messages.toml, read at collection
         self._restored: set[str] = set()
         self.tests: dict[str, tuple[str, TestResult]] = {}
         self.order: list[str] = []
@@ -245,7 +244,6 @@ class GradingSession:
             if folder is None:
                 raise pytest.UsageError(f"no assignment.toml above {items[0].path}")
             self._assignment = assignment_mod.load(folder)
-        self.course_messages = catalogue.load_course(self.assignment.directory / "messages.toml")
         for item in items:
             try:
                 grading = item.stash[_grading] = api.marker_args(item.iter_markers(api.MARKER), item.nodeid)
@@ -275,7 +273,7 @@ class GradingSession:
     # -- running
 
     def _verdict(self, item: pytest.Item) -> api.Verdict:
-        return item.stash.setdefault(_verdict, api.Verdict(course=self.course_messages))
+        return item.stash.setdefault(_verdict, api.Verdict(course=self.assignment.messages))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item):

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assignment import Limits
 from .errors import SandboxUnavailable
 
 LEVELS = ("none", "basic", "strict")
@@ -48,15 +49,6 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/fonts
              "/etc/nsswitch.conf", "/etc/mime.types")
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    memory_mb: int = 4096
-    pids: int = 256
-    cpu_s: int = 1800
-    file_size_mb: int = 512
-    tmp_mb: int = 1024
 
 
 @dataclass(frozen=True, slots=True)
