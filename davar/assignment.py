@@ -107,7 +107,7 @@ class Assignment:
         if name not in sys.modules:
             path = self.reference_dir / "reference.py"
             spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or not path.is_file():
+            if spec is None or spec.loader is None or not path.is_file():
                 raise AssignmentError(f"{self.id}: no {path}")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
@@ -165,8 +165,9 @@ def load(directory: Path) -> Assignment:
         notebooks=notebooks, frameworks=spec.get("frameworks", []), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
         raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
-        key=spec.get("key", {}), late=spec.get("late", {}), data_map=spec.get("data_map", {}), visibility=spec.get("visibility", {}),
-        intake=spec.get("intake", {}), messages=_messages(Path(directory) / "messages.toml"))
+        key=spec.get("key", {}), late=spec.get("late", {}), data_map=spec.get("data_map", {}),
+        visibility=spec.get("visibility", {}), intake=spec.get("intake", {}),
+        messages=_messages(Path(directory) / "messages.toml"))
 
 
 def _messages(path: Path) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def read_master(path: Path) -> list[nbformat.NotebookNode]:
     if len(starts) != len(cells):
         raise AuthoringError(f"{path}: every cell must start with a `# %%` line")
     ids: set[str] = set()
-    for index, (cell, line) in enumerate(zip(cells, starts)):
+    for index, (cell, line) in enumerate(zip(cells, starts, strict=True)):
         cell.id = str(cell.metadata.pop("id", "")) or sha1(f"{path.stem}:{index}".encode()).hexdigest()[:8]
         cell.metadata.pop("lines_to_next_cell", None)
         cell["line"] = line
@@ -206,7 +206,7 @@ def _uncomment(line: str, where: str, number: int) -> str:
 
 
 def _include(source: str) -> str:
-    lines = []
+    lines: list[str] = []
     for line in source.split("\n"):
         if m := INCLUDE.match(line):
             indent, module, names = m.groups()

@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def default_workers(assignment: Assignment, profile: str = "standin") -> int:
     return max(1, min(cores // 2, memory_mb // max(assignment.limits(profile).memory_mb, 1)))
 
 
-def _digest_tree(h: "hashlib._Hash", root: Path, *, content: bool) -> None:
+def _digest_tree(h: hashlib._Hash, root: Path, *, content: bool) -> None:
     if not root.is_dir():
         return
     for p in sorted(root.rglob("*")):
@@ -146,7 +146,7 @@ class Job:
 
 
 def grade_all(submissions: list[Submission], assignment: Assignment, *, level: str, workers: int = 1,
-              gpus: list[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
+              gpus: Sequence[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
               cluster: str | None = None, snapshots: Snapshots | None = None,
               on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
     """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  With
@@ -182,7 +182,8 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: s
                     if f.running() and f not in started:
                         started[f] = now
                 if on_running:
-                    on_running([Running(pending[f].student, t) for f, t in started.items() if f in pending and f not in done])
+                    on_running([Running(pending[f].student, t)
+                                for f, t in started.items() if f in pending and f not in done])
                 for f in done:
                     pending.pop(f)
                     yield from_json(f.result())

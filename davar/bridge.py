@@ -10,12 +10,14 @@ total size, and loads arrays with ``allow_pickle=False``.  Nothing from the kern
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
 import json
 import os
 import re
+import signal
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,10 +94,8 @@ class Bridge:
     def _break(self, why: str) -> None:
         """A request that never returned leaves the kernel busy for good: stop using it."""
         self.broken = why
-        try:
-            run_sync(self.km.kill_kernel)()
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            run_sync(self.km.signal_kernel)(signal.SIGKILL)  # its process group
 
     def _send_args(self, rid: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         out = []
@@ -202,13 +202,13 @@ class ModelProbe:
         info = self._info
         if example is not None and self.framework == "torch":
             info = self._trace(example).get("info") or info
-        return [Layer(name=l["name"], type=l["type"], module=l["module"], params=int(l["params"]),
-                      config=l.get("config") or {},
-                      output_shape=tuple(l["output_shape"]) if l.get("output_shape") else None)
-                for l in info["layers"]]
+        return [Layer(name=layer["name"], type=layer["type"], module=layer["module"], params=int(layer["params"]),
+                      config=layer.get("config") or {},
+                      output_shape=tuple(layer["output_shape"]) if layer.get("output_shape") else None)
+                for layer in info["layers"]]
 
     def has_layer(self, *types: str) -> bool:
-        return any(l.type in types for l in self.layers())
+        return any(layer.type in types for layer in self.layers())
 
     def graph(self, example: np.ndarray | None = None) -> Graph | None:
         reply = self._trace(example)

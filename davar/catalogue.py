@@ -21,7 +21,6 @@ import tomllib
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent

@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -46,7 +47,7 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
 
 def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
           allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
-          workers: int | None = None, gpus: list[str] = (), per_gpu: int = 1, force: bool = False,
+          workers: int | None = None, gpus: Sequence[str] = (), per_gpu: int = 1, force: bool = False,
           cluster: str | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
     and files, unless `force`); write result.json + fa/en reports per student and the gradebook."""
@@ -92,7 +93,8 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
             gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
             counts[result.status] = counts.get(result.status, 0) + 1
             progress.console.print(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
-            progress.update(task, advance=1, description=f"{a.id} · " + " ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            tally = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            progress.update(task, advance=1, description=f"{a.id} · {tally}")
     report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False)  # dashboard, grades.csv
     wanted = {s.student for s in subs}
     return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
@@ -204,7 +206,8 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: tuple[s
         if moodle_worksheet is None:
             raise DavarError("--format moodle needs --moodle-worksheet: the grading worksheet downloaded from Moodle")
         participants = exports.moodle_participants(moodle_worksheet, key=moodle_key)
-        missing = exports.write_moodle_worksheet(results, a, out_dir / "moodle.csv", participants, reveal_hidden=release)
+        missing = exports.write_moodle_worksheet(results, a, out_dir / "moodle.csv", participants,
+                                                 reveal_hidden=release)
         written.append(out_dir / "moodle.csv")
         if missing:
             console.print(f"[yellow]not in the Moodle worksheet (left out): {', '.join(missing)}[/]")
@@ -234,14 +237,17 @@ def _print_table(result: SubmissionResult, lang: str) -> None:
     for q in result.questions:
         for t in q.tests:
             msg = " ".join(getattr(m, lang) for m in t.messages)
+            points = catalogue.format_number(t.points, lang, "points")
+            max_points = catalogue.format_number(t.max_points, lang, "points")
             table.add_row(q.id, t.title.get(lang, t.id), words[f"outcome_name.{t.outcome}"][lang],
-                          f"{catalogue.format_number(t.points, lang, 'points')}/{catalogue.format_number(t.max_points, lang, 'points')}",
-                          msg)
+                          f"{points}/{max_points}", msg)
     out.print(table)
     for m in result.messages:
         out.print(getattr(m, lang))
     status = words[f"status_name.{result.status}"][lang]
-    out.print(f"{status}: {catalogue.format_number(result.score, lang, 'points')}/{catalogue.format_number(result.max_score, lang, 'points')}")
+    score = catalogue.format_number(result.score, lang, "points")
+    max_score = catalogue.format_number(result.max_score, lang, "points")
+    out.print(f"{status}: {score}/{max_score}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # cell errors and timeouts are in the results
     logging.getLogger("traitlets").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(prog="davar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="davar", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("grade", help="grade every submission under PATH")

@@ -25,9 +25,10 @@ import shutil
 import sys
 import types
 import zipfile
+from collections.abc import Callable
 
-_config = {"downloads": {}}
-_report = None
+_config: dict[str, dict[str, str]] = {"downloads": {}}
+_report: Callable[[str, str], None]  # the harness's `report(op, target)`, set by install()
 
 
 def install(config, report):
@@ -85,7 +86,7 @@ def _fake_gdown():
     def download_folder(url=None, output=None, quiet=False, id=None, **kwargs):
         return _fetch(id or url, output)
 
-    gdown.download, gdown.download_folder = download, download_folder
+    vars(gdown).update(download=download, download_folder=download_folder)
     sys.modules["gdown"] = gdown
 
 
@@ -141,7 +142,7 @@ def _patch_requests():
             response._content = fh.read()
         return response
 
-    get.__wrapped__ = real_get
+    vars(get)["__wrapped__"] = real_get
     requests.get = get
 
 
@@ -158,26 +159,24 @@ def _fake_colab():
         _report("mount", mountpoint)
         print(f"Mounted at {mountpoint}")
 
-    drive.mount, drive.flush_and_unmount = mount, lambda *a, **k: None
+    vars(drive).update(mount=mount, flush_and_unmount=lambda *a, **k: None)
 
     files = types.ModuleType("google.colab.files")
-    files.upload = lambda *a, **k: {}
-    files.download = lambda *a, **k: None
+    vars(files).update(upload=lambda *a, **k: {}, download=lambda *a, **k: None)
 
     patches = types.ModuleType("google.colab.patches")
 
     def cv2_imshow(image):
+        import numpy as np
         from IPython.display import display
         from PIL import Image
-
-        import numpy as np
 
         array = np.asarray(image)
         if array.ndim == 3 and array.shape[2] >= 3:
             array = array[..., [2, 1, 0, *range(3, array.shape[2])]]  # OpenCV's BGR(A) to RGB(A)
         display(Image.fromarray(array.clip(0, 255).astype("uint8")))
 
-    patches.cv2_imshow = cv2_imshow
+    vars(patches)["cv2_imshow"] = cv2_imshow
     output = types.ModuleType("google.colab.output")
 
     def anything(name):  # output.enable_custom_widget_manager() and the like: accepted, nothing done
@@ -185,7 +184,7 @@ def _fake_colab():
             raise AttributeError(name)
         return lambda *a, **k: None
 
-    output.__getattr__ = anything
+    vars(output)["__getattr__"] = anything  # a module's __getattr__ (PEP 562) is looked up in its namespace
 
     for name, module in (("drive", drive), ("files", files), ("patches", patches), ("output", output)):
         setattr(colab, name, module)
@@ -267,9 +266,7 @@ def _pip(args):
 def _download(tool, args):
     output, sources, rest = None, [], iter(args)
     for arg in rest:
-        if arg in ("-O", "-o", "--output", "--output-document"):
-            output = next(rest, None)
-        elif arg in ("-P", "--directory-prefix"):
+        if arg in ("-O", "-o", "--output", "--output-document") or arg in ("-P", "--directory-prefix"):
             output = next(rest, None)
         elif arg == "--id":
             sources.append(next(rest, ""))

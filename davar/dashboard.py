@@ -19,9 +19,10 @@ import base64
 import io
 import statistics
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -122,7 +123,7 @@ class ClassStats:
     runtimes: dict[str, list[float]]  # notebook -> wall seconds of each run that started
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -158,8 +159,9 @@ def class_stats(results: Iterable[SubmissionResult], assignment: Any = None) -> 
                 for m in t.messages:
                     measured, threshold = m.values.get("measured"), m.values.get("threshold")
                     if _is_number(measured) and _is_number(threshold):
+                        percent = _shows_percent(m.key, getattr(assignment, "messages", None))
                         ms = metrics.setdefault((q.id, t.id, m.key), MetricStats(
-                            question=q.id, test=t.id, title=t.title, key=m.key, percent=_shows_percent(m.key, getattr(assignment, "messages", None))))
+                            question=q.id, test=t.id, title=t.title, key=m.key, percent=percent))
                         ms.measured.append(float(measured))
                         ms.thresholds.add(float(threshold))
         for ex in r.executions:
@@ -234,7 +236,8 @@ def _score_histogram(stats: ClassStats, lang: str) -> str:
     return plot.png()
 
 
-def _horizontal_shares(lang: str, rows: Sequence[Sequence[float]], colours: Sequence[str], labels: Sequence[str]) -> str:
+def _horizontal_shares(lang: str, rows: Sequence[Sequence[float]], colours: Sequence[str],
+                       labels: Sequence[str]) -> str:
     """Stacked horizontal bars (one row per item, top to bottom), x from 0 to 100 %."""
     plot = _Plot(lang, (6.4, max(1.6, 0.38 * len(rows) + 0.9)))
     ys = list(range(len(rows)))[::-1]

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -24,19 +25,22 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import nbformat
 import papermill
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from traitlets import Integer, List, Unicode
 
 from . import figures, repair, sandbox
 from .assignment import Assignment, Limits
 from .bridge import Bridge
+from .errors import KernelUnavailable
 from .intake import Submission
 from .results import CellRecord, ExecutionRecord, Figure, SandboxRecord
 
@@ -65,13 +69,15 @@ class LiveRun:
     limits: Limits
     bridge: Bridge | None
     output_notebook: Path
-    audit: "AuditLog"
+    audit: AuditLog
     figures: tuple[Figure, ...] = ()  # the images it displayed (`davar.figures`)
     workdir: Path | None = None  # the sandbox's working folder, on the host
 
     def save_snapshot(self, dest: Path) -> dict:
         """Have the kernel save its namespace (`kernel_side.snapshot`) and keep the file at `dest` as
         opaque bytes.  Returns what was kept and skipped."""
+        if self.bridge is None or self.workdir is None:
+            raise KernelUnavailable()  # the kernel is gone: there is no namespace to save
         reply = self.bridge.request("snapshot")
         fd = os.open(self.workdir / SNAPSHOT, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as src:
@@ -145,9 +151,9 @@ class AuditLog:
 class _SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command is the sandbox's, over IPC sockets."""
 
-    sandbox_cmd: list[str] = []
-    sandbox_uid: int | None = None
-    clients: list = []
+    sandbox_cmd = List(Unicode(), help="the sandbox's argv; {connection_file} is filled in")
+    sandbox_uid = Integer(None, allow_none=True, help="the sandbox's uid, owner of the connection file")
+    clients: List[AsyncKernelClient] = List(help="the clients handed out, stopped when the kernel goes")
 
     def client(self, **kwargs):
         """nbclient leaves the client of a kernel it does not own running; remember it to stop it."""
@@ -285,18 +291,18 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
             **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
         }
+        command = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
+                                         env=env, kernel_side=KERNEL_SIDE)
         km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
-                                     connection_file=str(paths.ipc / "kernel.json"))
-        km.sandbox_cmd = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
-                                                env=env, kernel_side=KERNEL_SIDE)
-        km.sandbox_uid = slot.uid if level == "strict" else None
+                                     connection_file=str(paths.ipc / "kernel.json"), sandbox_cmd=command,
+                                     sandbox_uid=slot.uid if level == "strict" else None)
         cleanup.callback(_shutdown, km)
         cells = _CellLog(limits.output_mb * 2**20)
         fired = threading.Event()
 
         def overall_timeout():
             fired.set()
-            cgroup.kill_all() if cgroup else run_sync(km.kill_kernel)()
+            cgroup.kill_all() if cgroup else run_sync(km.signal_kernel)(signal.SIGKILL)  # its process group
 
         watchdog = threading.Timer(limits.total_timeout_s, overall_timeout)
         nb_out = rundir / "executed.ipynb"
@@ -346,12 +352,13 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             cleanup.callback(bridge.close)
         if snapshot is not None:
             record = _restore(bridge, record)
-        yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits, bridge=bridge,
-                      output_notebook=nb_out, audit=audit, figures=figures.from_notebook(nb_out, notebook),
-                      workdir=paths.work)
+        yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits,
+                      bridge=bridge, output_notebook=nb_out, audit=audit,
+                      figures=figures.from_notebook(nb_out, notebook), workdir=paths.work)
 
 
-def _data_map(assignment: Assignment, public: Path, *, inside: bool) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
+def _data_map(assignment: Assignment, public: Path, *,
+              inside: bool) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
     """The assignment's `[data_map]` as sandbox mounts (path keys) and the shim's downloads (the others,
     as paths the kernel sees).  Entries whose data is missing are left out: the notebook then fails
     as it would on a machine without them."""

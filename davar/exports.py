@@ -327,7 +327,8 @@ def write_gradescope(results: Sequence[SubmissionResult], assignment: Assignment
 # → <skipped>; the message is the English text.
 
 
-def junit_xml(results: Sequence[SubmissionResult], assignment: Assignment, *, reveal_hidden: bool = False) -> ET.Element:
+def junit_xml(results: Sequence[SubmissionResult], assignment: Assignment, *,
+              reveal_hidden: bool = False) -> ET.Element:
     """The <testsuites> element for every student."""
     order = {qid: i for i, qid in enumerate(_question_order(results, assignment))}
     hidden_word = catalogue.text("term_hidden", "en")

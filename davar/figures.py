@@ -52,10 +52,10 @@ def _safe_png(raw) -> str:
         with Image.open(io.BytesIO(base64.b64decode(raw, validate=False))) as im:
             if im.format not in ("PNG", "JPEG") or im.width * im.height > MAX_PIXELS:
                 return ""
-            im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
-            im.thumbnail((MAX_SIDE, MAX_SIDE))
+            converted = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+            converted.thumbnail((MAX_SIDE, MAX_SIDE))
             out = io.BytesIO()
-            im.save(out, format="PNG", optimize=True)
+            converted.save(out, format="PNG", optimize=True)
     except (OSError, ValueError, binascii.Error, Image.DecompressionBombError):
         return ""
     return base64.b64encode(out.getvalue()).decode("ascii")

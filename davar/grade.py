@@ -9,7 +9,7 @@ import contextlib
 import dataclasses
 import io
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,11 +41,13 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
         if session.harness_error is not None:
             raise session.harness_error
         if session.result is None:
-            raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n{out.getvalue()[-3000:]}")
+            raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n"
+                               f"{out.getvalue()[-3000:]}")
         return dataclasses.replace(session.result, messages=(*notes, *session.result.messages),
                                    display_name=submission.display_name)
     except InvalidSubmission as e:
-        return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key, values=e.values)
+        return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key,
+                                 values=e.values)
     except Exception as e:  # a harness failure must not stop the batch: it is reported on this submission
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         return unexecuted_result(submission, assignment, level=level, status="execution_error",
@@ -58,12 +60,13 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
     reason = catalogue.message(key, values)
     questions = tuple(
         QuestionResult(id=q.id, title=q.title, max_points=q.points, manual=q.manual, bonus=q.bonus, tests=tuple(
-            TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0) for tid, title in q.tests.items()))
+            TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0)
+            for tid, title in q.tests.items()))
         for q in assignment.questions)
     return SubmissionResult(
         assignment=assignment.id, student=submission.student, display_name=submission.display_name,
         digest=submission.digest, status=status,
         questions=questions, executions=(),
         sandbox=SandboxRecord(level=level, network=level == "none"),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), messages=(reason,),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"), messages=(reason,),
         lateness=late.lateness(assignment, submission.submitted_at))

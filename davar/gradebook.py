@@ -99,5 +99,6 @@ def manual(path: Path, assignment: str) -> list[ManualScore]:
     with closing(connect(path)) as db:
         rows = db.execute("SELECT student, question, points, comment, lang, imported_at, source FROM manual_scores"
                           " WHERE assignment = ? ORDER BY id", (assignment,)).fetchall()
-    return [ManualScore(student=r[0], question=r[1], points=r[2], comment=r[3], lang=r[4], imported_at=r[5], source=r[6])
+    return [ManualScore(student=r[0], question=r[1], points=r[2], comment=r[3], lang=r[4], imported_at=r[5],
+                        source=r[6])
             for r in rows]

@@ -236,7 +236,7 @@ class Graph:
 
     def __post_init__(self) -> None:
         index = {n.id: i for i, n in enumerate(self.nodes)}
-        ancestors = []  # bit i set: node i is an ancestor (bitsets over the topological order)
+        ancestors: list[int] = []  # bit i set: node i is an ancestor (bitsets over the topological order)
         for k, n in enumerate(self.nodes):
             bits = 0
             for j in (index.get(i, k) for i in n.inputs):

@@ -52,12 +52,12 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import struct
+import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
@@ -124,7 +124,8 @@ class _Intake:
         try:
             self.pattern = re.compile(pattern) if pattern else None
         except re.error as e:
-            raise AssignmentError(f"{assignment.id}: [intake] student_pattern is not a regular expression: {e}") from None
+            raise AssignmentError(
+                f"{assignment.id}: [intake] student_pattern is not a regular expression: {e}") from None
         if self.pattern is not None and "id" not in self.pattern.groupindex:
             raise AssignmentError(f"{assignment.id}: [intake] student_pattern needs a named group `id`")
         self.max_bytes = int(assignment.intake.get("max_unpacked_mb", MAX_UNPACKED_MB)) * 2**20
@@ -239,7 +240,7 @@ def _match(files: list[Path], expected: tuple[str, ...], *, lone: bool = False) 
     takes the only notebook there is."""
     keys = [_key(e) for e in expected]
     out = {}
-    for e, k in zip(expected, keys):
+    for e, k in zip(expected, keys, strict=True):
         lenient = keys.count(k) == 1
         found = [p for p in files if p.name == e or (lenient and _key(p.name) == k)]
         if found:
@@ -273,7 +274,7 @@ def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: 
         h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     times = [p.stat().st_mtime for p in (notebooks.values() or files)]
     submitted = _commit_time(root, notebooks) or (
-        datetime.fromtimestamp(max(times), tz=timezone.utc).isoformat(timespec="seconds") if times else "")
+        datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds") if times else "")
     return Submission(student=student, root=root, notebooks=notebooks, files=tuple(p.relative_to(root) for p in files),
                       digest=h.hexdigest(), submitted_at=submitted, display_name=display_name)
 

@@ -14,8 +14,10 @@ when the notebook uses them); it cannot import davar, which is not visible in th
 3. Then it starts an ordinary ipykernel.
 """
 
+import contextlib
 import json
 import os
+import socket
 import sys
 import threading
 import traceback
@@ -29,18 +31,17 @@ _FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile
 _QUIET = tuple(p.rstrip("/") + "/" for p in {sys.prefix, sys.base_prefix, "/usr", "/proc", "/sys", "/dev",
                                              "/submission", "/exchange", "/opt/davar"})
 _guard = threading.local()
-_seen = {"file": set(), "network": set(), "shim": set()}
+_seen: dict[str, set[str]] = {"file": set(), "network": set(), "shim": set()}
+_sock: socket.socket | None = None  # main() opens it when the harness gave $DAVAR_AUDIT_SOCKET
 
 
 def _report(kind, op, target):
     seen = _seen[kind]
-    if target in seen or len(seen) >= 100:
+    if _sock is None or target in seen or len(seen) >= 100:
         return
     seen.add(target)
-    try:
+    with contextlib.suppress(OSError):
         _sock.sendto(json.dumps({"kind": kind, "op": op, "target": target[:500]}).encode(), _AUDIT_SOCKET)
-    except OSError:
-        pass
 
 
 def _audit(event, args):
@@ -365,10 +366,8 @@ def _keras_graph(model):
 
     def one(op, prefix, in_ids, outputs):
         shape = None
-        try:
+        with contextlib.suppress(Exception):
             shape = _shape_of(outputs if outputs is not None else op.output)
-        except Exception:
-            pass
         name = prefix + str(getattr(op, "name", type(op).__name__))
         return graph.add(name, "op" if _keras_kind(op) == "op" else "layer", type(op).__name__, name, in_ids,
                          _keras_config(op), shape)
@@ -381,7 +380,7 @@ def _keras_graph(model):
         if kind == "custom" and node is not None:
             try:
                 return replay(op, f"{prefix}{op.name}/", node.arguments.args, node.arguments.kwargs,
-                              {id(t): i for t, i in zip(flat(node.input_tensors), in_ids)})
+                              {id(t): i for t, i in zip(flat(node.input_tensors), in_ids, strict=True)})
             except _TooBig:
                 raise
             except Exception:
@@ -403,7 +402,7 @@ def _keras_graph(model):
 
         args, kwargs = keras.tree.map_structure(fresh, args), keras.tree.map_structure(fresh, kwargs)
         inner = _keras_sublayers(op)
-        saved = [(l, len(l._inbound_nodes), len(l._outbound_nodes)) for l in inner]
+        saved = [(layer, len(layer._inbound_nodes), len(layer._outbound_nodes)) for layer in inner]
         try:
             outputs = flat(op.call(*args, **kwargs))
             done = {}
@@ -422,8 +421,8 @@ def _keras_graph(model):
 
             return [tensor_id(t) for t in outputs]
         finally:
-            for l, n_in, n_out in saved:
-                del l._inbound_nodes[n_in:], l._outbound_nodes[n_out:]
+            for layer, n_in, n_out in saved:
+                del layer._inbound_nodes[n_in:], layer._outbound_nodes[n_out:]
 
     def inputs_of(m, prefix):
         ids = []
@@ -445,7 +444,8 @@ def _keras_graph(model):
         local = {}
         if in_ids is None:
             in_ids = inputs_of(m, prefix)
-        for t, i in zip(flat(m.inputs), in_ids):
+        # the ids need not match the inputs one for one (an unbuilt Sequential's chain passes one id)
+        for t, i in zip(flat(m.inputs), in_ids, strict=False):
             local[key(t)] = i
         for depth in sorted(m._nodes_by_depth, reverse=True):
             for node in m._nodes_by_depth[depth]:
@@ -532,7 +532,8 @@ def _forward(model, fn, x):
 
 def _torch_shapes(model, example):
     """Output shape of every leaf module on one forward pass (forward hooks; the first call of a module)."""
-    shapes, handles = {}, []
+    shapes: dict[str, list[int | None] | None] = {}
+    handles = []
 
     def hook(qual):
         def record(module, inputs, output):  # returns None: the output is left as it is
@@ -639,6 +640,7 @@ def install_shim(config):
 
     spec = importlib.util.spec_from_file_location(
         "_davar_colab_shim", os.path.join(os.path.dirname(os.path.abspath(__file__)), "colab_shim.py"))
+    assert spec is not None and spec.loader is not None  # a .py file always has a source loader
     shim = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shim)
     shim.install(config, lambda op, target: _report("shim", op, target))
@@ -706,8 +708,6 @@ def main():
     global _sock
     sys.modules["_davar"] = sys.modules[__name__]
     if _AUDIT_SOCKET:
-        import socket
-
         _sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         _sock.setblocking(False)  # a full queue drops reports; it must never stall the student's code
         sys.addaudithook(_audit)

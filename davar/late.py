@@ -89,8 +89,10 @@ class LatePolicy:
         """The fraction of the score taken away for `days_late` started days late (0-1)."""
         if days_late <= 0 or self.policy == "none":
             return 0.0
-        if self.policy == "zero_after" and days_late > self.days:
-            return 1.0
+        if self.policy == "zero_after":
+            assert self.days is not None  # policy() requires `days` for zero_after
+            if days_late > self.days:
+                return 1.0
         return round(min(self.percent_per_day * days_late, self.cap_percent) / 100, 6)
 
 
@@ -177,7 +179,7 @@ def lateness(assignment: Dated, submitted_at: str | datetime) -> Lateness | None
         return None
     rules = policy(assignment.late, assignment=assignment.id)
     due = deadline(assignment)
-    submitted = parse_time(submitted_at, due.tzinfo)
+    submitted = parse_time(submitted_at, zone(assignment))  # due's own zone
     if submitted is None:
         return None
     past = (submitted - due).total_seconds()

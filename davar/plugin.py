@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import functools
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[session_key] = session
 
 
-def _session(request: pytest.FixtureRequest) -> "GradingSession":
+def _closest_first(item: pytest.Item) -> list[pytest.Mark]:
+    """The item's `davar` markers, closest first: its own before its class's and module's, and on one
+    node the last added first (a `pytest.param(..., marks=...)` case before its function's decorators,
+    an upper decorator before a lower one)."""
+    by_node: dict[int, list[pytest.Mark]] = {}
+    for node, mark in item.iter_markers_with_node(api.MARKER):
+        by_node.setdefault(id(node), []).append(mark)
+    return [mark for marks in by_node.values() for mark in reversed(marks)]
+
+
+def _session(request: pytest.FixtureRequest) -> GradingSession:
     session = request.config.stash.get(session_key, None)
     if session is None:
         pytest.skip("no submission to grade (pass --submission PATH)")
@@ -205,7 +215,7 @@ class GradingSession:
         snapshot = self.snapshot_dir / f"{notebook}.pkl" if self.snapshot_dir else None
         before = {e.notebook: e for e in self.previous.executions} if self.previous else {}
         stack = self._stacks[notebook] = contextlib.ExitStack()
-        if notebook in before and snapshot and snapshot.is_file():
+        if self.previous is not None and notebook in before and snapshot and snapshot.is_file():
             live = stack.enter_context(run(snapshot=snapshot))
             if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
                 self._notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
@@ -246,11 +256,12 @@ class GradingSession:
             self._assignment = assignment_mod.load(folder)
         for item in items:
             try:
-                grading = item.stash[_grading] = api.marker_args(item.iter_markers(api.MARKER), item.nodeid)
+                grading = item.stash[_grading] = api.marker_args(_closest_first(item), item.nodeid)
             except TypeError as e:
                 raise pytest.UsageError(str(e)) from None
             self.assignment.question(grading.question)
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             (drop if self.public_only and item.stash[_grading].hidden else keep).append(item)
         if drop:
@@ -331,7 +342,8 @@ class GradingSession:
                 messages.append(verdict.message(exc.key, exc.values))
         elif isinstance(exc, AssertionError):
             outcome = "failed"
-            messages.append(verdict.message("assertion", {"detail": str(exc).splitlines()[0][:300] if str(exc) else ""}))
+            detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+            messages.append(verdict.message("assertion", {"detail": detail}))
         else:
             outcome = "error"
             messages.append(verdict.message("grader_error", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
@@ -375,8 +387,10 @@ class GradingSession:
                                             bonus=q.bonus, tests=tests))
         runs = [self._records[nb] for nb in a.notebooks if nb in self._records]
         executions = tuple(execution for execution, _, _ in runs)
-        earlier = self.previous.sandbox.blocked if self._restored else ()  # what the original runs attempted
-        blocked = tuple(dict.fromkeys(tuple(b.items()) for b in (*earlier, *(b for _, sb, _ in runs for b in sb.blocked))))
+        # what the original runs attempted
+        earlier = self.previous.sandbox.blocked if self._restored and self.previous is not None else ()
+        attempts = (*earlier, *(b for _, sb, _ in runs for b in sb.blocked))
+        blocked = tuple(dict.fromkeys(tuple(b.items()) for b in attempts))
         sandbox = SandboxRecord(level=self.level, network=self.level == "none",
                                 limits=runs[0][1].limits if runs else {}, blocked=tuple(dict(b) for b in blocked))
         messages = [catalogue.message("notebook_missing", {"notebook": nb})
@@ -401,7 +415,7 @@ class GradingSession:
         return SubmissionResult(
             assignment=a.id, student=submission.student, digest=submission.digest, status=status,
             questions=tuple(questions), executions=executions, sandbox=sandbox,
-            graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
+            graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
             messages=tuple(messages), figures=tuple(f for _, _, found in runs for f in found),
             lateness=late.lateness(a, submission.submitted_at))
 

@@ -104,6 +104,7 @@ def check(path: Path) -> list[Message]:
 def _text(mm: mmap.mmap, name: str, note) -> tuple[Any, int]:
     """The buffer to scan (the mapped file, or its UTF-8 re-encoding) and where the JSON starts."""
     head = mm[:4]
+    buf: bytes | mmap.mmap
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 2 and b"\x00" in head[:2]):
         bom = head.startswith((b"\xff\xfe", b"\xfe\xff"))
         try:
@@ -118,7 +119,9 @@ def _text(mm: mmap.mmap, name: str, note) -> tuple[Any, int]:
         if head.startswith(b"\xef\xbb\xbf"):
             note("repair_bom")
             start = 3
-    first = re.compile(rb"\s*").match(buf, start).end()
+    blank = re.compile(rb"\s*").match(buf, start)
+    assert blank is not None  # `\s*` matches anywhere, if only the empty string
+    first = blank.end()
     if buf[first:first + 1] != b"{":
         shown = bytes(buf[first:first + 40]).decode("utf-8", "replace")
         raise InvalidSubmission("notebook_not_json", notebook=name,
@@ -196,7 +199,9 @@ class _Scan:
 
     def reduced(self, upto: int | None = None) -> bytes:
         """The JSON text from `start` to `upto` (default: the end of the top-level object), outputs cut."""
-        upto = self.end if upto is None else upto
+        if upto is None:
+            assert self.end is not None, "a notebook that never closes has no end: pass `upto`"
+            upto = self.end
         pieces, pos = [], self.start
         for a, b in self.cuts:
             if a >= upto:

@@ -24,12 +24,13 @@ import binascii
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jdatetime
 from babel.dates import format_datetime
@@ -168,7 +169,10 @@ def format_both_calendars(value: str, lang: str, tz: Any = None) -> Markup:
     dt = _parse_time(value, tz)
     if dt is None:
         return escape(value)
-    first, second = (_jalali(dt, lang), _gregorian(dt, lang)) if lang == "fa" else (_gregorian(dt, lang), _jalali(dt, lang))
+    if lang == "fa":
+        first, second = _jalali(dt, lang), _gregorian(dt, lang)
+    else:
+        first, second = _gregorian(dt, lang), _jalali(dt, lang)
     offset = _utc_offset(dt)
     return Markup('<bdi class="date">{}</bdi> <span class="muted">(<bdi>{}</bdi>)</span>{}').format(
         first, second, Markup(' <bdi class="mono offset" dir="ltr">{}</bdi>').format(offset) if offset else "")
@@ -345,7 +349,8 @@ def _figure_views(figures: Iterable[Figure], lang: str) -> tuple[list[dict[str, 
     views = [
         {
             "src": figure_src(f),
-            "caption": label("figure_caption", lang, notebook=Markup('<bdi class="mono" dir="ltr">{}</bdi>').format(f.notebook),
+            "caption": label("figure_caption", lang,
+                             notebook=Markup('<bdi class="mono" dir="ltr">{}</bdi>').format(f.notebook),
                              cell=_num(f.cell + 1, lang)),
             "mime": f.mime,
         }
@@ -378,7 +383,8 @@ def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
         "status": ex.status,
         "status_label": _named("execution_status_name", ex.status, lang),
         "wall": label("seconds", lang, value=_num(ex.wall_s, lang)),
-        "memory": label("megabytes", lang, value=_num(ex.peak_memory_mb, lang)) if ex.peak_memory_mb is not None else None,
+        "memory": label("megabytes", lang, value=_num(ex.peak_memory_mb, lang))
+        if ex.peak_memory_mb is not None else None,
         "cells": label("cells_fraction", lang, run=_num(cells_run, lang), total=_num(ex.cells_total, lang))
         if ex.cells_total else None,
         "failing_cell": label("failing_cell_value", lang, number=_num(ex.failing_cell + 1, lang))
@@ -410,7 +416,8 @@ def _context(
     penalty = result.lateness.penalty if result.lateness else 0.0
     figures, figures_more = _figure_views(result.figures, lang)
     blocked = [
-        {"kind": _named("blocked_kind_name", str(b.get("kind", "")), lang), "target": _clip(str(b.get("target", "")), 300)}
+        {"kind": _named("blocked_kind_name", str(b.get("kind", "")), lang),
+         "target": _clip(str(b.get("target", "")), 300)}
         for b in sb.blocked[:MAX_BLOCKED_SHOWN]
     ]
 

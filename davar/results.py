@@ -156,7 +156,7 @@ class SubmissionResult:
         data["score"] = self.score
         data["max_score"] = self.max_score
         data["final_score"] = self.final_score
-        for q, qd in zip(self.questions, data["questions"]):
+        for q, qd in zip(self.questions, data["questions"], strict=True):  # asdict keeps them in order
             qd["points"] = q.points
         return data
 
@@ -190,7 +190,8 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
                        for ex in data["executions"])
     sb = data["sandbox"]
     sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
-    skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness", "figures"}
+    skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness",
+            "figures"}
     return SubmissionResult(
         **{k: v for k, v in data.items() if k not in skip},
         questions=questions,

@@ -16,6 +16,7 @@ same path inside, so the connection file is valid on both sides) and two exchang
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -212,10 +213,8 @@ class Cgroup:
             if not pids:
                 return
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.05)
 
     def remove(self) -> None:
@@ -235,9 +234,9 @@ def _python_roots() -> list[str]:
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         roots.add(sysconfig.get_paths()[key])
     # keep only outermost folders, and nothing that would expose the whole /usr twice
-    roots = sorted(os.path.realpath(r) for r in roots if r)
+    real = sorted(os.path.realpath(r) for r in roots if r)
     keep: list[str] = []
-    for r in roots:
+    for r in real:
         if not any(r == k or r.startswith(k + "/") for k in keep):
             keep.append(r)
     return keep

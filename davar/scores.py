@@ -15,13 +15,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import catalogue
 from .assignment import Assignment
 from .errors import DavarError
-from .results import SubmissionResult, TestResult
+from .results import Message, SubmissionResult, TestResult
 
 COLUMNS = ("student", "question", "points", "comment", "lang")
 
@@ -40,7 +40,7 @@ class ManualScore:
 def read_csv(path: Path, assignment: Assignment) -> list[ManualScore]:
     """The rows of a TA's CSV (UTF-8, with or without BOM), checked against the assignment."""
     manual = {q.id: q for q in assignment.questions if q.manual}
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     scores, problems = [], []
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -61,7 +61,8 @@ def read_csv(path: Path, assignment: Assignment) -> list[ManualScore]:
                 problems.append(f"line {line}: question {qid!r} is not a manual question of {assignment.id} "
                                 f"(manual: {', '.join(manual) or 'none'})")
             elif not 0 <= points <= manual[qid].points:
-                problems.append(f"line {line}: {points:g} points is outside 0–{manual[qid].points:g} for question {qid}")
+                problems.append(f"line {line}: {points:g} points is outside 0–{manual[qid].points:g} "
+                                f"for question {qid}")
             elif lang not in ("", "fa", "en"):
                 problems.append(f"line {line}: lang must be fa, en or empty, not {lang!r}")
             else:
@@ -87,7 +88,7 @@ def merge(result: SubmissionResult, scores: list[ManualScore]) -> SubmissionResu
             latest = mine[q.id][-1]
             comments = {lang: next((s.comment for s in reversed(mine[q.id]) if s.comment and s.lang in (lang, "")), "")
                         for lang in ("fa", "en")}
-            messages = ()
+            messages: tuple[Message, ...] = ()
             if comments["fa"] or comments["en"]:
                 fa = catalogue.message("ta_comment", {"comment": comments["fa"] or comments["en"]})
                 en = catalogue.message("ta_comment", {"comment": comments["en"] or comments["fa"]})

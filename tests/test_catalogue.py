@@ -1,23 +1,69 @@
-"""The fa/en catalogue: complete in both languages, Persian digits, isolated values."""
+"""The fa/en catalogue: complete in both languages, Persian digits, isolated values.  The same checks run
+over every course's own `graders/<id>/messages.toml`, which must not redefine an engine key."""
 
+import ast
 import string
+from pathlib import Path
 
 import pytest
 
-from davar import catalogue
+from davar import assignment, catalogue
+
+GRADERS = Path(__file__).resolve().parent.parent / "graders"
+COURSES = {p.parent.name: assignment.load(p.parent) for p in sorted(GRADERS.glob("*/assignment.toml"))}
+MESSAGES = {"davar": catalogue._entries(), **{c: a.messages for c, a in COURSES.items() if a.messages}}
+API = {"expect": 1, "award": 1, "note": 0}  # the grader API's functions -> the position of their key
 
 
 def _fields(text):
     return {(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("key", sorted(catalogue._entries()))
-def test_every_message_has_both_languages_with_the_same_placeholders(key):
-    entry = catalogue._entries()[key]
+@pytest.mark.parametrize("source, key", [(s, k) for s, entries in MESSAGES.items() for k in sorted(entries)],
+                         ids=lambda v: v)
+def test_every_message_has_both_languages_with_the_same_placeholders(source, key):
+    course = None if source == "davar" else MESSAGES[source]
+    entry = MESSAGES[source][key]
     assert set(entry) == set(catalogue.LANGS)
-    variants = entry["en"].keys() if isinstance(entry["en"], dict) else [None]
+    variants = [None]
+    if isinstance(entry["en"], dict):
+        assert entry["fa"].keys() == entry["en"].keys()
+        variants = list(entry["en"])
     for variant in variants:
-        assert _fields(catalogue.template(key, "fa", variant)) == _fields(catalogue.template(key, "en", variant))
+        assert _fields(catalogue.template(key, "fa", variant, course=course)) == \
+            _fields(catalogue.template(key, "en", variant, course=course))
+
+
+@pytest.mark.parametrize("course", [c for c in MESSAGES if c != "davar"])
+def test_a_course_does_not_redefine_an_engine_key(course):
+    """A course's key of the same name would silently change a message the engine raises (or that every
+    other course's graders use) for this course only: a course that wants other words uses its own key."""
+    assert not set(MESSAGES[course]) & set(catalogue._entries())
+
+
+def _raised_keys(path: Path) -> set[str]:
+    """The literal message keys a grader module passes to expect, expect_close, award and note."""
+    keys = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if node.func.id == "expect_close":
+            key = next((k.value for k in node.keywords if k.arg == "key"), ast.Constant("answer_value"))
+        elif node.func.id in API and len(node.args) > API[node.func.id]:
+            key = node.args[API[node.func.id]]
+        else:
+            continue
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            keys.add(key.value)
+    return keys
+
+
+@pytest.mark.parametrize("course", COURSES)
+def test_graders_raise_only_known_keys_and_the_course_has_no_unused_message(course):
+    raised = set().union(*(_raised_keys(p) for p in (GRADERS / course).glob("test_*.py")))
+    own = COURSES[course].messages
+    assert raised - set(own) - set(catalogue._entries()) == set()
+    assert {k for k in own if not k.startswith("term_")} <= raised  # terms are named by values, not literals
 
 
 def test_persian_numbers_use_persian_digits_and_separators():
@@ -34,3 +80,12 @@ def test_values_are_isolated_in_persian_only():
 def test_terms_are_translated():
     m = catalogue.message("accuracy", {"split": "test", "measured": 0.5, "threshold": 0.9}, variant="fail")
     assert "آزمایشی" in m.fa and "test data" in m.en
+
+
+def test_a_course_term_is_found_through_the_course():
+    hw2 = MESSAGES["iust-dl-1402-hw2"]
+    m = catalogue.message("loss_histories", {"name": 'LOSSES["SGD"]', "problem": "history_flat", "steps": 200,
+                                             "runs": 16}, variant="fail", course=hw2)
+    assert "never lowered the loss" in m.en and "کم نکرده" in m.fa
+    with pytest.raises(KeyError):
+        catalogue.message("loss_histories", {"problem": "history_flat"}, variant="fail")  # not an engine key

@@ -282,15 +282,15 @@ def test_templates_run_and_earn_only_the_ready_made_question(graded):
 def test_planted_mistakes_are_named_with_both_values(graded):
     _, results = graded
     r = results["planted_wrong"]
-    m = _messages(r, "q1c_standard_test")[0]
+    m = _messages(r, "q1c_table[standard-test]")[0]
     assert m.key == "answer_value" and m.values["name"] == 'ANSWERS["q1c"]["standard"]["test"]'
     assert m.values["expected"].startswith("[[0.8, -0.35, -0.1, 0.95]")
     assert m.values["submitted"].startswith("[[0.8, -0.35, -0.1, 1.9]")
-    m = _messages(r, "q1c_inverted_train")[0]
+    m = _messages(r, "q1c_table[inverted-train]")[0]
     assert m.values["expected"] == "[[3.2, 0, 0, 3.8], [0, 5, 5, 0], [0, 6.4, 7.4, 0], [2.6, 0, 0, 2.4]]"
     assert m.values["submitted"] == "[[2.3, 0, 0, 3.8], [0, 5, 5, 0], [0, 7.4, 6.4, 0], [2.4, 0, 0, 2.6]]"
     assert "\u2068" + m.values["submitted"] + "\u2069" in m.fa
-    m = _messages(r, "q2c_W_exp1")[0]
+    m = _messages(r, "q2c_choice[W_exp1]")[0]
     assert (m.values["expected"], m.values["submitted"]) == ("L2", "L1")
     m = _messages(r, "q4_figures")[0]
     assert (m.values["count"], m.values["expected"]) == (1, 2)

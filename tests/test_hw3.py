@@ -229,14 +229,14 @@ def _messages(result, test_id):
 def test_planted_mistakes_are_named_with_both_values(graded):
     _, results = graded
     r = results["planted_wrong"]
-    sign = _messages(r, "q2_dL_dF")[0]
+    sign = _messages(r, "q2_gradient[dL_dF]")[0]
     assert sign.values["expected"] == "[[2.5, 1.75], [1.25, -1]]"
     assert sign.values["submitted"] == "[[-2.5, -1.75], [-1.25, 1]]"
     assert "[[2.5, 1.75], [1.25, -1]]" in sign.en and "\u2068[[-2.5, -1.75], [-1.25, 1]]\u2069" in sign.fa
     probe = next(m for m in _messages(r, "conv2d_backward") if m.key == "function_probe")
     assert probe.values["part"] == "dF"
     params = {m.values["name"]: (m.values["expected"], m.values["submitted"])
-              for m in _messages(r, "q3a_params") if m.key == "answer_value"}
+              for m in _messages(r, "q3a_layers[params]") if m.key == "answer_value"}
     assert params == {f'ANSWERS["q3a"]["layers"]["{name}"]["params"]': values for name, values in [
         ("conv1d", ("352", "336")), ("conv1d_1", ("2592", "2560")), ("conv1d_2", ("10304", "10240"))]}
     layer = next(m for m in _messages(r, "q3_model") if m.key == "model_layers")
@@ -285,7 +285,8 @@ def test_inception_is_read_from_the_graph(graded):
 @strict
 def test_accuracies_are_measured_on_hidden_data(graded):
     _, results = graded
-    for test_id, floor in [("q4_sequential_accuracy", 0.9), ("q4_functional_accuracy", 0.9), ("q7_hidden_accuracy", 0.85)]:
+    for test_id, floor in [("q4_accuracy[Sequential]", 0.9), ("q4_accuracy[Functional]", 0.9),
+                            ("q7_hidden_accuracy", 0.85)]:
         m = _messages(results["reference_solution"], test_id)[-1]
         assert m.key == "model_accuracy" and m.values["split"] == "hidden" and m.values["measured"] > floor
     untrained = _messages(results["crashes"], "q7_hidden_accuracy")[-1]

@@ -154,7 +154,7 @@ from davar import expect, expect_close
 pytestmark = pytest.mark.davar(question="1", timeout=30)
 
 @pytest.mark.davar(points=1)
-@pytest.mark.parametrize("n", [15, 16])
+@pytest.mark.parametrize("n", [15, pytest.param(16, marks=pytest.mark.davar(points=2))])
 def test_sum(sub, n):
     expect(sub.array("small").sum() == n, "course_sum", total=n)
 
@@ -165,13 +165,14 @@ def test_mean(sub):
 
 
 def test_one_marker_parametrize_titles_and_the_assignments_own_messages(pytester, graders):
-    """Module-level `pytestmark` and a test's marker merge; each parametrized case is its own test
-    (id and title from its name); `messages.toml` beside the graders adds the course's messages."""
+    """Module-level `pytestmark`, a test's and a case's markers merge, the closest winning; each
+    parametrized case is its own test (id and title from its name); `messages.toml` beside the graders
+    adds the course's messages."""
     d, sub = graders
     (d / "test_p.py").write_text(PARAMETRIZED)
     (d / "assignment.toml").write_text(
         'id = "p"\ntitle = { fa = "آزمایش", en = "plugin" }\nnotebooks = ["notebook.ipynb"]\n'
-        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n'
+        '[[questions]]\nid = "1"\npoints = 4\ntitle = { fa = "یک", en = "one" }\n'
         '[questions.tests]\nsum = { fa = "جمع", en = "the sum" }\n')
     (d / "messages.toml").write_text('[course_sum.en]\npass = "sums to {total}"\nfail = "does not sum to {total}"\n'
                                      '[course_sum.fa]\npass = "جمع {total} است"\nfail = "جمع {total} نیست"\n')
@@ -180,6 +181,7 @@ def test_one_marker_parametrize_titles_and_the_assignments_own_messages(pytester
     tests = {t["id"]: t for q in json.loads((pytester.path / "r.json").read_text())["questions"] for t in q["tests"]}
     assert {i: t["outcome"] for i, t in tests.items()} == {"sum[15]": "passed", "sum[16]": "failed", "mean": "passed"}
     assert tests["sum[16]"]["title"] == {"fa": "جمع [16]", "en": "the sum [16]"}
+    assert (tests["sum[15]"]["max_points"], tests["sum[16]"]["max_points"]) == (1, 2)  # the case's own marker wins
     assert tests["sum[16]"]["messages"][0]["en"] == "does not sum to 16"
     assert tests["mean"]["title"]["en"] == "the mean"
     assert tests["mean"]["messages"][0]["key"] == "answer_value" and "2.5" in tests["mean"]["messages"][0]["en"]

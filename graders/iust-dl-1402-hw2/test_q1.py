@@ -8,37 +8,24 @@ table and inverted training table have mistakes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import pytest
 
-from davar import expect
-from davar.checks import close, show
+from davar import expect_close
 
 Q = "1c"
+pytestmark = pytest.mark.davar(question=Q)
 
 
-def _check(sub, reference, assignment, kind: str, phase: str) -> None:
-    expected = reference.q1c_tables()[(kind, phase)]
-    submitted = sub.answer("q1c", kind, phase)
-    expect(close(submitted, expected, assignment.question(Q).extra["tolerance"]), "answer_value",
-           name=f'ANSWERS["q1c"]["{kind}"]["{phase}"]', expected=show(expected), submitted=show(submitted))
+@dataclass(frozen=True)
+class Params:
+    tolerance: float  # every cell of the four tables
 
 
-@pytest.mark.davar(question=Q, points=2)
-def test_q1c_standard_train(sub, reference, assignment):
-    _check(sub, reference, assignment, "standard", "train")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q1c_standard_test(sub, reference, assignment):
-    _check(sub, reference, assignment, "standard", "test")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q1c_inverted_train(sub, reference, assignment):
-    _check(sub, reference, assignment, "inverted", "train")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q1c_inverted_test(sub, reference, assignment):
-    _check(sub, reference, assignment, "inverted", "test")
+@pytest.mark.davar(points=2)
+@pytest.mark.parametrize("kind, phase", [("standard", "train"), ("standard", "test"),
+                                         ("inverted", "train"), ("inverted", "test")])
+def test_q1c_table(sub, reference, assignment, kind, phase):
+    expect_close(sub.answer("q1c", kind, phase), reference.q1c_tables()[(kind, phase)],
+                 name=f'ANSWERS["q1c"]["{kind}"]["{phase}"]', tol=assignment.question(Q).params(Params).tolerance)

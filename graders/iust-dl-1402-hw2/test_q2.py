@@ -6,6 +6,7 @@ spaces, with the choices in assignment.toml (`answers` under question 2c), which
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,8 +14,14 @@ import pytest
 from davar import expect
 
 Q = "2c"
+pytestmark = pytest.mark.davar(question=Q)
 # other spellings of "none" that students write
 NONE = {"none", "no", "no regularization", "no regularisation", "without regularization", "without regularisation"}
+
+
+@dataclass(frozen=True)
+class Params:
+    answers: dict[str, str]  # experiment -> "none", "L1" or "L2"
 
 
 def _normal(value: Any) -> str | None:
@@ -24,29 +31,11 @@ def _normal(value: Any) -> str | None:
     return "none" if text in NONE else text
 
 
-def _check(sub, assignment, name: str) -> None:
-    expected = assignment.question(Q).extra["answers"][name]
-    submitted = sub.answer("q2c", name)
+@pytest.mark.davar(points=2)
+@pytest.mark.parametrize("experiment", ["W_exp1", "W_exp2", "W_exp3", "W_exp4"])
+def test_q2c_choice(sub, assignment, experiment):
+    expected = assignment.question(Q).params(Params).answers[experiment]
+    submitted = sub.answer("q2c", experiment)
     shown = submitted if isinstance(submitted, str) else repr(submitted)
     expect(_normal(submitted) == _normal(expected), "answer_value",
-           name=f'ANSWERS["q2c"]["{name}"]', expected=str(expected), submitted=shown[:200])
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q2c_W_exp1(sub, assignment):
-    _check(sub, assignment, "W_exp1")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q2c_W_exp2(sub, assignment):
-    _check(sub, assignment, "W_exp2")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q2c_W_exp3(sub, assignment):
-    _check(sub, assignment, "W_exp3")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q2c_W_exp4(sub, assignment):
-    _check(sub, assignment, "W_exp4")
+           name=f'ANSWERS["q2c"]["{experiment}"]', expected=str(expected), submitted=shown[:200])

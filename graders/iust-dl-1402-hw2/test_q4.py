@@ -11,15 +11,25 @@ The notebook's code is given: the student only runs it (and writes the analysis,
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pytest
 
 from davar import expect
 
 Q = "4"
+pytestmark = pytest.mark.davar(question=Q)
 
 
-@pytest.mark.davar(question=Q, points=1)
+@dataclass(frozen=True)
+class Params:
+    min_figures: int
+    steps: int  # the length of every loss history
+    optimizers: tuple[str, ...]
+    learning_rates: tuple[str, ...]  # the keys of LOSSES[optimizer]
+
+
+@pytest.mark.davar(points=1)
 def test_q4_runs(sub):
     run = sub.execution
     if run.status in ("timeout", "dead"):  # stopped by a limit: say which, in the reader's language
@@ -29,9 +39,9 @@ def test_q4_runs(sub):
            cell=(run.failing_cell or 0) + 1, error=run.error_name or run.status)
 
 
-@pytest.mark.davar(question=Q, points=2)
+@pytest.mark.davar(points=2)
 def test_q4_figures(sub, assignment):
-    expected = assignment.question(Q).extra["min_figures"]
+    expected = assignment.question(Q).params(Params).min_figures
     figures = sub.figures()
     expect(len(figures) >= expected, "figures_drawn", notebook=sub.execution.notebook, count=len(figures),
            expected=expected)
@@ -58,11 +68,10 @@ def _problem(runs, optimizers, learning_rates, steps) -> tuple[str, str] | None:
     return None
 
 
-@pytest.mark.davar(question=Q, points=1)
+@pytest.mark.davar(points=1)
 def test_q4_losses(sub, assignment):
-    config = assignment.question(Q).extra
-    runs = sub.value("LOSSES")
-    problem = _problem(runs, config["optimizers"], config["learning_rates"], config["steps"])
+    params = assignment.question(Q).params(Params)
+    problem = _problem(sub.value("LOSSES"), params.optimizers, params.learning_rates, params.steps)
     entry, what = problem or ("LOSSES", "")
-    expect(problem is None, "loss_histories", name=entry, problem=what or "history_missing", steps=config["steps"],
-           runs=len(config["optimizers"]) * len(config["learning_rates"]))
+    expect(problem is None, "loss_histories", name=entry, problem=what or "history_missing", steps=params.steps,
+           runs=len(params.optimizers) * len(params.learning_rates))

@@ -28,11 +28,17 @@ import fashion_mnist
 import numpy as np
 import pytest
 
-from davar import expect
-from davar import award_accuracy
+from davar import award_accuracy, expect
 
 CHUNK = 2000  # images per bridge call: bounds the .npy sent into the exchange folder
 BASE = "overfit_model"
+
+
+@dataclass(frozen=True)
+class OverfitParams:
+    """Question 5b's own keys: the models of parts b–e train on the first `small_train` images."""
+
+    small_train: int
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class Measured:
 @pytest.fixture(scope="module")
 def images(public_data, hidden, assignment):
     """(small training images, their labels, hidden test images, their labels) as models take them."""
-    small = assignment.question("5b").extra["small_train"]
+    small = assignment.question("5b").params(OverfitParams).small_train
     train_x, train_y = fashion_mnist.load_public(public_data / fashion_mnist.NAME)
     test_x, test_y = fashion_mnist.load_hidden(hidden / fashion_mnist.NAME)
     return (fashion_mnist.as_model_input(train_x[:small]), train_y[:small],
@@ -95,7 +101,7 @@ def _expect_mlp(model, reference) -> None:
     foreign = reference.mlp_violations(layers)
     linear = reference.linear_count(layers)
     expect(not foreign and linear >= reference.MLP_MIN_LINEAR, "mlp_layers", name=model.name,
-           layers=", ".join(l.type for l in layers)[:300], foreign=", ".join(dict.fromkeys(foreign)) or "—",
+           layers=", ".join(layer.type for layer in layers)[:300], foreign=", ".join(dict.fromkeys(foreign)) or "—",
            linear=linear, min_linear=reference.MLP_MIN_LINEAR)
 
 
@@ -132,9 +138,8 @@ def test_q5a_optimizer(sub):
 
 @pytest.mark.davar(question="5a", points=7, hidden=True, timeout=300)
 def test_q5a_accuracy(sub, images, measured, reference, assignment):
-    question = assignment.question("5a")
     accuracy = _measure(sub, "model", images, measured, reference).test
-    award_accuracy(question, accuracy, name="model")
+    award_accuracy(assignment.question("5a"), accuracy, name="model")
 
 
 # ---------------------------------------------------------------- parts b–e

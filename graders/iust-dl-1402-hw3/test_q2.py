@@ -9,41 +9,41 @@ reference.conv2d_backward, so copying the two handout answers does not earn its 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from davar import expect
+from davar import expect, expect_close
 from davar.checks import close, show
 
 Q = "2"
+pytestmark = pytest.mark.davar(question=Q)
 CASES = 4
 
 
-def _check_answer(sub, reference, assignment, part: str, index: int) -> None:
-    from_reference = reference.conv_gap_gradients(reference.Q2_X, reference.Q2_F)[index]
-    submitted = sub.answer("q2", part)
-    expect(close(submitted, from_reference, assignment.question(Q).extra["tolerance"]), "answer_value",
-           name=f'ANSWERS["q2"]["{part}"]', expected=show(from_reference), submitted=show(submitted))
+@dataclass(frozen=True)
+class Params:
+    tolerance: float  # the two handout answers
+    probe_tolerance: float  # conv2d_backward on random inputs
 
 
-@pytest.mark.davar(question=Q, points=5)
-def test_q2_dL_dF(sub, reference, assignment):
-    _check_answer(sub, reference, assignment, "dL_dF", 0)
-
-
-@pytest.mark.davar(question=Q, points=5)
-def test_q2_dL_dX(sub, reference, assignment):
-    _check_answer(sub, reference, assignment, "dL_dX", 1)
+@pytest.mark.davar(points=5)
+@pytest.mark.parametrize("part", ["dL_dF", "dL_dX"])
+def test_q2_gradient(sub, reference, assignment, part):
+    dL_dF, dL_dX = reference.conv_gap_gradients(reference.Q2_X, reference.Q2_F)
+    expected = {"dL_dF": dL_dF, "dL_dX": dL_dX}[part]
+    expect_close(sub.answer("q2", part), expected, name=f'ANSWERS["q2"]["{part}"]',
+                 tol=assignment.question(Q).params(Params).tolerance)
 
 
 def _shape(a: np.ndarray) -> str:
     return "×".join(map(str, a.shape))
 
 
-@pytest.mark.davar(question=Q, points=5, timeout=60)
+@pytest.mark.davar(points=5, timeout=60)
 def test_conv2d_backward(sub, reference, assignment, rng):
-    tol = assignment.question(Q).extra["probe_tolerance"]
+    tol = assignment.question(Q).params(Params).probe_tolerance
     shapes = []
     for case in range(CASES):
         if case == 0:  # one square input with a square filter, the others of any shape
@@ -61,7 +61,7 @@ def test_conv2d_backward(sub, reference, assignment, rng):
         if not (isinstance(got, (list, tuple)) and len(got) == 2):
             expect(False, "function_returns", name="conv2d_backward", expected="(dF, dX)",
                    submitted=type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else ""))
-        for part, want, have in zip(("dF", "dX"), expected, got):
+        for part, want, have in zip(("dF", "dX"), expected, got, strict=True):
             if not close(have, want, tol):
                 expect(False, "function_probe", name="conv2d_backward", inputs=inputs, part=part,
                        expected=show(want), submitted=show(have))

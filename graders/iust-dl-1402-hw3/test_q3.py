@@ -18,6 +18,7 @@ import pytest
 from davar import expect
 
 Q = "3a"
+pytestmark = pytest.mark.davar(question=Q)
 
 
 def _q3a(sub) -> dict[str, Any]:
@@ -58,8 +59,13 @@ def _show(value: Any) -> str:
     return str(_plain(value))[:200]
 
 
+READ = {"output_shape": _shape, "params": _count}  # how each per-layer answer is read
 
-def _check_layer_answers(sub, reference, field: str, read) -> None:
+
+@pytest.mark.davar(points=3)
+@pytest.mark.parametrize("field", READ)
+def test_q3a_layers(sub, reference, field):
+    read = READ[field]
     layers, _ = reference.q3a_layers()
     submitted = _q3a(sub).get("layers")
     submitted = submitted if isinstance(submitted, dict) else {}
@@ -70,22 +76,12 @@ def _check_layer_answers(sub, reference, field: str, read) -> None:
         if read(value) != read(layer[field]):
             wrong += 1
             expect(False, "answer_value", soft=True, name=f'ANSWERS["q3a"]["layers"]["{layer["name"]}"]["{field}"]',
-                  expected=_show(layer[field]), submitted=_show(value))
+                   expected=_show(layer[field]), submitted=_show(value))
     expect(wrong == 0, "answers_match", name=f'ANSWERS["q3a"]["layers"][…]["{field}"]', count=len(layers),
            wrong=wrong)
 
 
-@pytest.mark.davar(question=Q, points=3)
-def test_q3a_output_shapes(sub, reference):
-    _check_layer_answers(sub, reference, "output_shape", _shape)
-
-
-@pytest.mark.davar(question=Q, points=3)
-def test_q3a_params(sub, reference):
-    _check_layer_answers(sub, reference, "params", _count)
-
-
-@pytest.mark.davar(question=Q, points=1)
+@pytest.mark.davar(points=1)
 def test_q3a_total_params(sub, reference):
     _, total = reference.q3a_layers()
     submitted = _q3a(sub).get("total_params")
@@ -93,7 +89,7 @@ def test_q3a_total_params(sub, reference):
            submitted=_show(submitted))
 
 
-@pytest.mark.davar(question=Q, points=3, timeout=60)
+@pytest.mark.davar(points=3, timeout=60)
 def test_q3_model(sub, reference):
     model = sub.model("q3_model")
     expect(model.framework == "keras", "framework", name="q3_model", framework=model.framework, expected="Keras")
@@ -102,7 +98,7 @@ def test_q3_model(sub, reference):
     expect(len(got) == len(want), "layer_count", name="q3_model", submitted=len(got), expected=len(want),
            layers=", ".join(layer.type for layer in got), expected_layers=", ".join(w["type"] for w in want))
     failures = []
-    for index, (w, layer) in enumerate(zip(want, got), start=1):
+    for index, (w, layer) in enumerate(zip(want, got, strict=True), start=1):
         checks = [("layer_type", w["type"], layer.type),
                   ("output_shape", _shape(w["output_shape"]), _shape(layer.output_shape)),
                   ("param_count", w["params"], layer.params)]
@@ -111,7 +107,7 @@ def test_q3_model(sub, reference):
         for what, expected, submitted in checks:
             if expected != submitted:  # one message per layer: its first difference
                 failures.append(expect(False, "model_layers", soft=True, name="q3_model", index=index, layer=layer.name,
-                                      what=what, expected=_show(expected), submitted=_show(submitted)))
+                                       what=what, expected=_show(expected), submitted=_show(submitted)))
                 break
     if failures:
         raise failures[0]

@@ -17,17 +17,24 @@ grey 64×64 slices in [0, 1], float32 (N, 64, 64, 1); outputs (N, 1) probabiliti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import brain_mri
 import numpy as np
 import pytest
 
-from davar import expect
-from davar import award_accuracy
+from davar import award_accuracy, expect
 
 Q = "4"
-MODELS = {"Sequential": "seq_model", "Functional": "func_model"}
+pytestmark = pytest.mark.davar(question=Q)
+MODELS = {"Sequential": "seq_model", "Functional": "func_model"}  # the Keras API -> the model built with it
+
+
+@dataclass(frozen=True)
+class Params:
+    chance_margin: float  # "trained": above the most common class's share plus this
+    ignore_config: tuple[str, ...]  # config keys that may differ between the two models' layers
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +53,13 @@ def _keras_model(sub, name: str):
     return model
 
 
-def _check_api(sub, api: str) -> None:
+@pytest.mark.davar(points=2)
+@pytest.mark.parametrize("api", MODELS)
+def test_q4_api(sub, api):
     name = MODELS[api]
     _keras_model(sub, name)
     cls = sub.find_models().get(name, {}).get("class", "?")
     expect(cls == api, "keras_api", name=name, api=api, cls=cls)
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q4_sequential_api(sub):
-    _check_api(sub, "Sequential")
-
-
-@pytest.mark.davar(question=Q, points=2)
-def test_q4_functional_api(sub):
-    _check_api(sub, "Functional")
 
 
 def _show(value: Any) -> str:
@@ -86,16 +85,15 @@ def _layers(model) -> list:
     return [layer for layer in model.layers() if layer.type != "InputLayer"]
 
 
-
-@pytest.mark.davar(question=Q, points=6, timeout=60)
+@pytest.mark.davar(points=6, timeout=60)
 def test_q4_same_architecture(sub, assignment):
-    ignore = set(assignment.question(Q).extra["ignore_config"])
+    ignore = set(assignment.question(Q).params(Params).ignore_config)
     seq, func = (_layers(_keras_model(sub, name)) for name in MODELS.values())
     names = {"a": MODELS["Sequential"], "b": MODELS["Functional"]}
     expect(len(seq) == len(func), "same_layer_count", **names, a_count=len(seq), b_count=len(func),
-           a_layers=", ".join(l.type for l in seq), b_layers=", ".join(l.type for l in func))
+           a_layers=", ".join(layer.type for layer in seq), b_layers=", ".join(layer.type for layer in func))
     failures = []
-    for index, (s, f) in enumerate(zip(seq, func), start=1):
+    for index, (s, f) in enumerate(zip(seq, func, strict=True), start=1):
         config = _first_difference({k: v for k, v in s.config.items() if k not in ignore},
                                    {k: v for k, v in f.config.items() if k not in ignore})
         for what, a, b in [("type", s.type, f.type),
@@ -104,7 +102,7 @@ def test_q4_same_architecture(sub, assignment):
                            ("params", s.params, f.params)]:
             if a != b:  # one message per layer: its first difference
                 failures.append(expect(False, "same_architecture", soft=True, **names, index=index, type=s.type,
-                                      what=what, a_layer=s.name, b_layer=f.name, a_value=_show(a), b_value=_show(b)))
+                                       what=what, a_layer=s.name, b_layer=f.name, a_value=_show(a), b_value=_show(b)))
                 break
     if failures:
         raise failures[0]
@@ -123,37 +121,21 @@ def _outputs(sub, name: str, images: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _trained(sub, api: str, public_slices, assignment) -> None:
+@pytest.mark.davar(points=2, timeout=120)
+@pytest.mark.parametrize("api", MODELS)
+def test_q4_trained(sub, public_slices, assignment, api):
     images, labels = public_slices
     name = MODELS[api]
     chance = float(np.bincount(labels).max() / len(labels))
-    threshold = min(chance + assignment.question(Q).extra["chance_margin"], 0.99)
+    threshold = min(chance + assignment.question(Q).params(Params).chance_margin, 0.99)
     measured = float(np.mean(_outputs(sub, name, images) == labels))
     expect(measured > threshold, "model_trained", name=name, split="public", measured=measured, threshold=threshold,
            chance=chance)
 
 
-@pytest.mark.davar(question=Q, points=2, timeout=120)
-def test_q4_sequential_trained(sub, public_slices, assignment):
-    _trained(sub, "Sequential", public_slices, assignment)
-
-
-@pytest.mark.davar(question=Q, points=2, timeout=120)
-def test_q4_functional_trained(sub, public_slices, assignment):
-    _trained(sub, "Functional", public_slices, assignment)
-
-
-def _accuracy(sub, api: str, hidden_slices, assignment) -> None:
+@pytest.mark.davar(points=3, hidden=True, timeout=120)
+@pytest.mark.parametrize("api", MODELS)
+def test_q4_accuracy(sub, hidden_slices, assignment, api):
     images, labels = hidden_slices
-    question = assignment.question(Q)
-    award_accuracy(question, float(np.mean(_outputs(sub, MODELS[api], images) == labels)), name=MODELS[api])
-
-
-@pytest.mark.davar(question=Q, points=3, hidden=True, timeout=120)
-def test_q4_sequential_accuracy(sub, hidden_slices, assignment):
-    _accuracy(sub, "Sequential", hidden_slices, assignment)
-
-
-@pytest.mark.davar(question=Q, points=3, hidden=True, timeout=120)
-def test_q4_functional_accuracy(sub, hidden_slices, assignment):
-    _accuracy(sub, "Functional", hidden_slices, assignment)
+    measured = float(np.mean(_outputs(sub, MODELS[api], images) == labels))
+    award_accuracy(assignment.question(Q), measured, name=MODELS[api])

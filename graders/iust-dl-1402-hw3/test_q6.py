@@ -23,6 +23,7 @@ import pytest
 from davar import expect
 
 Q = "6f"
+pytestmark = pytest.mark.davar(question=Q)
 NAME = "q6_model"
 
 
@@ -33,7 +34,8 @@ def _dims(shape: Any) -> tuple[int, ...] | None:
     shape = list(shape)
     if len(shape) == 4 and shape[0] is None:
         shape = shape[1:]
-    if len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in shape):
+    if len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                                  for d in shape):
         return None
     return tuple(int(d) for d in shape)
 
@@ -50,7 +52,7 @@ def _show(shape: Any) -> str:
     return "×".join(map(str, shape)) if isinstance(shape, (list, tuple)) else str(shape)[:100]
 
 
-@pytest.mark.davar(question=Q, points=3, timeout=60)
+@pytest.mark.davar(points=3, timeout=60)
 def test_q6_one_by_one(sub):
     model = sub.model(NAME)
     expect(model.framework == "keras", "framework", name=NAME, framework=model.framework, expected="Keras")
@@ -73,7 +75,7 @@ def test_q6_one_by_one(sub):
            in_channels=before[2], out_channels=after[2], problem=problem)
 
 
-@pytest.mark.davar(question=Q, points=2, timeout=60)
+@pytest.mark.davar(points=2, timeout=60)
 def test_q6_shapes(sub, rng):
     stated_in, stated_out = sub.answer("q6", "input_shape"), sub.answer("q6", "output_shape")
     before = _dims(stated_in)

@@ -16,16 +16,30 @@ The written parts (the module, the stride, the conv layers explained) are the ma
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import cifar10
 import numpy as np
 import pytest
 
-from davar import expect
-from davar import award_accuracy
+from davar import award_accuracy, expect
 
 Q, BONUS = "7", "7-bonus"
 NAME = "model"
 CHUNK = 2000  # images per bridge call: bounds the .npy sent into the exchange folder
+
+
+@dataclass(frozen=True)
+class Inception:
+    min_branches: int  # parallel branches joined by one concatenation
+    min_kernel_sizes: int  # different receptive-field sizes among them
+
+
+@dataclass(frozen=True)
+class Params:
+    inception: Inception
+    chance_margin: float  # "trained": above the most common class's share plus this
+    trained_sample: int  # on this many public training images
 
 
 def _scaled(images: np.ndarray) -> np.ndarray:
@@ -51,7 +65,7 @@ def _extents(merge) -> str:
 
 @pytest.mark.davar(question=Q, points=5, timeout=60)
 def test_q7_inception(sub, assignment):
-    rule = assignment.question(Q).extra["inception"]
+    rule = asdict(assignment.question(Q).params(Params).inception)
     model = sub.model(NAME)
     expect(model.framework == "keras", "framework", name=NAME, framework=model.framework, expected="Keras")
     graph = model.graph()
@@ -68,11 +82,11 @@ def test_q7_inception(sub, assignment):
 
 @pytest.mark.davar(question=Q, points=3, timeout=300)
 def test_q7_trained(sub, public_data, assignment):
-    question = assignment.question(Q)
+    params = assignment.question(Q).params(Params)
     images, labels = cifar10.load_train(public_data / "cifar10")
-    images, labels = images[:question.extra["trained_sample"]], labels[:question.extra["trained_sample"]]
+    images, labels = images[:params.trained_sample], labels[:params.trained_sample]
     chance = float(np.bincount(labels).max() / len(labels))
-    threshold = chance + question.extra["chance_margin"]
+    threshold = chance + params.chance_margin
     measured = float(np.mean(_predicted(sub, images) == labels))
     expect(measured > threshold, "model_trained", name=NAME, split="public", measured=measured, threshold=threshold,
            chance=chance)
@@ -80,6 +94,5 @@ def test_q7_trained(sub, public_data, assignment):
 
 @pytest.mark.davar(question=BONUS, points=10, hidden=True, timeout=600)
 def test_q7_hidden_accuracy(sub, hidden, assignment):
-    question = assignment.question(BONUS)
     images, labels = cifar10.load_test(hidden / "cifar10")
-    award_accuracy(question, float(np.mean(_predicted(sub, images) == labels)), name=NAME)
+    award_accuracy(assignment.question(BONUS), float(np.mean(_predicted(sub, images) == labels)), name=NAME)
