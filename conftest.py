@@ -31,7 +31,7 @@ def course_module(repo):
 def hw2(repo):
     """iust-dl-1403-hw2 with its stand-in data built (offline, idempotent), as `davar data` builds it."""
     from davar import assignment
-    from davar.cli import build_data
+    from davar.commands import build_data
 
     build_data(assignment=str(repo / "graders" / "iust-dl-1403-hw2"))
     return assignment.load(repo / "graders" / "iust-dl-1403-hw2")
@@ -45,7 +45,7 @@ def corpus(tmp_path_factory):
 
     def graded(assignment_id: str):
         if assignment_id not in cache:
-            from davar.cli import grade
+            from davar.commands import grade
 
             out = tmp_path_factory.mktemp(f"reports-{assignment_id}")
             results = grade(assignment=str(ROOT / "graders" / assignment_id),

@@ -35,9 +35,8 @@ def main() -> None:
     parser.add_argument("--level", default="strict")
     args = parser.parse_args()
 
-    from davar import cli, gradebook
+    from davar import commands, gradebook
 
-    cli.console.quiet = True
     after_imports = _status_mb("VmRSS")
     curve: list[float] = []  # VmRSS after each result
     add = gradebook.add
@@ -49,7 +48,7 @@ def main() -> None:
 
     gradebook.add = add_and_measure
     started = time.monotonic()
-    results = cli.grade(assignment=args.assignment, path=args.submissions, out=args.out, sandbox_level=args.level,
+    results = commands.grade(assignment=args.assignment, path=args.submissions, out=args.out, sandbox_level=args.level,
                         allow_weak_sandbox=True, workers=args.workers)
     wall = time.monotonic() - started
     at = {f"rss_at_{q}pct_mb": round(curve[min(len(curve) - 1, max(0, len(curve) * q // 100 - 1))], 1)

@@ -101,11 +101,11 @@ def nbclient_floor(folder: Path) -> list[float]:
 
 def davar_grade(assignment: Path, subs: Path, out: Path, level: str, **kwargs):
     """`davar grade` in this process (it is the driver), from an empty output folder unless told."""
-    from davar import cli
+    from davar import commands
 
     if not kwargs.pop("keep", False):
         shutil.rmtree(out, ignore_errors=True)
-    return timed(cli.grade, assignment=str(assignment), path=subs, out=out, sandbox_level=level,
+    return timed(commands.grade, assignment=str(assignment), path=subs, out=out, sandbox_level=level,
                  allow_weak_sandbox=True, **kwargs)
 
 
@@ -184,9 +184,8 @@ def main() -> int:
     rss_subs = args.rss_subs if args.rss_subs is not None else (100 if args.quick else 500)
     train_seconds = args.train_seconds or (10.0 if args.quick else 30.0)
 
-    from davar import cli, sandbox
+    from davar import sandbox
 
-    cli.console.quiet = True  # the benchmark prints its own table
     level = sandbox.detect().best
     began, load_before = time.perf_counter(), load()
     venvs = {} if args.no_peers else {name: ensure_venv(name) for name in PEERS}

@@ -1,4 +1,4 @@
-"""An assignment as specified in `graders/<id>/assignment.toml` (DESIGN §5)."""
+"""An assignment as specified in `graders/<id>/assignment.toml`, parsed and checked at load."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import numpy as np
 from . import intake
 from .assignment import Assignment
 from .grade import grade_submission
-from .results import SubmissionResult
+from .results import Level, SubmissionResult
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +73,7 @@ def _plain(value: Any) -> Any:
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
-def audit(assignment: Assignment, *, level: str, profile: str = "standin", data_root: Path | None = None) -> Audit:
+def audit(assignment: Assignment, *, level: Level, profile: str = "standin", data_root: Path | None = None) -> Audit:
     submission = intake.collect(assignment.reference_dir, assignment)[0]
     result = grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root)
     return Audit(result=result, checks=check_key(assignment))

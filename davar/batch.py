@@ -3,7 +3,7 @@
     for result in batch.grade_all(submissions, assignment, level="strict", workers=2, done=keys):
         ...  # the driver writes the gradebook and the reports, one result at a time
 
-Each worker process owns one slot for its whole life (its own sandbox uid and cgroups: DESIGN §4)
+Each worker process owns one slot for its whole life (its own sandbox uid and cgroups: ARCHITECTURE.md §2)
 and grades one submission at a time with `grade.grade_submission`.  Workers are a
 `ProcessPoolExecutor` (the standard library's pool, not a home-made queue) started with `spawn`, so
 no worker inherits the driver's threads or sockets.
@@ -41,7 +41,7 @@ from . import __version__
 from .assignment import Assignment
 from .assignment import load as load_assignment
 from .intake import Submission
-from .results import SubmissionResult, from_json
+from .results import Level, SubmissionResult, from_json
 from .sandbox import Slot, cpu_slots, gpu_slots
 
 _slot = Slot()  # this worker process's slot, set by `_take_slot`
@@ -126,7 +126,7 @@ class Job:
 
     submission: Submission
     assignment: Assignment
-    level: str
+    level: Level
     profile: str = "standin"
     data_root: Path | None = None
     snapshot_dir: Path | None = None  # save the notebooks' namespaces here
@@ -145,7 +145,7 @@ class Job:
                                 previous=self.previous).to_json()
 
 
-def grade_all(submissions: list[Submission], assignment: Assignment, *, level: str, workers: int = 1,
+def grade_all(submissions: list[Submission], assignment: Assignment, *, level: Level, workers: int = 1,
               gpus: Sequence[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
               cluster: str | None = None, snapshots: Snapshots | None = None,
               on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
@@ -230,7 +230,7 @@ _courses: dict[str, Path] = {}  # per worker process: course digest -> where its
 
 
 def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: dict[str, bytes], course_key: str,
-                     assignment_id: str, level: str, profile: str, data_root: Path | None) -> str:
+                     assignment_id: str, level: Level, profile: str, data_root: Path | None) -> str:
     """A Dask task: write the submission and (once per worker) the graders locally, then grade."""
     if course_key not in _courses:
         _courses[course_key] = Path(tempfile.mkdtemp(prefix="davar-course-"))
@@ -254,7 +254,7 @@ def _worker_slot() -> Slot:
     return Slot(sorted(get_client().scheduler_info()["workers"]).index(worker.address))
 
 
-def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: str,
+def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: Level,
              profile: str, data_root: Path | None) -> Iterator[SubmissionResult]:
     from distributed import Client, LocalCluster, as_completed
 

@@ -1,4 +1,4 @@
-"""The narrow, data-only bridge between trusted graders and the student's live kernel (DESIGN §3).
+"""The narrow, data-only bridge between trusted graders and the student's live kernel (ARCHITECTURE.md §2).
 
 Requests go to the kernel as ``_davar.<op>(...)`` over the Jupyter protocol with ``silent=True``;
 inputs travel as ``.npy`` files in the exchange ``in`` folder (read-only inside the sandbox); answers

@@ -149,7 +149,7 @@ def class_stats(results: Iterable[SubmissionResult], assignment: Any = None) -> 
         for q in r.questions:
             qs = questions.setdefault(q.id, QuestionStats(id=q.id, title=q.title, max_points=q.max_points,
                                                            manual=q.manual))
-            if q.manual and (not q.tests or any(t.outcome == "manual" for t in q.tests)):
+            if q.awaiting_ta:
                 qs.awaiting += 1
             elif q.max_points > 0:
                 qs.fractions.append(q.points / q.max_points)

@@ -42,7 +42,7 @@ from .assignment import Assignment, Limits
 from .bridge import Bridge
 from .errors import KernelUnavailable
 from .intake import Submission
-from .results import CellRecord, ExecutionRecord, Figure, SandboxRecord
+from .results import CellRecord, CellStatus, ExecutionRecord, Figure, Level, RunStatus, SandboxRecord
 
 KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
 SNAPSHOT = ".davar-snapshot.pkl"  # kernel_side.SNAPSHOT, in the sandbox's working folder
@@ -65,7 +65,7 @@ class LiveRun:
     submission: Submission
     notebook: str
     execution: ExecutionRecord
-    level: str
+    level: Level
     limits: Limits
     bridge: Bridge | None
     output_notebook: Path
@@ -191,7 +191,7 @@ class _CellLog:
 
     def __init__(self, output_limit: int):
         self.started: dict[int, float] = {}
-        self.finished: dict[int, tuple[int | None, float, str]] = {}  # executed index -> count, seconds, status
+        self.finished: dict[int, tuple[int | None, float, CellStatus]] = {}  # executed index -> count, seconds, status
         self.ours: dict[int, bool] = {}
         self.current: int | None = None
         self.output_limit = output_limit
@@ -210,8 +210,9 @@ class _CellLog:
 
     def on_cell_executed(self, cell, cell_index, execute_reply):
         ok = execute_reply["content"].get("status", "ok") == "ok"
-        self.finished[cell_index] = (cell.get("execution_count"),
-                                     round(time.monotonic() - self.started[cell_index], 3), "ok" if ok else "error")
+        status: CellStatus = "ok" if ok else "error"
+        self.finished[cell_index] = (cell.get("execution_count"), round(time.monotonic() - self.started[cell_index], 3),
+                                     status)
         self.output_used += len(json.dumps(cell.get("outputs", [])))
         if self.output_used > self.output_limit:
             cell["outputs"] = [nbformat.v4.new_output("stream", name="stderr", text="[davar: output truncated]\n")]
@@ -223,17 +224,15 @@ class _CellLog:
         for j, kind in enumerate(cell_types):
             if kind != "code":
                 continue
-            i = ran.get(j)
-            if i in self.finished:
-                count, seconds, status = self.finished[i]
-            else:
-                count, seconds, status = None, 0.0, "timeout" if i is not None and i == self.current else "not_run"
+            i = ran.get(j, -1)  # -1: the cell never started
+            unfinished: CellStatus = "timeout" if i == self.current else "not_run"
+            count, seconds, status = self.finished.get(i, (None, 0.0, unfinished))
             out.append(CellRecord(index=j, execution_count=count, duration_s=seconds, status=status))
         return tuple(out)
 
 
 @contextlib.contextmanager
-def run(submission: Submission, assignment: Assignment, *, notebook: str, level: str, profile: str = "standin",
+def run(submission: Submission, assignment: Assignment, *, notebook: str, level: Level, profile: str = "standin",
         slot: sandbox.Slot = sandbox.Slot(), data_root: Path | None = None, keep: bool = False,
         snapshot: Path | None = None) -> Iterator[LiveRun]:
     """Execute one of the submission's notebooks in a fresh sandboxed kernel; yield while it is alive.
@@ -307,7 +306,8 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         watchdog = threading.Timer(limits.total_timeout_s, overall_timeout)
         nb_out = rundir / "executed.ipynb"
         started = time.monotonic()
-        status, reason, failing, error = "ok", "", None, {}
+        status: RunStatus = "ok"
+        reason, failing, error = "", None, {}
         try:
             with open(rundir / "kernel.log", "wb") as kernel_log:
                 run_sync(km.start_kernel)(env=env if not inside else {}, cwd=str(paths.work), stdout=kernel_log,
@@ -390,7 +390,7 @@ def _restore(bridge: Bridge | None, record: ExecutionRecord) -> ExecutionRecord:
 
 def _shutdown(km: _SandboxedKernelManager) -> None:
     """Stop the clients' channels (their zmq sockets and threads), then shut the kernel down at once
-    (a graceful shutdown stalls ~3 s about one time in ten, DESIGN §8)."""
+    (a graceful shutdown stalls ~3 s about one time in ten, measured on these machines)."""
     for kc in km.clients:
         with contextlib.suppress(Exception):
             kc.stop_channels()

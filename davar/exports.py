@@ -38,7 +38,7 @@ from typing import Any
 from . import catalogue
 from .assignment import Assignment
 from .errors import AssignmentError, DavarError
-from .results import QuestionResult, SubmissionResult, TestResult
+from .results import SubmissionResult, TestResult
 
 #: The fixed columns of grades.csv / grades.xlsx; one column per question id goes after "status".
 LEAD_COLUMNS = ("student", "status")
@@ -50,11 +50,6 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # ---- shared -------------------------------------------------------------------------------------
-
-
-def _awaiting_ta(q: QuestionResult) -> bool:
-    """A question whose points are not final: a TA still has to grade part of it."""
-    return any(t.outcome == "manual" for t in q.tests)
 
 
 def _question_order(results: Sequence[SubmissionResult], assignment: Assignment) -> list[str]:
@@ -98,7 +93,7 @@ def _question_lines(result: SubmissionResult, lang: str, *, reveal_hidden: bool)
     """Each question's points ("—" while awaiting a TA) and the messages of its tests that did not pass."""
     lines = []
     for q in result.questions:
-        points = "—" if _awaiting_ta(q) else _num(q.points, lang)
+        points = "—" if q.awaiting_ta else _num(q.points, lang)
         lines.append(f"{q.title.get(lang) or q.id}: {points} / {_num(q.max_points, lang)}")
         for t in q.tests:
             if t.outcome == "passed" or (t.hidden and not reveal_hidden):
@@ -124,7 +119,7 @@ def grades_table(results: Sequence[SubmissionResult], assignment: Assignment):
         late = r.lateness
         rows.append({
             "student": r.student, "status": r.status,
-            **{qid: (None if qid not in by_id or _awaiting_ta(by_id[qid]) else by_id[qid].points) for qid in qids},
+            **{qid: (None if qid not in by_id or by_id[qid].awaiting_ta else by_id[qid].points) for qid in qids},
             "score": r.score, "max_score": r.max_score,
             "late_days": late.days_late if late else None,
             "penalty_percent": round(late.penalty * 100, 4) if late else None,
@@ -243,7 +238,7 @@ def write_moodle_worksheet(results: Sequence[SubmissionResult], assignment: Assi
                 continue
             who = participants[r.student]
             top = maximum if maximum is not None else r.max_score
-            if any(_awaiting_ta(q) for q in r.questions):
+            if any(q.awaiting_ta for q in r.questions):
                 grade = ""
             else:
                 scaled = r.final_score * top / r.max_score if r.max_score else 0.0

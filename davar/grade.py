@@ -19,11 +19,11 @@ from .assignment import Assignment, course_imports
 from .errors import InvalidSubmission
 from .intake import Submission
 from .plugin import GradingSession
-from .results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
+from .results import Level, QuestionResult, SandboxRecord, Status, SubmissionResult, TestResult, awaiting_manual
 from .sandbox import Slot
 
 
-def grade_submission(submission: Submission, assignment: Assignment, *, level: str, profile: str = "standin",
+def grade_submission(submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                      data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot(),
                      snapshot_dir: Path | None = None, previous: SubmissionResult | None = None) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
@@ -54,14 +54,16 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: s
                                  key="harness_error", values={"error": detail[:500]})
 
 
-def unexecuted_result(submission: Submission, assignment: Assignment, *, level: str, status: str, key: str,
+def unexecuted_result(submission: Submission, assignment: Assignment, *, level: Level, status: Status, key: str,
                       values: dict) -> SubmissionResult:
-    """A result for a submission whose notebook never ran: every test `not_run`, zero points."""
+    """A result for a submission whose notebook never ran: every test `not_run`, zero points; a manual
+    question still awaits its TA, as in any other result."""
     reason = catalogue.message(key, values)
     questions = tuple(
-        QuestionResult(id=q.id, title=q.title, max_points=q.points, manual=q.manual, bonus=q.bonus, tests=tuple(
-            TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0)
-            for tid, title in q.tests.items()))
+        QuestionResult(id=q.id, title=q.title, max_points=q.points, manual=q.manual, bonus=q.bonus, tests=(
+            (awaiting_manual(q.points),) if q.manual else tuple(
+                TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0)
+                for tid, title in q.tests.items())))
         for q in assignment.questions)
     return SubmissionResult(
         assignment=assignment.id, student=submission.student, display_name=submission.display_name,

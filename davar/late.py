@@ -41,15 +41,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
 
 from .errors import AssignmentError
-from .results import Lateness
+from .results import POLICIES, Lateness, Policy
 
-POLICIES = ("none", "per_day", "zero_after")
 DAY_S = 86400
 # Which keys each policy accepts, and which of them it requires.
 _KEYS = {
@@ -79,7 +78,7 @@ class Dated(Protocol):
 class LatePolicy:
     """A validated `[late]` table."""
 
-    policy: str = "none"
+    policy: Policy = "none"
     percent_per_day: float = 0.0
     cap_percent: float = 100.0
     days: int | None = None  # zero_after: the last day late that still earns points
@@ -123,7 +122,7 @@ def policy(table: Mapping[str, Any], *, assignment: str = "") -> LatePolicy:
         days = table["days"]
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
             raise AssignmentError(f"{where}: days must be a whole number of days, 0 or more, not {days!r}")
-    return LatePolicy(policy=name, percent_per_day=number("percent_per_day", 0.0, 100.0),
+    return LatePolicy(policy=cast(Policy, name), percent_per_day=number("percent_per_day", 0.0, 100.0),
                       cap_percent=number("cap_percent", 100.0, 100.0), days=days,
                       grace_minutes=number("grace_minutes", 0.0))
 

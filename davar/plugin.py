@@ -30,7 +30,18 @@ import pytest
 from . import __version__, api, catalogue, late
 from . import assignment as assignment_mod
 from .errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, NotebookMissing
-from .results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult
+from .results import (
+    ExecutionRecord,
+    Level,
+    Message,
+    Outcome,
+    QuestionResult,
+    SandboxRecord,
+    Status,
+    SubmissionResult,
+    TestResult,
+    awaiting_manual,
+)
 from .sandbox import Slot
 
 session_key = pytest.StashKey["GradingSession"]()
@@ -140,7 +151,7 @@ class GradingSession:
 
     `submission` is a `Submission` (from `davar grade`) or a path (from `pytest --submission`)."""
 
-    def __init__(self, *, submission=None, assignment=None, level: str = "strict", allow_weak: bool = False,
+    def __init__(self, *, submission=None, assignment=None, level: Level = "strict", allow_weak: bool = False,
                  profile: str = "standin", data_root: Path | None = None, public_only: bool = False,
                  result_path: str | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
                  previous: SubmissionResult | None = None):
@@ -328,6 +339,7 @@ class GradingSession:
         max_points, messages = grading.points, list(verdict.messages)
         exc = call.excinfo.value if call.excinfo else None
         fraction = 0.0
+        outcome: Outcome
         if report.passed:
             fraction = 1.0 if verdict.fraction is None else verdict.fraction
             outcome = "passed" if fraction >= 1 else "partial" if fraction > 0 else "failed"
@@ -378,8 +390,7 @@ class GradingSession:
         for q in a.questions:
             tests = tuple(by_q.get(q.id, ()))
             if q.manual:
-                tests = (TestResult(id="manual", title={"fa": "", "en": ""}, outcome="manual", points=0.0,
-                                    max_points=q.points),)
+                tests = (awaiting_manual(q.points),)
             if self.public_only and not tests:
                 continue
             max_points = sum(t.max_points for t in tests) if self.public_only else q.points
@@ -405,7 +416,7 @@ class GradingSession:
                     "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
                     **_limit_values(a.limits(self.profile))}))
         statuses = {e.status for e in executions}
-        status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
+        status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
                   else "graded")
         if sandbox.blocked:
             status = "sandbox_violation"

@@ -292,17 +292,8 @@ def shown_points(question: QuestionResult, release_hidden: bool) -> float:
     return round(sum(t.points for t in question.tests if _shown(t, release_hidden)), 6)
 
 
-def _awaiting_points(question: QuestionResult) -> float:
-    """Points of a question still waiting for a TA (a manual question with no or unmarked tests)."""
-    if not question.manual:
-        return 0.0
-    if not question.tests:
-        return question.max_points
-    return sum(t.max_points for t in question.tests if t.outcome == "manual")
-
-
 def _question_view(question: QuestionResult, lang: str, release_hidden: bool) -> QuestionView:
-    awaiting = question.manual and _awaiting_points(question) > 0
+    awaiting = question.awaiting_ta
     # nothing marked yet: "— / 5", not a misleading "0 / 5"
     unmarked = awaiting and all(t.outcome == "manual" for t in question.tests)
     score = label("dash", lang) if unmarked else _num(shown_points(question, release_hidden), lang)
@@ -410,7 +401,7 @@ def _context(
 ) -> dict[str, Any]:
     sb = result.sandbox
     questions = tuple(_question_view(q, lang, release_hidden) for q in result.questions)
-    awaiting = sum(_awaiting_points(q) for q in result.questions)
+    awaiting = sum(q.awaiting_points for q in result.questions)
     withheld = [t for q in result.questions for t in q.tests if t.hidden and not release_hidden]
     score = shown_score(result, release_hidden)
     penalty = result.lateness.penalty if result.lateness else 0.0

@@ -10,17 +10,30 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 SCHEMA_VERSION = 2  # 2: one ExecutionRecord per notebook (`executions`)
 
-#: Submission statuses (DESIGN §6).
-STATUSES = ("graded", "execution_error", "timeout", "invalid_submission", "sandbox_violation")
-#: Test outcomes: ``not_run`` when the kernel was gone before the test could probe it,
-#: ``error`` when the grader itself broke (a bug for the TA, never the student's fault),
-#: ``manual`` for points a TA has yet to fill in and ``ta_graded`` once a TA has (its comment is a
-#: ``ta_comment`` message), ``partial`` for a test that earned part of its points.
-OUTCOMES = ("passed", "partial", "failed", "error", "not_run", "skipped", "manual", "ta_graded")
+# The vocabularies of a result: plain strings in the JSON, checked by mypy where they are written.
+#: What happened to a submission as a whole.
+Status = Literal["graded", "execution_error", "timeout", "invalid_submission", "sandbox_violation"]
+#: A test's outcome: ``not_run`` when the kernel was gone before the test could probe it, ``error``
+#: when the grader itself broke (a bug for the TA, never the student's fault), ``manual`` for points a
+#: TA has yet to fill in and ``ta_graded`` once a TA has (its comment is a ``ta_comment`` message),
+#: ``partial`` for a test that earned part of its points.
+Outcome = Literal["passed", "partial", "failed", "error", "not_run", "skipped", "manual", "ta_graded"]
+#: How one notebook's run ended, and how one of its cells did.
+RunStatus = Literal["ok", "error", "timeout", "dead", "not_run"]
+CellStatus = Literal["ok", "error", "timeout", "not_run"]
+#: The sandbox a kernel ran in (davar/sandbox.py), strongest last.
+Level = Literal["none", "basic", "strict"]
+#: A late policy (davar/late.py).
+Policy = Literal["none", "per_day", "zero_after"]
+
+STATUSES: tuple[Status, ...] = get_args(Status)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+LEVELS: tuple[Level, ...] = get_args(Level)
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +50,7 @@ class TestResult:
 
     id: str
     title: dict[str, str]
-    outcome: str
+    outcome: Outcome
     points: float
     max_points: float
     hidden: bool = False
@@ -58,13 +71,32 @@ class QuestionResult:
     def points(self) -> float:
         return round(sum(t.points for t in self.tests), 6)
 
+    @property
+    def awaiting_points(self) -> float:
+        """The points a TA has yet to mark: a manual question's unmarked tests, or the whole question
+        when no test was recorded.  The one definition of "awaiting a TA" every report and export uses."""
+        if not self.manual:
+            return 0.0
+        if not self.tests:
+            return self.max_points
+        return round(sum(t.max_points for t in self.tests if t.outcome == "manual"), 6)
+
+    @property
+    def awaiting_ta(self) -> bool:
+        return self.awaiting_points > 0
+
+
+def awaiting_manual(max_points: float) -> TestResult:
+    """The one test of a manual question before a TA marks it (`scores.merge` replaces it)."""
+    return TestResult(id="manual", title={"fa": "", "en": ""}, outcome="manual", points=0.0, max_points=max_points)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CellRecord:
     index: int
     execution_count: int | None
     duration_s: float
-    status: str  # "ok", "error", "timeout", "killed", "not_run"
+    status: CellStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +104,7 @@ class ExecutionRecord:
     """What happened when a notebook ran (from the live run, not papermill's saved metadata)."""
 
     notebook: str = ""  # its file name in the submission
-    status: str  # "ok", "error", "timeout", "dead", "not_run"
+    status: RunStatus
     wall_s: float = 0.0
     peak_memory_mb: float | None = None
     cells_total: int = 0  # code cells in the student's notebook
@@ -86,7 +118,7 @@ class ExecutionRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxRecord:
-    level: str  # "strict", "basic", "none"
+    level: Level
     network: bool  # whether the kernel could reach a network at all
     limits: dict[str, Any] = field(default_factory=dict)
     blocked: tuple[dict[str, str], ...] = ()  # attempts the sandbox stopped: {"kind", "target"}
@@ -112,7 +144,7 @@ class Lateness:
     late_s: float = 0.0  # seconds past the deadline; 0 when on time
     days_late: int = 0  # started days past the deadline
     penalty: float = 0.0  # fraction of the score taken away, 0–1
-    policy: str = "none"  # "none", "per_day", "zero_after"
+    policy: Policy = "none"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,7 +152,7 @@ class SubmissionResult:
     assignment: str
     student: str
     digest: str
-    status: str
+    status: Status
     questions: tuple[QuestionResult, ...]
     executions: tuple[ExecutionRecord, ...]  # one per notebook that ran, in the assignment's order
     sandbox: SandboxRecord

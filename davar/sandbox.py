@@ -1,4 +1,4 @@
-"""The sandbox a student's kernel runs in (DESIGN §4).
+"""The sandbox a student's kernel runs in (ARCHITECTURE.md §2).
 
 ``strict`` (what batch grading requires): bubblewrap with private network, pid, ipc and uts
 namespaces and only the binds the kernel needs (no ``--ro-bind / /``); the kernel runs as an
@@ -31,8 +31,7 @@ from pathlib import Path
 
 from .assignment import Limits
 from .errors import SandboxUnavailable
-
-LEVELS = ("none", "basic", "strict")
+from .results import LEVELS, Level
 
 # Fixed paths inside the sandbox.
 WORK = "/submission"
@@ -105,7 +104,7 @@ class Capabilities:
     userns: bool
 
     @property
-    def best(self) -> str:
+    def best(self) -> Level:
         if self.bwrap and self.root and self.setpriv and self.prlimit and self.cgroup:
             return "strict"
         if self.bwrap and (self.root or self.userns):
@@ -148,17 +147,20 @@ def _cgroup_version() -> str | None:
     return None
 
 
-def choose_level(requested: str, *, allow_weak: bool = False) -> str:
+def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
     """`auto` gives the best available level; a named level must be available unless `allow_weak`."""
     best = detect().best
     if requested == "auto":
         return best
-    if LEVELS.index(requested) > LEVELS.index(best):
+    level = next((known for known in LEVELS if known == requested), None)
+    if level is None:
+        raise SandboxUnavailable(f"unknown sandbox level {requested!r}; choose from auto, {', '.join(LEVELS)}")
+    if LEVELS.index(level) > LEVELS.index(best):
         if allow_weak:
             return best
         raise SandboxUnavailable(f"sandbox level {requested!r} is not available here (best: {best!r}); "
                                  "pass --allow-weak-sandbox to run anyway")
-    return requested
+    return level
 
 
 class Cgroup:
@@ -242,7 +244,7 @@ def _python_roots() -> list[str]:
     return keep
 
 
-def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: Slot = Slot(), cgroup: Cgroup | None = None,
+def kernel_command(*, level: Level, paths: Paths, limits: Limits, slot: Slot = Slot(), cgroup: Cgroup | None = None,
                    env: dict[str, str], kernel_side: Path) -> list[str]:
     """The argv that starts `python kernel_side.py -f {connection_file}` at the given level."""
     python = sys.executable
@@ -316,7 +318,7 @@ def kernel_command(*, level: str, paths: Paths, limits: Limits, slot: Slot = Slo
     return args
 
 
-def prepare_paths(paths: Paths, *, level: str, slot: Slot) -> None:
+def prepare_paths(paths: Paths, *, level: Level, slot: Slot) -> None:
     """Hand the writable folders to the sandbox uid (strict) and keep the exchange input read-only."""
     for d in (paths.work, paths.ipc, paths.exchange_in, paths.exchange_out):
         d.mkdir(parents=True, exist_ok=True)

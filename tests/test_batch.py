@@ -10,7 +10,7 @@ import time
 import nbformat
 import pytest
 
-from davar import batch, cli, gradebook, intake, sandbox
+from davar import batch, commands, gradebook, intake, sandbox
 from davar.assignment import load
 
 LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
@@ -49,7 +49,7 @@ def _rows(out):
 
 def _grade(course, **kw):
     graders, subs, out = course
-    return cli.grade(assignment=str(graders), path=subs, out=out, sandbox_level=LEVEL, allow_weak_sandbox=True, **kw)
+    return commands.grade(assignment=str(graders), path=subs, out=out, sandbox_level=LEVEL, allow_weak_sandbox=True, **kw)
 
 
 def test_two_workers_grade_like_one_and_finished_work_is_cached(course):
@@ -101,7 +101,7 @@ def test_a_dask_local_cluster_grades_like_the_local_pool(course, tmp_path):
     pytest.importorskip("distributed")
     graders, subs, out = course
     local = {r.student: (r.status, r.score) for r in _grade(course, workers=2)}
-    dask = cli.grade(assignment=str(graders), path=subs, out=tmp_path / "dask", sandbox_level=LEVEL,
+    dask = commands.grade(assignment=str(graders), path=subs, out=tmp_path / "dask", sandbox_level=LEVEL,
                      allow_weak_sandbox=True, workers=2, cluster="local")
     assert {r.student: (r.status, r.score) for r in dask} == local
     assert {r.sandbox.level for r in dask} == {LEVEL}

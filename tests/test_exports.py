@@ -239,3 +239,21 @@ def test_safe_names_stay_inside_and_distinct():
     assert len(set(names)) == len(names)
     assert all(n and "/" not in n and not n.startswith(".") for n in names)
     assert exports.safe_name("a_b") == "a_b" and exports.safe_name("a/b") != "a_b"
+
+
+def test_a_manual_question_without_tests_awaits_its_ta_in_every_view(tmp_path):
+    """One definition of "awaiting a TA" (QuestionResult.awaiting_points): a manual question with no test
+    recorded (a result built by hand, an old result) is empty in grades.csv, counted by the dashboard
+    and shown as awaiting in the report; never 0 points in one view and pending in another."""
+    from davar import dashboard, report
+
+    bare = dataclasses.replace(make("9900001"), questions=(
+        QuestionResult(id="q1", title=ASSIGNMENT.questions[0].title, max_points=3.0),
+        QuestionResult(id="q2", title=ASSIGNMENT.questions[1].title, max_points=2.0, manual=True)))
+    assert bare.questions[1].awaiting_ta and bare.questions[1].awaiting_points == 2.0
+    df = pd.read_csv(exports.write_grades_csv([bare], ASSIGNMENT, tmp_path / "grades.csv"), encoding="utf-8-sig")
+    assert pd.isna(df.loc[0, "q2"])
+    stats = dashboard.class_stats([bare], ASSIGNMENT)
+    assert next(q for q in stats.questions if q.id == "q2").awaiting == 1
+    report.render_reports(bare, tmp_path, assignment_title=ASSIGNMENT.title, course={})
+    assert "awaiting a TA" in (tmp_path / "report.en.html").read_text("utf-8")

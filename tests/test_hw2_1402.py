@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from davar import assignment, audit, cli, intake, sandbox
+from davar import assignment, audit, cli, commands, intake, sandbox
 from davar.grade import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,7 +329,7 @@ def test_choices_are_compared_case_insensitively(tmp_path):
     cell.source = cell.source.replace('"L2"', '" l2 "').replace('"none"', '"None"')
     (tmp_path / "student").mkdir()
     nbformat.write(nb, tmp_path / "student" / "HW2.ipynb")
-    (r,) = cli.grade(assignment=str(GRADERS), path=tmp_path / "student", out=tmp_path / "out")
+    (r,) = commands.grade(assignment=str(GRADERS), path=tmp_path / "student", out=tmp_path / "out")
     assert r.score == 16
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import nbformat
 import pytest
 
-from davar import cli, intake, sandbox
+from davar import commands, intake, sandbox
 from davar.assignment import load as load_assignment
 from davar.errors import InvalidSubmission
 
@@ -274,7 +274,7 @@ def test_a_moodle_zip_of_the_sample_corpus_grades_like_the_folder(corpus, tmp_pa
         entries[f"{names[pid]}_{pid}_assignsubmission_file_/{nb}"] = (ROOT / "submissions" / HW2 / sample / "HW2_CNN.ipynb").read_bytes()
         entries[f"{names[pid]}_{pid}_assignsubmission_onlinetext_/onlinetext.html"] = "<p>done</p>"
     archive = make_zip(tmp_path / "moodle-download.zip", entries)
-    zipped = {r.student: r for r in cli.grade(assignment=str(ROOT / "graders" / HW2), path=archive, out=tmp_path / "out")}
+    zipped = {r.student: r for r in commands.grade(assignment=str(ROOT / "graders" / HW2), path=archive, out=tmp_path / "out")}
     _, folder = corpus(HW2)
     assert set(zipped) == set(ids)
 

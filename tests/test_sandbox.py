@@ -1,4 +1,4 @@
-"""Containment: what a notebook in the strict sandbox can and cannot do (DESIGN §4)."""
+"""Containment: what a notebook in the strict sandbox can and cannot do (ARCHITECTURE.md §2)."""
 
 from pathlib import Path
 

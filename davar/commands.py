@@ -1,0 +1,177 @@
+"""What each `davar` command does, as keyword-only library functions; `cli.py` only parses the
+arguments, calls one of these and prints what it returns.  Tests, the benchmark and a TA's own
+scripts call them directly:
+
+    results = commands.grade(assignment="iust-dl-1403-hw2", path=Path("submissions/..."), out=Path("reports"))
+
+`assignment` is an id (looked up in `graders/`) or the path of an assignment's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import assignment as assignment_mod
+from . import audit as audit_mod
+from . import batch, dashboard, exports, gradebook, intake, late, report, sandbox, scores
+from .errors import DavarError
+from .grade import grade_submission
+from .results import SubmissionResult
+
+REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
+
+
+def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
+    """Build every stand-in dataset of an assignment (offline, idempotent; never over real data).
+    Each `[datasets.<name>] standin = "module:function"` names a course module in `graders/<id>/`."""
+    a = assignment_mod.find(assignment)
+    with assignment_mod.course_imports(a):
+        for spec in a.datasets.values():
+            module, func = spec["standin"].split(":")
+            getattr(importlib.import_module(module), func)(a.data_root(data_root))
+    return a.data_root(data_root)
+
+
+def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
+          allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
+          workers: int | None = None, gpus: Sequence[str] = (), per_gpu: int = 1, force: bool = False,
+          cluster: str | None = None, on_start: Callable[[int, int], None] | None = None,
+          on_result: Callable[[SubmissionResult], None] | None = None,
+          on_running: Callable[[list[batch.Running]], None] | None = None) -> list[SubmissionResult]:
+    """Grade every submission under `path` (skipping those already graded with the same graders, data
+    and files, unless `force`); write result.json + fa/en reports per student, the gradebook, the class
+    dashboard and grades.csv.  `on_start(to_grade, skipped)`, `on_result(result)` and
+    `on_running(running)` report progress as it happens."""
+    a = assignment_mod.find(assignment)
+    level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
+    if profile == "standin":
+        build_data(assignment=assignment, data_root=data_root)
+    subs = intake.collect(path, a)
+    out_dir = out / a.id
+    book = out_dir / "gradebook.sqlite"
+    common = batch.assignment_digest(a, data_root=data_root, profile=profile)
+    keys = {s.student: batch.cache_key(s, common) for s in subs}
+    done = set() if force else gradebook.cache_keys(book, a.id)
+    todo = [s for s in subs if keys[s.student] not in done]
+    last = {} if force else {r.student: r for r in gradebook.latest(book, a.id)}
+    snapshots = None if cluster else batch.Snapshots.load(
+        out_dir / "snapshots", todo, last, batch.data_digest(a, data_root=data_root, profile=profile))
+    if on_start:
+        on_start(len(todo), len(subs) - len(todo))
+    manual = gradebook.manual(book, a.id)
+    for result in batch.grade_all(todo, a, level=level, workers=workers or batch.default_workers(a, profile),
+                                  profile=profile, data_root=data_root, gpus=gpus, per_gpu=per_gpu, cluster=cluster,
+                                  snapshots=snapshots, on_running=on_running):
+        student_dir = out_dir / result.student
+        student_dir.mkdir(parents=True, exist_ok=True)
+        shown = scores.merge(result, manual)  # as `davar report` would show it
+        (student_dir / "result.json").write_text(shown.to_json(), encoding="utf-8")
+        report.render_reports(shown, student_dir, assignment_title=a.title, course=a.course,
+                              release_hidden=a.visibility.get("release_hidden", False))
+        harness_failed = any(m.key == "harness_error" for m in result.messages)
+        gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
+        if on_result:
+            on_result(result)
+    report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False)
+    wanted = {s.student for s in subs}
+    return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
+
+
+def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | None = None,
+          profile: str = "standin", data_root: Path | None = None) -> SubmissionResult:
+    """A student's self-check: the public graders only, in the best sandbox this machine offers
+    (`level="auto"`); with `out`, the fa/en reports are written there too."""
+    a = assignment_mod.find(assignment)
+    if profile == "standin":
+        build_data(assignment=assignment, data_root=data_root)
+    sub = intake.collect(notebook, a)[0]
+    result = grade_submission(sub, a, level=sandbox.choose_level(level), profile=profile, data_root=data_root,
+                              public_only=True)
+    if out:
+        report.render_reports(result, out, assignment_title=a.title, course=a.course)
+    return result
+
+
+def audit_key(*, assignment: str, sandbox_level: str = "strict", allow_weak_sandbox: bool = False,
+              profile: str = "standin", data_root: Path | None = None) -> audit_mod.Audit:
+    """Grade the reference solution (it must score 100 %) and compare the official key with it."""
+    a = assignment_mod.find(assignment)
+    level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
+    if profile == "standin":
+        build_data(assignment=assignment, data_root=data_root)
+    return audit_mod.audit(a, level=level, profile=profile, data_root=data_root)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Reports:
+    """What `report_all` wrote, and the students a Moodle worksheet had no row for."""
+
+    written: list[Path]
+    not_in_moodle: list[str]
+
+
+def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequence[str] = ("html",),
+               release_hidden: bool | None = None, moodle_worksheet: Path | None = None,
+               moodle_key: str = "ID number", students: bool = True) -> Reports:
+    """Re-render from the gradebook alone: the latest result of each student with the TA's manual
+    scores merged and the current late policy applied; nothing is executed.  Without `students`, only
+    the class-level outputs (dashboard, exports)."""
+    a = assignment_mod.find(assignment)
+    if unknown := set(formats) - set(REPORT_FORMATS):
+        raise DavarError(f"unknown format(s) {', '.join(sorted(unknown))}; choose from {', '.join(REPORT_FORMATS)}")
+    out_dir = out / a.id
+    book = out_dir / "gradebook.sqlite"
+    if not book.is_file():
+        raise DavarError(f"no gradebook at {book}: run `davar grade {a.id} …` first")
+    release = a.visibility.get("release_hidden", False) if release_hidden is None else release_hidden
+    manual = gradebook.manual(book, a.id)
+    results = [scores.merge(dataclasses.replace(r, lateness=r.lateness and late.lateness(a, r.lateness.submitted_at)),
+                            manual) for r in gradebook.latest(book, a.id)]
+    written: list[Path] = []
+    for r in results if students else ():
+        student_dir = out_dir / r.student
+        student_dir.mkdir(parents=True, exist_ok=True)
+        (student_dir / "result.json").write_text(r.to_json(), encoding="utf-8")
+        written += report.render_reports(r, student_dir, assignment_title=a.title, course=a.course,
+                                         formats=[f for f in formats if f in report.FORMATS], release_hidden=release)
+    if "html" in formats:
+        written += dashboard.render_dashboard(results, a, out_dir)
+    if "csv" in formats:
+        written.append(exports.write_grades_csv(results, a, out_dir / "grades.csv"))
+    if "xlsx" in formats:
+        written.append(exports.write_grades_xlsx(results, a, out_dir / "grades.xlsx"))
+    if "gradescope" in formats:
+        written += exports.write_gradescope(results, a, out_dir / "gradescope")
+    if "junit" in formats:
+        written.append(exports.write_junit(results, a, out_dir / "junit.xml", reveal_hidden=release))
+    missing: list[str] = []
+    if "moodle" in formats:
+        if moodle_worksheet is None:
+            raise DavarError("--format moodle needs --moodle-worksheet: the grading worksheet downloaded from Moodle")
+        participants = exports.moodle_participants(moodle_worksheet, key=moodle_key)
+        missing = exports.write_moodle_worksheet(results, a, out_dir / "moodle.csv", participants,
+                                                 reveal_hidden=release)
+        written.append(out_dir / "moodle.csv")
+    return Reports(written=written, not_in_moodle=missing)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Imported:
+    """What `import_scores` stored: how many scores, where, and for which not-yet-graded students."""
+
+    count: int
+    gradebook: Path
+    not_graded: list[str]
+
+
+def import_scores(*, assignment: str, file: Path, out: Path = Path("reports")) -> Imported:
+    """Add a TA's manual grades to the assignment's gradebook (the whole file or nothing)."""
+    a = assignment_mod.find(assignment)
+    found = scores.read_csv(file, a)
+    book = out / a.id / "gradebook.sqlite"
+    known = {r.student for r in gradebook.latest(book, a.id)}
+    gradebook.add_manual(book, a.id, found)
+    return Imported(count=len(found), gradebook=book, not_graded=sorted({s.student for s in found} - known))
