@@ -1,6 +1,7 @@
 """The narrow, data-only bridge between trusted graders and the student's live kernel (ARCHITECTURE.md §2).
 
-Requests go to the kernel as ``_davar.<op>(...)`` over the Jupyter protocol with ``silent=True``;
+Requests go to the kernel as ``_davar.<op>(...)`` over the Jupyter protocol with ``silent=True``
+(the names and reply shapes both sides agree on are in davar/inside/protocol.py);
 inputs travel as ``.npy`` files in the exchange ``in`` folder (read-only inside the sandbox); answers
 come back as a JSON descriptor plus ``.npy`` files in ``out``.  The harness opens reply files with
 ``O_NOFOLLOW`` (a student could plant a symlink to a host file), accepts only regular files, caps the
@@ -29,6 +30,7 @@ from jupyter_core.utils import run_sync
 
 from .errors import BridgeTimeout, GradeFailure, KernelUnavailable, MissingName, ReplyRejected, StudentCodeRaised
 from .graph import Graph
+from .inside import protocol
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _FILE = re.compile(r"[A-Za-z0-9_-]+(\.json|\.npy)")
@@ -55,15 +57,17 @@ class Bridge:
     def request(self, op: str, name: str | None = None, *args: Any, timeout: float | None = None) -> Any:
         if self.broken:
             raise KernelUnavailable(self.broken)
+        if op not in protocol.OPS:
+            raise ValueError(f"not a request the kernel side answers: {op!r}")
         if name is not None and not _NAME.fullmatch(name):
             raise ValueError(f"not a Python name: {name!r}")
         rid = f"r{next(self._ids)}"
         call_args = [repr(rid)]
         if name is not None:
             call_args.append(repr(name))
-        if op in ("call", "predict", "model_trace"):
+        if op in protocol.OPS_WITH_ARGS:
             call_args.append(f"__import__('json').loads({json.dumps(self._send_args(rid, args))!r})")
-        code = f"__import__('_davar').{op}({', '.join(call_args)})"
+        code = f"__import__({protocol.MODULE!r}).{op}({', '.join(call_args)})"
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         limit = timeout or self.timeout_s
         try:

@@ -41,11 +41,12 @@ from . import figures, repair, sandbox
 from .assignment import Assignment, Limits
 from .bridge import Bridge
 from .errors import KernelUnavailable
+from .inside import protocol
 from .intake import Submission
 from .results import CellRecord, CellStatus, ExecutionRecord, Figure, Level, RunStatus, SandboxRecord
 
-KERNEL_SIDE = Path(__file__).with_name("kernel_side.py")
-SNAPSHOT = ".davar-snapshot.pkl"  # kernel_side.SNAPSHOT, in the sandbox's working folder
+INSIDE = Path(__file__).with_name("inside")  # bound read-only into the sandbox as one folder
+SNAPSHOT = protocol.SNAPSHOT  # in the sandbox's working folder
 SETUP_TAG = "davar-setup"
 #: What OpenMP, MKL, OpenBLAS, torch and TensorFlow read for their thread counts.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
@@ -116,7 +117,7 @@ class AuditLog:
         return tuple(self.events)
 
     def shim(self) -> tuple[dict[str, str], ...]:
-        """What the Colab/Kaggle shim did (davar/colab_shim.py): mounts, downloads, pip, unzip."""
+        """What the Colab/Kaggle shim did (davar/inside/colab_shim.py): mounts, downloads, pip, unzip."""
         self._drain()
         return tuple(self.shim_events)
 
@@ -175,7 +176,7 @@ def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str]
     return the type of each cell the student wrote."""
     nb = repair.load(src)[0]  # as davar.repair reads it: outputs dropped, damage repaired, normalized
     code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
-    code += f"__import__('_davar').install_shim({json.dumps(shim)})\n"
+    code += f"__import__({protocol.MODULE!r}).install_shim({json.dumps(shim)})\n"
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
     student_cells = [c.cell_type for c in nb.cells]
     nb.cells.insert(0, setup)
@@ -284,14 +285,14 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             "MPLCONFIGDIR": "/tmp/matplotlib",
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "DAVAR_AUDIT_SOCKET": str(paths.ipc / "audit.sock"),
-            "DAVAR_EXCHANGE_IN": sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
-            "DAVAR_EXCHANGE_OUT": sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
+            protocol.ENV_AUDIT_SOCKET: str(paths.ipc / "audit.sock"),
+            protocol.ENV_EXCHANGE_IN: sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
+            protocol.ENV_EXCHANGE_OUT: sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
             "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
             **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
         }
         command = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
-                                         env=env, kernel_side=KERNEL_SIDE)
+                                         env=env, inside=INSIDE)
         km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
                                      connection_file=str(paths.ipc / "kernel.json"), sandbox_cmd=command,
                                      sandbox_uid=slot.uid if level == "strict" else None)

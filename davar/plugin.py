@@ -45,7 +45,7 @@ from .results import (
 from .sandbox import Slot
 
 session_key = pytest.StashKey["GradingSession"]()
-#: What the Colab/Kaggle shim reports (davar/colab_shim.py), as catalogue keys.
+#: What the Colab/Kaggle shim reports (davar/inside/colab_shim.py), as catalogue keys.
 SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip")}
 
 

@@ -38,7 +38,8 @@ WORK = "/submission"
 DATA = "/data"
 EXCHANGE_IN = "/exchange/in"
 EXCHANGE_OUT = "/exchange/out"
-KERNEL_SIDE = "/opt/davar/kernel_side.py"
+INSIDE = "/opt/davar"  # davar/inside, read-only: the kernel's entry point and the Colab shim
+KERNEL_SIDE = f"{INSIDE}/kernel_side.py"
 COLAB_WORK = ("/content", "/kaggle/working")  # more names for WORK
 
 #: First uid of the sandbox slots; slot N runs as BASE_UID + N (RLIMIT_NPROC is per uid).
@@ -245,11 +246,12 @@ def _python_roots() -> list[str]:
 
 
 def kernel_command(*, level: Level, paths: Paths, limits: Limits, slot: Slot = Slot(), cgroup: Cgroup | None = None,
-                   env: dict[str, str], kernel_side: Path) -> list[str]:
-    """The argv that starts `python kernel_side.py -f {connection_file}` at the given level."""
+                   env: dict[str, str], inside: Path) -> list[str]:
+    """The argv that starts `python kernel_side.py -f {connection_file}` (from the folder `inside`,
+    davar/inside) at the given level."""
     python = sys.executable
     if level == "none":
-        return [python, str(kernel_side), "-f", "{connection_file}"]
+        return [python, str(inside / "kernel_side.py"), "-f", "{connection_file}"]
 
     caps = detect()
     args = [caps.bwrap or "bwrap"]
@@ -275,8 +277,7 @@ def kernel_command(*, level: Level, paths: Paths, limits: Limits, slot: Slot = S
         ("--bind", str(paths.ipc), str(paths.ipc)),
         ("--ro-bind", str(paths.exchange_in), EXCHANGE_IN),
         ("--bind", str(paths.exchange_out), EXCHANGE_OUT),
-        ("--ro-bind", str(kernel_side), KERNEL_SIDE),
-        ("--ro-bind", str(kernel_side.with_name("colab_shim.py")), str(Path(KERNEL_SIDE).with_name("colab_shim.py"))),
+        ("--ro-bind", str(inside), INSIDE),
     ]
     if paths.data is not None:
         targets.append(("--ro-bind", str(paths.data), DATA))

@@ -1,4 +1,4 @@
-"""A notebook written for Colab grades exactly like its plain twin (davar/colab_shim.py + the sandbox's
+"""A notebook written for Colab grades exactly like its plain twin (davar/inside/colab_shim.py + the sandbox's
 data-map mounts)."""
 
 import zipfile

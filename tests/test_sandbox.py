@@ -99,8 +99,8 @@ def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "gpu_device_nodes", lambda gpu: [f"/dev/nvidia{gpu}", "/dev/nvidiactl"])
     paths = sandbox.Paths(work=tmp_path / "w", ipc=tmp_path / "i", exchange_in=tmp_path / "in", exchange_out=tmp_path / "out")
     argv = sandbox.kernel_command(level="basic", paths=paths, limits=assignment.Limits(), slot=sandbox.Slot(3, "1"),
-                                  env={}, kernel_side=tmp_path / "k.py")
+                                  env={}, inside=tmp_path)
     binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--dev-bind"]
     assert binds == ["/dev/nvidia1", "/dev/nvidiactl"]
     assert "--dev-bind" not in sandbox.kernel_command(level="basic", paths=paths, limits=assignment.Limits(),
-                                                      slot=sandbox.Slot(3), env={}, kernel_side=tmp_path / "k.py")
+                                                      slot=sandbox.Slot(3), env={}, inside=tmp_path)

@@ -9,10 +9,10 @@ import pytest
 from davar import expect
 from davar.checks import close, show
 
-Q = "1"
+pytestmark = pytest.mark.davar(question="1")  # every test of this module grades question 1
 
 
-@pytest.mark.davar(question=Q, points=10, timeout=60)
+@pytest.mark.davar(points=10, timeout=60)  # timeout: seconds for each call through the bridge
 def test_q1_softmax(sub, reference, rng):
     cases = [rng.normal(size=(3, 5)), rng.normal(size=(2, 4, 6)) * 10, rng.normal(size=(4, 3)) + 1000]
     for z in cases:

@@ -1,7 +1,9 @@
 """Runs INSIDE the sandbox as the kernel's entry point: ``python kernel_side.py -f CONNECTION_FILE``.
 
-It only uses the standard library and what the student's environment has (numpy, and torch or keras
-when the notebook uses them); it cannot import davar, which is not visible in the sandbox.
+It only uses the standard library, its folder (davar/inside, bound read-only at /opt/davar) and what
+the student's environment has (numpy, and torch or keras when the notebook uses them); it cannot
+import davar, which is not visible in the sandbox.  What it shares with the bridge (request names,
+reply shapes, file names) is in ``protocol.py`` beside it.
 
 1. An audit hook (PEP 578, cannot be removed once added) reports attempts to leave the sandbox to the
    harness as datagrams on ``$DAVAR_AUDIT_SOCKET``: network connections to anything but loopback,
@@ -15,16 +17,31 @@ when the notebook uses them); it cannot import davar, which is not visible in th
 """
 
 import contextlib
+import importlib.util
 import json
 import os
 import socket
 import sys
 import threading
 import traceback
+from types import ModuleType
 
-EXCHANGE_IN = os.environ.get("DAVAR_EXCHANGE_IN", "/exchange/in")
-EXCHANGE_OUT = os.environ.get("DAVAR_EXCHANGE_OUT", "/exchange/out")
-_AUDIT_SOCKET = os.environ.get("DAVAR_AUDIT_SOCKET", "")
+
+def _sibling(name: str) -> ModuleType:
+    """A module of this folder, loaded under a private name: a student's own `protocol.py` neither
+    shadows it nor is shadowed by it."""
+    spec = importlib.util.spec_from_file_location(
+        f"_davar_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+    assert spec is not None and spec.loader is not None  # a .py file always has a source loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+protocol = _sibling("protocol")
+EXCHANGE_IN = os.environ.get(protocol.ENV_EXCHANGE_IN, "/exchange/in")
+EXCHANGE_OUT = os.environ.get(protocol.ENV_EXCHANGE_OUT, "/exchange/out")
+_AUDIT_SOCKET = os.environ.get(protocol.ENV_AUDIT_SOCKET, "")
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
 _FILE_EVENTS = {"open", "os.listdir", "os.scandir", "os.chdir", "shutil.copyfile"}
 # Paths whose absence is ordinary (interpreter and library probing), never reported.
@@ -636,17 +653,10 @@ def find_models(rid):
 
 def install_shim(config):
     """Colab/Kaggle compatibility (colab_shim.py, next to this file), called by the setup cell."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "_davar_colab_shim", os.path.join(os.path.dirname(os.path.abspath(__file__)), "colab_shim.py"))
-    assert spec is not None and spec.loader is not None  # a .py file always has a source loader
-    shim = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(shim)
-    shim.install(config, lambda op, target: _report("shim", op, target))
+    _sibling("colab_shim").install(config, lambda op, target: _report("shim", op, target))
 
 
-SNAPSHOT = ".davar-snapshot.pkl"  # in the kernel's working folder
+SNAPSHOT = protocol.SNAPSHOT  # in the kernel's working folder
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit"}
 
 
@@ -706,7 +716,7 @@ def restore(rid):
 
 def main():
     global _sock
-    sys.modules["_davar"] = sys.modules[__name__]
+    sys.modules[protocol.MODULE] = sys.modules[__name__]
     if _AUDIT_SOCKET:
         _sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         _sock.setblocking(False)  # a full queue drops reports; it must never stall the student's code
