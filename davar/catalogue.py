@@ -47,10 +47,6 @@ def _entries() -> dict[str, Any]:
     return tomllib.loads(resources.files("davar").joinpath("catalogue.toml").read_text("utf-8"))
 
 
-def has(key: str, course: Mapping[str, Any] | None = None) -> bool:
-    return key in (course or {}) or key in _entries()
-
-
 def template(key: str, lang: str, variant: str | None = None, *, course: Mapping[str, Any] | None = None) -> str:
     """The text of `key` in `lang`: from the assignment's own messages (`course`, its messages.toml)
     when it has the key, else from the engine's catalogue."""
