@@ -3,8 +3,8 @@
     pytestmark = pytest.mark.davar(question="2")              # module-wide defaults, or per test:
     @pytest.mark.davar(points=5, timeout=60, hidden=True, title={"fa": "…", "en": "…"})
     def test_dL_dF(sub, reference, assignment):
-        expect_close(sub.answer("q2", "dL_dF"), reference.dL_dF(), name='ANSWERS["q2"]["dL_dF"]',
-                     tol=assignment.question("2").tolerance)
+        tol = assignment.question("2").params(Q2).tolerance       # Q2: the grader's typed parameters
+        expect_close(sub.answer("q2", "dL_dF"), reference.dL_dF(), name='ANSWERS["q2"]["dL_dF"]', tol=tol)
 
     expect(condition, key, **values)   pass or fail, with the catalogue message `key`
     expect_close(submitted, expected, name=..., tol=...)   the same for "equal to the reference"
@@ -75,7 +75,7 @@ class Verdict:
     course: Mapping[str, Any] = field(default_factory=dict)  # the assignment's messages.toml
 
     def message(self, key: str, values: Mapping[str, Any], variant: str | None = None) -> Message:
-        return catalogue.message(key, dict(values), variant, course=self.course)
+        return catalogue.message(key, values, variant, course=self.course)
 
 
 current: ContextVar[Verdict] = ContextVar("davar_verdict")

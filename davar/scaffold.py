@@ -1,7 +1,8 @@
 """`davar new ASSIGNMENT`: a complete, working assignment to start from.
 
 One question (`softmax`), one master notebook with one solution block, one grader, the reference it
-compares with, and one sample (a mutation of the reference) with its expected grade: it passes
+compares with, and three samples (mutations of the reference) with their expected grades: a mistake,
+right work in another shape, and an answer that tries to get the points without the work.  It passes
 `davar assign`, `davar audit-key` and `davar grade` as it is, so a TA changes a working assignment
 instead of assembling one.  The files are `templates/new/*` with `${id}` and `${stem}` filled in.
 """
@@ -16,7 +17,7 @@ from string import Template
 from .errors import AuthoringError
 
 VALID_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
-SAMPLE = "wrong_axis"
+SAMPLES = ("wrong_axis", "other_shape", "uniform_guess")
 
 
 def new(assignment_id: str, *, root: Path) -> list[Path]:
@@ -29,8 +30,8 @@ def new(assignment_id: str, *, root: Path) -> list[Path]:
         "test_q1.py": root / "graders" / assignment_id / "test_q1.py",
         "master.py": root / "reference" / assignment_id / f"{stem}.py",
         "reference.py": root / "reference" / assignment_id / "reference.py",
-        "mutations.toml": root / "submissions" / assignment_id / SAMPLE / "mutations.toml",
-        "expected.toml": root / "submissions" / assignment_id / SAMPLE / "expected.toml",
+        **{f"{sample}.{name}": root / "submissions" / assignment_id / sample / name
+           for sample in SAMPLES for name in ("mutations.toml", "expected.toml")},
     }
     if existing := [p for p in targets.values() if p.exists()]:
         raise AuthoringError(f"{existing[0]} exists: `davar new` never overwrites an assignment")

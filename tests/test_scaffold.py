@@ -15,10 +15,12 @@ def test_new_assignment_assigns_audits_and_grades_as_its_sample_expects(tmp_path
     assert cli.main(["assign", "demo-hw"]) == 0
     assert cli.main(["audit-key", "demo-hw"]) == 0
     assert cli.main(["grade", "demo-hw", "submissions/demo-hw", "--out", "reports"]) == 0
-    expected = tomllib.loads((tmp_path / "submissions/demo-hw/wrong_axis/expected.toml").read_text("utf-8"))
-    (result,) = gradebook.latest(tmp_path / "reports/demo-hw/gradebook.sqlite", "demo-hw")
-    assert (result.status, result.score) == (expected["status"], expected["score"])
-    assert {t.id: t.outcome for q in result.questions for t in q.tests} == expected["tests"]
+    results = {r.student: r for r in gradebook.latest(tmp_path / "reports/demo-hw/gradebook.sqlite", "demo-hw")}
+    assert sorted(results) == sorted(scaffold.SAMPLES)
+    for sample, result in results.items():
+        expected = tomllib.loads((tmp_path / "submissions/demo-hw" / sample / "expected.toml").read_text("utf-8"))
+        assert (result.status, result.score) == (expected["status"], expected["score"]), sample
+        assert {t.id: t.outcome for q in result.questions for t in q.tests} == expected["tests"], sample
 
 
 def test_new_never_overwrites_and_checks_the_id(tmp_path):
