@@ -3,7 +3,7 @@
     python bench/rss_driver.py ASSIGNMENT_DIR SUBMISSIONS OUT --workers 2 --level strict
 
 The resident set of this process (VmRSS in /proc/self/status) is read each time a result has been
-written to the gradebook (`davar.gradebook.add` is wrapped to do it), so the curve is memory against
+written to the gradebook (`davar.book.gradebook.add` is wrapped to do it), so the curve is memory against
 results: flat means the driver does not keep what it has already handed on.  The peak is VmHWM, the
 kernel's own high-water mark, which also covers what `davar grade` does after the last result (the
 dashboard and grades.csv from the whole gradebook).  The workers and the sandboxed kernels are other
@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--level", default="strict")
     args = parser.parse_args()
 
-    from davar import commands, gradebook
+    from davar import commands
+    from davar.book import gradebook
 
     after_imports = _status_mb("VmRSS")
     curve: list[float] = []  # VmRSS after each result

@@ -26,12 +26,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import fixtures
 import nbclient
 import nbformat
 from rich.console import Console
 from rich.table import Table
-
-import fixtures
 
 HERE = Path(__file__).resolve().parent
 VENVS = HERE / ".venvs"
@@ -184,7 +183,7 @@ def main() -> int:
     rss_subs = args.rss_subs if args.rss_subs is not None else (100 if args.quick else 500)
     train_seconds = args.train_seconds or (10.0 if args.quick else 30.0)
 
-    from davar import sandbox
+    from davar.run import sandbox
 
     level = sandbox.detect().best
     began, load_before = time.perf_counter(), load()

@@ -5,6 +5,6 @@ Graders use `from davar import expect, expect_close, note, award, award_accuracy
 
 __version__ = "0.1.0"
 
-from .api import award, award_accuracy, expect, expect_close, note
+from davar.api import award, award_accuracy, expect, expect_close, note
 
 __all__ = ["__version__", "award", "award_accuracy", "expect", "expect_close", "note"]

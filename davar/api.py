@@ -26,10 +26,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalogue
-from .checks import close, partial_credit, show
-from .errors import GradeFailure
-from .results import Message
+from davar import catalogue
+from davar.checks import close, partial_credit, show
+from davar.errors import GradeFailure
+from davar.results import Message
 
 MARKER = "davar"
 MARKER_HELP = ("davar(question, points, hidden=False, timeout=None, title=None): the question a test grades, "

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import dacite
 
-from . import late
-from .errors import AssignmentError
+from davar import late
+from davar.errors import AssignmentError
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ class Assignment:
     # starting with "/" are paths (mounted read-only there); others are URLs or Drive ids (downloads).
     data_map: dict[str, str] = field(default_factory=dict)
     visibility: dict[str, Any] = field(default_factory=dict)  # `[visibility] release_hidden = false`
-    # `[intake]` (davar/intake.py): `student_pattern`, a regex with named groups `id` and `name`
+    # `[intake]` (davar/intake/inbox.py): `student_pattern`, a regex with named groups `id` and `name`
     # matched against each student's folder or file name in an export.
     intake: dict[str, Any] = field(default_factory=dict)
     # `graders/<id>/messages.toml`: the course's own fa/en messages, looked up before the engine's.

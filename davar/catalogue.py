@@ -25,7 +25,7 @@ from typing import Any
 
 from babel.numbers import format_decimal, format_percent
 
-from .results import Message
+from davar.results import Message
 
 LANGS = ("fa", "en")
 FSI, PDI = "\u2068", "\u2069"

@@ -1,5 +1,5 @@
 """`davar` command line: it parses arguments, calls one library function (davar/commands.py,
-davar/authoring.py, davar/scaffold.py) and prints what it returns.
+davar/authoring/masters.py, davar/authoring/scaffold.py) and prints what it returns.
 
     davar grade ASSIGNMENT PATH [--workers N]    TA: execute + grade every submission, reports, gradebook
     davar check ASSIGNMENT NOTEBOOK [--lang fa]  student: public graders, a table, exit 1 if one fails
@@ -23,11 +23,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import assignment as assignment_mod
-from . import authoring, batch, catalogue, commands, report, sandbox, scaffold
-from .checks import show
-from .errors import DavarError
-from .results import SubmissionResult
+from davar import assignment as assignment_mod
+from davar import catalogue, commands
+from davar.authoring import masters, scaffold
+from davar.checks import show
+from davar.errors import DavarError
+from davar.grading import batch
+from davar.reporting import report
+from davar.results import SubmissionResult
+from davar.run import sandbox
 
 console = Console(stderr=True)
 
@@ -95,7 +99,7 @@ def _audit_key(args: argparse.Namespace) -> int:
 
 
 def _assign(args: argparse.Namespace) -> int:
-    written = authoring.assign(assignment_mod.find(args.assignment), public=args.public, check=args.check)
+    written = masters.assign(assignment_mod.find(args.assignment), public=args.public, check=args.check)
     changed = [w.path for w in written if w.changed]
     for path in changed:
         print(path)

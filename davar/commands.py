@@ -14,12 +14,17 @@ import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import assignment as assignment_mod
-from . import audit as audit_mod
-from . import batch, dashboard, exports, gradebook, intake, late, report, sandbox, scores
-from .errors import DavarError
-from .grade import grade_submission
-from .results import SubmissionResult
+from davar import assignment as assignment_mod
+from davar import late
+from davar.book import gradebook, scores
+from davar.errors import DavarError
+from davar.grading import audit as audit_mod
+from davar.grading import batch
+from davar.grading.grade import grade_submission
+from davar.intake import inbox
+from davar.reporting import dashboard, exports, report
+from davar.results import SubmissionResult
+from davar.run import sandbox
 
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
 
@@ -49,7 +54,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
     if profile == "standin":
         build_data(assignment=assignment, data_root=data_root)
-    subs = intake.collect(path, a)
+    subs = inbox.collect(path, a)
     out_dir = out / a.id
     book = out_dir / "gradebook.sqlite"
     common = batch.assignment_digest(a, data_root=data_root, profile=profile)
@@ -87,7 +92,7 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
     a = assignment_mod.find(assignment)
     if profile == "standin":
         build_data(assignment=assignment, data_root=data_root)
-    sub = intake.collect(notebook, a)[0]
+    sub = inbox.collect(notebook, a)[0]
     result = grade_submission(sub, a, level=sandbox.choose_level(level), profile=profile, data_root=data_root,
                               public_only=True)
     if out:

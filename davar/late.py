@@ -46,8 +46,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
 
-from .errors import AssignmentError
-from .results import POLICIES, Lateness, Policy
+from davar.errors import AssignmentError
+from davar.results import POLICIES, Lateness, Policy
 
 DAY_S = 86400
 # Which keys each policy accepts, and which of them it requires.

@@ -25,7 +25,7 @@ Outcome = Literal["passed", "partial", "failed", "error", "not_run", "skipped", 
 #: How one notebook's run ended, and how one of its cells did.
 RunStatus = Literal["ok", "error", "timeout", "dead", "not_run"]
 CellStatus = Literal["ok", "error", "timeout", "not_run"]
-#: The sandbox a kernel ran in (davar/sandbox.py), strongest last.
+#: The sandbox a kernel ran in (davar/run/sandbox.py), strongest last.
 Level = Literal["none", "basic", "strict"]
 #: A late policy (davar/late.py).
 Policy = Literal["none", "per_day", "zero_after"]
@@ -126,7 +126,7 @@ class SandboxRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Figure:
-    """An image the notebook displayed; `data` is base64 of a PNG davar re-encoded (see davar.figures),
+    """An image the notebook displayed; `data` is base64 of a PNG davar re-encoded (see davar.run.figures),
     empty when the image is not kept (SVG, undecodable, past the limit)."""
 
     notebook: str

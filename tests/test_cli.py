@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from davar import cli, sandbox
+from davar import cli
+from davar.run import sandbox
 
 SAMPLE = Path(__file__).resolve().parent.parent / "submissions" / "iust-dl-1403-hw2" / "under_threshold" / "HW2_CNN.ipynb"
 

@@ -2,8 +2,17 @@
 
 import json
 
-from davar import gradebook
-from davar.results import ExecutionRecord, Message, QuestionResult, SandboxRecord, SubmissionResult, TestResult, from_dict, from_json
+from davar.book import gradebook
+from davar.results import (
+    ExecutionRecord,
+    Message,
+    QuestionResult,
+    SandboxRecord,
+    SubmissionResult,
+    TestResult,
+    from_dict,
+    from_json,
+)
 
 
 def make(score=2.0, student="s1"):

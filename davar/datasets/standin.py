@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..errors import DavarError
+from davar.errors import DavarError
 
 
 def _marker(root: Path, name: str) -> Path:

@@ -5,7 +5,7 @@ Installed by the setup cell before the student's cells, with the assignment's da
 - `!pip install X` / `%pip install X`: a no-op when X is installed, else "not in the grading
   environment"; nothing is ever installed.
 - `from google.colab import drive; drive.mount(...)` succeeds; the Drive and `/kaggle/input` paths
-  of the data map are bind-mounted by the sandbox itself (davar/sandbox.py), read-only.
+  of the data map are bind-mounted by the sandbox itself (davar/run/sandbox.py), read-only.
 - `!wget`, `!curl`, `!gdown`, `gdown.download`, `urllib.request.urlretrieve/urlopen` and
   `requests.get` of a URL or Drive id in the data map are served from the local copy; anything else
   fails at once naming the URL (the network is off anyway: this only makes it fast and clear).

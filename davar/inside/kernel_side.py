@@ -661,7 +661,7 @@ _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit"}
 
 
 def snapshot(rid):
-    """Save the notebook's namespace for a later regrade (`davar.batch`): each value pickled on its own
+    """Save the notebook's namespace for a later regrade (`davar.grading.batch`): each value pickled on its own
     (cloudpickle: functions and classes by value, models with their weights), modules by name.  It
     is read back only by `restore`, in a sandboxed kernel like this one; davar never unpickles it."""
 

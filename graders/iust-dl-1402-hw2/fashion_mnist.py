@@ -31,7 +31,7 @@ experiments on a CPU in seconds:
   labels are not memorised, shrink that gap (training accuracy falls to about the share of clean
   labels while hidden accuracy holds or rises).
 
-tests/test_datasets_fashion_mnist.py checks these effects over several seeds.
+tests/courses/test_datasets_fashion_mnist.py checks these effects over several seeds.
 """
 
 from __future__ import annotations

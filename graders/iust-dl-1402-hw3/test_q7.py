@@ -1,6 +1,6 @@
 """Q7 (Q7.ipynb): a CNN with an Inception module on CIFAR-10, as `model` (Keras).
 
-- q7_inception: the module is found in the MODEL GRAPH (ModelProbe.graph(), davar.graph): a
+- q7_inception: the module is found in the MODEL GRAPH (ModelProbe.graph(), davar.probe.graph): a
   concatenation joining at least `min_branches` parallel branches that start from one common node,
   each with a convolution or pooling, whose receptive fields take at least `min_kernel_sizes`
   different sizes (assignment.toml `inception`).  Layer names and the notebook's text play no part.

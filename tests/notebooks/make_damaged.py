@@ -2,7 +2,7 @@
 
     python tests/notebooks/make_damaged.py
 
-Each file is named after what it reproduces; tests/test_repair.py says what davar does with each.
+Each file is named after what it reproduces; tests/intake/test_repair.py says what davar does with each.
 All of them (when readable) hold the same small program: `answer = 42` and `double(x)`; the
 fixtures for files too large to keep in the repository (hundreds of MB of outputs, over the size
 cap) are made by the tests in a temporary folder with `huge_outputs` and `oversize` below.

@@ -1,0 +1,1 @@
+"""Authoring an assignment: `davar assign` from master notebooks, `davar new`."""

@@ -1,0 +1,1 @@
+"""The gradebook: every result kept with its history, and a TA's manual scores."""

@@ -1,0 +1,104 @@
+"""The gradebook: one SQLite file per assignment (stdlib sqlite3), one transaction per result.
+
+Every grading adds a row (history is kept: a regrade never overwrites); `latest` gives the newest
+result per student.  The full result JSON is stored, so reports can be rebuilt from here alone.
+Manual scores a TA imports (`davar.book.scores`) are kept the same way, every import a row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from davar.book.scores import ManualScore
+from davar.results import SubmissionResult, from_json
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment  TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    graded_at   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    score       REAL NOT NULL,
+    max_score   REAL NOT NULL,
+    result_json TEXT NOT NULL,
+    cache_key   TEXT  -- davar.grading.batch.cache_key; NULL when the result must not be reused
+);
+CREATE INDEX IF NOT EXISTS results_student ON results (assignment, student, id);
+CREATE TABLE IF NOT EXISTS manual_scores (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment  TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    points      REAL NOT NULL,
+    comment     TEXT NOT NULL,
+    lang        TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    source      TEXT NOT NULL
+);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA)
+    if "cache_key" not in {row[1] for row in db.execute("PRAGMA table_info(results)")}:  # an older gradebook
+        db.execute("ALTER TABLE results ADD COLUMN cache_key TEXT")
+    return db
+
+
+def add(path: Path, result: SubmissionResult, *, cache_key: str | None = None) -> None:
+    with closing(connect(path)) as db, db:
+        db.execute(
+            "INSERT INTO results (assignment, student, digest, graded_at, status, score, max_score, result_json,"
+            " cache_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (result.assignment, result.student, result.digest, result.graded_at, result.status, result.score,
+             result.max_score, result.to_json(), cache_key))
+
+
+def cache_keys(path: Path, assignment: str) -> set[str]:
+    """The cache keys of the assignment's results already in the gradebook."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT DISTINCT cache_key FROM results WHERE assignment = ? AND cache_key IS NOT NULL",
+                          (assignment,)).fetchall()
+    return {r[0] for r in rows}
+
+
+def latest(path: Path, assignment: str) -> list[SubmissionResult]:
+    """The newest result of each student, by student id."""
+    with closing(connect(path)) as db:
+        rows = db.execute(
+            "SELECT result_json FROM results WHERE id IN"
+            " (SELECT MAX(id) FROM results WHERE assignment = ? GROUP BY student) ORDER BY student",
+            (assignment,)).fetchall()
+    return [from_json(r[0]) for r in rows]
+
+
+def history(path: Path, assignment: str, student: str) -> list[SubmissionResult]:
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT result_json FROM results WHERE assignment = ? AND student = ? ORDER BY id",
+                          (assignment, student)).fetchall()
+    return [from_json(r[0]) for r in rows]
+
+
+def add_manual(path: Path, assignment: str, scores: list[ManualScore]) -> None:
+    """One import, all rows or none."""
+    with closing(connect(path)) as db, db:
+        db.executemany(
+            "INSERT INTO manual_scores (assignment, student, question, points, comment, lang, imported_at, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(assignment, s.student, s.question, s.points, s.comment, s.lang, s.imported_at, s.source) for s in scores])
+
+
+def manual(path: Path, assignment: str) -> list[ManualScore]:
+    """Every imported manual score of the assignment, oldest first (`scores.merge` takes the latest)."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT student, question, points, comment, lang, imported_at, source FROM manual_scores"
+                          " WHERE assignment = ? ORDER BY id", (assignment,)).fetchall()
+    return [ManualScore(student=r[0], question=r[1], points=r[2], comment=r[3], lang=r[4], imported_at=r[5],
+                        source=r[6])
+            for r in rows]

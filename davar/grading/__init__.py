@@ -1,0 +1,1 @@
+"""The grading stage: the pytest plugin, one submission, the answer-key audit, the batch."""

@@ -1,0 +1,75 @@
+"""Grade one submission: run the assignment's pytest graders in-process against its notebooks,
+executed in the sandbox and kept alive, and return its `SubmissionResult`.  Failures are results: an unreadable
+notebook is `invalid_submission`; a crash of the harness itself is reported, not raised, so a batch
+goes on."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from davar import catalogue, late
+from davar.assignment import Assignment, course_imports
+from davar.errors import InvalidSubmission
+from davar.grading.plugin import GradingSession
+from davar.intake import repair
+from davar.intake.inbox import Submission
+from davar.results import Level, QuestionResult, SandboxRecord, Status, SubmissionResult, TestResult, awaiting_manual
+from davar.run.sandbox import Slot
+
+
+def grade_submission(submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
+                     data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot(),
+                     snapshot_dir: Path | None = None, previous: SubmissionResult | None = None) -> SubmissionResult:
+    """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
+    is executed in the sandbox when its graders first need it (or restored from its snapshot: see
+    `GradingSession`)."""
+    try:
+        notes = [note for path in submission.notebooks.values() for note in repair.check(path)]  # what was repaired
+        session = GradingSession(submission=submission, assignment=assignment, level=level, profile=profile,
+                                 data_root=data_root, public_only=public_only, slot=slot, snapshot_dir=snapshot_dir,
+                                 previous=previous)
+        args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
+                f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
+        with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
+            code = pytest.main(args, plugins=[session])
+        if session.harness_error is not None:
+            raise session.harness_error
+        if session.result is None:
+            raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n"
+                               f"{out.getvalue()[-3000:]}")
+        return dataclasses.replace(session.result, messages=(*notes, *session.result.messages),
+                                   display_name=submission.display_name)
+    except InvalidSubmission as e:
+        return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key,
+                                 values=e.values)
+    except Exception as e:  # a harness failure must not stop the batch: it is reported on this submission
+        detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+        return unexecuted_result(submission, assignment, level=level, status="execution_error",
+                                 key="harness_error", values={"error": detail[:500]})
+
+
+def unexecuted_result(submission: Submission, assignment: Assignment, *, level: Level, status: Status, key: str,
+                      values: dict) -> SubmissionResult:
+    """A result for a submission whose notebook never ran: every test `not_run`, zero points; a manual
+    question still awaits its TA, as in any other result."""
+    reason = catalogue.message(key, values)
+    questions = tuple(
+        QuestionResult(id=q.id, title=q.title, max_points=q.points, manual=q.manual, bonus=q.bonus, tests=(
+            (awaiting_manual(q.points),) if q.manual else tuple(
+                TestResult(id=tid, title=title, outcome="not_run", points=0.0, max_points=0.0)
+                for tid, title in q.tests.items())))
+        for q in assignment.questions)
+    return SubmissionResult(
+        assignment=assignment.id, student=submission.student, display_name=submission.display_name,
+        digest=submission.digest, status=status,
+        questions=questions, executions=(),
+        sandbox=SandboxRecord(level=level, network=level == "none"),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"), messages=(reason,),
+        lateness=late.lateness(assignment, submission.submitted_at))

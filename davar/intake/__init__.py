@@ -1,0 +1,1 @@
+"""The intake stage: submissions in as they arrive, repaired where safe."""

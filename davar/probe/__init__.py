@@ -1,0 +1,1 @@
+"""The probe stage: the data-only bridge into the live kernel and what a model graph says."""

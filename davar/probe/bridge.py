@@ -1,0 +1,323 @@
+"""The narrow, data-only bridge between trusted graders and the student's live kernel (ARCHITECTURE.md §2).
+
+Requests go to the kernel as ``_davar.<op>(...)`` over the Jupyter protocol with ``silent=True``
+(the names and reply shapes both sides agree on are in davar/inside/protocol.py);
+inputs travel as ``.npy`` files in the exchange ``in`` folder (read-only inside the sandbox); answers
+come back as a JSON descriptor plus ``.npy`` files in ``out``.  The harness opens reply files with
+``O_NOFOLLOW`` (a student could plant a symlink to a host file), accepts only regular files, caps the
+total size, and loads arrays with ``allow_pickle=False``.  Nothing from the kernel is unpickled,
+``torch.load``-ed or evaluated here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import itertools
+import json
+import os
+import re
+import signal
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jupyter_client import BlockingKernelClient
+from jupyter_core.utils import run_sync
+
+from davar.errors import BridgeTimeout, GradeFailure, KernelUnavailable, MissingName, ReplyRejected, StudentCodeRaised
+from davar.inside import protocol
+from davar.probe.graph import Graph
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_FILE = re.compile(r"[A-Za-z0-9_-]+(\.json|\.npy)")
+DEFAULT_TIMEOUT_S = 120.0
+
+
+class Bridge:
+    def __init__(self, km, *, exchange_in: Path, exchange_out: Path, reply_limit: int):
+        self.km = km
+        self.exchange_in, self.exchange_out = exchange_in, exchange_out
+        self.reply_limit = reply_limit
+        self.timeout_s = DEFAULT_TIMEOUT_S
+        self.kc = BlockingKernelClient()
+        self.kc.load_connection_info(km.get_connection_info())
+        self.kc.start_channels(hb=False)  # liveness comes from the kernel manager, not a heartbeat thread
+        self._ids = itertools.count(1)
+        self.broken: str | None = None
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+
+    # ------------------------------------------------------------------ transport
+
+    def request(self, op: str, name: str | None = None, *args: Any, timeout: float | None = None) -> Any:
+        if self.broken:
+            raise KernelUnavailable(self.broken)
+        if op not in protocol.OPS:
+            raise ValueError(f"not a request the kernel side answers: {op!r}")
+        if name is not None and not _NAME.fullmatch(name):
+            raise ValueError(f"not a Python name: {name!r}")
+        rid = f"r{next(self._ids)}"
+        call_args = [repr(rid)]
+        if name is not None:
+            call_args.append(repr(name))
+        if op in protocol.OPS_WITH_ARGS:
+            call_args.append(f"__import__('json').loads({json.dumps(self._send_args(rid, args))!r})")
+        code = f"__import__({protocol.MODULE!r}).{op}({', '.join(call_args)})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        limit = timeout or self.timeout_s
+        try:
+            while True:
+                reply = self.kc.get_shell_msg(timeout=limit)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+        except Exception:  # queue.Empty: the student's code did not return in time
+            self._break("bridge_timeout")
+            raise BridgeTimeout(name or op, limit) from None
+        if reply["content"].get("status") != "ok" and not (self.exchange_out / f"{rid}.json").exists():
+            self._break("kernel_gone") if not run_sync(self.km.is_alive)() else None
+            raise ReplyRejected(name or op, "the kernel-side helper did not answer")
+        try:
+            answer = json.loads(self._read(f"{rid}.json", budget=[self.reply_limit]).decode())
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ReplyRejected(name or op, f"invalid reply: {e}") from None
+        try:
+            if "missing" in answer:
+                raise MissingName(name or op)
+            if "error" in answer:
+                err = answer["error"]
+                raise StudentCodeRaised(name or op, f"{err['type']}: {err['message']}"[:500], err["traceback"])
+            return self._decode(answer["ok"], budget=[self.reply_limit], name=name or op)
+        finally:
+            self._clean(rid)
+
+    def _break(self, why: str) -> None:
+        """A request that never returned leaves the kernel busy for good: stop using it."""
+        self.broken = why
+        with contextlib.suppress(Exception):
+            run_sync(self.km.signal_kernel)(signal.SIGKILL)  # its process group
+
+    def _send_args(self, rid: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        out = []
+        for i, a in enumerate(args):
+            if isinstance(a, np.ndarray):
+                fname = f"{rid}-in{i}.npy"
+                np.save(self.exchange_in / fname, a, allow_pickle=False)
+                out.append({"npy": fname})
+            else:
+                json.dumps(a)  # only plain data goes in, too
+                out.append({"json": a})
+        return out
+
+    def _read(self, fname: str, *, budget: list[int]) -> bytes:
+        if not _FILE.fullmatch(fname):
+            raise ReplyRejected(fname, "bad file name")
+        try:
+            fd = os.open(self.exchange_out / fname, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as e:
+            raise ReplyRejected(fname, f"cannot open reply ({e.strerror})") from None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ReplyRejected(fname, "not a regular file")
+            if st.st_size > budget[0]:
+                raise ReplyRejected(fname, f"reply larger than {budget[0]} bytes")
+            data = f.read(budget[0] + 1)
+        if len(data) > budget[0]:
+            raise ReplyRejected(fname, f"reply larger than {budget[0]} bytes")
+        budget[0] -= len(data)
+        return data
+
+    def _decode(self, desc: Any, *, budget: list[int], name: str) -> Any:
+        if not isinstance(desc, dict) or len(desc) != 1:
+            raise ReplyRejected(name, "malformed reply")
+        (kind, val), = desc.items()
+        if kind == "json":
+            return val
+        if kind == "npy":
+            data = self._read(str(val), budget=budget)
+            try:
+                return np.load(io.BytesIO(data), allow_pickle=False)
+            except ValueError as e:  # object arrays need pickle: refused
+                raise ReplyRejected(name, f"array refused: {e}") from None
+        if kind == "list":
+            return [self._decode(d, budget=budget, name=name) for d in val]
+        if kind == "dict":
+            return {str(k): self._decode(d, budget=budget, name=name) for k, d in val.items()}
+        raise ReplyRejected(name, f"unknown reply kind {kind!r}")
+
+    def _clean(self, rid: str) -> None:
+        for folder in (self.exchange_in, self.exchange_out):
+            for p in folder.glob(f"{rid}[.-]*"):
+                p.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- what graders use
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    name: str
+    type: str
+    module: str
+    params: int
+    config: dict[str, Any]
+    output_shape: tuple[int | None, ...] | None = None
+
+
+class ModelProbe:
+    """Facts about a model in the student's kernel, and its raw forward pass on grader inputs.
+
+    ``layers()`` lists the model's layers (torch: leaf modules; Keras: ``model.layers``) with their
+    configs.  ``graph()`` is the model as a :class:`davar.probe.graph.Graph` of layers and merge ops
+    (concatenations, additions) for structure checks: ``graph().inception_modules()``,
+    ``.residual_adds()``, ``.grouped_convs()``; it is None when the model cannot be traced (torch.fx and
+    data-dependent control flow, a subclassed Keras model never built on one input) and
+    ``graph_error()`` then says why.
+
+    Output shapes: a Keras model knows them (batch dimension None).  A torch model needs an example
+    input: ``layers(example=x)`` / ``graph(example=x)`` run forward passes on ``x`` (one numpy batch for a
+    single-input model, made by the grader, e.g. ``np.zeros((1, 3, 32, 32), np.float32)``; eval mode, no
+    gradients, the training mode restored) and give each leaf module's (forward hooks; a module called
+    twice: its first call) / graph node's output shape for that batch, batch dimension as is.  Without
+    ``example`` torch shapes are None.  ``example`` is ignored for Keras.  A student model that raises on
+    the example raises ``StudentCodeRaised``.  Replies are cached per example.
+    """
+
+    def __init__(self, bridge: Bridge, name: str):
+        self._bridge, self.name = bridge, name
+        self._info = bridge.request("model_info", name)
+        if not self._info.get("framework"):
+            raise GradeFailure("not_a_model", name=name, type=self._info.get("class", "?"))
+        self._traces: dict[Any, dict[str, Any]] = {}
+
+    @property
+    def framework(self) -> str:
+        return self._info["framework"]
+
+    def param_count(self, trainable: bool | None = None) -> int:
+        return int(self._info["trainable_params"] if trainable else self._info["params"])
+
+    def layers(self, example: np.ndarray | None = None) -> list[Layer]:
+        info = self._info
+        if example is not None and self.framework == "torch":
+            info = self._trace(example).get("info") or info
+        return [Layer(name=layer["name"], type=layer["type"], module=layer["module"], params=int(layer["params"]),
+                      config=layer.get("config") or {},
+                      output_shape=tuple(layer["output_shape"]) if layer.get("output_shape") else None)
+                for layer in info["layers"]]
+
+    def has_layer(self, *types: str) -> bool:
+        return any(layer.type in types for layer in self.layers())
+
+    def graph(self, example: np.ndarray | None = None) -> Graph | None:
+        reply = self._trace(example)
+        return Graph.from_json(reply["graph"]) if isinstance(reply.get("graph"), dict) else None
+
+    def graph_error(self, example: np.ndarray | None = None) -> str | None:
+        """Why ``graph()`` is None (e.g. ``TraceError: symbolically traced variables cannot be used as
+        inputs to control flow``), else None."""
+        reply = self._trace(example)
+        if isinstance(reply.get("graph"), dict):
+            return None
+        return str(reply.get("graph_error") or "no graph")[:1000]
+
+    def _trace(self, example: np.ndarray | None) -> dict[str, Any]:
+        """The kernel's graph reply, once per example (a torch graph and its shapes need one)."""
+        if example is None or self.framework != "torch":
+            key = None
+        else:
+            example = np.ascontiguousarray(example)
+            key = (example.shape, example.dtype.str, hashlib.sha256(example.tobytes()).hexdigest())
+        if key not in self._traces:
+            if key is None:
+                reply = self._bridge.request("model_graph", self.name)
+            else:
+                reply = self._bridge.request("model_trace", self.name, example)
+            self._traces[key] = reply if isinstance(reply, dict) else {}
+        return self._traces[key]
+
+    def predict(self, inputs: np.ndarray, *, timeout: float | None = None) -> np.ndarray:
+        return np.asarray(self._bridge.request("predict", self.name, inputs, timeout=timeout))
+
+
+class Sub:
+    """The `sub` fixture: the executed submission as graders see it."""
+
+    def __init__(self, live):
+        self._live = live
+        self.execution = live.execution
+
+    @property
+    def _bridge(self) -> Bridge:
+        if self._live.bridge is None:
+            raise KernelUnavailable(self.execution.reason or "kernel_gone")
+        return self._live.bridge
+
+    @property
+    def ran_ok(self) -> bool:
+        return self.execution.status == "ok"
+
+    @property
+    def cells(self):
+        return self.execution.cells
+
+    def figures(self):
+        """The images the notebook displayed: `davar.results.Figure(notebook, cell, mime, data)` each."""
+        return self._live.figures
+
+    def has(self, name: str) -> bool:
+        return bool(self._bridge.request("has", name)["exists"])
+
+    def value(self, name: str) -> Any:
+        return self._bridge.request("value", name)
+
+    def array(self, name: str) -> np.ndarray:
+        val = self._bridge.request("value", name)
+        if not isinstance(val, np.ndarray):
+            val = np.asarray(val)
+            if val.dtype == object:
+                raise ReplyRejected(name, "not an array")
+        return val
+
+    def call(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+        return self._bridge.request("call", name, *args, timeout=timeout)
+
+    def source(self, name: str) -> str:
+        return self._bridge.request("source", name)
+
+    def model(self, name: str = "model", *, framework: str | None = None, discover: bool = False) -> ModelProbe:
+        """The model the assignment's contract calls `name`.  A real notebook may name it otherwise:
+        then, with `discover` (for questions with a single model), the one model (of `framework`, if
+        given) in its namespace is used, and the test's messages say so (`model_discovered`); with
+        several candidates nothing is guessed."""
+        try:
+            return ModelProbe(self._bridge, name)
+        except (MissingName, GradeFailure) as e:
+            if not discover or getattr(e, "key", "") not in ("missing_name", "not_a_model"):
+                raise
+            found = sorted(k for k, v in self.find_models().items() if framework in (None, v["framework"]))
+            if len(found) != 1:
+                raise GradeFailure("model_not_found", name=name, candidates=", ".join(found) or "—") from None
+            from davar.api import note
+
+            note("model_discovered", expected=name, found=found[0])
+            return ModelProbe(self._bridge, found[0])
+
+    def find_models(self) -> dict[str, dict[str, str]]:
+        return self._bridge.request("find_models")
+
+    @property
+    def answers(self) -> Any:
+        return self.value("ANSWERS") if self.has("ANSWERS") else {}
+
+    def answer(self, *path: str) -> Any:
+        """ANSWERS[path[0]][path[1]]…, or None when the notebook left any step out."""
+        node = self.answers
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node

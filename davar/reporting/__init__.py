@@ -1,0 +1,1 @@
+"""The reporting stage: fa/en reports, the class dashboard, gradebook exports."""

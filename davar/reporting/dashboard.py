@@ -1,0 +1,446 @@
+"""The class dashboard: one page per language (``index.html`` in Persian, ``index.en.html``) over every
+student's latest result, for the course staff.
+
+``render_dashboard(results, assignment, out_dir)`` writes both pages.  It shows the score histogram,
+per-question and per-test pass rates, the distribution of every measured metric (accuracy, Dice, …:
+a message whose values have ``measured`` and ``threshold``) against its threshold, notebook run
+times, status counts and a table of students linking to their reports (``<student>/report.fa.html``).
+It shows hidden tests too: it is the staff's view, not a student's.
+
+Plots are matplotlib (Agg, no pyplot state) PNGs inlined as ``data:`` URIs, so a page is one file.
+They carry numbers only — tick labels in the page's digits, Persian digits on the fa page — because
+matplotlib cannot shape Persian; every word about a plot (titles, legends, which bar is which test)
+is HTML around it, from ``templates/labels.toml``.  The same results give byte-identical pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeGuard
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from davar import catalogue
+from davar.reporting.report import (
+    DIRECTION,
+    LANGS,
+    _environment,
+    _named,
+    _num,
+    _pick,
+    format_number,
+    format_percent_short,
+    format_timestamp,
+    label,
+    stylesheet,
+)
+from davar.results import STATUSES, SubmissionResult
+
+#: Colours shared by the plots and the page's legends (report.css has the same ones).
+OUTCOME_COLOURS = {"passed": "#1a7f37", "partial": "#d4a72c", "failed": "#cf222e", "other": "#8c959f"}
+STATUS_COLOURS = {"graded": "#1a7f37", "execution_error": "#bc4c00", "timeout": "#d4a72c",
+                  "invalid_submission": "#cf222e", "sandbox_violation": "#8250df"}
+SERIES_COLOURS = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#57606a", "#d4a72c", "#1b7c83")
+
+
+# ---- numbers, language-independent ---------------------------------------------------------------
+
+
+@dataclass
+class TestStats:
+    __test__ = False  # not a pytest test class
+
+    question: str
+    id: str
+    title: dict[str, str]
+    hidden: bool
+    outcomes: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    def share(self, kind: str) -> float:
+        """Share of students whose outcome is ``kind`` ("other": anything but passed/partial/failed)."""
+        if not self.total:
+            return 0.0
+        n = (self.total - sum(self.outcomes[k] for k in ("passed", "partial", "failed")) if kind == "other"
+             else self.outcomes[kind])
+        return n / self.total
+
+
+@dataclass
+class QuestionStats:
+    id: str
+    title: dict[str, str]
+    max_points: float
+    manual: bool
+    fractions: list[float] = field(default_factory=list)  # each student's points / max_points
+    awaiting: int = 0  # students whose manual question a TA has yet to mark
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.fractions) if self.fractions else 0.0
+
+    @property
+    def full(self) -> int:
+        return sum(1 for f in self.fractions if f >= 1 - 1e-9)
+
+
+@dataclass
+class MetricStats:
+    """The measured values of one message of one test, e.g. test accuracy of question 3."""
+
+    question: str
+    test: str
+    title: dict[str, str]
+    key: str
+    percent: bool  # the message shows the value as a percentage
+    measured: list[float] = field(default_factory=list)
+    thresholds: set[float] = field(default_factory=set)
+
+    @property
+    def above(self) -> int:
+        threshold = min(self.thresholds)
+        return sum(1 for m in self.measured if m > threshold)
+
+
+@dataclass
+class ClassStats:
+    results: list[SubmissionResult]
+    max_score: float
+    statuses: Counter
+    questions: list[QuestionStats]
+    tests: list[TestStats]
+    metrics: list[MetricStats]
+    runtimes: dict[str, list[float]]  # notebook -> wall seconds of each run that started
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _shows_percent(key: str, course: Any) -> bool:
+    try:
+        return all("{measured:percent}" in catalogue.template(key, "en", variant, course=course)
+                   for variant in ("pass", "fail"))
+    except (KeyError, TypeError):
+        return False
+
+
+def class_stats(results: Iterable[SubmissionResult], assignment: Any = None) -> ClassStats:
+    """Everything the dashboard plots, from the results alone (``assignment`` only orders questions
+    and supplies titles for ones no result has)."""
+    results = sorted(results, key=lambda r: r.student)
+    questions: dict[str, QuestionStats] = {}
+    for q in getattr(assignment, "questions", ()):
+        questions[q.id] = QuestionStats(id=q.id, title=q.title, max_points=q.points, manual=q.manual)
+    tests: dict[tuple[str, str], TestStats] = {}
+    metrics: dict[tuple[str, str, str], MetricStats] = {}
+    runtimes: dict[str, list[float]] = {}
+    for r in results:
+        for q in r.questions:
+            qs = questions.setdefault(q.id, QuestionStats(id=q.id, title=q.title, max_points=q.max_points,
+                                                           manual=q.manual))
+            if q.awaiting_ta:
+                qs.awaiting += 1
+            elif q.max_points > 0:
+                qs.fractions.append(q.points / q.max_points)
+            for t in q.tests:
+                ts = tests.setdefault((q.id, t.id), TestStats(question=q.id, id=t.id, title=t.title, hidden=t.hidden))
+                ts.outcomes[t.outcome] += 1
+                for m in t.messages:
+                    measured, threshold = m.values.get("measured"), m.values.get("threshold")
+                    if _is_number(measured) and _is_number(threshold):
+                        percent = _shows_percent(m.key, getattr(assignment, "messages", None))
+                        ms = metrics.setdefault((q.id, t.id, m.key), MetricStats(
+                            question=q.id, test=t.id, title=t.title, key=m.key, percent=percent))
+                        ms.measured.append(float(measured))
+                        ms.thresholds.add(float(threshold))
+        for ex in r.executions:
+            if ex.status != "not_run":
+                runtimes.setdefault(ex.notebook, []).append(ex.wall_s)
+    order = {q.id: i for i, q in enumerate(getattr(assignment, "questions", ()))}
+
+    def by_question(key: tuple[str, ...]) -> tuple[int, str]:  # the assignment's order, then unknown ids
+        return order.get(key[0], len(order)), key[0]
+
+    return ClassStats(
+        results=results,
+        max_score=max((r.max_score for r in results), default=0.0),
+        statuses=Counter(r.status for r in results),
+        questions=sorted(questions.values(), key=lambda q: by_question((q.id,))),
+        tests=[tests[k] for k in sorted(tests, key=by_question)],
+        metrics=[metrics[k] for k in sorted(metrics, key=lambda k: (*by_question(k), k[2]))],
+        runtimes=dict(sorted(runtimes.items())),
+    )
+
+
+# ---- plots ---------------------------------------------------------------------------------------
+
+
+class _Plot:
+    """One matplotlib figure with the page's digits on its axes, saved as a deterministic PNG."""
+
+    def __init__(self, lang: str, size: tuple[float, float] = (6.4, 3.0)):
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+        self.lang = lang
+        self.figure = Figure(figsize=size, dpi=100, layout="constrained")
+        self.ax = self.figure.add_subplot()
+        self.ax.spines[["top", "right"]].set_visible(False)
+        self.ax.grid(axis="both", color="#eaeef2", linewidth=0.8)
+        self.ax.set_axisbelow(True)
+        self._formatter, self._integers = FuncFormatter, MaxNLocator
+
+    def number_axis(self, axis: str, kind: str = "number", integer: bool = False) -> None:
+        which = self.ax.xaxis if axis == "x" else self.ax.yaxis
+        if kind == "percent":
+            which.set_major_formatter(self._formatter(lambda v, _: format_percent_short(v, self.lang)))
+        else:
+            which.set_major_formatter(self._formatter(lambda v, _: format_number(round(v, 6), self.lang)))
+        if integer:
+            which.set_major_locator(self._integers(integer=True))
+
+    def png(self) -> str:
+        out = io.BytesIO()
+        # no "Software" text chunk: the same data gives the same bytes whatever matplotlib's version
+        self.figure.savefig(out, format="png", metadata={"Software": None})
+        return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _rc() -> Any:
+    import matplotlib
+
+    return matplotlib.rc_context({"font.family": "DejaVu Sans", "font.size": 10, "axes.unicode_minus": False,
+                                  "text.parse_math": False, "svg.hashsalt": "davar"})
+
+
+def _score_histogram(stats: ClassStats, lang: str) -> str:
+    plot = _Plot(lang)
+    top = stats.max_score or 1.0
+    scores = [min(max(r.final_score, 0.0), top) for r in stats.results]
+    bins = [top * i / 10 for i in range(11)]
+    plot.ax.hist(scores, bins=bins, color=SERIES_COLOURS[0], edgecolor="white")
+    plot.ax.set_xlim(0, top)
+    plot.number_axis("x")
+    plot.number_axis("y", integer=True)
+    return plot.png()
+
+
+def _horizontal_shares(lang: str, rows: Sequence[Sequence[float]], colours: Sequence[str],
+                       labels: Sequence[str]) -> str:
+    """Stacked horizontal bars (one row per item, top to bottom), x from 0 to 100 %."""
+    plot = _Plot(lang, (6.4, max(1.6, 0.38 * len(rows) + 0.9)))
+    ys = list(range(len(rows)))[::-1]
+    left = [0.0] * len(rows)
+    for k, colour in enumerate(colours):
+        widths = [row[k] for row in rows]
+        plot.ax.barh(ys, widths, left=left, color=colour, height=0.7)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    plot.ax.set_yticks(ys, list(labels))
+    plot.ax.set_xlim(0, 1)
+    plot.number_axis("x", "percent")
+    return plot.png()
+
+
+def _metric_plot(metric: MetricStats, lang: str) -> str:
+    plot = _Plot(lang, (6.4, 2.4))
+    values = metric.measured
+    low = min(values + list(metric.thresholds))
+    high = max(values + list(metric.thresholds))
+    span = (high - low) or max(abs(high), 1.0) * 0.1
+    lo, hi = low - 0.05 * span, high + 0.05 * span
+    plot.ax.hist(values, bins=[lo + (hi - lo) * i / 20 for i in range(21)], color=SERIES_COLOURS[0], edgecolor="white")
+    for threshold in sorted(metric.thresholds):
+        plot.ax.axvline(threshold, color=OUTCOME_COLOURS["failed"], linestyle="--", linewidth=1.5)
+    plot.ax.set_xlim(lo, hi)
+    plot.number_axis("x", "percent" if metric.percent else "number")
+    plot.number_axis("y", integer=True)
+    return plot.png()
+
+
+def _runtime_plot(stats: ClassStats, lang: str) -> str:
+    plot = _Plot(lang)
+    series = list(stats.runtimes.values())
+    top = max((max(s) for s in series if s), default=1.0) or 1.0
+    bins = [top * i / 15 for i in range(16)]
+    colours = [SERIES_COLOURS[i % len(SERIES_COLOURS)] for i in range(len(series))]
+    plot.ax.hist(series, bins=bins, stacked=True, color=colours, edgecolor="white")
+    plot.ax.set_xlim(0, top)
+    plot.number_axis("x")
+    plot.number_axis("y", integer=True)
+    return plot.png()
+
+
+def _status_plot(stats: ClassStats, lang: str) -> str:
+    plot = _Plot(lang, (6.4, 1.1))
+    n = len(stats.results) or 1
+    left = 0.0
+    for status in STATUSES:
+        share = stats.statuses[status] / n
+        plot.ax.barh([0], [share], left=left, color=STATUS_COLOURS[status], height=0.8)
+        left += share
+    plot.ax.set_yticks([])
+    plot.ax.set_xlim(0, 1)
+    plot.number_axis("x", "percent")
+    return plot.png()
+
+
+# ---- page ----------------------------------------------------------------------------------------
+
+
+def report_link(student: str, lang: str) -> str:
+    """The relative link to a student's report: ``<student>/report.<lang>.html``, the id percent-encoded
+    (so ``/``, ``..`` pieces, quotes and ``<`` cannot leave the folder or the attribute)."""
+    return f"{quote(student, safe='')}/report.{lang}.html"
+
+
+def _shares_view(stats: ClassStats, lang: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": _num(i, lang),
+            "question": t.question,
+            "title": _pick(t.title, lang, t.id),
+            "hidden": t.hidden,
+            "passed": format_percent_short(t.share("passed"), lang),
+            "partial": format_percent_short(t.share("partial"), lang),
+            "failed": format_percent_short(t.share("failed"), lang),
+            "other": format_percent_short(t.share("other"), lang),
+            "total": _num(t.total, lang),
+        }
+        for i, t in enumerate(stats.tests, 1)
+    ]
+
+
+def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
+    n = len(stats.results)
+    finals = [r.final_score for r in stats.results]
+
+    def fraction(points: float) -> Markup:
+        return label("score_fraction", lang, score=_num(points, lang), max=_num(stats.max_score, lang))
+
+    outcome_kinds = ("passed", "partial", "failed", "other")
+    metrics = []
+    for m in stats.metrics:
+        fmt = (lambda v: format_percent_short(v, lang)) if m.percent else (lambda v: format_number(v, lang))
+        metrics.append({
+            "question": m.question,
+            "title": _pick(m.title, lang, m.test),
+            "key": m.key,
+            "plot": _metric_plot(m, lang),
+            "count": _num(len(m.measured), lang),
+            "above": _num(m.above, lang),
+            "median": Markup('<bdi class="num">{}</bdi>').format(fmt(statistics.median(m.measured))),
+            "thresholds": Markup("، " if lang == "fa" else ", ").join(
+                Markup('<bdi class="num">{}</bdi>').format(fmt(t)) for t in sorted(m.thresholds)),
+        })
+    runtimes = [
+        {"notebook": name, "colour": SERIES_COLOURS[i % len(SERIES_COLOURS)], "count": _num(len(values), lang),
+         "median": label("seconds", lang, value=_num(statistics.median(values), lang)),
+         "max": label("seconds", lang, value=_num(max(values), lang))}
+        for i, (name, values) in enumerate(stats.runtimes.items())
+    ]
+    students = []
+    for r in stats.results:
+        students.append({
+            "student": r.student,
+            "href": report_link(r.student, lang),
+            "status": r.status,
+            "status_label": _named("status_name", r.status, lang),
+            "score": _num(r.score, lang),
+            "penalty": format_percent_short(r.lateness.penalty, lang) if r.lateness and r.lateness.penalty else None,
+            "final": _num(r.final_score, lang),
+            "questions": {q.id: _num(q.points, lang) for q in r.questions},
+            "wall": _num(sum(ex.wall_s for ex in r.executions), lang),
+        })
+    return {
+        "lang": lang,
+        "dir": DIRECTION[lang],
+        "other_lang": "en" if lang == "fa" else "fa",
+        "other_page": "index.en.html" if lang == "fa" else "index.html",
+        "course": _pick(getattr(assignment, "course", None), lang),
+        "assignment_title": _pick(getattr(assignment, "title", None), lang, getattr(assignment, "id", "")),
+        "assignment_id": getattr(assignment, "id", "") or (stats.results[0].assignment if stats.results else ""),
+        "count": _num(n, lang),
+        "mean": fraction(round(statistics.fmean(finals), 2)) if finals else None,
+        "median": fraction(round(statistics.median(finals), 2)) if finals else None,
+        "graded_at": format_timestamp(max((r.graded_at for r in stats.results), default=""), lang),
+        "score_plot": _score_histogram(stats, lang) if n else None,
+        "statuses": [
+            {"status": s, "label": _named("status_name", s, lang), "count": _num(stats.statuses[s], lang),
+             "share": format_percent_short(stats.statuses[s] / n, lang) if n else "", "colour": STATUS_COLOURS[s]}
+            for s in STATUSES
+        ],
+        "status_plot": _status_plot(stats, lang) if n else None,
+        "questions": [
+            {"id": q.id, "title": _pick(q.title, lang, q.id), "max": _num(q.max_points, lang), "manual": q.manual,
+             "mean": format_percent_short(q.mean, lang) if q.fractions else None,
+             "full": _num(q.full, lang), "graded": _num(len(q.fractions), lang),
+             "awaiting": _num(q.awaiting, lang) if q.awaiting else None}
+            for q in stats.questions
+        ],
+        "question_plot": _horizontal_shares(lang, [(q.mean, 1 - q.mean) for q in stats.questions],  # ids as written
+                                            (SERIES_COLOURS[0], "#eaeef2"), [q.id for q in stats.questions])
+        if stats.questions and n else None,
+        "tests": _shares_view(stats, lang),
+        "test_plot": _horizontal_shares(lang, [tuple(t.share(k) for k in outcome_kinds) for t in stats.tests],
+                                        [OUTCOME_COLOURS[k] for k in outcome_kinds],
+                                        [format_number(i, lang) for i in range(1, len(stats.tests) + 1)])
+        if stats.tests else None,
+        "outcome_legend": [{"kind": k, "colour": OUTCOME_COLOURS[k],
+                            "label": label(f"dashboard.outcome.{k}", lang)} for k in outcome_kinds],
+        "metrics": metrics,
+        "runtimes": runtimes,
+        "runtime_plot": _runtime_plot(stats, lang) if stats.runtimes else None,
+        "question_ids": [q.id for q in stats.questions],
+        "students": students,
+    }
+
+
+def render_dashboard_page(results: Iterable[SubmissionResult], assignment: Any, lang: str) -> str:
+    """The dashboard's HTML in ``lang``, self-contained (fonts and plots inlined)."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown dashboard language {lang!r}; expected one of {LANGS}")
+    stats = class_stats(results, assignment)
+
+    def t(key: str, **values: Any) -> Markup:
+        return label(key, lang, **values)
+
+    with _rc():
+        context = _context(stats, assignment, lang)
+    return _environment().get_template("dashboard.html").render(**context, t=t, stylesheet=stylesheet())
+
+
+PAGES = {"fa": "index.html", "en": "index.en.html"}
+
+
+def render_dashboard(
+    results: Iterable[SubmissionResult],
+    assignment: Any,
+    out_dir: Path,
+    *,
+    langs: Iterable[str] = LANGS,
+) -> list[Path]:
+    """Write ``out_dir/index.html`` (fa) and ``out_dir/index.en.html`` (en); return the paths written.
+
+    ``assignment`` is the `davar.assignment.Assignment` (title, course, question order and titles);
+    ``results`` the latest result of each student (``gradebook.latest``); reports are expected at
+    ``out_dir/<student>/report.<lang>.html``, as ``davar grade`` writes them."""
+    results = list(results)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for lang in langs:
+        path = out_dir / PAGES[lang]
+        path.write_text(render_dashboard_page(results, assignment, lang), encoding="utf-8")
+        paths.append(path)
+    return paths

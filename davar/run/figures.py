@@ -1,0 +1,61 @@
+"""The images a notebook displayed, made safe to keep and show.
+
+Read from the executed notebook (JSON; nothing of the student's runs here).  PNG and JPEG outputs are
+decoded by Pillow and re-encoded as PNG, shrunk to at most `MAX_SIDE` pixels, so a report embeds
+pixels davar wrote, never the student's bytes; SVG (which can carry scripts) and undecodable images
+are listed without data.  At most `MAX_FIGURES` per notebook keep their data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from pathlib import Path
+
+import nbformat
+
+from davar.results import Figure
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+MAX_FIGURES = 12
+MAX_SIDE = 1200
+MAX_PIXELS = 40_000_000  # refuse decompression bombs
+OURS = {"davar-setup", "injected-parameters"}  # cells davar adds in front of the student's
+
+
+def from_notebook(path: Path, notebook: str) -> tuple[Figure, ...]:
+    """Every image output of the executed notebook at `path`, numbered by the student's cells."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return ()
+    student_cells = [c for c in nb.cells if not OURS & set(c.get("metadata", {}).get("tags", []))]
+    found = []
+    for i, cell in enumerate(student_cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data") if isinstance(out.get("data"), dict) else {}
+            mime = next((m for m in IMAGE_TYPES if m in data), None)  # one figure per output, PNG first
+            if mime:
+                found.append((i, mime, data[mime]))
+    return tuple(Figure(notebook=notebook, cell=i, mime=mime, data=_safe_png(raw) if k < MAX_FIGURES else "")
+                 for k, (i, mime, raw) in enumerate(found))
+
+
+def _safe_png(raw) -> str:
+    """Base64 of a PNG Pillow re-encoded from a base64 PNG/JPEG output; "" when that is not possible."""
+    from PIL import Image
+
+    if not isinstance(raw, str):
+        return ""
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(raw, validate=False))) as im:
+            if im.format not in ("PNG", "JPEG") or im.width * im.height > MAX_PIXELS:
+                return ""
+            converted = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+            converted.thumbnail((MAX_SIDE, MAX_SIDE))
+            out = io.BytesIO()
+            converted.save(out, format="PNG", optimize=True)
+    except (OSError, ValueError, binascii.Error, Image.DecompressionBombError):
+        return ""
+    return base64.b64encode(out.getvalue()).decode("ascii")

@@ -1,0 +1,296 @@
+"""iust-dl-1402-hw3: the reference implementations against hand-known values, the official key
+against the reference, the three notebooks (HW3, DL-Q4, Q7) and their data loaders, and the sample
+corpus against its expected.toml (questions 2, 3a, 4, 6f, 7 and the 7 bonus graded automatically)."""
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from davar import assignment, cli
+from davar.grading import audit
+from davar.grading.grade import grade_submission
+from davar.intake import inbox
+from davar.run import sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+ID = "iust-dl-1402-hw3"
+GRADERS = ROOT / "graders" / ID
+REFERENCE = ROOT / "reference" / ID
+NOTEBOOKS = ("HW3.ipynb", "DL-Q4.ipynb", "Q7.ipynb")
+strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+
+
+@pytest.fixture(scope="module")
+def hw3():
+    return assignment.load(GRADERS)
+
+
+@pytest.fixture(scope="module")
+def ref(hw3):
+    return hw3.reference_module()
+
+
+# ---------------------------------------------------------------- reference.py
+
+
+def test_q2_gradients_are_the_seed_values(ref):
+    dF, dX = ref.conv_gap_gradients(ref.Q2_X, ref.Q2_F)
+    np.testing.assert_allclose(dF, [[2.5, 1.75], [1.25, -1]])
+    np.testing.assert_allclose(dX, [[0.5, 0.5, 0], [-0.25, 0, 0.25], [-0.75, -0.5, 0.25]])
+
+
+def _by_hand(X, F, dO):
+    kh, kw = F.shape
+    dF, dX = np.zeros_like(F), np.zeros_like(X)
+    for i in range(dO.shape[0]):
+        for j in range(dO.shape[1]):
+            dF += dO[i, j] * X[i:i + kh, j:j + kw]
+            dX[i:i + kh, j:j + kw] += dO[i, j] * F
+    return dF, dX
+
+
+@pytest.mark.parametrize("shape, kernel", [((3, 3), (2, 2)), ((4, 7), (3, 2)), ((6, 5), (2, 3)), ((5, 5), (1, 1))])
+def test_conv2d_backward_is_the_textbook_gradient(ref, shape, kernel):
+    rng = np.random.default_rng(0)
+    X, F = rng.normal(size=shape), rng.normal(size=kernel)
+    dO = rng.normal(size=(shape[0] - kernel[0] + 1, shape[1] - kernel[1] + 1))
+    for got, want in zip(ref.conv2d_backward(X, F, dO), _by_hand(X, F, dO)):
+        assert got.shape == want.shape and got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_backward_with_a_quarter_everywhere_is_the_gap_case(ref):
+    for got, want in zip(ref.conv2d_backward(ref.Q2_X, ref.Q2_F, np.full((2, 2), 0.25)),
+                         ref.conv_gap_gradients(ref.Q2_X, ref.Q2_F)):
+        np.testing.assert_allclose(got, want)
+
+
+def test_conv2d_backward_refuses_a_wrong_output_gradient(ref):
+    with pytest.raises(ValueError):
+        ref.conv2d_backward(np.ones((4, 4)), np.ones((2, 2)), np.ones((2, 2)))
+
+
+def test_q3a_layers_are_the_keras_numbers(ref):
+    layers, total = ref.q3a_layers()
+    assert [(l["name"], l["type"], tuple(l["output_shape"]), l["params"], l["activation"]) for l in layers] == [
+        ("conv1d", "Conv1D", (498, 16), (7 * 3 + 1) * 16, "relu"),
+        ("max_pooling1d", "MaxPooling1D", (249, 16), 0, None),
+        ("conv1d_1", "Conv1D", (245, 32), (16 * 5 + 1) * 32, "relu"),
+        ("max_pooling1d_1", "MaxPooling1D", (122, 32), 0, None),
+        ("conv1d_2", "Conv1D", (118, 64), (32 * 5 + 1) * 64, "relu"),
+        ("max_pooling1d_2", "MaxPooling1D", (59, 64), 0, None),
+        ("flatten", "Flatten", (3776,), 0, None),
+        ("dense", "Dense", (128,), 3776 * 128 + 128, "relu"),
+        ("dense_1", "Dense", (5,), 128 * 5 + 5, "softmax"),
+    ]
+    assert total == 497349 == sum(l["params"] for l in layers)
+
+
+def test_reference_module_imports_without_the_frameworks(hw3):
+    import subprocess
+    import sys
+
+    code = (f"import importlib.util, sys; spec = importlib.util.spec_from_file_location('r', {str(REFERENCE / 'reference.py')!r}); "
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+            "print(sorted(k for k in ('torch', 'tensorflow', 'keras') if k in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- the official key
+
+
+def test_key_values_cover_every_official_key(hw3, ref):
+    assert set(hw3.key) <= set(ref.key_values())
+
+
+def test_official_key_disagrees_only_where_the_seed_is_wrong(hw3):
+    wrong = {c.key: (c.official, c.reference) for c in audit.check_key(hw3) if not c.agrees}
+    assert wrong == {
+        "3a.conv1d_2.output_shape": ([245, 32], [118, 64]),  # the second Conv1D's shape copied
+        "3a.max_pooling1d_2.output_shape": ([3776], [59, 64]),  # the Flatten output written under the pool
+    }
+
+
+# ---------------------------------------------------------------- notebooks
+
+
+KERAS_CELLS = {"HW3": ["q3-model", "q6-model"], "DL-Q4": ["models"], "Q7": ["model"]}
+
+
+@pytest.mark.parametrize("name", [f"{n}{kind}.ipynb" for n in KERAS_CELLS for kind in (".template", "")])
+def test_notebooks_have_parameters_and_no_outputs(name):
+    nb = nbformat.read(REFERENCE / name, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata.get("tags") == ["parameters"]
+    assert all(k in code[0].source for k in ("DATA_DIR", "SEED", "OUTPUT_DIR", "PROFILE"))
+    assert ("EPOCHS" in code[0].source) == (not name.startswith("HW3"))   # the trained notebooks take EPOCHS
+    assert not any(c.outputs for c in code)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert '<div dir="rtl">' in nb.cells[0].source                        # fa + en intro
+    # keras imported only where a question builds a model; never torchvision
+    assert [c.id for c in code if "import keras" in c.source or "tensorflow" in c.source] == \
+        KERAS_CELLS[name.split(".")[0]]
+    assert not any("torchvision" in c.source or "pickle" in c.source for c in code)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_reference_sample_is_the_reference_notebook(name):
+    assert (ROOT / "submissions" / ID / "reference_solution" / name).read_bytes() == (REFERENCE / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def brain_mri(course_module):
+    return course_module(ID, "brain_mri")
+
+
+@pytest.fixture(scope="module")
+def cifar10(course_module):
+    return course_module(ID, "cifar10")
+
+
+@pytest.fixture(scope="module")
+def standin(brain_mri, cifar10, tmp_path_factory):
+    root = tmp_path_factory.mktemp("hw3-data") / ID
+    brain_mri.build_brain_mri(root)
+    cifar10.build_cifar10(root)
+    return root
+
+
+def _loaders(notebook: str) -> dict:
+    """The template's given "loaders" cell, run on its own (as the notebook runs it)."""
+    cell = next(c for c in nbformat.read(REFERENCE / notebook, as_version=4).cells if c.get("id") == "loaders")
+    namespace: dict = {}
+    exec(compile(cell.source, notebook, "exec"), namespace)
+    return namespace
+
+
+def test_q4_template_reads_the_slices_as_the_grader_does(brain_mri, standin):
+    got = _loaders("DL-Q4.template.ipynb")["load_public"](str(standin / "public" / "brain_mri"))
+    want = brain_mri.load_public(standin / "public" / "brain_mri")
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_q7_template_reads_the_binary_batches_as_the_grader_does(cifar10, standin):
+    got = _loaders("Q7.template.ipynb")["load_train"](str(standin / "public" / "cifar10"))
+    want = cifar10.load_train(standin / "public" / "cifar10")
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_every_question_of_the_handout_is_here(hw3):
+    assert hw3.notebooks == NOTEBOOKS
+    assert {q.id: q.notebook for q in hw3.questions if q.notebook != "HW3.ipynb"} == {
+        "4": "DL-Q4.ipynb", "7": "Q7.ipynb", "7-written": "Q7.ipynb", "7-bonus": "Q7.ipynb"}
+    assert sum(q.points for q in hw3.questions if not q.bonus) == 100
+    assert {q.id: q.points for q in hw3.questions if q.bonus} == {"3b": 10, "7-bonus": 10}
+    assert set(hw3.datasets) == {"brain_mri", "cifar10"}
+
+
+# ---------------------------------------------------------------- the corpus, graded
+
+
+@pytest.fixture(scope="module")
+def graded(corpus, hw3, tmp_path_factory):
+    """The sample corpus (graded once for the session), plus the untouched template."""
+    out, results = corpus(ID)
+    template = tmp_path_factory.mktemp("hw3-template") / "template"
+    template.mkdir()
+    for name in NOTEBOOKS:
+        shutil.copyfile(REFERENCE / name.replace(".ipynb", ".template.ipynb"), template / name)
+    result = grade_submission(inbox.collect(template, hw3)[0], hw3, level="strict")
+    return out, {**results, "template": result}
+
+
+@strict
+def test_manual_questions_wait_for_the_ta(graded):
+    _, results = graded
+    r = results["reference_solution"]
+    manual = {q.id: q for q in r.questions if q.manual}
+    assert set(manual) == {"1", "3b", "5", "6a-e", "7-written"}
+    assert all(q.tests[0].outcome == "manual" and q.tests[0].points == 0 for q in manual.values())
+    assert r.score == sum(q.max_points for q in r.questions if not q.manual) == 68   # the Q7 bonus included
+
+
+@strict
+def test_template_runs_and_earns_nothing(graded):
+    _, results = graded
+    r = results["template"]
+    assert r.status == "graded" and r.score == 0
+    assert {t.outcome for q in r.questions for t in q.tests} == {"failed", "manual"}
+
+
+def _messages(result, test_id):
+    test = next(t for q in result.questions for t in q.tests if t.id == test_id)
+    return test.messages
+
+
+@strict
+def test_planted_mistakes_are_named_with_both_values(graded):
+    _, results = graded
+    r = results["planted_wrong"]
+    sign = _messages(r, "q2_gradient[dL_dF]")[0]
+    assert sign.values["expected"] == "[[2.5, 1.75], [1.25, -1]]"
+    assert sign.values["submitted"] == "[[-2.5, -1.75], [-1.25, 1]]"
+    assert "[[2.5, 1.75], [1.25, -1]]" in sign.en and "\u2068[[-2.5, -1.75], [-1.25, 1]]\u2069" in sign.fa
+    probe = next(m for m in _messages(r, "conv2d_backward") if m.key == "function_probe")
+    assert probe.values["part"] == "dF"
+    params = {m.values["name"]: (m.values["expected"], m.values["submitted"])
+              for m in _messages(r, "q3a_layers[params]") if m.key == "answer_value"}
+    assert params == {f'ANSWERS["q3a"]["layers"]["{name}"]["params"]': values for name, values in [
+        ("conv1d", ("352", "336")), ("conv1d_1", ("2592", "2560")), ("conv1d_2", ("10304", "10240"))]}
+    layer = next(m for m in _messages(r, "q3_model") if m.key == "model_layers")
+    assert (layer.values["index"], layer.values["what"], layer.values["expected"], layer.values["submitted"]) == \
+        (4, "layer_type", "MaxPooling1D", "AveragePooling1D")
+
+
+@strict
+def test_reference_solution_passes_the_audit(capsys):
+    assert cli.main(["audit-key", str(GRADERS)]) == 0
+    out = capsys.readouterr().out
+    assert "100 %" in out and "3a.conv1d_2.output_shape" in out and "3a.max_pooling1d_2.output_shape" in out
+
+
+@strict
+def test_planted_architecture_difference_names_the_layer_and_both_values(graded):
+    _, results = graded
+    first = next(m for m in _messages(results["planted_wrong"], "q4_same_architecture") if m.key == "same_architecture")
+    assert (first.values["index"], first.values["type"], first.values["what"], first.values["a_value"],
+            first.values["b_value"]) == (3, "Conv2D", "kernel_size", "[3, 3]", "[5, 5]")
+    assert "kernel_size" in first.fa and "[5, 5]" in first.en
+
+
+@strict
+def test_planted_one_by_one_with_stride_2_is_caught_twice(graded):
+    _, results = graded
+    r = results["planted_wrong"]
+    layer = _messages(r, "q6_one_by_one")[-1]
+    assert (layer.values["input"], layer.values["output"], layer.values["problem"]) == \
+        ("32×32×64", "16×16×16", "spatial_changed")
+    probe = _messages(r, "q6_shapes")[-1]
+    assert (probe.values["input"], probe.values["output"], probe.values["problem"]) == \
+        ("32×32×3", "16×16×16", "spatial_changed")
+
+
+@strict
+def test_inception_is_read_from_the_graph(graded):
+    _, results = graded
+    found = _messages(results["reference_solution"], "q7_inception")[-1]
+    assert found.key == "inception" and found.values["branches"] == 4
+    assert found.values["kernels"] == "1×1, 3×3, 5×5, 3×3"
+    same = _messages(results["planted_wrong"], "q7_inception")[-1]
+    assert same.values["kernels"] == "3×3, 3×3, 3×3, 3×3"
+
+
+@strict
+def test_accuracies_are_measured_on_hidden_data(graded):
+    _, results = graded
+    for test_id, floor in [("q4_accuracy[Sequential]", 0.9), ("q4_accuracy[Functional]", 0.9),
+                            ("q7_hidden_accuracy", 0.85)]:
+        m = _messages(results["reference_solution"], test_id)[-1]
+        assert m.key == "model_accuracy" and m.values["split"] == "hidden" and m.values["measured"] > floor
+    untrained = _messages(results["crashes"], "q7_hidden_accuracy")[-1]
+    assert untrained.values["measured"] < 0.3 and untrained.values["earned"] == 0

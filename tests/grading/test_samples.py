@@ -1,0 +1,89 @@
+"""The sample corpus: every submission in submissions/<assignment>/ grades to its expected.toml."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from davar.book import gradebook
+from davar.intake import inbox
+from davar.run import sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted(p.parent for p in (ROOT / "submissions").glob("*/*/expected.toml")
+                 if (ROOT / "graders" / p.parent.parent.name / "assignment.toml").exists())
+HW2 = "iust-dl-1403-hw2"
+
+pytestmark = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+
+
+@pytest.fixture(scope="module")
+def graded(corpus):
+    return corpus(HW2)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sample_grades_as_expected(corpus, sample):
+    out, results = corpus(sample.parent.name)
+    expected = tomllib.loads((sample / "expected.toml").read_text("utf-8"))
+    r = results[sample.name]
+    assert r.status == expected["status"]
+    assert r.score == pytest.approx(expected["score"])
+    outcomes = {t.id: t.outcome for q in r.questions for t in q.tests}
+    assert outcomes == expected["tests"]
+    if "failing_cell" in expected:
+        assert r.execution.failing_cell == expected["failing_cell"]
+    runs = {e.notebook: e for e in r.executions}
+    for notebook, fields in expected.get("notebooks", {}).items():
+        assert {k: getattr(runs[notebook], k) for k in fields} == fields, notebook
+    assert r.sandbox.level == "strict"
+    for name in ("result.json", "report.fa.html", "report.en.html"):
+        assert (out / sample.name / name).is_file()
+
+
+def _accuracy(result, test_id):
+    test = next(t for q in result.questions for t in q.tests if t.id == test_id)
+    return next(m for m in test.messages if m.key == "accuracy")
+
+
+def test_weak_sample_is_told_its_measured_accuracy(graded):
+    _, results = graded
+    for test_id in ("train_accuracy", "test_accuracy", "hidden_accuracy"):
+        m = _accuracy(results["under_threshold"], test_id)
+        assert 0 <= m.values["measured"] < m.values["threshold"] == 0.90
+        assert f"{m.values['measured'] * 100:.2f}%" in m.en
+        assert "٪" in m.fa and "%" not in m.fa
+
+
+def test_passing_sample_is_above_threshold_on_train_and_test(graded):
+    _, results = graded
+    for test_id in ("train_accuracy", "test_accuracy"):
+        assert _accuracy(results["passes"], test_id).values["measured"] > 0.90
+
+
+def test_snooping_sample_was_blocked_and_says_so(graded):
+    _, results = graded
+    r = results["snoops"]
+    kinds = {b["kind"] for b in r.sandbox.blocked}
+    assert kinds == {"file", "network"}
+    names = {Path(b["target"]).name for b in r.sandbox.blocked}
+    assert {"labels.csv", "test_q5.py", "shadow"} <= names  # the hidden labels, the graders, a host file
+    assert any(m.key == "sandbox_blocked" for m in r.messages)
+    assert not r.sandbox.network
+
+
+def test_gradebook_has_every_sample_once(graded):
+    out, results = graded
+    latest = gradebook.latest(out / "gradebook.sqlite", HW2)
+    assert {r.student for r in latest} == set(results)
+
+
+def test_grading_twice_gives_the_same_score(graded, hw2):
+    from davar.grading.grade import grade_submission
+
+    _, results = graded
+    again = grade_submission(inbox.collect(ROOT / "submissions" / HW2 / "under_threshold", hw2)[0], hw2,
+                             level="strict")
+    assert again.score == results["under_threshold"].score
+    assert [t.outcome for q in again.questions for t in q.tests] == \
+        [t.outcome for q in results["under_threshold"].questions for t in q.tests]

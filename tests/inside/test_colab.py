@@ -1,0 +1,111 @@
+"""A notebook written for Colab grades exactly like its plain twin (davar/inside/colab_shim.py + the sandbox's
+data-map mounts)."""
+
+import zipfile
+
+import nbformat
+import pytest
+
+from davar.assignment import load
+from davar.grading.grade import grade_submission
+from davar.intake import inbox
+from davar.run import sandbox
+
+pytestmark = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+
+GRADER = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=3)
+def test_total(sub):
+    expect(sub.value("answer") == 21.0, "assertion", detail="answer")
+'''
+
+PLAIN = """\
+import numpy as np
+answer = float(np.loadtxt(f"{DATA_DIR}/numbers/values.csv", delimiter=",").sum())"""
+
+COLAB = """\
+!pip install -q numpy
+%pip install surely-not-installed-pkg
+from google.colab import drive
+drive.mount('/content/drive')
+!gdown --id 1AbCdEfGhIjKlMnOpQr -O numbers.zip
+!unzip -q numbers.zip -d unzipped
+!wget https://unmapped.example.com/extra.bin
+import urllib.request
+urllib.request.urlretrieve("https://example.com/numbers.zip", "again.zip")
+import numpy as np
+a = np.loadtxt("/content/drive/MyDrive/course/numbers/values.csv", delimiter=",")
+b = np.loadtxt("unzipped/values.csv", delimiter=",")
+answer = float(a.sum()) if a.sum() == b.sum() else -1.0"""
+
+KAGGLE = """import os
+import numpy as np
+import requests
+from google.colab import files, output, patches
+output.enable_custom_widget_manager()
+patches.cv2_imshow(np.zeros((4, 4, 3), dtype=np.uint8))
+
+response = requests.get("https://example.com/numbers.zip")
+open("/kaggle/working/copy.zip", "wb").write(response.content)
+try:
+    requests.get("https://unmapped.example.com/other.zip")
+except requests.ConnectionError:
+    pass
+a = np.loadtxt("/kaggle/input/numbers/values.csv", delimiter=",")
+answer = float(a.sum()) if os.path.getsize("copy.zip") > 0 else -1.0"""
+
+
+@pytest.fixture
+def course(tmp_path):
+    graders = tmp_path / "graders" / "colab"
+    graders.mkdir(parents=True)
+    (graders / "assignment.toml").write_text(
+        'id = "colab"\ntitle = { fa = "کولب", en = "colab" }\nnotebooks = ["hw.ipynb"]\n'
+        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
+        '[data_map]\n"/content/drive/MyDrive/course/numbers" = "numbers"\n"/kaggle/input/numbers" = "numbers"\n'
+        '"1AbCdEfGhIjKlMnOpQr" = "numbers.zip"\n"https://example.com/numbers.zip" = "numbers.zip"\n'
+        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n')
+    (graders / "test_colab.py").write_text(GRADER)
+    public = tmp_path / "data" / "colab" / "public"
+    (public / "numbers").mkdir(parents=True)
+    (public / "numbers" / "values.csv").write_text("1,2,3\n4,5,6\n")
+    with zipfile.ZipFile(public / "numbers.zip", "w") as z:
+        z.write(public / "numbers" / "values.csv", "values.csv")
+    for name, source in (("plain", PLAIN), ("colab", COLAB), ("kaggle", KAGGLE)):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in source.split("\n\n")])
+        nbformat.write(nb, tmp_path / "subs" / name / "hw.ipynb")
+    return load(graders), tmp_path
+
+
+def test_colab_notebook_grades_like_its_plain_twin(course):
+    a, root = course
+    results = {s.student: grade_submission(s, a, level="strict", data_root=root / "data")
+               for s in inbox.collect(root / "subs", a) if s.student in ("plain", "colab")}
+    plain, colab = results["plain"], results["colab"]
+    assert plain.status == colab.status == "graded", colab.messages
+    assert plain.score == colab.score == 3.0
+    assert [t.outcome for q in colab.questions for t in q.tests] == [t.outcome for q in plain.questions for t in q.tests]
+    notes = {(m.key, m.values["target"]) for m in colab.messages}
+    assert ("shim_mount", "/content/drive") in notes
+    assert any(k == "shim_pip_present" and t.startswith("numpy ") for k, t in notes)
+    assert ("shim_pip_missing", "surely-not-installed-pkg") in notes
+    assert ("shim_download_refused", "https://unmapped.example.com/extra.bin") in notes
+    assert {t for k, t in notes if k == "shim_download"} == {"1AbCdEfGhIjKlMnOpQr -> numbers.zip",
+                                                             "https://example.com/numbers.zip -> again.zip"}
+    assert ("shim_unzip", "numbers.zip -> unzipped") in notes
+    assert not colab.sandbox.blocked and [m.key for m in plain.messages] == []
+
+
+def test_kaggle_paths_requests_and_colab_helpers(course):
+    a, root = course
+    [kaggle] = [s for s in inbox.collect(root / "subs", a) if s.student == "kaggle"]
+    result = grade_submission(kaggle, a, level="strict", data_root=root / "data")
+    assert result.status == "graded" and result.score == 3.0, result.messages
+    notes = {(m.key, m.values["target"]) for m in result.messages}
+    assert notes == {("shim_download", "https://example.com/numbers.zip"),
+                     ("shim_download_refused", "https://unmapped.example.com/other.zip")}
+    assert [f.mime for f in result.figures] == ["image/png"]  # cv2_imshow displayed the image

@@ -1,0 +1,314 @@
+"""davar.intake.inbox: folders, notebooks, zips, Moodle and Quera-style exports; lenient notebook names;
+student ids and names by pattern; the export's times; unsafe zips refused."""
+
+import stat
+import tomllib
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import nbformat
+import pytest
+
+from davar import commands
+from davar.assignment import load as load_assignment
+from davar.errors import InvalidSubmission
+from davar.intake import inbox
+from davar.run import sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+HW2 = "iust-dl-1403-hw2"
+TEHRAN = ZoneInfo("Asia/Tehran")
+WHEN = (2025, 4, 3, 21, 15, 0)  # a DOS time in a zip (local time of the server that wrote it)
+
+
+def notebook(answer: int = 42) -> str:
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"answer = {answer}")]))
+
+
+def assignment(tmp_path, notebooks=("hw.ipynb",), intake_toml: str = ""):
+    d = tmp_path / "graders" / "a"
+    d.mkdir(parents=True, exist_ok=True)
+    listed = ", ".join(f'"{n}"' for n in notebooks)
+    (d / "assignment.toml").write_text(
+        f'id = "a"\ntitle = {{ fa = "آ", en = "a" }}\nnotebooks = [{listed}]\n{intake_toml}\n'
+        '[[questions]]\nid = "1"\npoints = 1\ntitle = { fa = "یک", en = "one" }\n')
+    return load_assignment(d)
+
+
+def make_zip(path: Path, entries: dict[str, bytes | str], *, when=WHEN) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFDIR | 0o755) << 16 if name.endswith("/") else (stat.S_IFREG | 0o644) << 16
+            z.writestr(info, data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def local_time(when=WHEN) -> str:
+    return datetime(*when, tzinfo=TEHRAN).astimezone(ZoneInfo("UTC")).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- folders and names
+
+
+def test_a_folder_of_students_a_student_and_a_lone_notebook(tmp_path):
+    a = assignment(tmp_path)
+    for s in ("s1", "s2"):
+        (tmp_path / "subs" / s).mkdir(parents=True)
+        (tmp_path / "subs" / s / "hw.ipynb").write_text(notebook())
+    (tmp_path / "subs" / "stray").mkdir()  # no notebook: not a student
+    assert [s.student for s in inbox.collect(tmp_path / "subs", a)] == ["s1", "s2"]
+    [one] = inbox.collect(tmp_path / "subs" / "s1", a)
+    assert one.student == "s1" and one.files == (Path("hw.ipynb"),)
+    [lone] = inbox.collect(tmp_path / "subs" / "s2" / "hw.ipynb", a)
+    assert lone.student == "hw" and lone.notebooks == {"hw.ipynb": tmp_path / "subs" / "s2" / "hw.ipynb"}
+    with pytest.raises(InvalidSubmission) as e:
+        inbox.collect(tmp_path / "nowhere", a)
+    assert e.value.key == "no_such_path"
+
+
+@pytest.mark.parametrize("submitted, expected", [
+    ("HW2_CNN (1).ipynb", "HW2_CNN.ipynb"),
+    ("hw2-cnn.ipynb", "HW2_CNN.ipynb"),
+    ("Copy of HW2_CNN.ipynb", "HW2_CNN.ipynb"),
+    ("HW2 CNN - Copy (2).ipynb", "HW2_CNN.ipynb"),
+    ("DL_Q4[1].ipynb", "DL-Q4.ipynb"),
+    ("dl q4.IPYNB", "DL-Q4.ipynb"),
+])
+def test_notebook_names_match_leniently(tmp_path, submitted, expected):
+    a = assignment(tmp_path, notebooks=("HW2_CNN.ipynb", "DL-Q4.ipynb"))
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / submitted).write_text(notebook())
+    [s] = inbox.collect(tmp_path / "s", a)
+    assert s.notebooks == {expected: tmp_path / "s" / submitted}
+
+
+def test_exact_name_wins_and_one_file_never_serves_two_names(tmp_path):
+    a = assignment(tmp_path, notebooks=("HW2.ipynb", "HW2_Q4.ipynb", "HW2_Q5.ipynb"))
+    s = tmp_path / "s"
+    s.mkdir()
+    for name in ("hw2 (1).ipynb", "HW2_Q4.ipynb", "HW2_Q4 (1).ipynb", "HW2-Q5[2].ipynb"):
+        (s / name).write_text(notebook())
+    [sub] = inbox.collect(s, a)
+    assert {k: v.name for k, v in sub.notebooks.items()} == {
+        "HW2.ipynb": "hw2 (1).ipynb", "HW2_Q4.ipynb": "HW2_Q4.ipynb", "HW2_Q5.ipynb": "HW2-Q5[2].ipynb"}
+    # two expected names alike once leniently compared: only exact names count for them
+    b = assignment(tmp_path / "b", notebooks=("HW2.ipynb", "hw-2.ipynb"))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "HW2 (1).ipynb").write_text(notebook())
+    (tmp_path / "t" / "hw-2.ipynb").write_text(notebook())
+    [sub] = inbox.collect(tmp_path / "t", b)
+    assert {k: v.name for k, v in sub.notebooks.items()} == {"hw-2.ipynb": "hw-2.ipynb"}
+
+
+def test_a_lone_notebook_of_any_name_serves_a_one_notebook_assignment(tmp_path):
+    a = assignment(tmp_path)
+    (tmp_path / "subs" / "s1" / "work").mkdir(parents=True)
+    (tmp_path / "subs" / "s1" / "work" / "Untitled3.ipynb").write_text(notebook())
+    (tmp_path / "subs" / "s1" / "work" / "data.csv").write_text("1,2\n")
+    [s] = inbox.collect(tmp_path / "subs", a)
+    assert s.notebooks == {"hw.ipynb": tmp_path / "subs" / "s1" / "work" / "Untitled3.ipynb"}
+    assert s.root == tmp_path / "subs" / "s1" / "work"  # the notebook's own folder: its relative paths work
+    assert set(s.files) == {Path("Untitled3.ipynb"), Path("data.csv")}
+
+
+def test_student_pattern_gives_id_and_display_name(tmp_path):
+    a = assignment(tmp_path, intake_toml='[intake]\nstudent_pattern = \'^(?P<id>\\d{7,9})[ _-]+(?P<name>.+)$\'')
+    for folder in ("9912345_Ali Rezaei", "9954321 - Sara Ahmadi", "no-number"):
+        (tmp_path / "subs" / folder).mkdir(parents=True)
+        (tmp_path / "subs" / folder / "hw.ipynb").write_text(notebook())
+    found = {s.student: s.display_name for s in inbox.collect(tmp_path / "subs", a)}
+    assert found == {"9912345": "Ali Rezaei", "9954321": "Sara Ahmadi", "no-number": ""}
+
+
+def test_two_folders_with_one_student_id_are_refused(tmp_path):
+    a = assignment(tmp_path, intake_toml='[intake]\nstudent_pattern = \'^(?P<id>\\d+)\'')
+    for folder in ("9912345_a", "9912345_b"):
+        (tmp_path / "subs" / folder).mkdir(parents=True)
+        (tmp_path / "subs" / folder / "hw.ipynb").write_text(notebook())
+    with pytest.raises(InvalidSubmission) as e:
+        inbox.collect(tmp_path / "subs", a)
+    assert e.value.key == "duplicate_student" and e.value.values["student"] == "9912345"
+
+
+# ---------------------------------------------------------------- exports
+
+
+def test_moodle_download_folders_and_flat_files(tmp_path):
+    a = assignment(tmp_path, notebooks=("HW2_CNN.ipynb",))
+    archive = make_zip(tmp_path / "moodle.zip", {
+        "Ali Rezaei_1001_assignsubmission_file_/HW2_CNN (1).ipynb": notebook(),
+        "Ali Rezaei_1001_assignsubmission_onlinetext_/onlinetext.html": "<p>see the notebook</p>",
+        "Sara Ahmadi_1002_assignsubmission_file_/hw2/HW2_CNN.ipynb": notebook(41),
+        "Sara Ahmadi_1002_assignsubmission_file_/hw2/weights.txt": "0.5",
+        "Reza Karimi_1003_assignsubmission_onlinetext_/onlinetext.html": "<p>no file</p>",
+    })
+    subs = {s.student: s for s in inbox.collect(archive, a)}
+    assert {k: s.display_name for k, s in subs.items()} == {"1001": "Ali Rezaei", "1002": "Sara Ahmadi",
+                                                            "1003": "Reza Karimi"}
+    assert subs["1001"].notebooks["HW2_CNN.ipynb"].name == "HW2_CNN (1).ipynb"
+    assert subs["1002"].root.name == "hw2" and set(subs["1002"].files) == {Path("HW2_CNN.ipynb"), Path("weights.txt")}
+    assert subs["1003"].notebooks == {}  # in the export, with nothing to run: reported, not dropped
+    assert subs["1001"].submitted_at == subs["1002"].submitted_at == local_time()
+    # the older flat layout, already unpacked in a folder
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "Ali Rezaei_1001_assignsubmission_file_HW2_CNN.ipynb").write_text(notebook())
+    (flat / "Ali Rezaei_1001_assignsubmission_file_notes.txt").write_text("hi")
+    [s] = inbox.collect(flat, a)
+    assert (s.student, s.display_name) == ("1001", "Ali Rezaei")
+    assert set(s.files) == {Path("HW2_CNN.ipynb"), Path("notes.txt")}
+
+
+def test_a_student_zip_inside_the_export_is_unpacked_once(tmp_path):
+    a = assignment(tmp_path, notebooks=("HW2_CNN.ipynb",))
+    inner = make_zip(tmp_path / "inner.zip", {"HW2/HW2_CNN.ipynb": notebook(), "HW2/deeper.zip": b"PK\x05\x06" + b"\0" * 18})
+    archive = make_zip(tmp_path / "moodle.zip", {
+        "Ali Rezaei_1001_assignsubmission_file_/9912345_HW2.zip": inner.read_bytes()})
+    [s] = inbox.collect(archive, a)
+    assert s.notebooks["HW2_CNN.ipynb"].relative_to(s.root) == Path("HW2_CNN.ipynb")
+    assert s.root.parent.name == "9912345_HW2" and (s.root / "deeper.zip").is_file()  # not unpacked again
+
+
+def test_quera_style_export(tmp_path):
+    a = assignment(tmp_path, notebooks=("HW2_CNN.ipynb",))
+    result = ("------------- user information -------------\nidentity: 9912345\nusername: ali\n"
+              "full name: علی رضایی\nemail address: ali@example.com\n------------- result -------------\n")
+    archive = make_zip(tmp_path / "quera.zip", {
+        "HW2 CNN/9912345/result.txt": result, "HW2 CNN/9912345/HW2_CNN.ipynb": notebook(),
+        "HW2 CNN/9954321/hw2_cnn.ipynb": notebook()})
+    subs = {s.student: s.display_name for s in inbox.collect(archive, a)}
+    assert subs == {"9912345": "علی رضایی", "9954321": ""}
+
+
+def test_a_zip_of_one_student_and_utf8_names_without_the_flag(tmp_path, monkeypatch):
+    a = assignment(tmp_path, notebooks=("تمرین.ipynb",))
+    monkeypatch.setattr(zipfile.ZipInfo, "_encodeFilenameFlags",
+                        lambda self: (self.filename.encode("utf-8"), self.flag_bits & ~0x800))
+    archive = make_zip(tmp_path / "9912345.zip", {"تمرین (1).ipynb": notebook()})
+    monkeypatch.undo()
+    with zipfile.ZipFile(archive) as z:
+        assert not z.infolist()[0].flag_bits & 0x800
+    [s] = inbox.collect(archive, a)
+    assert s.student == "9912345" and s.notebooks["تمرین.ipynb"].name == "تمرین (1).ipynb"
+
+
+# ---------------------------------------------------------------- unsafe zips
+
+
+def _refused(tmp_path, entries, key, *, a=None, raw=None):
+    a = a or assignment(tmp_path)
+    archive = raw or make_zip(tmp_path / "bad.zip", entries)
+    before = set(tmp_path.parent.iterdir())
+    with pytest.raises(InvalidSubmission) as e:
+        inbox.collect(archive, a)
+    assert e.value.key == key, e.value.values
+    assert set(tmp_path.parent.iterdir()) == before  # nothing written beside it
+    return e.value
+
+
+@pytest.mark.parametrize("entry", ["../evil.ipynb", "s1/../../evil.ipynb", "/etc/evil.ipynb",
+                                   "C:\\evil.ipynb", "s1\\..\\..\\evil.ipynb"])
+def test_zip_slip_and_absolute_paths_are_refused(tmp_path, entry):
+    err = _refused(tmp_path, {"s1/hw.ipynb": notebook(), entry: notebook()}, "zip_unsafe_path")
+    assert err.values["entry"] == entry and err.values["archive"] == "bad.zip"
+
+
+def test_symlinks_are_refused(tmp_path):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("s1/hw.ipynb", notebook())
+        link = zipfile.ZipInfo("s1/data")
+        link.create_system = 3
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(link, "/etc/passwd")
+    _refused(tmp_path, None, "zip_special_file", raw=archive)
+
+
+def test_duplicate_and_encrypted_entries_are_refused(tmp_path):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("s1/hw.ipynb", notebook())
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            z.writestr("s1/hw.ipynb", notebook(41))
+    _refused(tmp_path, None, "zip_duplicate_entry", raw=archive)
+    archive.unlink()
+    data = bytearray(make_zip(archive, {"s1/hw.ipynb": notebook()}).read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[6] |= 0x1  # the "encrypted" flag, in the local header and the central directory
+    data[central + 8] |= 0x1
+    archive.write_bytes(data)
+    _refused(tmp_path, None, "zip_encrypted", raw=archive)
+
+
+def test_bombs_are_refused_by_size_and_file_count(tmp_path):
+    small = assignment(tmp_path, intake_toml="[intake]\nmax_unpacked_mb = 1\nmax_files = 50")
+    err = _refused(tmp_path, {"s1/hw.ipynb": notebook(), "s1/zeros.bin": b"\0" * (2 * 2**20)}, "zip_too_large", a=small)
+    assert err.values["limit_mb"] == 1
+    (tmp_path / "bad.zip").unlink()
+    _refused(tmp_path, {"s1/hw.ipynb": notebook(), **{f"s1/f{i}.txt": "x" for i in range(60)}},
+             "zip_too_many_files", a=small)
+    (tmp_path / "bad.zip").unlink()
+    inner = make_zip(tmp_path / "inner.zip", {"zeros.bin": b"\0" * (2 * 2**20)})  # compresses to a few KB
+    err = _refused(tmp_path, {"s1/hw.ipynb": notebook(), "s1/more.zip": inner.read_bytes()}, "zip_too_large", a=small)
+    assert err.values["archive"] == "bad.zip/s1/more.zip"
+
+
+def test_a_broken_zip_is_refused(tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    _refused(tmp_path, None, "zip_unreadable", raw=tmp_path / "bad.zip")
+
+
+# ---------------------------------------------------------------- acceptance: a Moodle zip of the corpus
+
+
+@pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+def test_a_moodle_zip_of_the_sample_corpus_grades_like_the_folder(corpus, tmp_path):
+    samples = sorted(p.parent for p in (ROOT / "submissions" / HW2).glob("*/expected.toml"))
+    ids = {f"{2001 + i}": s.name for i, s in enumerate(samples)}
+    names = {pid: sample.replace("_", " ").title() for pid, sample in ids.items()}  # Moodle: no "_" in names
+    entries = {}
+    for i, (pid, sample) in enumerate(ids.items()):
+        nb = "HW2_CNN.ipynb" if i % 2 else "HW2_CNN (1).ipynb"
+        entries[f"{names[pid]}_{pid}_assignsubmission_file_/{nb}"] = (ROOT / "submissions" / HW2 / sample / "HW2_CNN.ipynb").read_bytes()
+        entries[f"{names[pid]}_{pid}_assignsubmission_onlinetext_/onlinetext.html"] = "<p>done</p>"
+    archive = make_zip(tmp_path / "moodle-download.zip", entries)
+    zipped = {r.student: r for r in commands.grade(assignment=str(ROOT / "graders" / HW2), path=archive, out=tmp_path / "out")}
+    _, folder = corpus(HW2)
+    assert set(zipped) == set(ids)
+
+    def outcomes(r):
+        return {t.id: (t.outcome, t.points) for q in r.questions for t in q.tests}
+
+    for pid, sample in ids.items():
+        z, f = zipped[pid], folder[sample]
+        assert (z.status, z.score, outcomes(z)) == (f.status, f.score, outcomes(f)), sample
+        expected = tomllib.loads((ROOT / "submissions" / HW2 / sample / "expected.toml").read_text("utf-8"))
+        assert z.status == expected["status"] and z.score == pytest.approx(expected["score"])
+        assert z.display_name == names[pid]
+        assert z.lateness is not None and z.lateness.submitted_at == local_time()
+        assert (tmp_path / "out" / HW2 / pid / "result.json").is_file()
+
+
+def test_a_submission_repository_is_dated_by_its_commit(tmp_path):
+    """CI on a submission repo: the time a notebook was committed, not when the runner checked it out."""
+    import os
+    import subprocess
+
+    from davar.assignment import load
+
+    (tmp_path / "graders" / "g").mkdir(parents=True)
+    (tmp_path / "graders" / "g" / "assignment.toml").write_text(
+        'id = "g"\ntitle = { fa = "گ", en = "g" }\nnotebooks = ["hw.ipynb"]\n')
+    repo = tmp_path / "student"
+    repo.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), repo / "hw.ipynb")
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2023-11-24T20:30:00+03:30", "GIT_COMMITTER_DATE": "2023-11-24T20:30:00+03:30",
+           "GIT_AUTHOR_NAME": "s", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "s", "GIT_COMMITTER_EMAIL": "s@x"}
+    for cmd in (["init", "-q"], ["add", "hw.ipynb"], ["commit", "-qm", "hw"]):
+        subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env)
+    [sub] = inbox.collect(repo, load(tmp_path / "graders" / "g"))
+    assert sub.submitted_at == "2023-11-24T20:30:00+03:30"

@@ -1,0 +1,223 @@
+"""The class dashboard: both pages, plots as deterministic PNG data URIs, the numbers behind them,
+Persian digits and rtl on the fa page, escaped student ids and links."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from davar import catalogue
+from davar.assignment import Question
+from davar.reporting import dashboard, report
+from davar.results import (
+    ExecutionRecord,
+    Lateness,
+    Message,
+    QuestionResult,
+    SandboxRecord,
+    SubmissionResult,
+)
+from davar.results import TestResult as TResult
+
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+SANDBOX = SandboxRecord(level="strict", network=False)
+EVIL = '"><script>alert(1)</script>/../x'
+
+
+class FakeAssignment:
+    """What the dashboard reads of an `Assignment`: id, title, course, questions (order and titles)."""
+
+    id = "iust-dl-1402-hw3"
+    title = {"fa": "تمرین سوم", "en": "Homework 3"}
+    course = {"fa": "یادگیری عمیق", "en": "Deep Learning"}
+    questions = (
+        Question(id="1", points=4, title={"fa": "سوال ۱ — ضرب ماتریس", "en": "Q1 — matrix product"}),
+        Question(id="2", points=6, title={"fa": "سوال ۲ — دسته‌بند", "en": "Q2 — classifier"}),
+        Question(id="3", points=2, title={"fa": "سوال ۳ — تحلیل", "en": "Q3 — analysis"}, manual=True),
+    )
+
+
+def _student(i: int, accuracy: float, wall_s: float, status: str = "graded", student: str | None = None,
+             penalty: float = 0.0) -> SubmissionResult:
+    q1_ok = i % 3 != 0
+    acc_points = 4.0 if accuracy > 0.9 else 2.0 if accuracy > 0.8 else 0.0
+    accuracy_message = catalogue.message("model_accuracy", {"name": "model", "split": "test", "measured": accuracy,
+                                                            "threshold": 0.9, "earned": acc_points / 4})
+    q1 = QuestionResult(id="1", title=FakeAssignment.questions[0].title, max_points=4, tests=(
+        TResult(id="product", title={"fa": "حاصل‌ضرب", "en": "product"}, outcome="passed" if q1_ok else "failed",
+                points=4 if q1_ok else 0, max_points=4),))
+    q2 = QuestionResult(id="2", title=FakeAssignment.questions[1].title, max_points=6, tests=(
+        TResult(id="shape", title={"fa": "شکل خروجی", "en": "output shape"}, outcome="passed", points=2, max_points=2),
+        TResult(id="accuracy", title={"fa": "دقت", "en": "accuracy"},
+                outcome="passed" if acc_points == 4 else "partial" if acc_points else "failed",
+                points=acc_points, max_points=4, hidden=True, messages=(accuracy_message,)),
+    ))
+    q3 = QuestionResult(id="3", title=FakeAssignment.questions[2].title, max_points=2, manual=True, tests=(
+        TResult(id="ta", title={"fa": "دستیار", "en": "TA"}, outcome="ta_graded" if i % 2 else "manual",
+                points=1.5 if i % 2 else 0, max_points=2,
+                messages=(Message(key="ta_comment", fa="خوب", en="good"),) if i % 2 else ()),))
+    if status != "graded":
+        q1 = QuestionResult(id="1", title=q1.title, max_points=4, tests=(
+            TResult(id="product", title=q1.tests[0].title, outcome="not_run", points=0, max_points=4),))
+    lateness = Lateness(submitted_at="2025-04-06T10:00:00+03:30", deadline="2025-04-05T23:59:00+03:30",
+                        late_s=36060, days_late=1, penalty=penalty, policy="per_day") if penalty else None
+    return SubmissionResult(
+        assignment=FakeAssignment.id, student=student or f"4010{i:04d}", digest=f"sha256:{i:02x}", status=status,
+        questions=(q1, q2, q3), sandbox=SANDBOX, graded_at=f"2025-04-07T1{i % 10}:00:00+03:30", lateness=lateness,
+        executions=(ExecutionRecord(notebook="HW3.ipynb", status="ok" if status == "graded" else "error",
+                                    wall_s=wall_s),
+                    ExecutionRecord(notebook="Q7.ipynb", status="ok", wall_s=wall_s / 2)),
+    )
+
+
+def cohort() -> list[SubmissionResult]:
+    accuracies = [0.9234, 0.95, 0.88, 0.72, 0.91, 0.85, 0.99, 0.93]
+    results = [_student(i, acc, 10.0 + 3 * i, penalty=0.1 if i == 4 else 0.0) for i, acc in enumerate(accuracies)]
+    results.append(_student(8, 0.5, 2.0, status="execution_error", student=EVIL))
+    return results
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("dash")
+    paths = dashboard.render_dashboard(cohort(), FakeAssignment(), out)
+    assert [p.name for p in paths] == ["index.html", "index.en.html"]
+    return {"fa": paths[0].read_text("utf-8"), "en": paths[1].read_text("utf-8")}
+
+
+def _body(html: str) -> str:
+    return re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+
+
+def _images(html: str) -> list[bytes]:
+    return [base64.b64decode(d, validate=True) for d in re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)]
+
+
+def test_class_stats_numbers():
+    stats = dashboard.class_stats(cohort(), FakeAssignment())
+    assert [q.id for q in stats.questions] == ["1", "2", "3"]
+    assert stats.statuses == {"graded": 8, "execution_error": 1}
+    assert stats.max_score == 12
+    product = next(t for t in stats.tests if t.id == "product")
+    # q1 passes unless i % 3 == 0 (i = 0, 3, 6 of the 8 graded) and the crashed one is not_run
+    assert product.outcomes == {"passed": 5, "failed": 3, "not_run": 1}
+    assert product.share("other") == pytest.approx(1 / 9)
+    accuracy = next(t for t in stats.tests if t.id == "accuracy")
+    assert accuracy.hidden and accuracy.outcomes == {"passed": 5, "partial": 2, "failed": 2}
+    (metric,) = stats.metrics
+    assert metric.key == "model_accuracy" and metric.percent and metric.thresholds == {0.9}
+    assert sorted(metric.measured) == sorted([0.9234, 0.95, 0.88, 0.72, 0.91, 0.85, 0.99, 0.93, 0.5])
+    assert metric.above == 5
+    q3 = stats.questions[2]
+    assert q3.awaiting == 5 and len(q3.fractions) == 4  # i odd: TA-graded 1.5 of 2; the rest await a TA
+    assert q3.mean == pytest.approx(0.75)
+    assert sorted(stats.runtimes["HW3.ipynb"]) == sorted([10.0 + 3 * i for i in range(8)] + [2.0])
+    assert len(stats.runtimes["Q7.ipynb"]) == 9
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_pages_direction_and_digits(pages, lang):
+    html = pages[lang]
+    assert f'<html lang="{lang}" dir="{report.DIRECTION[lang]}">' in html
+    body = _body(html)
+    text = re.sub(r'data:image/png;base64,[^"]+', "", body)
+    if lang == "fa":
+        assert "تمرین سوم" in text and "داشبورد کلاس" in text
+        assert ">۹</bdi>" in text  # nine submissions
+        assert "۱۲</bdi>" in text  # max score
+        assert not re.search(r'<bdi class="num">[^<]*[0-9]', text)  # every number in Persian digits
+    else:
+        assert "Homework 3" in text and not any(d in text for d in PERSIAN_DIGITS)
+        assert ">9</bdi>" in text
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_plots_are_png_data_uris(pages, lang):
+    images = _images(pages[lang])
+    # scores, statuses, questions, tests, one metric, runtimes
+    assert len(images) == 6
+    from PIL import Image
+
+    for png in images:
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(png)) as im:
+            assert im.width >= 400 and im.height >= 80
+            assert im.convert("L").getextrema()[0] < 128  # something drawn, not blank
+    assert re.findall(r'<img src="([a-z:/;0-9]+,)', _body(pages[lang])) == ["data:image/png;base64,"] * 6
+
+
+def test_rendering_is_deterministic(tmp_path: Path, pages):
+    again = dashboard.render_dashboard(cohort(), FakeAssignment(), tmp_path)
+    assert again[0].read_text("utf-8") == pages["fa"] and again[1].read_text("utf-8") == pages["en"]
+
+
+def test_plot_ticks_use_the_page_digits(pages):
+    # same data, different tick labels (Persian digits on the fa page): different images
+    assert _images(pages["fa"])[0] != _images(pages["en"])[0]
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_student_table_links_and_escaping(pages, lang):
+    body = _body(pages[lang])
+    rows = re.findall(r'<tr class="student-row">(.*?)</tr>', body, re.S)
+    assert len(rows) == 9
+    assert any(f'<a href="40100000/report.{lang}.html">' in row for row in rows)
+    assert "<script>alert(1)</script>" not in body
+    evil_link = dashboard.report_link(EVIL, lang)
+    assert "/" not in evil_link.split("/report.")[0] and "<" not in evil_link and '"' not in evil_link
+    assert f'<a href="{evil_link}">' in body
+    assert "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;/../x" in body  # the id itself, shown as text
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_metric_against_threshold(pages, lang):
+    body = _body(pages[lang])
+    section = re.search(r'<section class="plot-section" id="metrics">(.*?)</section>', body, re.S).group(1)
+    summary = report.label("dashboard.metric_summary", lang, count=report._num(9, lang), above=report._num(5, lang),
+                           threshold=report.Markup('<bdi class="num">{}</bdi>').format(
+                               report.format_percent_short(0.9, lang)),
+                           median=report.Markup('<bdi class="num">{}</bdi>').format(
+                               report.format_percent_short(0.91, lang)))
+    assert str(summary) in section
+    assert ("دقت" if lang == "fa" else "accuracy") in section
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_pass_rates_and_status_counts(pages, lang):
+    body = _body(pages[lang])
+    tests = re.findall(r'<tr class="test-row">(.*?)</tr>', body, re.S)
+    assert len(tests) == 4  # product, shape, accuracy (hidden: shown to staff, tagged), ta
+    assert str(report.label("hidden_tag", lang)) in tests[2]
+    pct = report.format_percent_short
+    assert f'<bdi class="num">{pct(5 / 9, lang)}</bdi>' in tests[0]  # product passed by 5 of 9
+    status = re.search(r'<tr class="status-row-execution_error">(.*?)</tr>', body, re.S).group(1)
+    assert f">{report.format_number(1, lang)}</bdi>" in status
+    question = re.search(r'<tr class="question-row" id="question-3">(.*?)</tr>', body, re.S).group(1)
+    assert str(report.label("dashboard.awaiting", lang, count=report._num(5, lang))) in question
+
+
+def test_empty_class(tmp_path: Path):
+    paths = dashboard.render_dashboard([], FakeAssignment(), tmp_path)
+    body = _body(paths[1].read_text("utf-8"))
+    assert str(report.label("dashboard.empty", "en")) in body
+    assert "<img" not in body
+
+
+def test_unknown_language_rejected():
+    with pytest.raises(ValueError):
+        dashboard.render_dashboard_page(cohort(), FakeAssignment(), "de")
+
+
+def test_plot_tick_formatters():
+    plot = dashboard._Plot("fa")
+    plot.number_axis("x", "percent")
+    plot.number_axis("y")
+    assert plot.ax.xaxis.get_major_formatter()(0.9, 0) == "۹۰٪"
+    assert plot.ax.yaxis.get_major_formatter()(2.5, 0) == "۲٫۵"
+    en = dashboard._Plot("en")
+    en.number_axis("x", "percent")
+    assert en.ax.xaxis.get_major_formatter()(0.925, 0) == "92.5%"
