@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import dacite
 
 from davar import late
 from davar.errors import AssignmentError
+from davar.late import LatePolicy
 
 T = TypeVar("T")
 
@@ -70,29 +73,62 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """`[profiles.<name>]`: an epoch profile (`standin` for the offline stand-in data, `real`): the
+    papermill parameters injected into every notebook and the `[limits]` it overrides."""
+
+    parameters: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dataset:
+    """`[datasets.<name>]`: `standin = "module:function"`, a course module in `graders/<id>/` whose
+    function builds the offline stand-in under the data root (public/ and hidden/)."""
+
+    standin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Visibility:
+    """`[visibility]`: whether reports show the hidden tests' names and messages to students."""
+
+    release_hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Intake:
+    """`[intake]` (davar/intake/inbox.py): how an LMS export is read."""
+
+    # A regex with named groups `id` (required) and `name`, matched against each student's folder or
+    # file name in an export; empty: the folder name is the student.
+    student_pattern: str = ""
+    max_unpacked_mb: int = 4096  # a whole course's export, nested zips included
+    max_files: int = 20_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Assignment:
     id: str
     directory: Path  # graders/<id>
     title: dict[str, str]
     course: dict[str, str]
     notebooks: tuple[str, ...]
-    frameworks: list[str]
+    frameworks: tuple[str, ...]
     questions: tuple[Question, ...]
     deadline: str = ""
     timezone: str = "Asia/Tehran"
     seed: int = 42
-    raw_limits: dict[str, Any] = field(default_factory=dict)
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    base_limits: Limits = Limits()  # `[limits]`; `limits(profile)` applies a profile's overrides
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    datasets: dict[str, Dataset] = field(default_factory=dict)
     key: dict[str, Any] = field(default_factory=dict)  # the official answer key, as written (mistakes included)
-    late: dict[str, Any] = field(default_factory=dict)  # the late policy: `[late]` (see davar/late.py)
+    late: LatePolicy = LatePolicy()  # `[late]`, validated (davar/late.py)
     # `[data_map]`: where Colab/Kaggle notebooks look for the data -> a file or folder of public/.  Keys
     # starting with "/" are paths (mounted read-only there); others are URLs or Drive ids (downloads).
     data_map: dict[str, str] = field(default_factory=dict)
-    visibility: dict[str, Any] = field(default_factory=dict)  # `[visibility] release_hidden = false`
-    # `[intake]` (davar/intake/inbox.py): `student_pattern`, a regex with named groups `id` and `name`
-    # matched against each student's folder or file name in an export.
-    intake: dict[str, Any] = field(default_factory=dict)
+    visibility: Visibility = Visibility()
+    intake: Intake = Intake()
     # `graders/<id>/messages.toml`: the course's own fa/en messages, looked up before the engine's.
     messages: dict[str, Any] = field(default_factory=dict)
 
@@ -121,11 +157,11 @@ class Assignment:
         raise AssignmentError(f"{self.id}: no question {qid!r} in assignment.toml")
 
     def limits(self, profile: str) -> Limits:
-        overrides = self.profiles.get(profile, {}).get("limits", {})
-        return Limits(**{**self.raw_limits, **overrides})
+        """`[limits]` with the profile's overrides (a profile the assignment does not define has none)."""
+        return dataclasses.replace(self.base_limits, **self.profiles.get(profile, Profile()).limits)
 
     def profile_parameters(self, profile: str) -> dict[str, Any]:
-        return {k: v for k, v in self.profiles.get(profile, {}).items() if k != "limits"}
+        return dict(self.profiles.get(profile, Profile()).parameters)
 
     def data_root(self, data_root: Path | None = None) -> Path:
         """Where this assignment's datasets live: --data, $DAVAR_DATA, or the repo's `data/`."""
@@ -140,6 +176,9 @@ class Assignment:
 
 
 def load(directory: Path) -> Assignment:
+    """Parse and check `graders/<id>/assignment.toml` (and `messages.toml`): every table becomes its typed
+    value here, so a typo in a key or a value of the wrong type is an AssignmentError naming the table at
+    load, not a surprise in the middle of a batch."""
     path = Path(directory) / "assignment.toml"
     try:
         spec = tomllib.loads(path.read_text("utf-8"))
@@ -159,15 +198,47 @@ def load(directory: Path) -> Assignment:
         raise AssignmentError(f"{path}: duplicate question ids")
     if not notebooks or any(q.notebook not in notebooks for q in questions):
         raise AssignmentError(f"{path}: every question's notebook must be one of `notebooks` {list(notebooks)}")
-    late.policy(spec.get("late", {}), assignment=spec["id"])
+    where = f"{path}"
+    base_limits = _typed(Limits, spec.get("limits", {}), f"{where} [limits]")
+    profiles = {}
+    for name, table in spec.get("profiles", {}).items():
+        overrides = table.get("limits", {})
+        _typed(Limits, {**dataclasses.asdict(base_limits), **overrides}, f"{where} [profiles.{name}] limits")
+        profiles[name] = Profile(parameters={k: v for k, v in table.items() if k != "limits"}, limits=overrides)
+    intake = _typed(Intake, spec.get("intake", {}), f"{where} [intake]")
+    _check_student_pattern(intake.student_pattern, where)
     return Assignment(
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
-        notebooks=notebooks, frameworks=spec.get("frameworks", []), questions=questions,
+        notebooks=notebooks, frameworks=tuple(spec.get("frameworks", ())), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
-        raw_limits=spec.get("limits", {}), profiles=spec.get("profiles", {}), datasets=spec.get("datasets", {}),
-        key=spec.get("key", {}), late=spec.get("late", {}), data_map=spec.get("data_map", {}),
-        visibility=spec.get("visibility", {}), intake=spec.get("intake", {}),
+        base_limits=base_limits, profiles=profiles,
+        datasets={name: _typed(Dataset, table, f"{where} [datasets.{name}]")
+                  for name, table in spec.get("datasets", {}).items()},
+        key=spec.get("key", {}), late=late.policy(spec.get("late", {}), assignment=spec["id"]),
+        data_map=_typed(dict[str, str], spec.get("data_map", {}), f"{where} [data_map]"),
+        visibility=_typed(Visibility, spec.get("visibility", {}), f"{where} [visibility]"), intake=intake,
         messages=_messages(Path(directory) / "messages.toml"))
+
+
+def _typed(cls: Any, table: Any, where: str) -> Any:
+    """`table` as `cls`, every key known and of its field's type (dacite, strict)."""
+    try:
+        if cls == dict[str, str]:
+            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+                raise dacite.DaciteError("every value must be a string")
+            return dict(table)
+        return dacite.from_dict(cls, table, config=dacite.Config(strict=True))
+    except dacite.DaciteError as e:
+        raise AssignmentError(f"{where}: {e}") from None
+
+
+def _check_student_pattern(pattern: str, where: str) -> None:
+    try:
+        compiled = re.compile(pattern) if pattern else None
+    except re.error as e:
+        raise AssignmentError(f"{where} [intake]: student_pattern is not a regular expression: {e}") from None
+    if compiled is not None and "id" not in compiled.groupindex:
+        raise AssignmentError(f"{where} [intake]: student_pattern needs a named group `id`")
 
 
 def _messages(path: Path) -> dict[str, Any]:

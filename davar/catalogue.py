@@ -1,5 +1,8 @@
 """The fa/en message catalogue: every sentence a student or TA reads that is not in a template.
 
+A result stores a message as its key and values (`message`); its words are rendered when a person
+reads them (`render`), so a wording fix here or in an assignment's messages.toml needs no regrade.
+
 Messages are looked up by key in the assignment's own ``graders/<id>/messages.toml`` (course text,
 passed as ``course``), then in the engine's generic ``catalogue.toml``, and formatted per language
 with Babel, so Persian gets Persian digits and separators (۰٫۹۲ ، ۹۲٫۳۴٪).  Placeholders name a kind after the colon:
@@ -47,10 +50,14 @@ def _entries() -> dict[str, Any]:
     return tomllib.loads(resources.files("davar").joinpath("catalogue.toml").read_text("utf-8"))
 
 
+def _entry(key: str, lang: str, course: Mapping[str, Any] | None) -> str | dict[str, str]:
+    return ((course or {}).get(key) or _entries()[key])[lang]
+
+
 def template(key: str, lang: str, variant: str | None = None, *, course: Mapping[str, Any] | None = None) -> str:
     """The text of `key` in `lang`: from the assignment's own messages (`course`, its messages.toml)
     when it has the key, else from the engine's catalogue."""
-    entry = ((course or {}).get(key) or _entries()[key])[lang]
+    entry = _entry(key, lang, course)
     if isinstance(entry, dict):
         return entry[variant or "fail"]
     return entry
@@ -69,14 +76,36 @@ class _Formatter(string.Formatter):
 
 def text(key: str, lang: str, values: Mapping[str, Any] | None = None, variant: str | None = None, *,
          course: Mapping[str, Any] | None = None) -> str:
-    """One message in one language."""
-    return _Formatter(lang, course).format(template(key, lang, variant, course=course), **(values or {}))
+    """One message in one language.  A value given per language, ``{"fa": …, "en": …}`` (a TA's
+    comment written in both), is that language's."""
+    values = {k: v[lang] if isinstance(v, Mapping) and lang in v else v for k, v in (values or {}).items()}
+    return _Formatter(lang, course).format(template(key, lang, variant, course=course), **values)
 
 
 def message(key: str, values: Mapping[str, Any] | None = None, variant: str | None = None, *,
             course: Mapping[str, Any] | None = None) -> Message:
-    """A message with both languages rendered; values must be JSON-able (they go in the result)."""
+    """A message to store in a result: its key, variant and values (JSON-able), never its text, which
+    `render` makes when a person reads it.  It is rendered here once and dropped, so an unknown key or a
+    missing value fails the grader that asked for it, not a report later."""
     values = dict(values or {})
-    return Message(key=key, values=values,
-                   **{lang: text(key, lang, values, variant, course=course) for lang in LANGS})
+    for lang in LANGS:
+        text(key, lang, values, variant, course=course)
+    return Message(key=key, values=values, variant=variant or "")
 
+
+def render(message: Message, lang: str, course: Mapping[str, Any] | None = None) -> str:
+    """The text of a stored message in `lang`, rendered now from its key and values: the assignment's
+    own messages (`course`, its messages.toml) first, then the engine's catalogue, so a wording fix
+    shows without a regrade.  The one way a report, the dashboard, an export or the CLI gets a
+    message's words.
+
+    A record older than schema 3 also carries the text it was graded with: that is shown when the key
+    is no longer known or its text can no longer be filled from the stored values, and when the key
+    has pass and fail texts but the old record does not say which it was."""
+    stored = getattr(message, lang) or message.en or message.fa
+    try:
+        if stored and not message.variant and isinstance(_entry(message.key, lang, course), dict):
+            return stored
+        return text(message.key, lang, message.values, message.variant or None, course=course)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return stored or message.key

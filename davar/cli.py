@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -76,7 +77,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print(result.to_json())
     else:
-        _print_table(result, args.lang)
+        _print_table(result, args.lang, assignment_mod.find(args.assignment).messages)
     ok = result.status == "graded" and all(t.outcome in ("passed", "manual") for q in result.questions for t in q.tests)
     return 0 if ok else 1
 
@@ -86,7 +87,7 @@ def _audit_key(args: argparse.Namespace) -> int:
                                allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data)
     lang, out = args.lang, Console()
     earned, possible = found.automatic_points
-    _print_table(found.result, lang)
+    _print_table(found.result, lang, assignment_mod.find(args.assignment).messages)
     out.print(catalogue.text("audit_reference", lang, {"earned": earned, "possible": possible},
                              variant="pass" if found.reference_complete else "fail"))
     for check in found.disagreements:
@@ -146,7 +147,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _print_table(result: SubmissionResult, lang: str) -> None:
+def _print_table(result: SubmissionResult, lang: str, messages: Mapping[str, Any]) -> None:
+    """The result as a table in `lang`; its messages rendered now (`messages`: the assignment's own)."""
     words = report.labels()
     out = Console()
     table = Table(title=f"{result.assignment} · {result.student}")
@@ -154,14 +156,14 @@ def _print_table(result: SubmissionResult, lang: str) -> None:
         table.add_column(words[key][lang])
     for q in result.questions:
         for t in q.tests:
-            msg = " ".join(getattr(m, lang) for m in t.messages)
+            msg = " ".join(catalogue.render(m, lang, messages) for m in t.messages)
             points = catalogue.format_number(t.points, lang, "points")
             max_points = catalogue.format_number(t.max_points, lang, "points")
             table.add_row(q.id, t.title.get(lang, t.id), words[f"outcome_name.{t.outcome}"][lang],
                           f"{points}/{max_points}", msg)
     out.print(table)
     for m in result.messages:
-        out.print(getattr(m, lang))
+        out.print(catalogue.render(m, lang, messages))
     status = words[f"status_name.{result.status}"][lang]
     score = catalogue.format_number(result.score, lang, "points")
     max_score = catalogue.format_number(result.max_score, lang, "points")

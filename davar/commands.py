@@ -15,15 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from davar import assignment as assignment_mod
-from davar import late
 from davar.book import gradebook, scores
+from davar.book.view import view
 from davar.errors import DavarError
 from davar.grading import audit as audit_mod
 from davar.grading import batch
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
 from davar.reporting import dashboard, exports, report
-from davar.results import SubmissionResult
+from davar.results import SubmissionResult, from_json
 from davar.run import sandbox
 
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
@@ -35,7 +35,7 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
     a = assignment_mod.find(assignment)
     with assignment_mod.course_imports(a):
         for spec in a.datasets.values():
-            module, func = spec["standin"].split(":")
+            module, func = spec.standin.split(":")
             getattr(importlib.import_module(module), func)(a.data_root(data_root))
     return a.data_root(data_root)
 
@@ -72,12 +72,11 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
                                   snapshots=snapshots, on_running=on_running):
         student_dir = out_dir / result.student
         student_dir.mkdir(parents=True, exist_ok=True)
-        shown = scores.merge(result, manual)  # as `davar report` would show it
-        (student_dir / "result.json").write_text(shown.to_json(), encoding="utf-8")
-        report.render_reports(shown, student_dir, assignment_title=a.title, course=a.course,
-                              release_hidden=a.visibility.get("release_hidden", False))
         harness_failed = any(m.key == "harness_error" for m in result.messages)
-        gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
+        stored = gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
+        (student_dir / "result.json").write_text(stored, encoding="utf-8")  # the gradebook's row, byte for byte
+        report.render_reports(view(result, a, manual), student_dir, assignment_title=a.title, course=a.course,
+                              messages=a.messages, release_hidden=a.visibility.release_hidden)
         if on_result:
             on_result(result)
     report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False)
@@ -96,7 +95,7 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
     result = grade_submission(sub, a, level=sandbox.choose_level(level), profile=profile, data_root=data_root,
                               public_only=True)
     if out:
-        report.render_reports(result, out, assignment_title=a.title, course=a.course)
+        report.render_reports(view(result, a), out, assignment_title=a.title, course=a.course, messages=a.messages)
     return result
 
 
@@ -121,9 +120,10 @@ class Reports:
 def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequence[str] = ("html",),
                release_hidden: bool | None = None, moodle_worksheet: Path | None = None,
                moodle_key: str = "ID number", students: bool = True) -> Reports:
-    """Re-render from the gradebook alone: the latest result of each student with the TA's manual
-    scores merged and the current late policy applied; nothing is executed.  Without `students`, only
-    the class-level outputs (dashboard, exports)."""
+    """Re-render from the gradebook alone: a view (`davar.book.view`: the TA's manual scores merged, the
+    current late policy applied) of the latest result of each student; nothing is executed.  Each
+    student's result.json is rewritten as the gradebook stores it.  Without `students`, only the
+    class-level outputs (dashboard, exports)."""
     a = assignment_mod.find(assignment)
     if unknown := set(formats) - set(REPORT_FORMATS):
         raise DavarError(f"unknown format(s) {', '.join(sorted(unknown))}; choose from {', '.join(REPORT_FORMATS)}")
@@ -131,17 +131,18 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequenc
     book = out_dir / "gradebook.sqlite"
     if not book.is_file():
         raise DavarError(f"no gradebook at {book}: run `davar grade {a.id} …` first")
-    release = a.visibility.get("release_hidden", False) if release_hidden is None else release_hidden
+    release = a.visibility.release_hidden if release_hidden is None else release_hidden
     manual = gradebook.manual(book, a.id)
-    results = [scores.merge(dataclasses.replace(r, lateness=r.lateness and late.lateness(a, r.lateness.submitted_at)),
-                            manual) for r in gradebook.latest(book, a.id)]
+    stored = gradebook.latest_json(book, a.id)
+    results = [view(from_json(text), a, manual) for text in stored]
     written: list[Path] = []
-    for r in results if students else ():
+    for text, r in zip(stored, results, strict=True) if students else ():
         student_dir = out_dir / r.student
         student_dir.mkdir(parents=True, exist_ok=True)
-        (student_dir / "result.json").write_text(r.to_json(), encoding="utf-8")
+        (student_dir / "result.json").write_text(text, encoding="utf-8")
         written += report.render_reports(r, student_dir, assignment_title=a.title, course=a.course,
-                                         formats=[f for f in formats if f in report.FORMATS], release_hidden=release)
+                                         messages=a.messages, formats=[f for f in formats if f in report.FORMATS],
+                                         release_hidden=release)
     if "html" in formats:
         written += dashboard.render_dashboard(results, a, out_dir)
     if "csv" in formats:

@@ -71,7 +71,7 @@ class Dated(Protocol):
     @property
     def timezone(self) -> str: ...
     @property
-    def late(self) -> Mapping[str, Any]: ...
+    def late(self) -> LatePolicy: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,7 +176,7 @@ def lateness(assignment: Dated, submitted_at: str | datetime) -> Lateness | None
     """
     if not assignment.deadline or not submitted_at:
         return None
-    rules = policy(assignment.late, assignment=assignment.id)
+    rules = assignment.late
     due = deadline(assignment)
     submitted = parse_time(submitted_at, zone(assignment))  # due's own zone
     if submitted is None:

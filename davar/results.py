@@ -1,8 +1,10 @@
 """The versioned result of grading one submission, and its JSON form.
 
 Everything a report, the gradebook or an export needs is in a `SubmissionResult`; nothing downstream
-goes back to the notebook or the kernel.  Messages are stored as a catalogue key plus values, and
-rendered in both languages when the result is built, so a report never formats student data itself.
+goes back to the notebook or the kernel.  A result is the record as graded: messages are stored as a
+catalogue key, variant and values, and rendered (`catalogue.render`) only where a person reads them, so
+a wording fix in a catalogue needs no regrade; the TA's manual scores and the late policy are applied
+when a view is built (`davar.book.view`), never stored here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-SCHEMA_VERSION = 2  # 2: one ExecutionRecord per notebook (`executions`)
+SCHEMA_VERSION = 3  # 2: one ExecutionRecord per notebook (`executions`); 3: messages without their text,
+#                    top-level `submitted_at`
 
 # The vocabularies of a result: plain strings in the JSON, checked by mypy where they are written.
 #: What happened to a submission as a whole.
@@ -38,8 +41,13 @@ POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
+    """A catalogue message: its text is rendered from these when a person reads it (`catalogue.render`)."""
+
     key: str
     values: dict[str, Any] = field(default_factory=dict)
+    variant: str = ""  # the text asked for ("pass" or "fail") of a key that has both; "" when none was
+    # The text as rendered when graded: only in records older than schema 3; `catalogue.render` says
+    # when it is still shown (the key is no longer known, mostly).
     fa: str = ""
     en: str = ""
 
@@ -157,9 +165,12 @@ class SubmissionResult:
     executions: tuple[ExecutionRecord, ...]  # one per notebook that ran, in the assignment's order
     sandbox: SandboxRecord
     graded_at: str = ""
+    submitted_at: str = ""  # when the submission arrived (ISO 8601); lateness is computed from it in a view
     versions: dict[str, str] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
-    lateness: Lateness | None = None  # None when the assignment has no deadline or the time is unknown
+    # None when the assignment has no deadline or the time is unknown.  A view's (davar.book.view), with
+    # the current late policy; what a record stores here is ignored.
+    lateness: Lateness | None = None
     figures: tuple[Figure, ...] = ()
     display_name: str = ""  # the student's name as the export gives it; "" when unknown
     schema_version: int = SCHEMA_VERSION
@@ -190,6 +201,11 @@ class SubmissionResult:
         data["final_score"] = self.final_score
         for q, qd in zip(self.questions, data["questions"], strict=True):  # asdict keeps them in order
             qd["points"] = q.points
+        for messages in (data["messages"], *(t["messages"] for q in data["questions"] for t in q["tests"])):
+            for m in messages:  # no empty stored text: a record keeps the key and values, not the words
+                for lang in ("fa", "en"):
+                    if not m[lang]:
+                        del m[lang]
         return data
 
     def to_json(self) -> str:
@@ -201,6 +217,8 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     if data.get("schema_version") == 1:  # one notebook: `execution` and `notebook`
         data = {k: v for k, v in data.items() if k not in ("execution", "notebook")} | {
             "schema_version": 2, "executions": [{**data["execution"], "notebook": data.get("notebook", "")}]}
+    if data.get("schema_version") == 2:  # messages carried their text; the submission time was in `lateness`
+        data = data | {"schema_version": 3, "submitted_at": (data.get("lateness") or {}).get("submitted_at", "")}
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"unsupported result schema_version {data.get('schema_version')!r}")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from davar import cli
+from davar.book import gradebook
 from davar.run import sandbox
 
 SAMPLE = Path(__file__).resolve().parent.parent / "submissions" / "iust-dl-1403-hw2" / "under_threshold" / "HW2_CNN.ipynb"
@@ -65,6 +66,13 @@ def test_report_regenerates_every_format_identically_from_the_gradebook(corpus, 
         assert (folder / name).is_file(), name
     grades = pd.read_csv(folder / "grades.csv", dtype={"student": str}).set_index("student")
     assert grades.loc["passes", "final_score"] == 15 and grades.loc["never_ends", "status"] == "timeout"
+    # every result.json, as `davar grade` and `davar report` write it, is its gradebook row byte for byte
+    stored = gradebook.latest_json(folder / "gradebook.sqlite", "iust-dl-1403-hw2")
+    graded_out, _ = corpus("iust-dl-1403-hw2")
+    for text in stored:
+        student = json.loads(text)["student"]
+        assert (folder / student / "result.json").read_bytes() == text.encode("utf-8"), student
+        assert (graded_out / student / "result.json").read_bytes() == text.encode("utf-8"), student
     moodle = pd.read_csv(folder / "moodle.csv", dtype=str).set_index("Identifier")
     assert set(moodle.index) == {"Participant 11", "Participant 12"}
     for p in made:
@@ -84,9 +92,12 @@ def test_ta_scores_are_merged_without_running_anything(corpus, tmp_path):
     assert cli.main(["scores", "import", "iust-dl-1402-hw2", str(scores_csv), "--out", str(reports)]) == 0
     assert cli.main(["report", "iust-dl-1402-hw2", "--out", str(reports), "--format", "html,csv"]) == 0
     folder = reports / "iust-dl-1402-hw2" / "reference_solution"
-    result = json.loads((folder / "result.json").read_text())
-    manual = {q["id"]: q["tests"][0] for q in result["questions"] if q["manual"]}
-    assert manual["3"]["outcome"] == "ta_graded" and manual["3"]["points"] == 12 and manual["2ab"]["outcome"] == "manual"
+    # result.json is the record as graded, the gradebook's row byte for byte: the TA's scores are in the views
+    [stored] = [t for t in gradebook.latest_json(reports / "iust-dl-1402-hw2" / "gradebook.sqlite", "iust-dl-1402-hw2")
+                if json.loads(t)["student"] == "reference_solution"]
+    assert (folder / "result.json").read_bytes() == stored.encode("utf-8")
+    manual = {q["id"]: q["tests"][0] for q in json.loads(stored)["questions"] if q["manual"]}
+    assert manual["3"]["outcome"] == "manual" and manual["2ab"]["outcome"] == "manual"
     html = (folder / "report.en.html").read_text()
     assert "&lt;script&gt;x&lt;/script&gt; clear" in html and "<script>x" not in html
     grades = pd.read_csv(reports / "iust-dl-1402-hw2" / "grades.csv", dtype={"student": str}).set_index("student")

@@ -17,7 +17,7 @@ DUE = datetime(2023, 11, 24, 23, 59, tzinfo=TEHRAN)  # 1402-09-03T23:59 in Tehra
 
 def assignment(deadline="1402-09-03T23:59", tz="Asia/Tehran", **table):
     return Assignment(id="hw", directory=Path("."), title={"fa": "", "en": ""}, course={}, notebooks=("a.ipynb",),
-                      frameworks=[], questions=(), deadline=deadline, timezone=tz, late=table)
+                      frameworks=(), questions=(), deadline=deadline, timezone=tz, late=late.policy(table, assignment="hw"))
 
 
 PER_DAY = assignment(policy="per_day", percent_per_day=10, cap_percent=30)

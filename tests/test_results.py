@@ -1,5 +1,6 @@
 """Results round-trip through JSON and the gradebook; history is kept."""
 
+import dataclasses
 import json
 
 from davar.book import gradebook
@@ -49,8 +50,6 @@ def test_bonus_points_count_on_top_of_the_maximum():
 
 
 def test_late_penalty_gives_the_final_score_and_round_trips():
-    import dataclasses
-
     from davar.results import Lateness
 
     r = dataclasses.replace(make(), lateness=Lateness(submitted_at="2023-11-25T10:00:00+03:30",
@@ -66,3 +65,28 @@ def test_schema_1_results_still_load():
     data.update(schema_version=1, notebook="HW2_CNN.ipynb")
     again = from_dict(data)
     assert again.executions[0].notebook == "HW2_CNN.ipynb" and again.execution.status == "ok"
+
+
+def test_new_records_store_a_message_as_its_key_variant_and_values():
+    from davar import catalogue
+    from davar.results import SCHEMA_VERSION
+
+    m = catalogue.message("missing_name", {"name": "conv2d_2"}, variant="fail")
+    r = dataclasses.replace(make(), messages=(m,), submitted_at="2023-11-25T10:00:00+03:30")
+    data = json.loads(r.to_json())
+    assert data["schema_version"] == SCHEMA_VERSION == 3
+    assert data["messages"] == [{"key": "missing_name", "values": {"name": "conv2d_2"}, "variant": "fail"}]
+    assert data["submitted_at"] == "2023-11-25T10:00:00+03:30" and from_json(r.to_json()) == r
+
+
+def test_schema_2_results_still_load_with_their_text_and_submission_time():
+    data = json.loads(make().to_json())
+    data["schema_version"] = 2
+    del data["submitted_at"]
+    data["messages"] = [{"key": "gone_key", "values": {}, "fa": "متن قدیمی", "en": "old text"}]
+    data["lateness"] = {"submitted_at": "2023-11-25T10:00:00+03:30", "deadline": "2023-11-24T23:59:00+03:30",
+                        "late_s": 36060.0, "days_late": 1, "penalty": 0.1, "policy": "per_day"}
+    again = from_dict(data)
+    assert again.schema_version == 3 and again.submitted_at == "2023-11-25T10:00:00+03:30"
+    assert again.messages == (Message(key="gone_key", fa="متن قدیمی", en="old text"),)
+    assert again.questions[0].tests[0].messages[0].en == "e"

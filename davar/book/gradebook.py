@@ -1,7 +1,8 @@
 """The gradebook: one SQLite file per assignment (stdlib sqlite3), one transaction per result.
 
 Every grading adds a row (history is kept: a regrade never overwrites); `latest` gives the newest
-result per student.  The full result JSON is stored, so reports can be rebuilt from here alone.
+result per student.  The full result JSON is stored as graded (a student's result.json is a copy of
+its row), so reports can be rebuilt from here alone.
 Manual scores a TA imports (`davar.book.scores`) are kept the same way, every import a row.
 """
 
@@ -51,13 +52,16 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def add(path: Path, result: SubmissionResult, *, cache_key: str | None = None) -> None:
+def add(path: Path, result: SubmissionResult, *, cache_key: str | None = None) -> str:
+    """Store `result` as graded; return the JSON stored, which result.json copies byte for byte."""
+    text = result.to_json()
     with closing(connect(path)) as db, db:
         db.execute(
             "INSERT INTO results (assignment, student, digest, graded_at, status, score, max_score, result_json,"
             " cache_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (result.assignment, result.student, result.digest, result.graded_at, result.status, result.score,
-             result.max_score, result.to_json(), cache_key))
+             result.max_score, text, cache_key))
+    return text
 
 
 def cache_keys(path: Path, assignment: str) -> set[str]:
@@ -68,14 +72,19 @@ def cache_keys(path: Path, assignment: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def latest(path: Path, assignment: str) -> list[SubmissionResult]:
-    """The newest result of each student, by student id."""
+def latest_json(path: Path, assignment: str) -> list[str]:
+    """The newest result of each student, by student id, as the JSON stored (whatever its schema)."""
     with closing(connect(path)) as db:
         rows = db.execute(
             "SELECT result_json FROM results WHERE id IN"
             " (SELECT MAX(id) FROM results WHERE assignment = ? GROUP BY student) ORDER BY student",
             (assignment,)).fetchall()
-    return [from_json(r[0]) for r in rows]
+    return [r[0] for r in rows]
+
+
+def latest(path: Path, assignment: str) -> list[SubmissionResult]:
+    """The newest result of each student, by student id."""
+    return [from_json(text) for text in latest_json(path, assignment)]
 
 
 def history(path: Path, assignment: str, student: str) -> list[SubmissionResult]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,8 +75,9 @@ def read_csv(path: Path, assignment: Assignment) -> list[ManualScore]:
     return scores
 
 
-def merge(result: SubmissionResult, scores: list[ManualScore]) -> SubmissionResult:
-    """`result` with its manual questions scored by the latest of `scores` for its student."""
+def merge(result: SubmissionResult, scores: Sequence[ManualScore]) -> SubmissionResult:
+    """`result` with its manual questions scored by the latest of `scores` for its student (called by
+    `davar.book.view`, the one place a view is made)."""
     mine: dict[str, list[ManualScore]] = {}
     for s in scores:
         if s.student == result.student:
@@ -89,11 +91,9 @@ def merge(result: SubmissionResult, scores: list[ManualScore]) -> SubmissionResu
             comments = {lang: next((s.comment for s in reversed(mine[q.id]) if s.comment and s.lang in (lang, "")), "")
                         for lang in ("fa", "en")}
             messages: tuple[Message, ...] = ()
-            if comments["fa"] or comments["en"]:
-                fa = catalogue.message("ta_comment", {"comment": comments["fa"] or comments["en"]})
-                en = catalogue.message("ta_comment", {"comment": comments["en"] or comments["fa"]})
-                messages = (dataclasses.replace(fa, en=en.en, values={"comment_fa": comments["fa"],
-                                                                      "comment_en": comments["en"]}),)
+            if comments["fa"] or comments["en"]:  # each page shows its language's comment, else the other
+                messages = (catalogue.message("ta_comment", {"comment": {"fa": comments["fa"] or comments["en"],
+                                                                         "en": comments["en"] or comments["fa"]}}),)
             test = TestResult(id="manual", title={"fa": "", "en": ""}, outcome="ta_graded", points=latest.points,
                               max_points=q.max_points, messages=messages)
             q = dataclasses.replace(q, tests=(test,))

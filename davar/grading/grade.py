@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from davar import catalogue, late
+from davar import catalogue
 from davar.assignment import Assignment, course_imports
 from davar.errors import InvalidSubmission
+from davar.grading.kernels import Kernels
 from davar.grading.plugin import GradingSession
 from davar.intake import repair
 from davar.intake.inbox import Submission
 from davar.results import Level, QuestionResult, SandboxRecord, Status, SubmissionResult, TestResult, awaiting_manual
-from davar.run.sandbox import Slot
+from davar.run.sandbox import Slot, strategy
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
@@ -29,12 +30,12 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
                      snapshot_dir: Path | None = None, previous: SubmissionResult | None = None) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
     is executed in the sandbox when its graders first need it (or restored from its snapshot: see
-    `GradingSession`)."""
+    `Kernels`)."""
     try:
-        notes = [note for path in submission.notebooks.values() for note in repair.check(path)]  # what was repaired
-        session = GradingSession(submission=submission, assignment=assignment, level=level, profile=profile,
-                                 data_root=data_root, public_only=public_only, slot=slot, snapshot_dir=snapshot_dir,
-                                 previous=previous)
+        repaired = [note for path in submission.notebooks.values() for note in repair.check(path)]
+        kernels = Kernels(submission, assignment, level=level, profile=profile, data_root=data_root, slot=slot,
+                          snapshot_dir=snapshot_dir, previous=previous)
+        session = GradingSession(assignment, kernels, data_root=data_root, public_only=public_only)
         args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
@@ -44,7 +45,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
         if session.result is None:
             raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n"
                                f"{out.getvalue()[-3000:]}")
-        return dataclasses.replace(session.result, messages=(*notes, *session.result.messages),
+        return dataclasses.replace(session.result, messages=(*repaired, *session.result.messages),
                                    display_name=submission.display_name)
     except InvalidSubmission as e:
         return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key,
@@ -70,6 +71,6 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
         assignment=assignment.id, student=submission.student, display_name=submission.display_name,
         digest=submission.digest, status=status,
         questions=questions, executions=(),
-        sandbox=SandboxRecord(level=level, network=level == "none"),
+        sandbox=SandboxRecord(level=level, network=strategy(level).network),
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"), messages=(reason,),
-        lateness=late.lateness(assignment, submission.submitted_at))
+        submitted_at=submission.submitted_at)

@@ -1,13 +1,14 @@
 """The davar pytest plugin (registered under the `pytest11` entry point).
 
 Shaped like pytest's own junitxml: options → `config.stash` → a collector of per-test outcomes →
-`pytest_sessionfinish` builds the `SubmissionResult`.
+`pytest_sessionfinish` builds the `SubmissionResult` (`outcome.build_result`).
 
     pytest graders/iust-dl-1403-hw2 --submission submissions/iust-dl-1403-hw2/passes
 
 executes each notebook of the submission (sandboxed) when the first test of a question in it needs
-`sub`, and shuts its kernel down after the last one; tests are run grouped by notebook, in the
-assignment's order.  `davar grade` runs the same plugin in-process (`GradingSession(submission=...)`).
+`sub`, and shuts its kernel down after the last one (`kernels.Kernels`); tests are run grouped by
+notebook, in the assignment's order.  `davar grade` runs the same plugin in-process
+(`GradingSession(assignment, Kernels(submission, ...))`).
 
 Graders use the fixtures `sub`, `assignment`, `hidden`, `public_data`, `reference`, `rng` and the
 marker `davar(question=, points=, hidden=, timeout=, title=)`; they report through the grader API
@@ -17,38 +18,25 @@ marker `davar(question=, points=, hidden=, timeout=, title=)`; they report throu
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import functools
 import secrets
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from davar import __version__, api, catalogue, late
+from davar import api
 from davar import assignment as assignment_mod
 from davar.errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, NotebookMissing
-from davar.results import (
-    ExecutionRecord,
-    Level,
-    Message,
-    Outcome,
-    QuestionResult,
-    SandboxRecord,
-    Status,
-    SubmissionResult,
-    TestResult,
-    awaiting_manual,
-)
-from davar.run.sandbox import Slot
+from davar.grading.outcome import build_result
+from davar.results import Outcome, SubmissionResult, TestResult
+
+if TYPE_CHECKING:  # imported when a submission is graded: every pytest run in this environment loads the plugin
+    from davar.assignment import Assignment
+    from davar.grading.kernels import Kernels
+    from davar.probe.bridge import Sub
 
 session_key = pytest.StashKey["GradingSession"]()
-#: What the Colab/Kaggle shim reports (davar/inside/colab_shim.py), as catalogue keys.
-SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip")}
-
-
 _grading = pytest.StashKey[api.Grading]()
 _verdict = pytest.StashKey[api.Verdict]()
 
@@ -72,16 +60,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", api.MARKER_HELP)
     session = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, GradingSession)), None)
-    if session is None and config.getoption("submission"):
-        session = GradingSession(
-            submission=Path(config.getoption("submission")), level=config.getoption("sandbox"),
-            allow_weak=config.getoption("allow_weak_sandbox"), profile=config.getoption("profile"),
-            data_root=Path(config.getoption("data")) if config.getoption("data") else None)
+    if session is None and config.getoption("submission"):  # its kernels come at collection, with its assignment
+        data = config.getoption("data")
+        session = GradingSession(data_root=Path(data) if data else None)
         config.pluginmanager.register(session, "davar-session")
     if session is not None:
         session.public_only = session.public_only or config.getoption("public_only")
         session.result_path = config.getoption("davar_result") or session.result_path
         config.stash[session_key] = session
+
+
+def _assignment_above(grader: Path) -> Assignment:
+    folder = next((p for p in grader.parents if (p / "assignment.toml").exists()), None)
+    if folder is None:
+        raise pytest.UsageError(f"no assignment.toml above {grader}")
+    return assignment_mod.load(folder)
+
+
+def _kernels_from_options(config: pytest.Config, assignment: Assignment, data_root: Path | None) -> Kernels:
+    """`pytest --submission PATH`: the one submission at PATH and the sandbox level it runs under,
+    resolved once."""
+    from davar.grading.kernels import Kernels
+    from davar.intake import inbox
+    from davar.run import sandbox
+
+    subs = inbox.collect(Path(config.getoption("submission")), assignment)
+    if len(subs) != 1:
+        raise DavarError(f"--submission must name one submission, found {len(subs)}")
+    level = sandbox.choose_level(config.getoption("sandbox"), allow_weak=config.getoption("allow_weak_sandbox"))
+    return Kernels(subs[0], assignment, level=level, profile=config.getoption("profile"), data_root=data_root)
 
 
 def _closest_first(item: pytest.Item) -> list[pytest.Mark]:
@@ -147,124 +154,54 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
 
 
 class GradingSession:
-    """One submission graded by one pytest session; builds its `SubmissionResult`.
+    """The collector: each test's outcome, recorded as it finishes, and at the end the submission's result.
 
-    `submission` is a `Submission` (from `davar grade`) or a path (from `pytest --submission`)."""
+    `davar grade` hands it the assignment and the submission's `Kernels`; under `pytest --submission`
+    both come at collection, when the graders show which assignment they grade."""
 
-    def __init__(self, *, submission=None, assignment=None, level: Level = "strict", allow_weak: bool = False,
-                 profile: str = "standin", data_root: Path | None = None, public_only: bool = False,
-                 result_path: str | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
-                 previous: SubmissionResult | None = None):
-        self._submission, self._assignment = submission, assignment
-        self.level, self.allow_weak, self.profile, self.data_root = level, allow_weak, profile, data_root
+    def __init__(self, assignment: Assignment | None = None, kernels: Kernels | None = None, *,
+                 data_root: Path | None = None, public_only: bool = False, result_path: str | None = None):
+        self._assignment, self.kernels, self.data_root = assignment, kernels, data_root
         self.public_only, self.result_path = public_only, result_path
-        self.slot = slot
-        # Snapshots: each notebook's namespace is saved in `snapshot_dir` after it runs; with `previous`
-        # (this submission's last result), a notebook with a snapshot is restored instead of re-run.
-        self.snapshot_dir, self.previous = snapshot_dir, previous
-        self._notes: list[Message] = []  # submission-level messages gathered while running
-        self._restored: set[str] = set()
-        self.tests: dict[str, tuple[str, TestResult]] = {}
-        self.order: list[str] = []
+        self.tests: dict[str, tuple[str, TestResult]] = {}  # nodeid -> (question, its result), in the order run
+        self.harness_error: BaseException | None = None  # davar itself could not run the submission: no result
         self.result: SubmissionResult | None = None
-        self._runs: dict[str, Any] = {}  # notebook -> LiveRun, while its kernel is up
-        self._stacks: dict[str, contextlib.ExitStack] = {}
-        self._records: dict[str, tuple[ExecutionRecord, SandboxRecord, tuple]] = {}  # notebooks that ran
-        self._subs: dict[str, Any] = {}
         self._last: dict[str, str] = {}  # notebook -> nodeid of the last test that needs it
-        self.harness_error: BaseException | None = None  # davar itself failed to run a notebook
 
     @property
-    def assignment(self):
+    def assignment(self) -> Assignment:
         if self._assignment is None:
             raise AssignmentError("no assignment.toml found above the collected graders")
         return self._assignment
 
-    @property
-    def submission(self):
-        from davar.intake import inbox
-
-        if not isinstance(self._submission, inbox.Submission):
-            from davar.run import sandbox
-
-            subs = inbox.collect(self._submission, self.assignment)
-            if len(subs) != 1:
-                raise DavarError(f"--submission must name one submission, found {len(subs)}")
-            self.level = sandbox.choose_level(self.level, allow_weak=self.allow_weak)
-            self._submission = subs[0]
-        return self._submission
-
     def _notebook_of(self, item: pytest.Item) -> str:
         return self.assignment.question(item.stash[_grading].question).notebook
 
-    def sub(self, item: pytest.Item):
-        """The `sub` of `item`'s notebook: executed (in its own sandboxed kernel) on first use."""
-        from davar.probe.bridge import Sub
-
+    def sub(self, item: pytest.Item) -> Sub:
+        """The `sub` of `item`'s notebook.  A notebook the submission lacks costs only its own tests; a
+        failure of davar's own fails every test that needs `sub` after it."""
         notebook = self._notebook_of(item)
         if self.harness_error is not None:
             raise self.harness_error
-        if notebook not in self._subs:
-            try:
-                if notebook not in self.submission.notebooks:
-                    raise NotebookMissing(notebook)
-                self._runs[notebook] = self._start(notebook)
-            except NotebookMissing:
-                raise
-            except Exception as e:  # davar could not run it: reported on the whole submission
-                self.harness_error = e
-                raise
-            self._subs[notebook] = Sub(self._runs[notebook])
-        return self._subs[notebook]
-
-    def _start(self, notebook: str):
-        """A live run of `notebook`: restored from its snapshot when regrading one, else executed."""
-        from davar.run import execute
-
-        run = functools.partial(execute.run, self.submission, self.assignment, notebook=notebook, level=self.level,
-                                profile=self.profile, slot=self.slot, data_root=self.data_root)
-        snapshot = self.snapshot_dir / f"{notebook}.pkl" if self.snapshot_dir else None
-        before = {e.notebook: e for e in self.previous.executions} if self.previous else {}
-        stack = self._stacks[notebook] = contextlib.ExitStack()
-        if self.previous is not None and notebook in before and snapshot and snapshot.is_file():
-            live = stack.enter_context(run(snapshot=snapshot))
-            if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
-                self._notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
-                self._notes += [m for m in self.previous.messages  # what the shim did when it really ran
-                                if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
-                self._restored.add(notebook)
-                return dataclasses.replace(live, execution=before[notebook], figures=tuple(
-                    f for f in self.previous.figures if f.notebook == notebook))
-            self._notes.append(catalogue.message("snapshot_fallback", {
-                "notebook": notebook, "reason": live.execution.error_value or live.execution.reason}))
-            stack.close()
-            stack = self._stacks[notebook] = contextlib.ExitStack()
-        live = stack.enter_context(run())
-        if snapshot and live.bridge is not None:
-            with contextlib.suppress(Exception):  # no snapshot only means a later regrade runs it again
-                live.save_snapshot(snapshot)
-        return live
-
-    def _close(self, notebook: str) -> None:
-        """Keep what the run's record needs, then shut its kernel down."""
-        live = self._runs.pop(notebook, None)
-        if live is not None:
-            try:
-                self._records[notebook] = (live.execution, live.sandbox_record(), live.figures)
-                self._notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
-                                for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
-            finally:
-                self._stacks.pop(notebook).close()
+        assert self.kernels is not None  # made at collection, or its failure is the harness error
+        try:
+            return self.kernels.sub(notebook)
+        except NotebookMissing:
+            raise
+        except Exception as e:
+            self.harness_error = e
+            raise
 
     # -- collection
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]):
-        if self._assignment is None and items:
-            folder = next((p for p in Path(items[0].path).parents if (p / "assignment.toml").exists()), None)
-            if folder is None:
-                raise pytest.UsageError(f"no assignment.toml above {items[0].path}")
-            self._assignment = assignment_mod.load(folder)
+        if self._assignment is None and items:  # `pytest --submission`: the graders name their assignment
+            self._assignment = _assignment_above(Path(items[0].path))
+            try:
+                self.kernels = _kernels_from_options(config, self._assignment, self.data_root)
+            except Exception as e:  # reported by every test that needs `sub`, as a notebook davar cannot run
+                self.harness_error = e
         for item in items:
             try:
                 grading = item.stash[_grading] = api.marker_args(_closest_first(item), item.nodeid)
@@ -308,23 +245,18 @@ class GradingSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
         token = api.current.set(self._verdict(item))
-        timeout = item.stash[_grading].timeout
-        live = self._runs.get(self._notebook_of(item))
-        bridge = live.bridge if live is not None else None
-        previous = bridge.timeout_s if bridge else None
-        if timeout and bridge:
-            bridge.timeout_s = timeout
+        timeout = (self.kernels.timeout(self._notebook_of(item), item.stash[_grading].timeout)
+                   if self.kernels is not None else contextlib.nullcontext())
         try:
-            return (yield)
+            with timeout:
+                return (yield)
         finally:
             api.current.reset(token)
-            if bridge:
-                bridge.timeout_s = previous
 
     def pytest_runtest_logfinish(self, nodeid: str, location):
         for notebook, last in self._last.items():
-            if last == nodeid:
-                self._close(notebook)
+            if last == nodeid and self.kernels is not None:
+                self.kernels.close(notebook)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -360,12 +292,10 @@ class GradingSession:
             outcome = "error"
             messages.append(verdict.message("grader_error", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
         test_id = item.name.removeprefix("test_")
-        result = TestResult(id=test_id, title=self._title(grading, test_id), outcome=outcome,
-                            points=round(max_points * fraction, 6), max_points=max_points, hidden=grading.hidden,
-                            duration_s=round(call.duration, 3), messages=tuple(messages))
-        if item.nodeid not in self.tests:
-            self.order.append(item.nodeid)
-        self.tests[item.nodeid] = (grading.question, result)
+        self.tests[item.nodeid] = (grading.question, TestResult(
+            id=test_id, title=self._title(grading, test_id), outcome=outcome, points=round(max_points * fraction, 6),
+            max_points=max_points, hidden=grading.hidden, duration_s=round(call.duration, 3),
+            messages=tuple(messages)))
 
     def _title(self, grading: api.Grading, test_id: str) -> dict[str, str]:
         """The marker's title, else the question's `[questions.tests]` entry for the test (a
@@ -380,85 +310,20 @@ class GradingSession:
 
     # -- finishing
 
-    def build_result(self) -> SubmissionResult:
-        a, submission = self.assignment, self.submission
-        by_q: dict[str, list[TestResult]] = {}
-        for nodeid in self.order:
-            qid, t = self.tests[nodeid]
-            by_q.setdefault(qid, []).append(t)
-        questions = []
-        for q in a.questions:
-            tests = tuple(by_q.get(q.id, ()))
-            if q.manual:
-                tests = (awaiting_manual(q.points),)
-            if self.public_only and not tests:
-                continue
-            max_points = sum(t.max_points for t in tests) if self.public_only else q.points
-            questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual,
-                                            bonus=q.bonus, tests=tests))
-        runs = [self._records[nb] for nb in a.notebooks if nb in self._records]
-        executions = tuple(execution for execution, _, _ in runs)
-        # what the original runs attempted
-        earlier = self.previous.sandbox.blocked if self._restored and self.previous is not None else ()
-        attempts = (*earlier, *(b for _, sb, _ in runs for b in sb.blocked))
-        blocked = tuple(dict.fromkeys(tuple(b.items()) for b in attempts))
-        sandbox = SandboxRecord(level=self.level, network=self.level == "none",
-                                limits=runs[0][1].limits if runs else {}, blocked=tuple(dict(b) for b in blocked))
-        messages = [catalogue.message("notebook_missing", {"notebook": nb})
-                    for nb in a.notebooks if nb not in submission.notebooks] + self._notes
-        for execution in executions:
-            if execution.status == "error":
-                messages.append(catalogue.message("cell_failed", {
-                    "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
-                    "error": f"{execution.error_name}: {execution.error_value}"[:300]}))
-            elif execution.status in ("dead", "timeout"):
-                messages.append(catalogue.message(execution.reason or "kernel_died", {
-                    "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
-                    **_limit_values(a.limits(self.profile))}))
-        statuses = {e.status for e in executions}
-        status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
-                  else "graded")
-        if sandbox.blocked:
-            status = "sandbox_violation"
-            messages.append(catalogue.message("sandbox_blocked", {
-                "count": len(sandbox.blocked),
-                "targets": ", ".join(b["target"] for b in sandbox.blocked[:5])}))
-        return SubmissionResult(
-            assignment=a.id, student=submission.student, digest=submission.digest, status=status,
-            questions=tuple(questions), executions=executions, sandbox=sandbox,
-            graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
-            messages=tuple(messages), figures=tuple(f for _, _, found in runs for f in found),
-            lateness=late.lateness(a, submission.submitted_at))
-
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
-        try:
-            for notebook in list(self._runs):
-                self._close(notebook)
-            if self._submission is not None and self._assignment is not None and self.harness_error is None:
-                self.result = self.build_result()
-                if self.result_path:
-                    Path(self.result_path).write_text(self.result.to_json(), encoding="utf-8")
-        finally:
-            for stack in self._stacks.values():
-                stack.close()
+        kernels = self.kernels
+        if kernels is None:  # `pytest --submission` collected nothing, or could not resolve it
+            return
+        kernels.close_all()
+        if self.harness_error is None:
+            self.result = build_result(
+                self.assignment, kernels.submission, self.tests.values(), kernels.ran, level=kernels.level,
+                profile=kernels.profile, public_only=self.public_only, notes=kernels.notes,
+                blocked_before=kernels.blocked_before)
+            if self.result_path:
+                Path(self.result_path).write_text(self.result.to_json(), encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         if self.result is not None:
             r = self.result
             terminalreporter.write_sep("=", f"davar: {r.student} {r.status} {r.score:g}/{r.max_score:g}")
-
-
-def _limit_values(limits) -> dict[str, Any]:
-    return {"cell_timeout_s": limits.cell_timeout_s, "total_timeout_s": limits.total_timeout_s,
-            "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s}
-
-
-def _versions() -> dict[str, str]:
-    import sys
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"davar": __version__, "python": sys.version.split()[0]}
-    for pkg in ("papermill", "pytest", "torch", "tensorflow-cpu"):
-        with contextlib.suppress(PackageNotFoundError):
-            out[pkg] = version(pkg)
-    return out

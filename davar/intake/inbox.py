@@ -62,10 +62,8 @@ from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from davar.assignment import Assignment
-from davar.errors import AssignmentError, InvalidSubmission
+from davar.errors import InvalidSubmission
 
-MAX_UNPACKED_MB = 4096  # default `[intake] max_unpacked_mb`: a whole course's export, nested zips included
-MAX_FILES = 20_000  # default `[intake] max_files`
 IGNORED = {".git", "__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", "desktop.ini"}
 MOODLE = re.compile(r"^(?P<name>.*)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)_(?P<rest>.*)$")
 QUERA_FIELDS = re.compile(r"^\s*(identity|full name)\s*:\s*(.+?)\s*$", re.MULTILINE)
@@ -120,16 +118,10 @@ def collect(path: Path, assignment: Assignment) -> list[Submission]:
 class _Intake:
     def __init__(self, assignment: Assignment):
         self.assignment = assignment
-        pattern = assignment.intake.get("student_pattern")
-        try:
-            self.pattern = re.compile(pattern) if pattern else None
-        except re.error as e:
-            raise AssignmentError(
-                f"{assignment.id}: [intake] student_pattern is not a regular expression: {e}") from None
-        if self.pattern is not None and "id" not in self.pattern.groupindex:
-            raise AssignmentError(f"{assignment.id}: [intake] student_pattern needs a named group `id`")
-        self.max_bytes = int(assignment.intake.get("max_unpacked_mb", MAX_UNPACKED_MB)) * 2**20
-        self.max_files = int(assignment.intake.get("max_files", MAX_FILES))
+        pattern = assignment.intake.student_pattern  # checked when assignment.toml was loaded
+        self.pattern = re.compile(pattern) if pattern else None
+        self.max_bytes = assignment.intake.max_unpacked_mb * 2**20
+        self.max_files = assignment.intake.max_files
         self.zone = ZoneInfo(assignment.timezone)
 
     def who(self, label: str, *, default: str, name: str = "") -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Structure facts about a student's model from the graph its kernel sends back (pure Python, no frameworks).
 
-The kernel side (``inside/kernel_side._keras_graph`` / ``_torch_graph``) sends a graph as plain JSON:
+The kernel side (``inside/models.py``, ``graph``) sends a graph as plain JSON:
 ``{"nodes": [{"id", "kind", "type", "name", "inputs": [ids], "config": {...}, "output_shape"}, ...],
 "outputs": [ids]}`` with nodes in topological order.  ``kind`` is ``input``, ``layer`` (a Keras layer or
 a torch module called by ``call_module``), ``op`` (torch.fx ``call_function``/``call_method`` such as

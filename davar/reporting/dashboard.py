@@ -1,7 +1,8 @@
 """The class dashboard: one page per language (``index.html`` in Persian, ``index.en.html``) over every
 student's latest result, for the course staff.
 
-``render_dashboard(results, assignment, out_dir)`` writes both pages.  It shows the score histogram,
+``render_dashboard(results, assignment, out_dir)`` writes both pages, from views (``davar.book.view``:
+TA scores merged, lateness computed there).  It shows the score histogram,
 per-question and per-test pass rates, the distribution of every measured metric (accuracy, Dice, …:
 a message whose values have ``measured`` and ``threshold``) against its threshold, notebook run
 times, status counts and a table of students linking to their reports (``<student>/report.fa.html``).
@@ -359,7 +360,8 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
             "score": _num(r.score, lang),
             "penalty": format_percent_short(r.lateness.penalty, lang) if r.lateness and r.lateness.penalty else None,
             "final": _num(r.final_score, lang),
-            "questions": {q.id: _num(q.points, lang) for q in r.questions},
+            # a question awaiting its TA shows "—", as in the report and grades.csv, never 0
+            "questions": {q.id: _num(q.points, lang) for q in r.questions if not q.awaiting_ta},
             "wall": _num(sum(ex.wall_s for ex in r.executions), lang),
         })
     return {

@@ -1,10 +1,12 @@
 """Gradebook exports: grades.csv / grades.xlsx, a Moodle grading worksheet, Gradescope results.json, JUnit XML.
 
 Everything here is built from `SubmissionResult`s alone (plus the `Assignment` for the order of the
-questions), so `davar report` can re-render every format from the gradebook without re-running a
-notebook.  The column headers are English (these are machine formats); the text inside is the
-result's own fa/en catalogue text, so Persian survives.  CSV files are UTF-8 with a BOM, which Excel
-needs to show Persian names and Moodle strips on import.
+questions and its messages), so `davar report` can re-render every format from the gradebook without
+re-running a notebook.  The results are views (`davar.book.view`: TA scores merged, lateness computed
+there).  The column headers are English (these are machine formats); the text inside is each message
+rendered now from its key and values (`catalogue.render`, the assignment's messages first), so
+Persian survives.  CSV files are UTF-8 with a BOM, which Excel needs to show Persian names and Moodle
+strips on import.
 
 Safety: student ids and messages are student-controlled.  The `csv` module (or pandas) quotes
 commas, quotes and newlines; XML goes through ElementTree (escaped) after characters XML 1.0 cannot
@@ -38,7 +40,7 @@ from typing import Any
 from davar import catalogue
 from davar.assignment import Assignment
 from davar.errors import AssignmentError, DavarError
-from davar.results import SubmissionResult, TestResult
+from davar.results import Message, SubmissionResult, TestResult
 
 #: The fixed columns of grades.csv / grades.xlsx; one column per question id goes after "status".
 LEAD_COLUMNS = ("student", "status")
@@ -80,16 +82,20 @@ def _num(value: float, lang: str) -> str:
     return catalogue.format_number(value, lang, "points")
 
 
-def _summary(result: SubmissionResult, lang: str) -> list[str]:
+def _message(m: Message, lang: str, assignment: Assignment) -> str:
+    return _text(catalogue.render(m, lang, assignment.messages))
+
+
+def _summary(result: SubmissionResult, lang: str, assignment: Assignment) -> list[str]:
     """Submission notes and the total (with the late penalty when there is one), in one language."""
     total = f"{_num(result.score, lang)} / {_num(result.max_score, lang)}"
     if result.lateness and result.lateness.penalty:
         total += (f" − {catalogue.format_number(result.lateness.penalty, lang, 'percent')}"
                   f" = {_num(result.final_score, lang)}")
-    return [*(_text(getattr(m, lang)) for m in result.messages), total]
+    return [*(_message(m, lang, assignment) for m in result.messages), total]
 
 
-def _question_lines(result: SubmissionResult, lang: str, *, reveal_hidden: bool) -> list[str]:
+def _question_lines(result: SubmissionResult, lang: str, assignment: Assignment, *, reveal_hidden: bool) -> list[str]:
     """Each question's points ("—" while awaiting a TA) and the messages of its tests that did not pass."""
     lines = []
     for q in result.questions:
@@ -98,7 +104,7 @@ def _question_lines(result: SubmissionResult, lang: str, *, reveal_hidden: bool)
         for t in q.tests:
             if t.outcome == "passed" or (t.hidden and not reveal_hidden):
                 continue
-            lines += [f"  • {_text(getattr(m, lang))}" for m in t.messages]
+            lines += [f"  • {_message(m, lang, assignment)}" for m in t.messages]
     return lines
 
 
@@ -243,7 +249,7 @@ def write_moodle_worksheet(results: Sequence[SubmissionResult], assignment: Assi
             else:
                 scaled = r.final_score * top / r.max_score if r.max_score else 0.0
                 grade = f"{min(max(scaled, 0.0), top):.2f}"
-            lines = [*_summary(r, lang), *_question_lines(r, lang, reveal_hidden=reveal_hidden)]
+            lines = [*_summary(r, lang, assignment), *_question_lines(r, lang, assignment, reveal_hidden=reveal_hidden)]
             feedback = "<br>".join(html_escape(line) for line in lines)
             out.writerow([who.identifier, _csv_cell(who.full_name), _csv_cell(who.email), r.status, grade,
                           f"{top:.2f}", "Yes", r.lateness.submitted_at if r.lateness else "",
@@ -273,7 +279,7 @@ def gradescope_results(result: SubmissionResult, assignment: Assignment, *, lang
             tests.append({
                 "name": title, "number": f"{order[q.id] + 1}.{number}", "score": t.points, "max_score": t.max_points,
                 "status": "passed" if _passed(t) else "failed",
-                "output": "\n".join(_text(getattr(m, lang)) for m in t.messages),
+                "output": "\n".join(_message(m, lang, assignment) for m in t.messages),
                 "visibility": "after_published" if t.hidden else "visible", "tags": [q.id],
                 "extra_data": {"question": q.id, "test": t.id, "outcome": t.outcome},
             })
@@ -281,7 +287,7 @@ def gradescope_results(result: SubmissionResult, assignment: Assignment, *, lang
     return {
         "score": result.final_score,
         "execution_time": round(sum(e.wall_s for e in result.executions)),
-        "output": "\n".join(_summary(result, lang)),
+        "output": "\n".join(_summary(result, lang, assignment)),
         "output_format": "text", "test_output_format": "text", "test_name_format": "text",
         "tests": tests,
         "extra_data": {"assignment": result.assignment, "student": result.student, "status": result.status,
@@ -351,7 +357,7 @@ def junit_xml(results: Sequence[SubmissionResult], assignment: Assignment, *,
                                      time=f"{t.duration_s:.3f}")
                 counts["tests"] += 1
                 time += t.duration_s
-                text = "\n".join(_text(m.en) for m in t.messages) if shown else ""
+                text = "\n".join(_message(m, "en", assignment) for m in t.messages) if shown else ""
                 message = (text.splitlines() or [""])[0] if shown else hidden_word
                 points = f"{t.points:g} / {t.max_points:g}"
                 if _passed(t):
@@ -367,7 +373,7 @@ def junit_xml(results: Sequence[SubmissionResult], assignment: Assignment, *,
                 if tag != "skipped":
                     element.text = f"{points}\n{text}" if text else points
         for m in r.messages:
-            ET.SubElement(suite, "system-out").text = _text(m.en)
+            ET.SubElement(suite, "system-out").text = _message(m, "en", assignment)
         suite.set("tests", str(counts["tests"]))
         for kind in ("failures", "errors", "skipped"):
             suite.set(kind, str(counts[kind]))

@@ -6,7 +6,9 @@ writes ``report.<lang>.html`` / ``.pdf`` for both languages.  The class dashboar
 
 Layout lives in ``templates/report.html`` + ``report.css``; every UI word lives in
 ``templates/labels.toml`` (fa and en side by side, for a translator); sentences about a test or a
-submission are already rendered in both languages inside the result (``Message.fa`` / ``.en``).
+submission are rendered from their stored key and values when the page is made (``catalogue.render``,
+the assignment's ``messages`` first), so a wording fix shows without a regrade.  The result given is
+a view (``davar.book.view``): TA scores merged and lateness computed there, only shown here.
 
 Security: a report shows text a student controls (tracebacks, error values, messages quoting their
 output, blocked targets, ids, file names).  The jinja2 environment autoescapes everything; the only
@@ -24,7 +26,7 @@ import binascii
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -226,11 +228,12 @@ def _first_strong_direction(text: str) -> str:
     return "ltr"
 
 
-def _message_text(message: Message, lang: str) -> Markup:
-    """A message with its isolated values (FSI … PDI from the catalogue) as `<bdi>` elements, so a
-    value that wraps over lines keeps its own order (a number or an identifier left to right, a
-    Persian TA comment right to left); all text is escaped."""
-    text = getattr(message, lang) or message.en or message.fa or message.key
+def _message_text(message: Message, lang: str, messages: Mapping[str, Any] | None) -> Markup:
+    """A message rendered now (`messages`: the assignment's messages.toml), with its isolated values
+    (FSI … PDI from the catalogue) as `<bdi>` elements, so a value that wraps over lines keeps its own
+    order (a number or an identifier left to right, a Persian TA comment right to left); all text is
+    escaped."""
+    text = catalogue.render(message, lang, messages)
     parts, last = [], 0
     for match in _ISOLATED.finditer(text):
         value = match.group(1)
@@ -265,7 +268,7 @@ class QuestionView:
     tests: tuple[TestView, ...]
 
 
-def _test_view(test: TestResult, lang: str, release_hidden: bool) -> TestView:
+def _test_view(test: TestResult, lang: str, release_hidden: bool, messages: Mapping[str, Any] | None) -> TestView:
     if test.hidden and not release_hidden:  # no title, outcome, points or message
         return TestView(withheld=True, hidden=True, max_points=_num(test.max_points, lang))
     return TestView(
@@ -278,7 +281,7 @@ def _test_view(test: TestResult, lang: str, release_hidden: bool) -> TestView:
         if has_label(f"outcome_name.{test.outcome}")
         else escape(test.outcome),
         points=label("score_fraction", lang, score=_num(test.points, lang), max=_num(test.max_points, lang)),
-        messages=tuple(_message_text(m, lang) for m in test.messages),
+        messages=tuple(_message_text(m, lang, messages) for m in test.messages),
     )
 
 
@@ -292,7 +295,8 @@ def shown_points(question: QuestionResult, release_hidden: bool) -> float:
     return round(sum(t.points for t in question.tests if _shown(t, release_hidden)), 6)
 
 
-def _question_view(question: QuestionResult, lang: str, release_hidden: bool) -> QuestionView:
+def _question_view(question: QuestionResult, lang: str, release_hidden: bool,
+                   messages: Mapping[str, Any] | None) -> QuestionView:
     awaiting = question.awaiting_ta
     # nothing marked yet: "— / 5", not a misleading "0 / 5"
     unmarked = awaiting and all(t.outcome == "manual" for t in question.tests)
@@ -302,7 +306,7 @@ def _question_view(question: QuestionResult, lang: str, release_hidden: bool) ->
         title=_pick(question.title, lang, question.id),
         points=label("score_fraction", lang, score=score, max=_num(question.max_points, lang)),
         awaiting=awaiting,
-        tests=tuple(_test_view(t, lang, release_hidden) for t in question.tests),
+        tests=tuple(_test_view(t, lang, release_hidden, messages) for t in question.tests),
     )
 
 
@@ -398,9 +402,10 @@ def _context(
     assignment_title: dict[str, str] | None,
     course: dict[str, str] | None,
     release_hidden: bool,
+    messages: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     sb = result.sandbox
-    questions = tuple(_question_view(q, lang, release_hidden) for q in result.questions)
+    questions = tuple(_question_view(q, lang, release_hidden, messages) for q in result.questions)
     awaiting = sum(q.awaiting_points for q in result.questions)
     withheld = [t for q in result.questions for t in q.tests if t.hidden and not release_hidden]
     score = shown_score(result, release_hidden)
@@ -434,7 +439,7 @@ def _context(
         "questions": questions,
         "withheld": label("hidden_withheld", lang, count=_num(len(withheld), lang),
                           points=_num(sum(t.max_points for t in withheld), lang)) if withheld else None,
-        "messages": tuple(_message_text(m, lang) for m in result.messages),
+        "messages": tuple(_message_text(m, lang, messages) for m in result.messages),
         "executions": [_execution_view(ex, lang) for ex in result.executions],
         "figures": figures,
         "figures_more": figures_more,
@@ -493,20 +498,22 @@ def render_report(
     *,
     assignment_title: dict[str, str] | None = None,
     course: dict[str, str] | None = None,
+    messages: Mapping[str, Any] | None = None,
     release_hidden: bool = False,
 ) -> str:
     """The HTML page of ``result`` in ``lang`` ("fa" or "en"), self-contained (fonts and figures inlined).
 
     ``release_hidden`` is the assignment's visibility policy (``[visibility] release_hidden``): until
     it is true a hidden test shows only that it exists and what it is worth, and its earned points
-    stay out of every total on the page."""
+    stay out of every total on the page.  ``messages`` is the assignment's messages.toml, looked up
+    before the engine's catalogue when the result's messages are rendered."""
     if lang not in LANGS:
         raise ValueError(f"unknown report language {lang!r}; expected one of {LANGS}")
 
     def t(key: str, **values: Any) -> Markup:
         return label(key, lang, **values)
 
-    context = _context(result, lang, assignment_title, course, release_hidden)
+    context = _context(result, lang, assignment_title, course, release_hidden, messages)
     return _environment().get_template("report.html").render(**context, t=t, stylesheet=stylesheet())
 
 
@@ -544,10 +551,12 @@ def render_pdf(
     *,
     assignment_title: dict[str, str] | None = None,
     course: dict[str, str] | None = None,
+    messages: Mapping[str, Any] | None = None,
     release_hidden: bool = False,
 ) -> Path:
     """Write the report of ``result`` in ``lang`` as a PDF at ``path``; return the path."""
-    html = render_report(result, lang, assignment_title=assignment_title, course=course, release_hidden=release_hidden)
+    html = render_report(result, lang, assignment_title=assignment_title, course=course, messages=messages,
+                         release_hidden=release_hidden)
     return html_to_pdf(html, path)
 
 
@@ -560,6 +569,7 @@ def render_reports(
     *,
     assignment_title: dict[str, str] | None = None,
     course: dict[str, str] | None = None,
+    messages: Mapping[str, Any] | None = None,
     langs: Iterable[str] = LANGS,
     formats: Iterable[str] = ("html",),
     release_hidden: bool = False,
@@ -573,7 +583,7 @@ def render_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for lang in langs:
-        html = render_report(result, lang, assignment_title=assignment_title, course=course,
+        html = render_report(result, lang, assignment_title=assignment_title, course=course, messages=messages,
                              release_hidden=release_hidden)
         if "html" in formats:
             path = out_dir / f"report.{lang}.html"

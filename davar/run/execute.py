@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +91,10 @@ class LiveRun:
         return reply
 
     def sandbox_record(self) -> SandboxRecord:
-        return SandboxRecord(level=self.level, network=self.level == "none",
-                             limits=dataclasses.asdict(self.limits),
-                             blocked=self.audit.blocked() if self.level != "none" else ())
+        """The sandbox's facts; only a walled-off kernel had anything blocked."""
+        box = sandbox.strategy(self.level)
+        return SandboxRecord(level=self.level, network=box.network, limits=dataclasses.asdict(self.limits),
+                             blocked=self.audit.blocked() if box.walled else ())
 
 
 class AuditLog:
@@ -172,7 +173,7 @@ class _SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
 
 
-def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: list[str], shim: dict) -> list[str]:
+def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[str], shim: dict) -> list[str]:
     """Copy the notebook with a setup cell in front (seeds; the Colab/Kaggle shim configured with `shim`);
     return the type of each cell the student wrote."""
     nb = repair.load(src)[0]  # as davar.intake.repair reads it: outputs dropped, damage repaired, normalized
@@ -243,114 +244,33 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
     With `snapshot` (a file `LiveRun.save_snapshot` wrote), the notebook is not run: its saved
     namespace is restored into the fresh kernel instead, and a failure to do so is an "error" status
     with `error_name` "SnapshotRestoreFailed"."""
-    limits = assignment.limits(profile)
-    with contextlib.ExitStack() as cleanup:
+    limits, box = assignment.limits(profile), sandbox.strategy(level)
+    with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, kernel, audit, cgroup, folder
         rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
         if not keep:
             cleanup.callback(shutil.rmtree, rundir, ignore_errors=True)
         public = assignment.public_data(data_root)
-        inside = level != "none"
-        maps, downloads = _data_map(assignment, public, inside=inside)
-        paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
-                              exchange_out=rundir / "out", data=public if public.is_dir() else None, maps=maps)
-        for src, dest in maps:  # mount points inside the working folder (/content/...) must exist there
-            for root in sandbox.COLAB_WORK:
-                if dest.startswith(root + "/"):
-                    point = paths.work / dest.removeprefix(root + "/")
-                    (point if src.is_dir() else point.parent).mkdir(parents=True, exist_ok=True)
-                    if not src.is_dir():
-                        point.touch()
-        for rel in submission.files:
-            (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(submission.root / rel, paths.work / rel)
-        nb_in = paths.work / ".davar-input.ipynb"
+        maps, downloads = _data_map(assignment, public, box)
+        paths = _prepare_work_folder(rundir, submission, public=public, maps=maps)
         source = paths.work / submission.notebooks[notebook].relative_to(submission.root)
         if snapshot is not None:  # nothing of the student's runs: the namespace comes from the snapshot
-            shutil.copyfile(snapshot, paths.work / SNAPSHOT)
-            source = paths.work / ".davar-restore.ipynb"
-            nbformat.write(nbformat.v4.new_notebook(), source)
+            source = _prepare_restore(paths.work, snapshot)
+        nb_in, nb_out = paths.work / ".davar-input.ipynb", rundir / "executed.ipynb"
         cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
                                        shim={"downloads": downloads})
-        sandbox.prepare_paths(paths, level=level, slot=slot)
-        cgroup = sandbox.Cgroup(rundir.name, limits) if level == "strict" else None
+        box.prepare_paths(paths, slot)
+        cgroup = box.cgroup(rundir.name, limits)
         if cgroup:
             cleanup.callback(cgroup.remove)
-        audit = AuditLog(paths.ipc / "audit.sock",
-                         visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
-                         protected=[assignment.hidden_data(data_root), assignment.directory])
+        audit = _audit_log(paths, assignment, data_root)
         cleanup.callback(audit.close)
-        env = {
-            "HOME": sandbox.WORK if inside else str(paths.work),
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            protocol.ENV_AUDIT_SOCKET: str(paths.ipc / "audit.sock"),
-            protocol.ENV_EXCHANGE_IN: sandbox.EXCHANGE_IN if inside else str(paths.exchange_in),
-            protocol.ENV_EXCHANGE_OUT: sandbox.EXCHANGE_OUT if inside else str(paths.exchange_out),
-            "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
-            **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
-        }
-        command = sandbox.kernel_command(level=level, paths=paths, limits=limits, slot=slot, cgroup=cgroup,
-                                         env=env, inside=INSIDE)
-        km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
-                                     connection_file=str(paths.ipc / "kernel.json"), sandbox_cmd=command,
-                                     sandbox_uid=slot.uid if level == "strict" else None)
+        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup)
         cleanup.callback(_shutdown, km)
-        cells = _CellLog(limits.output_mb * 2**20)
-        fired = threading.Event()
-
-        def overall_timeout():
-            fired.set()
-            cgroup.kill_all() if cgroup else run_sync(km.signal_kernel)(signal.SIGKILL)  # its process group
-
-        watchdog = threading.Timer(limits.total_timeout_s, overall_timeout)
-        nb_out = rundir / "executed.ipynb"
-        started = time.monotonic()
-        status: RunStatus = "ok"
-        reason, failing, error = "", None, {}
-        try:
-            with open(rundir / "kernel.log", "wb") as kernel_log:
-                run_sync(km.start_kernel)(env=env if not inside else {}, cwd=str(paths.work), stdout=kernel_log,
-                                          stderr=subprocess.STDOUT)
-            watchdog.start()
-            params = {"DATA_DIR": sandbox.DATA if inside else str(public), "SEED": assignment.seed,
-                      "OUTPUT_DIR": f"{sandbox.WORK if inside else paths.work}/output", "PROFILE": profile,
-                      **assignment.profile_parameters(profile)}
-            papermill.execute_notebook(
-                str(nb_in), str(nb_out), parameters=params, km=km, kernel_name="python3", progress_bar=False,
-                execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
-                on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
-        except papermill.PapermillExecutionError as e:
-            status, failing = "error", e.cell_index
-            error = {"error_name": e.ename, "error_value": str(e.evalue)[:2000],
-                     "traceback": "\n".join(e.traceback)[-20000:]}
-        except CellTimeoutError:
-            status, reason, failing = "timeout", "cell_timeout", cells.current
-        except (DeadKernelError, RuntimeError) as e:  # nbclient says "Kernel died" with either
-            status, failing = "dead", cells.current
-            reason = "kernel_start_failed" if cells.current is None and not fired.is_set() else "kernel_died"
-            error = {"error_value": str(e)[:2000]}
-        finally:
-            watchdog.cancel()
-        if fired.is_set():
-            status, reason = "timeout", "total_timeout"
-        if status == "dead" and cgroup and cgroup.oom_killed():
-            reason = "memory_limit"
-        alive = status in ("ok", "error") and run_sync(km.is_alive)()
-        if status in ("ok", "error") and not alive:
-            status, reason = "dead", "kernel_died"
-
-        record = ExecutionRecord(
-            notebook=notebook, status=status, wall_s=round(time.monotonic() - started, 3),
-            peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
-            cells_total=cell_types.count("code"), cells=cells.cell_records(cell_types),
-            failing_cell=cells.student_index(failing), reason=reason, **error)
-        bridge = None
-        if alive:
-            bridge = Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
-                            reply_limit=limits.reply_mb * 2**20)
+        record = _execute(km, nb_in, nb_out, notebook=notebook, cell_types=cell_types, limits=limits, cgroup=cgroup,
+                          parameters=_parameters(box, paths, public, assignment, profile),
+                          kernel_env=kernel_env, cwd=paths.work, log=rundir / "kernel.log")
+        bridge = _bridge(km, paths, limits, record)
+        if bridge:
             cleanup.callback(bridge.close)
         if snapshot is not None:
             record = _restore(bridge, record)
@@ -359,22 +279,175 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
                       figures=figures.from_notebook(nb_out, notebook), workdir=paths.work)
 
 
-def _data_map(assignment: Assignment, public: Path, *,
-              inside: bool) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
-    """The assignment's `[data_map]` as sandbox mounts (path keys) and the shim's downloads (the others,
-    as paths the kernel sees).  Entries whose data is missing are left out: the notebook then fails
-    as it would on a machine without them."""
+def _data_map(assignment: Assignment, public: Path,
+              box: sandbox.Sandbox) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
+    """The assignment's `[data_map]` as sandbox mounts (path keys; only a walled-off kernel has mounts)
+    and the shim's downloads (the others, as paths the kernel sees).  Entries whose data is missing are
+    left out: the notebook then fails as it would on a machine without them."""
     maps, downloads = [], {}
     for key, rel in assignment.data_map.items():
         src = public / rel
         if not src.exists() or ".." in Path(rel).parts:
             continue
         if key.startswith("/"):
-            if inside:
+            if box.walled:
                 maps.append((src, os.path.normpath(key)))
         else:
-            downloads[key] = f"{sandbox.DATA}/{rel}" if inside else str(src)
+            downloads[key] = box.seen(src, f"{sandbox.DATA}/{rel}")
     return tuple(maps), downloads
+
+
+def _prepare_work_folder(rundir: Path, submission: Submission, *, public: Path,
+                         maps: tuple[tuple[Path, str], ...]) -> sandbox.Paths:
+    """The run's folders, with a copy of every file of the submission in the working folder and the
+    mount points the data map needs there (/content/... is the working folder)."""
+    paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
+                          exchange_out=rundir / "out", data=public if public.is_dir() else None, maps=maps)
+    for src, dest in maps:  # bwrap mounts onto points that exist
+        for root in sandbox.COLAB_WORK:
+            if dest.startswith(root + "/"):
+                point = paths.work / dest.removeprefix(root + "/")
+                (point if src.is_dir() else point.parent).mkdir(parents=True, exist_ok=True)
+                if not src.is_dir():
+                    point.touch()
+    for rel in submission.files:
+        (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(submission.root / rel, paths.work / rel)
+    return paths
+
+
+def _prepare_restore(work: Path, snapshot: Path) -> Path:
+    """Put the snapshot where the kernel's `restore` finds it; return an empty notebook to run instead
+    of the student's (its setup cell still seeds and installs the shim)."""
+    shutil.copyfile(snapshot, work / SNAPSHOT)
+    empty = work / ".davar-restore.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), empty)
+    return empty
+
+
+def _audit_log(paths: sandbox.Paths, assignment: Assignment, data_root: Path | None) -> AuditLog:
+    """The socket the kernel's audit hook reports to, and what makes a report count."""
+    return AuditLog(paths.ipc / "audit.sock",
+                    visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
+                    protected=[assignment.hidden_data(data_root), assignment.directory])
+
+
+def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limits, slot: sandbox.Slot,
+                    cgroup: sandbox.Cgroup | None) -> tuple[_SandboxedKernelManager, dict[str, str]]:
+    """A kernel manager that starts the kernel in the sandbox, not yet started; and the environment to
+    start it with (a walled-off kernel has its own in its command, and nothing of ours)."""
+    env = {
+        "HOME": box.seen(paths.work, sandbox.WORK),
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        protocol.ENV_AUDIT_SOCKET: str(paths.ipc / "audit.sock"),
+        protocol.ENV_EXCHANGE_IN: box.seen(paths.exchange_in, sandbox.EXCHANGE_IN),
+        protocol.ENV_EXCHANGE_OUT: box.seen(paths.exchange_out, sandbox.EXCHANGE_OUT),
+        "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
+        **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
+    }
+    command = box.kernel_command(paths=paths, limits=limits, slot=slot, cgroup=cgroup, env=env, inside=INSIDE)
+    km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
+                                 connection_file=str(paths.ipc / "kernel.json"), sandbox_cmd=command,
+                                 sandbox_uid=box.uid(slot))
+    return km, {} if box.walled else env
+
+
+def _parameters(box: sandbox.Sandbox, paths: sandbox.Paths, public: Path, assignment: Assignment,
+                profile: str) -> dict:
+    """What papermill injects into the notebook's parameters cell, with the paths the kernel sees."""
+    return {"DATA_DIR": box.seen(public, sandbox.DATA), "SEED": assignment.seed,
+            "OUTPUT_DIR": f"{box.seen(paths.work, sandbox.WORK)}/output", "PROFILE": profile,
+            **assignment.profile_parameters(profile)}
+
+
+class _Deadline:
+    """The whole notebook's time limit, while papermill runs: past it, kill the kernel and everything
+    it started (its cgroup, or its process group), which nbclient then sees as a dead kernel."""
+
+    def __init__(self, seconds: float, km: _SandboxedKernelManager, cgroup: sandbox.Cgroup | None):
+        self.km, self.cgroup = km, cgroup
+        self.passed = threading.Event()
+        self._timer = threading.Timer(seconds, self._kill)
+
+    def _kill(self) -> None:
+        self.passed.set()
+        if self.cgroup:
+            self.cgroup.kill_all()
+        else:
+            run_sync(self.km.signal_kernel)(signal.SIGKILL)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _start_kernel(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: Path) -> None:
+    """Start the kernel with the sandbox's command; what it prints goes to `log`."""
+    with open(log, "wb") as kernel_log:
+        run_sync(km.start_kernel)(env=env, cwd=str(cwd), stdout=kernel_log, stderr=subprocess.STDOUT)
+
+
+def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parameters: dict, limits: Limits,
+               cells: _CellLog) -> None:
+    """Run the notebook in the started kernel, each cell under the cell time limit; `cells` records."""
+    papermill.execute_notebook(
+        str(nb_in), str(nb_out), parameters=parameters, km=km, kernel_name="python3", progress_bar=False,
+        execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
+        on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
+
+
+def _execute(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, notebook: str, cell_types: list[str],
+             parameters: dict, limits: Limits, cgroup: sandbox.Cgroup | None, kernel_env: dict[str, str], cwd: Path,
+             log: Path) -> ExecutionRecord:
+    """Start the kernel, run the notebook under the limits and say what happened: "ok" and "error"
+    only while the kernel is still alive, else "dead" or "timeout" with the reason."""
+    cells = _CellLog(limits.output_mb * 2**20)
+    deadline = _Deadline(limits.total_timeout_s, km, cgroup)
+    started = time.monotonic()
+    status: RunStatus = "ok"
+    reason, failing, error = "", None, {}
+    try:
+        _start_kernel(km, env=kernel_env, cwd=cwd, log=log)
+        with deadline:
+            _papermill(km, nb_in, nb_out, parameters=parameters, limits=limits, cells=cells)
+    except papermill.PapermillExecutionError as e:
+        status, failing = "error", e.cell_index
+        error = {"error_name": e.ename, "error_value": str(e.evalue)[:2000],
+                 "traceback": "\n".join(e.traceback)[-20000:]}
+    except CellTimeoutError:
+        status, reason, failing = "timeout", "cell_timeout", cells.current
+    except (DeadKernelError, RuntimeError) as e:  # nbclient says "Kernel died" with either
+        status, failing = "dead", cells.current
+        reason = "kernel_start_failed" if cells.current is None and not deadline.passed.is_set() else "kernel_died"
+        error = {"error_value": str(e)[:2000]}
+    if deadline.passed.is_set():
+        status, reason = "timeout", "total_timeout"
+    if status == "dead" and cgroup and cgroup.oom_killed():
+        reason = "memory_limit"
+    if status in ("ok", "error") and not run_sync(km.is_alive)():
+        status, reason = "dead", "kernel_died"
+    return ExecutionRecord(
+        notebook=notebook, status=status, wall_s=round(time.monotonic() - started, 3),
+        peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
+        cells_total=cell_types.count("code"), cells=cells.cell_records(cell_types),
+        failing_cell=cells.student_index(failing), reason=reason, **error)
+
+
+def _bridge(km: _SandboxedKernelManager, paths: sandbox.Paths, limits: Limits,
+            record: ExecutionRecord) -> Bridge | None:
+    """The graders' way into the kernel, if it outlived the notebook (`_execute` says "ok" or "error"
+    only then)."""
+    if record.status not in ("ok", "error"):
+        return None
+    return Bridge(km, exchange_in=paths.exchange_in, exchange_out=paths.exchange_out,
+                  reply_limit=limits.reply_mb * 2**20)
 
 
 def _restore(bridge: Bridge | None, record: ExecutionRecord) -> ExecutionRecord:

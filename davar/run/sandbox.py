@@ -8,6 +8,7 @@ size by rlimits (``prlimit``); ``/tmp`` is a size-capped tmpfs.
 
 ``basic``: bubblewrap in an unprivileged user namespace (same binds, no uid drop, no cgroup): what a
 student's laptop or a CI container without root usually offers.  ``none``: a plain local kernel.
+Each level is a `Sandbox` strategy (`Strict`, `Basic`, `Unsandboxed`); `strategy(level)` gives it.
 
 The kernel talks to the harness only over unix sockets in the run's ``ipc`` folder (bound at the
 same path inside, so the connection file is valid on both sides) and two exchange folders: ``in``
@@ -16,6 +17,7 @@ same path inside, so the connection file is valid on both sides) and two exchang
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 import os
@@ -245,17 +247,12 @@ def _python_roots() -> list[str]:
     return keep
 
 
-def kernel_command(*, level: Level, paths: Paths, limits: Limits, slot: Slot = Slot(), cgroup: Cgroup | None = None,
-                   env: dict[str, str], inside: Path) -> list[str]:
-    """The argv that starts `python kernel_side.py -f {connection_file}` (from the folder `inside`,
-    davar/inside) at the given level."""
-    python = sys.executable
-    if level == "none":
-        return [python, str(inside / "kernel_side.py"), "-f", "{connection_file}"]
-
-    caps = detect()
-    args = [caps.bwrap or "bwrap"]
-    if level == "basic" and not caps.root:
+def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], inside: Path,
+           user_namespace: bool) -> list[str]:
+    """bubblewrap's argv up to its ``--``: new namespaces (and a user namespace where we are not
+    root), only the binds the kernel needs, `env` as its whole environment."""
+    args = [detect().bwrap or "bwrap"]
+    if user_namespace:
         args += ["--unshare-user"]
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
              "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
@@ -302,28 +299,82 @@ def kernel_command(*, level: Level, paths: Paths, limits: Limits, slot: Slot = S
     args += ["--chdir", WORK]
     for k, v in env.items():
         args += ["--setenv", k, v]
-    args += ["--"]
-
-    if level == "strict":
-        uid = str(slot.uid)
-        args += [caps.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-    args += [python, KERNEL_SIDE, "-f", "{connection_file}"]
-
-    if level == "strict":
-        # rlimits first (inherited through bwrap), then join the cgroup and exec
-        prlimit = [caps.prlimit or "prlimit", f"--cpu={limits.cpu_s}",
-                   f"--fsize={limits.file_size_mb * 2**20}", f"--nproc={limits.pids}", "--core=0", "--"]
-        join = "; ".join(f"echo $$ > {shlex.quote(f)}" for f in (cgroup.procs_files if cgroup else []))
-        return ["/bin/sh", "-c", f'{join}; exec "$@"' if join else 'exec "$@"', "sh", *prlimit, *args]
-    return args
+    return [*args, "--"]
 
 
-def prepare_paths(paths: Paths, *, level: Level, slot: Slot) -> None:
-    """Hand the writable folders to the sandbox uid (strict) and keep the exchange input read-only."""
-    for d in (paths.work, paths.ipc, paths.exchange_in, paths.exchange_out):
-        d.mkdir(parents=True, exist_ok=True)
-    if level == "strict":
+class Sandbox(abc.ABC):
+    """What a sandbox level means for one run.  The levels differ in a few facts (is the kernel walled
+    off, does it have its own uid and a cgroup, how it is started); each is said once per level, here,
+    so that the run never asks which level it is in."""
+
+    #: The kernel sees its own file system (bubblewrap): the run's folders at the fixed paths above
+    #: (WORK, DATA, ...), its environment from its argv.  What its audit hook reports was blocked.
+    walled: bool
+    #: What the result says: whether the kernel could reach a network at all.
+    network: bool
+
+    def seen(self, host: Path, inside: str) -> str:
+        """Where the kernel finds `host`: at `inside` when walled off, else where it is."""
+        return inside if self.walled else str(host)
+
+    def uid(self, slot: Slot) -> int | None:
+        """The uid the kernel runs as, owner of its files; None: ours."""
+        return None
+
+    def cgroup(self, name: str, limits: Limits) -> Cgroup | None:
+        """A new cgroup capping the kernel's memory and processes, where this level has one."""
+        return None
+
+    def prepare_paths(self, paths: Paths, slot: Slot) -> None:
+        """Make the run's folders; a kernel with its own uid gets the writable ones."""
+        for d in (paths.work, paths.ipc, paths.exchange_in, paths.exchange_out):
+            d.mkdir(parents=True, exist_ok=True)
+
+    @abc.abstractmethod
+    def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
+                       env: dict[str, str], inside: Path) -> list[str]:
+        """The argv that starts `python kernel_side.py -f {connection_file}` (from the folder `inside`,
+        davar/inside) with the environment `env`."""
+
+
+class Unsandboxed(Sandbox):
+    """``none``: a plain local kernel, as on a laptop without bubblewrap."""
+
+    walled = False
+    network = True
+
+    def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
+                       env: dict[str, str], inside: Path) -> list[str]:
+        return [sys.executable, str(inside / "kernel_side.py"), "-f", "{connection_file}"]
+
+
+class Basic(Sandbox):
+    """``basic``: bubblewrap, in a user namespace of its own unless we are root; no uid drop, no cgroup."""
+
+    walled = True
+    network = False
+
+    def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
+                       env: dict[str, str], inside: Path) -> list[str]:
+        bwrap = _bwrap(paths=paths, limits=limits, slot=slot, env=env, inside=inside, user_namespace=not detect().root)
+        return [*bwrap, sys.executable, KERNEL_SIDE, "-f", "{connection_file}"]
+
+
+class Strict(Sandbox):
+    """``strict``: bubblewrap, then the slot's uid with every capability dropped (setpriv), under
+    rlimits (prlimit) and in the run's cgroup; all of which needs root (`Capabilities.best`)."""
+
+    walled = True
+    network = False
+
+    def uid(self, slot: Slot) -> int | None:
+        return slot.uid
+
+    def cgroup(self, name: str, limits: Limits) -> Cgroup | None:
+        return Cgroup(name, limits)
+
+    def prepare_paths(self, paths: Paths, slot: Slot) -> None:
+        super().prepare_paths(paths, slot)
         uid = slot.uid
         for d in (paths.ipc, paths.exchange_out):
             os.chown(d, uid, uid)
@@ -332,3 +383,24 @@ def prepare_paths(paths: Paths, *, level: Level, slot: Slot) -> None:
                 os.chown(name, uid, uid, follow_symlinks=False)
         # the folders above the run dir must be traversable by the dropped uid
         paths.ipc.parent.chmod(0o755)
+
+    def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
+                       env: dict[str, str], inside: Path) -> list[str]:
+        caps, uid = detect(), str(slot.uid)
+        setpriv = [caps.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                   "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        # rlimits first (inherited through bwrap), then join the cgroup and exec
+        prlimit = [caps.prlimit or "prlimit", f"--cpu={limits.cpu_s}",
+                   f"--fsize={limits.file_size_mb * 2**20}", f"--nproc={limits.pids}", "--core=0", "--"]
+        join = "; ".join(f"echo $$ > {shlex.quote(f)}" for f in (cgroup.procs_files if cgroup else []))
+        return ["/bin/sh", "-c", f'{join}; exec "$@"' if join else 'exec "$@"', "sh", *prlimit,
+                *_bwrap(paths=paths, limits=limits, slot=slot, env=env, inside=inside, user_namespace=False),  # root
+                *setpriv, sys.executable, KERNEL_SIDE, "-f", "{connection_file}"]
+
+
+_STRATEGIES: dict[Level, Sandbox] = {"none": Unsandboxed(), "basic": Basic(), "strict": Strict()}
+
+
+def strategy(level: Level) -> Sandbox:
+    """What `level` means: the one place a level's name is looked at."""
+    return _STRATEGIES[level]

@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from davar import catalogue
 from davar.assignment import load
 from davar.book import gradebook, scores
 from davar.errors import DavarError
@@ -70,7 +71,8 @@ def test_merge_scores_manual_questions_with_the_latest_import_and_comments_per_l
     [test] = merged.questions[1].tests
     assert test.outcome == "ta_graded" and test.points == 12.5 and merged.score == 17.5
     [comment] = test.messages
-    assert "<b>clear</b>, well argued" in comment.en and "توضیح روشن" in comment.fa
+    assert "<b>clear</b>, well argued" in catalogue.render(comment, "en")
+    assert "توضیح روشن" in catalogue.render(comment, "fa")
     assert scores.merge(_result("s2"), kept) == _result("s2")  # someone else's scores change nothing
 
 

@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from davar import assignment, cli, commands
+from davar import assignment, catalogue, cli, commands
 from davar.grading import audit
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
@@ -27,6 +27,11 @@ REFERENCE = ROOT / "reference" / ID
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
 
 OUTPUT = [[1.6, -0.7, -0.2, 1.9], [-2.3, 2.5, 2.5, -0.9], [-0.5, 3.2, 3.7, -0.4], [1.3, -0.4, -2.6, 1.2]]
+
+
+def text(message, lang):
+    """A message's words as a report shows them (rendered from its key and values, course messages first)."""
+    return catalogue.render(message, lang, assignment.load(GRADERS).messages)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +107,7 @@ def test_points_split(hw2):
     for number, total in handout.items():
         assert sum(q.points for q in hw2.questions if q.id.startswith(number) and not q.bonus) == total
     assert sum(q.points for q in hw2.questions if q.bonus) == 15
-    assert hw2.frameworks == ["torch"] and hw2.notebooks == ("HW2.ipynb", "HW2_Q4.ipynb", "HW2_Q5.ipynb")
+    assert hw2.frameworks == ("torch",) and hw2.notebooks == ("HW2.ipynb", "HW2_Q4.ipynb", "HW2_Q5.ipynb")
     assert {q.id: q.notebook for q in hw2.questions if q.id[0] in "45"} == \
         {q: "HW2_Q4.ipynb" for q in ("4", "4w")} | {q: "HW2_Q5.ipynb" for q in ("5a", "5b", "5c", "5d", "5bcd", "5e", "5ew")}
 
@@ -292,7 +297,7 @@ def test_planted_mistakes_are_named_with_both_values(graded):
     m = _messages(r, "q1c_table[inverted-train]")[0]
     assert m.values["expected"] == "[[3.2, 0, 0, 3.8], [0, 5, 5, 0], [0, 6.4, 7.4, 0], [2.6, 0, 0, 2.4]]"
     assert m.values["submitted"] == "[[2.3, 0, 0, 3.8], [0, 5, 5, 0], [0, 7.4, 6.4, 0], [2.4, 0, 0, 2.6]]"
-    assert "\u2068" + m.values["submitted"] + "\u2069" in m.fa
+    assert "\u2068" + m.values["submitted"] + "\u2069" in text(m, "fa")
     m = _messages(r, "q2c_choice[W_exp1]")[0]
     assert (m.values["expected"], m.values["submitted"]) == ("L2", "L1")
     m = _messages(r, "q4_figures")[0]
@@ -304,7 +309,7 @@ def test_planted_q5_mistakes_are_measured_by_the_grader(graded):
     _, results = graded
     r = results["planted_wrong"]
     m = next(m for m in _messages(r, "q5a_mlp") if m.key == "mlp_layers")
-    assert m.values["foreign"] == "Conv2d" and "Conv2d" in m.en and "Conv2d" in m.fa
+    assert m.values["foreign"] == "Conv2d" and "Conv2d" in text(m, "en") and "Conv2d" in text(m, "fa")
     m = _messages(r, "q5a_optimizer")[0]
     assert (m.values["found"], m.values["expected"]) == ("torch.optim.adam.Adam", "torch.optim.SGD")
     m = next(m for m in _messages(r, "q5d_regularization") if m.key == "gap_shrinks")

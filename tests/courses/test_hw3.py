@@ -10,7 +10,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from davar import assignment, cli
+from davar import assignment, catalogue, cli
 from davar.grading import audit
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
@@ -22,6 +22,11 @@ GRADERS = ROOT / "graders" / ID
 REFERENCE = ROOT / "reference" / ID
 NOTEBOOKS = ("HW3.ipynb", "DL-Q4.ipynb", "Q7.ipynb")
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+
+
+def text(message, lang):
+    """A message's words as a report shows them (rendered from its key and values, course messages first)."""
+    return catalogue.render(message, lang, assignment.load(GRADERS).messages)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +240,7 @@ def test_planted_mistakes_are_named_with_both_values(graded):
     sign = _messages(r, "q2_gradient[dL_dF]")[0]
     assert sign.values["expected"] == "[[2.5, 1.75], [1.25, -1]]"
     assert sign.values["submitted"] == "[[-2.5, -1.75], [-1.25, 1]]"
-    assert "[[2.5, 1.75], [1.25, -1]]" in sign.en and "\u2068[[-2.5, -1.75], [-1.25, 1]]\u2069" in sign.fa
+    assert "[[2.5, 1.75], [1.25, -1]]" in text(sign, "en") and "\u2068[[-2.5, -1.75], [-1.25, 1]]\u2069" in text(sign, "fa")
     probe = next(m for m in _messages(r, "conv2d_backward") if m.key == "function_probe")
     assert probe.values["part"] == "dF"
     params = {m.values["name"]: (m.values["expected"], m.values["submitted"])
@@ -260,7 +265,7 @@ def test_planted_architecture_difference_names_the_layer_and_both_values(graded)
     first = next(m for m in _messages(results["planted_wrong"], "q4_same_architecture") if m.key == "same_architecture")
     assert (first.values["index"], first.values["type"], first.values["what"], first.values["a_value"],
             first.values["b_value"]) == (3, "Conv2D", "kernel_size", "[3, 3]", "[5, 5]")
-    assert "kernel_size" in first.fa and "[5, 5]" in first.en
+    assert "kernel_size" in text(first, "fa") and "[5, 5]" in text(first, "en")
 
 
 @strict

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from davar import assignment, catalogue
+from davar.results import Message
+
 pytest_plugins = ["pytester"]
+
+
+def text(stored: dict, course: dict, lang: str = "en") -> str:
+    """A message of a result.json, worded as a report words it (course messages first)."""
+    return catalogue.render(Message(**stored), lang, course)
+
+
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "tampers_with_bridge" / "notebook.ipynb"
 
 GRADERS = '''
@@ -48,11 +58,11 @@ def test_grades_a_submission_and_writes_the_result(pytester, graders):
     res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none", "--davar-result", "r.json")
     res.assert_outcomes(passed=2, failed=1)
     result = json.loads((pytester.path / "r.json").read_text())
-    assert result["schema_version"] == 2 and result["status"] == "graded", result["sandbox"]
+    assert result["schema_version"] == 3 and result["status"] == "graded", result["sandbox"]
     assert result["score"] == 5 and result["max_score"] == 10
     tests = {t["id"]: t for q in result["questions"] for t in q["tests"]}
     assert tests["missing"]["outcome"] == "failed" and tests["missing"]["messages"][0]["key"] == "missing_name"
-    assert tests["value"]["messages"][0]["fa"] and tests["hidden"]["hidden"] is True
+    assert text(tests["value"]["messages"][0], {}, "fa") and tests["hidden"]["hidden"] is True
     assert tests["manual"]["outcome"] == "manual"
     assert result["sandbox"]["level"] == "none"
 
@@ -182,9 +192,10 @@ def test_one_marker_parametrize_titles_and_the_assignments_own_messages(pytester
     assert {i: t["outcome"] for i, t in tests.items()} == {"sum[15]": "passed", "sum[16]": "failed", "mean": "passed"}
     assert tests["sum[16]"]["title"] == {"fa": "جمع [16]", "en": "the sum [16]"}
     assert (tests["sum[15]"]["max_points"], tests["sum[16]"]["max_points"]) == (1, 2)  # the case's own marker wins
-    assert tests["sum[16]"]["messages"][0]["en"] == "does not sum to 16"
+    course = assignment.load(d).messages
+    assert text(tests["sum[16]"]["messages"][0], course) == "does not sum to 16"  # worded when read
     assert tests["mean"]["title"]["en"] == "the mean"
-    assert tests["mean"]["messages"][0]["key"] == "answer_value" and "2.5" in tests["mean"]["messages"][0]["en"]
+    assert tests["mean"]["messages"][0]["key"] == "answer_value" and "2.5" in text(tests["mean"]["messages"][0], course)
 
 
 def test_a_marker_without_question_or_points_is_a_usage_error(pytester, graders):
@@ -193,3 +204,32 @@ def test_a_marker_without_question_or_points_is_a_usage_error(pytester, graders)
     res = pytester.runpytest_subprocess(str(d), "--submission", str(sub), "--sandbox", "none")
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines(["*test_x: pytest.mark.davar(question=..., points=...)*question*"])
+
+
+def test_the_result_is_built_from_plain_values(tmp_path):
+    """`build_result` needs no pytest: the tests' outcomes and the notebooks' runs in, the result out."""
+    from davar.assignment import load
+    from davar.grading.outcome import Ran, build_result
+    from davar.intake.inbox import Submission
+    from davar.results import ExecutionRecord, SandboxRecord, TestResult
+
+    (tmp_path / "assignment.toml").write_text(
+        'id = "p"\ntitle = { fa = "آزمایش", en = "plugin" }\nnotebooks = ["a.ipynb", "b.ipynb", "c.ipynb"]\n'
+        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n'
+        '[[questions]]\nid = "2"\npoints = 3\nnotebook = "b.ipynb"\ntitle = { fa = "دو", en = "two" }\n'
+        '[[questions]]\nid = "3"\npoints = 4\nmanual = true\ntitle = { fa = "سه", en = "three" }\n', "utf-8")
+    assignment = load(tmp_path)
+    submission = Submission(student="s", root=tmp_path, notebooks={"a.ipynb": tmp_path / "a.ipynb",
+                                                                   "b.ipynb": tmp_path / "b.ipynb"},
+                            files=(), digest="d")
+    passed = TestResult(id="x", title={"fa": "x", "en": "x"}, outcome="passed", points=2, max_points=2)
+    net = {"kind": "network", "target": "example.org:443"}
+    ran = {nb: Ran(ExecutionRecord(notebook=nb, status="ok"),
+                   SandboxRecord(level="strict", network=False, limits={"memory_mb": 1}, blocked=blocked), ())
+           for nb, blocked in (("b.ipynb", (net,)), ("a.ipynb", ()))}
+    result = build_result(assignment, submission, [("1", passed)], ran, level="strict", profile="standin",
+                          public_only=True, blocked_before=(net,))
+    assert [e.notebook for e in result.executions] == ["a.ipynb", "b.ipynb"]  # the assignment's order
+    assert [q.id for q in result.questions] == ["1", "3"] and result.max_score == 6  # public-only: what ran
+    assert result.sandbox.blocked == (net,) and result.status == "sandbox_violation"
+    assert [m.key for m in result.messages] == ["notebook_missing", "sandbox_blocked"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from davar import catalogue
 from davar.book import gradebook
 from davar.intake import inbox
 from davar.run import sandbox
@@ -51,8 +52,9 @@ def test_weak_sample_is_told_its_measured_accuracy(graded):
     for test_id in ("train_accuracy", "test_accuracy", "hidden_accuracy"):
         m = _accuracy(results["under_threshold"], test_id)
         assert 0 <= m.values["measured"] < m.values["threshold"] == 0.90
-        assert f"{m.values['measured'] * 100:.2f}%" in m.en
-        assert "٪" in m.fa and "%" not in m.fa
+        en, fa = catalogue.render(m, "en"), catalogue.render(m, "fa")
+        assert f"{m.values['measured'] * 100:.2f}%" in en
+        assert "٪" in fa and "%" not in fa
 
 
 def test_passing_sample_is_above_threshold_on_train_and_test(graded):

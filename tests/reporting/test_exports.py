@@ -257,3 +257,48 @@ def test_a_manual_question_without_tests_awaits_its_ta_in_every_view(tmp_path):
     assert next(q for q in stats.questions if q.id == "q2").awaiting == 1
     report.render_reports(bare, tmp_path, assignment_title=ASSIGNMENT.title, course={})
     assert "awaiting a TA" in (tmp_path / "report.en.html").read_text("utf-8")
+
+
+def test_a_manual_question_of_an_invalid_submission_awaits_its_ta_everywhere(tmp_path):
+    """An invalid submission (nothing ran) still has its manual question awaiting the TA
+    (`results.awaiting_manual`): empty in grades.csv and Moodle, "—" in the dashboard's student table,
+    left out of Gradescope, skipped in JUnit, awaiting in the report; never 0 in one and pending in another."""
+    from davar import catalogue
+    from davar.reporting import dashboard, report
+    from davar.results import awaiting_manual
+
+    invalid = make("9900002", status="invalid_submission", q1=[outcome("a", "not_run", 0.0, 0.0)],
+                   q2=awaiting_manual(2.0), notes=[catalogue.message("notebook_missing", {"notebook": "HW3.ipynb"})])
+    assert invalid.questions[1].awaiting_ta
+    df = pd.read_csv(exports.write_grades_csv([invalid], ASSIGNMENT, tmp_path / "grades.csv"), encoding="utf-8-sig")
+    assert pd.isna(df.loc[0, "q2"]) and df.loc[0, "q1"] == 0
+    stats = dashboard.class_stats([invalid], ASSIGNMENT)
+    assert next(q for q in stats.questions if q.id == "q2").awaiting == 1
+    assert set(dashboard._context(stats, ASSIGNMENT, "en")["students"][0]["questions"]) == {"q1"}  # q2: "—"
+    exports.write_moodle_worksheet([invalid], ASSIGNMENT, tmp_path / "moodle.csv",
+                                   {"9900002": exports.MoodleParticipant(identifier="Participant 1")}, lang="en")
+    with open(tmp_path / "moodle.csv", encoding="utf-8-sig", newline="") as f:
+        row = next(iter(csv.DictReader(f)))
+    assert row["Grade"] == "" and "Question 2: — / 2" in row["Feedback comments"]
+    assert [t["extra_data"]["test"] for t in exports.gradescope_results(invalid, ASSIGNMENT)["tests"]] == ["a"]
+    manual_case = exports.junit_xml([invalid], ASSIGNMENT).find(".//testcase[@classname='hw3.q2']")
+    assert manual_case is not None and manual_case.find("skipped") is not None
+    report.render_reports(invalid, tmp_path, assignment_title=ASSIGNMENT.title, course={})
+    assert "awaiting a TA" in (tmp_path / "report.en.html").read_text("utf-8")
+
+
+def test_messages_are_rendered_with_the_assignments_current_wording(tmp_path):
+    """A wording fix in the assignment's messages.toml shows in every export, with no regrade."""
+    from davar import catalogue
+
+    note = catalogue.message("notebook_missing", {"notebook": "HW3.ipynb"})
+    r = make("9900003", status="invalid_submission", notes=[note],
+             q1=[outcome("a", "failed", 0.0, 3.0, messages=(catalogue.message("missing_name", {"name": "f"}),))])
+    reworded = dataclasses.replace(ASSIGNMENT, messages={
+        "notebook_missing": {"en": "HW3.ipynb was not handed in ({notebook}).", "fa": "{notebook} تحویل نشد."},
+        "missing_name": {"en": "Define `{name}`.", "fa": "{name} را تعریف کنید."}})
+    suite = exports.junit_xml([r], reworded)
+    assert suite.find(".//system-out").text == "HW3.ipynb was not handed in (HW3.ipynb)."
+    assert "Define `f`." in suite.find(".//failure").text
+    assert "Define `f`." in exports.gradescope_results(r, reworded)["tests"][0]["output"]
+    assert exports.gradescope_results(r, ASSIGNMENT)["output"].startswith("Not run: the submission has no HW3.ipynb.")

@@ -533,3 +533,15 @@ def test_english_pdf_escapes_student_text(english_pdf: Path):
     assert "ValueError: " + XSS in text  # the error line, drawn as text
     assert "<b>eve</b>" in text  # the student id, as text
     assert "&lt;" not in text
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_messages_are_rendered_when_the_page_is_made_with_the_assignments_wording(lang):
+    """A result stores a message's key and values; the page renders them now, from the assignment's
+    messages.toml first, so a wording fix there needs no regrade."""
+    stored = catalogue.message("missing_name", {"name": "conv2d_2"})
+    result = dataclasses.replace(graded(), messages=(stored,))
+    assert "conv2d_2" in _body(report.render_report(result, lang))  # the engine's wording
+    fixed = {"missing_name": {"en": "REWORDED `{name}`", "fa": "بازنویسی‌شده {name}"}}
+    page = _body(report.render_report(result, lang, messages=fixed))
+    assert ("REWORDED" if lang == "en" else "بازنویسی‌شده") in page and "conv2d_2" in page

@@ -84,7 +84,7 @@ def test_output_beyond_the_limit_is_cut(spec, tmp_path):
 
     import nbformat
 
-    small = dataclasses.replace(spec, raw_limits={**spec.raw_limits, "output_mb": 1})
+    small = dataclasses.replace(spec, base_limits=dataclasses.replace(spec.base_limits, output_mb=1))
     with execute.run(inbox.collect(NOTEBOOKS / "floods_output", small)[0], small, notebook=small.notebooks[0], level="strict") as live:
         assert live.execution.status == "ok"
         outputs = nbformat.read(live.output_notebook, as_version=4).cells[-1].outputs
@@ -100,9 +100,34 @@ def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     assert sandbox.gpu_device_nodes("1", tmp_path) == [str(tmp_path / n) for n in ("nvidia1", "nvidiactl", "nvidia-uvm")]
     monkeypatch.setattr(sandbox, "gpu_device_nodes", lambda gpu: [f"/dev/nvidia{gpu}", "/dev/nvidiactl"])
     paths = sandbox.Paths(work=tmp_path / "w", ipc=tmp_path / "i", exchange_in=tmp_path / "in", exchange_out=tmp_path / "out")
-    argv = sandbox.kernel_command(level="basic", paths=paths, limits=assignment.Limits(), slot=sandbox.Slot(3, "1"),
-                                  env={}, inside=tmp_path)
+    basic = sandbox.strategy("basic")
+    argv = basic.kernel_command(paths=paths, limits=assignment.Limits(), slot=sandbox.Slot(3, "1"), cgroup=None,
+                                env={}, inside=tmp_path)
     binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--dev-bind"]
     assert binds == ["/dev/nvidia1", "/dev/nvidiactl"]
-    assert "--dev-bind" not in sandbox.kernel_command(level="basic", paths=paths, limits=assignment.Limits(),
-                                                      slot=sandbox.Slot(3), env={}, inside=tmp_path)
+    assert "--dev-bind" not in basic.kernel_command(paths=paths, limits=assignment.Limits(), slot=sandbox.Slot(3),
+                                                    cgroup=None, env={}, inside=tmp_path)
+
+
+def test_each_level_is_one_strategy(tmp_path):
+    """What a level means, without starting a kernel: how the kernel starts, as whom, what it sees."""
+    paths = sandbox.Paths(work=tmp_path / "w", ipc=tmp_path / "i", exchange_in=tmp_path / "in",
+                          exchange_out=tmp_path / "o")
+    limits, slot, env = assignment.Limits(), sandbox.Slot(2), {"HOME": sandbox.WORK}
+    none, basic, strict = (sandbox.strategy(level) for level in ("none", "basic", "strict"))
+    assert (none.walled, none.network, none.uid(slot)) == (False, True, None)
+    assert (basic.walled, basic.network, basic.uid(slot)) == (True, False, None)
+    assert (strict.walled, strict.network, strict.uid(slot)) == (True, False, sandbox.BASE_UID + 2)
+    assert none.seen(paths.work, sandbox.WORK) == str(paths.work)
+    assert basic.seen(paths.work, sandbox.WORK) == strict.seen(paths.work, sandbox.WORK) == sandbox.WORK
+    assert none.cgroup("run", limits) is None and basic.cgroup("run", limits) is None
+
+    def argv(box):
+        return box.kernel_command(paths=paths, limits=limits, slot=slot, cgroup=None, env=env, inside=tmp_path)
+
+    assert argv(none)[1:] == [str(tmp_path / "kernel_side.py"), "-f", "{connection_file}"]
+    assert "--unshare-net" in argv(basic) and "--setenv" in argv(basic) and "setpriv" not in " ".join(argv(basic))
+    plain = argv(strict)
+    assert plain[:3] == ["/bin/sh", "-c", 'exec "$@"'] and f"--cpu={limits.cpu_s}" in plain
+    assert f"--reuid={slot.uid}" in plain and "--unshare-user" not in plain
+    assert plain[-3:] == [sandbox.KERNEL_SIDE, "-f", "{connection_file}"]

@@ -1,0 +1,111 @@
+"""The kernels of one submission's notebooks, as its graders need them: each started (or restored from its
+snapshot) when its first test needs `sub`, shut down after its last, and what the result needs of each run
+kept once its kernel is gone."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+from davar import catalogue
+from davar.assignment import Assignment
+from davar.errors import NotebookMissing
+from davar.grading.outcome import Ran
+from davar.intake.inbox import Submission
+from davar.probe.bridge import Sub
+from davar.results import Level, Message, SubmissionResult
+from davar.run import execute
+from davar.run.sandbox import Slot
+
+#: What the Colab/Kaggle shim reports (davar/inside/colab_shim.py), as catalogue keys.
+SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip")}
+
+
+class Kernels:
+    """One live kernel per notebook, one at a time as the tests are grouped by notebook.
+
+    Snapshots: each notebook's namespace is saved in `snapshot_dir` after it runs; with `previous` (this
+    submission's last result), a notebook with a snapshot is restored instead of run again, and graded
+    as it ran then."""
+
+    def __init__(self, submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
+                 data_root: Path | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
+                 previous: SubmissionResult | None = None):
+        self.submission, self.level, self.profile = submission, level, profile
+        self.snapshot_dir, self.previous = snapshot_dir, previous
+        self._run = functools.partial(execute.run, submission, assignment, level=level, profile=profile, slot=slot,
+                                      data_root=data_root)
+        self.ran: dict[str, Ran] = {}  # notebook -> its run, once its kernel is shut down
+        self.notes: list[Message] = []  # submission-level messages: snapshots used or not, what the shim did
+        self.blocked_before: tuple[dict[str, str], ...] = ()  # what the original runs of restored notebooks tried
+        self._up: dict[str, tuple[execute.LiveRun, contextlib.ExitStack]] = {}
+        self._subs: dict[str, Sub] = {}
+
+    def sub(self, notebook: str) -> Sub:
+        """The graders' view of `notebook`, its kernel started on first use."""
+        if notebook not in self._subs:
+            if notebook not in self.submission.notebooks:
+                raise NotebookMissing(notebook)
+            self._subs[notebook] = Sub(self._start(notebook))
+        return self._subs[notebook]
+
+    def _start(self, notebook: str) -> execute.LiveRun:
+        """A live run of `notebook`: restored from its snapshot when regrading one, else executed."""
+        snapshot = self.snapshot_dir / f"{notebook}.pkl" if self.snapshot_dir else None
+        before = {e.notebook: e for e in self.previous.executions} if self.previous else {}
+        if self.previous is not None and notebook in before and snapshot and snapshot.is_file():
+            with contextlib.ExitStack() as stack:
+                live = stack.enter_context(self._run(notebook=notebook, snapshot=snapshot))
+                if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
+                    self.notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
+                    self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
+                                   if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
+                    self.blocked_before = self.previous.sandbox.blocked
+                    live = dataclasses.replace(live, execution=before[notebook], figures=tuple(
+                        f for f in self.previous.figures if f.notebook == notebook))
+                    self._up[notebook] = (live, stack.pop_all())
+                    return live
+                self.notes.append(catalogue.message("snapshot_fallback", {
+                    "notebook": notebook, "reason": live.execution.error_value or live.execution.reason}))
+        with contextlib.ExitStack() as stack:
+            live = stack.enter_context(self._run(notebook=notebook))
+            if snapshot and live.bridge is not None:
+                with contextlib.suppress(Exception):  # no snapshot only means a later regrade runs it again
+                    live.save_snapshot(snapshot)
+            self._up[notebook] = (live, stack.pop_all())
+        return live
+
+    @contextlib.contextmanager
+    def timeout(self, notebook: str, seconds: float | None) -> Iterator[None]:
+        """A grader's own `timeout=` for its requests to the kernel, while it runs."""
+        live = self._up[notebook][0] if notebook in self._up else None
+        bridge = live.bridge if live is not None else None
+        if not (seconds and bridge):
+            yield
+            return
+        default, bridge.timeout_s = bridge.timeout_s, seconds
+        try:
+            yield
+        finally:
+            bridge.timeout_s = default
+
+    def close(self, notebook: str) -> None:
+        """Keep what the result needs of the run, then shut its kernel down."""
+        if notebook in self._up:
+            live, stack = self._up.pop(notebook)
+            with stack:
+                self.ran[notebook] = Ran(live.execution, live.sandbox_record(), live.figures)
+                self.notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
+                               for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
+
+    def close_all(self) -> None:
+        """Close every kernel still up (a session that ended early); each is shut down, whatever fails."""
+        try:
+            for notebook in list(self._up):
+                self.close(notebook)
+        finally:
+            for _, stack in self._up.values():
+                stack.close()

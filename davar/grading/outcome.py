@@ -1,0 +1,102 @@
+"""A submission's `SubmissionResult`, from its tests' outcomes and its notebooks' runs: plain values in, so
+it is built (and tested) the same with or without pytest."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from davar import __version__, catalogue
+from davar.results import (
+    ExecutionRecord,
+    Figure,
+    Level,
+    Message,
+    QuestionResult,
+    SandboxRecord,
+    Status,
+    SubmissionResult,
+    TestResult,
+    awaiting_manual,
+)
+from davar.run.sandbox import strategy
+
+if TYPE_CHECKING:
+    from davar.assignment import Assignment, Limits
+    from davar.intake.inbox import Submission
+
+
+class Ran(NamedTuple):
+    """What the result needs of a notebook's run, kept before its kernel is shut down."""
+
+    execution: ExecutionRecord
+    sandbox: SandboxRecord
+    figures: tuple[Figure, ...]
+
+
+def build_result(assignment: Assignment, submission: Submission, tests: Iterable[tuple[str, TestResult]],
+                 ran: Mapping[str, Ran], *, level: Level, profile: str, public_only: bool = False,
+                 notes: Sequence[Message] = (), blocked_before: Sequence[dict[str, str]] = ()) -> SubmissionResult:
+    """`tests` are (question id, result) in the order they ran, `ran` the notebooks' runs by name; `notes`
+    the submission-level messages gathered while running; `blocked_before` what the original runs of the
+    notebooks restored from snapshots attempted.  Public-only, a question keeps only the points of the
+    tests that ran."""
+    runs = [ran[nb] for nb in assignment.notebooks if nb in ran]
+    by_q: dict[str, list[TestResult]] = {}
+    for qid, t in tests:
+        by_q.setdefault(qid, []).append(t)
+    questions = []
+    for q in assignment.questions:
+        graded = (awaiting_manual(q.points),) if q.manual else tuple(by_q.get(q.id, ()))
+        if public_only and not graded:
+            continue
+        max_points = sum(t.max_points for t in graded) if public_only else q.points
+        questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual,
+                                        bonus=q.bonus, tests=graded))
+    executions = tuple(run.execution for run in runs)
+    attempts = (*blocked_before, *(b for run in runs for b in run.sandbox.blocked))
+    blocked = tuple(dict.fromkeys(tuple(b.items()) for b in attempts))
+    sandbox = SandboxRecord(level=level, network=strategy(level).network, limits=runs[0].sandbox.limits if runs else {},
+                            blocked=tuple(dict(b) for b in blocked))
+    messages = [catalogue.message("notebook_missing", {"notebook": nb})
+                for nb in assignment.notebooks if nb not in submission.notebooks] + list(notes)
+    for execution in executions:
+        if execution.status == "error":
+            messages.append(catalogue.message("cell_failed", {
+                "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
+                "error": f"{execution.error_name}: {execution.error_value}"[:300]}))
+        elif execution.status in ("dead", "timeout"):
+            messages.append(catalogue.message(execution.reason or "kernel_died", {
+                "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
+                **_limit_values(assignment.limits(profile))}))
+    statuses = {e.status for e in executions}
+    status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
+                      else "graded")
+    if sandbox.blocked:
+        status = "sandbox_violation"
+        messages.append(catalogue.message("sandbox_blocked", {
+            "count": len(sandbox.blocked), "targets": ", ".join(b["target"] for b in sandbox.blocked[:5])}))
+    return SubmissionResult(
+        assignment=assignment.id, student=submission.student, digest=submission.digest, status=status,
+        questions=tuple(questions), executions=executions, sandbox=sandbox,
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
+        messages=tuple(messages), figures=tuple(f for run in runs for f in run.figures),
+        submitted_at=submission.submitted_at)
+
+
+def _limit_values(limits: Limits) -> dict[str, Any]:
+    return {"cell_timeout_s": limits.cell_timeout_s, "total_timeout_s": limits.total_timeout_s,
+            "memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s}
+
+
+def _versions() -> dict[str, str]:
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"davar": __version__, "python": sys.version.split()[0]}
+    for pkg in ("papermill", "pytest", "torch", "tensorflow-cpu"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out

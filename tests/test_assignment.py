@@ -1,0 +1,89 @@
+"""davar.assignment: assignment.toml parsed into typed values at load; a wrong key or type is an
+AssignmentError naming its table, before any student is graded."""
+
+from pathlib import Path
+
+import pytest
+
+from davar import assignment
+from davar.assignment import Dataset, Intake, Limits, Visibility
+from davar.errors import AssignmentError
+from davar.late import LatePolicy
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAD = 'id = "a"\ntitle = { fa = "آ", en = "a" }\nnotebooks = ["hw.ipynb"]\n'
+QUESTION = '[[questions]]\nid = "1"\npoints = 1\ntitle = { fa = "یک", en = "one" }\n'
+
+
+def load(tmp_path, tables: str = "") -> assignment.Assignment:
+    d = tmp_path / "graders" / "a"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "assignment.toml").write_text(HEAD + QUESTION + tables, encoding="utf-8")
+    return assignment.load(d)
+
+
+def test_every_table_is_typed(tmp_path):
+    a = load(tmp_path, """
+[limits]
+memory_mb = 2048
+cell_timeout_s = 120
+[profiles.standin]
+EPOCHS = 3
+limits = { cell_timeout_s = 30 }
+[profiles.real]
+EPOCHS = 30
+[datasets.digits]
+standin = "digits:build"
+[late]
+policy = "per_day"
+percent_per_day = 10
+[data_map]
+"/content/drive/MyDrive/data" = "."
+[visibility]
+release_hidden = true
+[intake]
+student_pattern = '^(?P<id>\\d+)_(?P<name>.+)$'
+max_files = 50
+""")
+    assert a.base_limits == Limits(memory_mb=2048, cell_timeout_s=120)
+    assert a.limits("standin") == Limits(memory_mb=2048, cell_timeout_s=30)  # the profile's override
+    assert a.limits("real") == a.limits("unknown") == a.base_limits
+    assert a.profile_parameters("standin") == {"EPOCHS": 3} and a.profile_parameters("unknown") == {}
+    assert a.datasets == {"digits": Dataset(standin="digits:build")}
+    assert a.late == LatePolicy(policy="per_day", percent_per_day=10.0)
+    assert a.data_map == {"/content/drive/MyDrive/data": "."}
+    assert a.visibility == Visibility(release_hidden=True)
+    assert a.intake == Intake(student_pattern=r"^(?P<id>\d+)_(?P<name>.+)$", max_files=50)
+    assert a.frameworks == () and a.seed == 42
+
+
+def test_defaults_when_tables_are_absent(tmp_path):
+    a = load(tmp_path)
+    assert (a.base_limits, a.profiles, a.datasets, a.late, a.visibility, a.intake) == (
+        Limits(), {}, {}, LatePolicy(), Visibility(), Intake())
+
+
+@pytest.mark.parametrize("tables, words", [
+    ("[limits]\nmemory_mbb = 1024\n", "[limits]"),  # a typo is not silently ignored
+    ("[limits]\nmemory_mb = \"1G\"\n", "memory_mb"),
+    ("[profiles.standin]\nlimits = { cell_timeout = 30 }\n", "[profiles.standin] limits"),
+    ("[datasets.digits]\nbuilder = \"digits:build\"\n", "[datasets.digits]"),
+    ("[visibility]\nrelease_hidden = \"yes\"\n", "release_hidden"),
+    ("[intake]\nstudent_pattern = '^(?P<id>\\\\d+'\n", "not a regular expression"),
+    ("[intake]\nstudent_pattern = '^(?P<sid>\\\\d+)'\n", "named group `id`"),
+    ("[data_map]\n\"/data\" = 3\n", "[data_map]"),
+    ("[late]\npolicy = \"sometimes\"\n", "unknown policy"),
+])
+def test_a_wrong_key_or_type_is_an_assignment_error_naming_it(tmp_path, tables, words):
+    with pytest.raises(AssignmentError) as e:
+        load(tmp_path, tables)
+    assert words in str(e.value)
+
+
+@pytest.mark.parametrize("assignment_id", sorted(p.name for p in (ROOT / "graders").iterdir()
+                                                 if (p / "assignment.toml").is_file()))
+def test_shipped_assignments_load_typed(assignment_id):
+    a = assignment.load(ROOT / "graders" / assignment_id)
+    assert a.datasets and all(":" in d.standin for d in a.datasets.values())
+    assert a.limits("standin").cell_timeout_s <= a.limits("real").cell_timeout_s
+    assert set(a.profile_parameters("standin")) == set(a.profile_parameters("real"))
