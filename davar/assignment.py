@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib.util
 import os
 import re
@@ -269,12 +270,44 @@ def course_imports(assignment: Assignment) -> Iterator[None]:
                 del sys.modules[name]
 
 
-def find(name_or_path: str | Path, *, graders_root: Path | None = None) -> Assignment:
-    """An assignment by id (looked up in `graders/`) or by the path of its folder."""
+#: The file that marks a course folder (the one holding graders/, reference/, submissions/, data/), as
+#: `.git` marks a repository: davar looks for it from the current folder upward.
+COURSE_MARKER = "davar.toml"
+
+
+def course_root(start: Path | None = None) -> Path:
+    """The course davar works on: $DAVAR_COURSE (what `--course` sets), else the nearest folder holding
+    `davar.toml`, from `start` (the current folder) upward.  Never a guess: without either it is an
+    AssignmentError saying how to name one, so no command reads another course's `assignment.toml`."""
+    if explicit := os.environ.get("DAVAR_COURSE"):
+        root = Path(explicit).resolve()
+        if not (root / COURSE_MARKER).is_file():
+            raise AssignmentError(f"--course / DAVAR_COURSE {root} is not a course folder: it has no {COURSE_MARKER}")
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / COURSE_MARKER).is_file():
+            return folder
+    raise AssignmentError(f"no course here: no {COURSE_MARKER} in {here} or any folder above it; run davar in a "
+                          "course folder, or pass --course DIR (or set DAVAR_COURSE)")
+
+
+def known(root: Path) -> list[str]:
+    """The ids of the assignments of the course at `root`."""
+    return sorted(p.parent.name for p in (root / "graders").glob("*/assignment.toml"))
+
+
+def find(name_or_path: str | Path) -> Assignment:
+    """An assignment by the path of its folder, or by id in the course's `graders/` (`course_root`).
+    An unknown id is an AssignmentError listing the course's assignments, the closest first."""
     p = Path(name_or_path)
-    if (p / "assignment.toml").exists():
+    if (p / "assignment.toml").is_file():
         return load(p)
-    root = graders_root or Path(os.environ.get("DAVAR_GRADERS", Path.cwd() / "graders"))
-    if (root / str(name_or_path) / "assignment.toml").exists():
-        return load(root / str(name_or_path))
-    raise AssignmentError(f"no assignment {name_or_path!r} (looked in {root})")
+    root = course_root()
+    if (root / "graders" / str(name_or_path) / "assignment.toml").is_file():
+        return load(root / "graders" / str(name_or_path))
+    ids = known(root)
+    close = difflib.get_close_matches(str(name_or_path), ids, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise AssignmentError(f"no assignment {str(name_or_path)!r} in the course at {root} "
+                          f"(it has: {', '.join(ids) or 'none yet; `davar new ID` starts one'}){hint}")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from davar import assignment as assignment_mod
+from davar import catalogue, datasets
 from davar.book import gradebook, scores
 from davar.book.view import view
 from davar.errors import DavarError
@@ -23,7 +24,7 @@ from davar.grading import batch
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
 from davar.reporting import dashboard, exports, report
-from davar.results import SubmissionResult, from_json
+from davar.results import DataRecord, SubmissionResult, from_json
 from davar.run import sandbox
 
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
@@ -31,7 +32,12 @@ REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
 
 def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
     """Build every stand-in dataset of an assignment (offline, idempotent; never over real data).
-    Each `[datasets.<name>] standin = "module:function"` names a course module in `graders/<id>/`."""
+    Each `[datasets.<name>] standin = "module:function"` names a course module in `graders/<id>/`.
+
+    Stand-in data is built only where it is asked for: `davar data ID [--data DIR]` calls this (the
+    TA asked); `grade`, `check` and `audit_key` with profile "standin" call it (through `prepare_data`)
+    only for the default data root, the repo's `data/` (neither `data_root` nor $DAVAR_DATA given).  With
+    an explicit root that lacks the data they stop before grading anyone; profile "real" never builds."""
     a = assignment_mod.find(assignment)
     with assignment_mod.course_imports(a):
         for spec in a.datasets.values():
@@ -40,10 +46,29 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
     return a.data_root(data_root)
 
 
+def prepare_data(*, assignment: str, profile: str = "standin", data_root: Path | None = None) -> DataRecord:
+    """Make sure the assignment's data is there before anyone is graded, and say what it is.  Builds the
+    stand-in only for profile "standin" at the default data root (`build_data`'s rule); anywhere else
+    missing data raises `datasets.DataNotFound` (catalogue key `data_not_found` or `data_not_found_real`)
+    naming the path looked at, and nothing is written there."""
+    a = assignment_mod.find(assignment)
+    if profile == "standin" and not datasets.explicit_root(data_root):
+        build_data(assignment=assignment, data_root=data_root)
+    if absent := datasets.missing(a, data_root):
+        root = a.data_root(data_root)
+        key = "data_not_found" if profile == "standin" else "data_not_found_real"
+        values = {"assignment": a.id, "path": str(root), "root": str(root.parent), "profile": profile,
+                  "missing": ", ".join(str(p.relative_to(root)) for p in absent)}
+        raise datasets.DataNotFound(key, values, catalogue.text(key, "en", values))
+    return DataRecord(profile=profile, digest=batch.data_digest(a, data_root=data_root, profile=profile),
+                      standin=datasets.is_standin(a, data_root))
+
+
 def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
           allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
           workers: int | None = None, gpus: Sequence[str] = (), per_gpu: int = 1, force: bool = False,
-          cluster: str | None = None, on_start: Callable[[int, int], None] | None = None,
+          cluster: str | None = None, trust_file_times: bool = False,
+          on_start: Callable[[int, int], None] | None = None,
           on_result: Callable[[SubmissionResult], None] | None = None,
           on_running: Callable[[list[batch.Running]], None] | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
@@ -52,9 +77,8 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     `on_running(running)` report progress as it happens."""
     a = assignment_mod.find(assignment)
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
-    if profile == "standin":
-        build_data(assignment=assignment, data_root=data_root)
-    subs = inbox.collect(path, a)
+    data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)
+    subs = inbox.collect(path, a, trust_file_times=trust_file_times)
     out_dir = out / a.id
     book = out_dir / "gradebook.sqlite"
     common = batch.assignment_digest(a, data_root=data_root, profile=profile)
@@ -70,6 +94,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     for result in batch.grade_all(todo, a, level=level, workers=workers or batch.default_workers(a, profile),
                                   profile=profile, data_root=data_root, gpus=gpus, per_gpu=per_gpu, cluster=cluster,
                                   snapshots=snapshots, on_running=on_running):
+        result = dataclasses.replace(result, data=data)  # what it was graded on, the same for the whole batch
         student_dir = out_dir / result.student
         student_dir.mkdir(parents=True, exist_ok=True)
         harness_failed = any(m.key == "harness_error" for m in result.messages)
@@ -89,11 +114,10 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
     """A student's self-check: the public graders only, in the best sandbox this machine offers
     (`level="auto"`); with `out`, the fa/en reports are written there too."""
     a = assignment_mod.find(assignment)
-    if profile == "standin":
-        build_data(assignment=assignment, data_root=data_root)
+    data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)
     sub = inbox.collect(notebook, a)[0]
     result = grade_submission(sub, a, level=sandbox.choose_level(level), profile=profile, data_root=data_root,
-                              public_only=True)
+                              public_only=True, data=data)
     if out:
         report.render_reports(view(result, a), out, assignment_title=a.title, course=a.course, messages=a.messages)
     return result
@@ -104,17 +128,19 @@ def audit_key(*, assignment: str, sandbox_level: str = "strict", allow_weak_sand
     """Grade the reference solution (it must score 100 %) and compare the official key with it."""
     a = assignment_mod.find(assignment)
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
-    if profile == "standin":
-        build_data(assignment=assignment, data_root=data_root)
-    return audit_mod.audit(a, level=level, profile=profile, data_root=data_root)
+    data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)
+    found = audit_mod.audit(a, level=level, profile=profile, data_root=data_root)
+    return dataclasses.replace(found, result=dataclasses.replace(found.result, data=data))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Reports:
-    """What `report_all` wrote, and the students a Moodle worksheet had no row for."""
+    """What `report_all` wrote, the students a Moodle worksheet had no row for, and those whose Moodle
+    grade is left empty because a TA has yet to grade one of their questions."""
 
     written: list[Path]
     not_in_moodle: list[str]
+    awaiting_ta: list[str] = dataclasses.field(default_factory=list)
 
 
 def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequence[str] = ("html",),
@@ -154,30 +180,75 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequenc
     if "junit" in formats:
         written.append(exports.write_junit(results, a, out_dir / "junit.xml", reveal_hidden=release))
     missing: list[str] = []
+    awaiting = sorted(r.student for r in results if any(q.awaiting_ta for q in r.questions))
     if "moodle" in formats:
         if moodle_worksheet is None:
             raise DavarError("--format moodle needs --moodle-worksheet: the grading worksheet downloaded from Moodle")
         participants = exports.moodle_participants(moodle_worksheet, key=moodle_key)
+        if results and not any(r.student in participants for r in results):  # a worksheet of no use
+            raise DavarError(f"none of the {len(results)} students of the gradebook is in {moodle_worksheet} "
+                             f"(matched on its {moodle_key!r} column and on the participant numbers of its "
+                             f"'Identifier' column); is it the worksheet of this assignment? --moodle-key names "
+                             f"the column that holds the student ids")
         missing = exports.write_moodle_worksheet(results, a, out_dir / "moodle.csv", participants,
                                                  reveal_hidden=release)
         written.append(out_dir / "moodle.csv")
-    return Reports(written=written, not_in_moodle=missing)
+    return Reports(written=written, not_in_moodle=missing, awaiting_ta=awaiting)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Imported:
-    """What `import_scores` stored: how many scores, where, and for which not-yet-graded students."""
+    """What `import_scores` stored: how many scores, and where."""
 
     count: int
     gradebook: Path
-    not_graded: list[str]
+
+
+def _existing_gradebook(a: assignment_mod.Assignment, out: Path) -> Path:
+    """The assignment's gradebook under `out`; a `ScoresError` when there is none (a wrong or forgotten
+    --out), so that nothing is written into a new, empty one."""
+    book = out / a.id / "gradebook.sqlite"
+    if not book.is_file():
+        raise scores.ScoresError("scores_no_gradebook", path=str(book), assignment=a.id)
+    return book
 
 
 def import_scores(*, assignment: str, file: Path, out: Path = Path("reports")) -> Imported:
-    """Add a TA's manual grades to the assignment's gradebook (the whole file or nothing)."""
+    """Add a TA's manual grades to the assignment's existing gradebook: the whole file or nothing.  Every
+    student must have a result there (an unknown id is refused with the closest ids suggested)."""
     a = assignment_mod.find(assignment)
-    found = scores.read_csv(file, a)
-    book = out / a.id / "gradebook.sqlite"
-    known = {r.student for r in gradebook.latest(book, a.id)}
+    book = _existing_gradebook(a, out)
+    found = scores.read_csv(file, a, known=gradebook.students(book, a.id))
     gradebook.add_manual(book, a.id, found)
-    return Imported(count=len(found), gradebook=book, not_graded=sorted({s.student for s in found} - known))
+    return Imported(count=len(found), gradebook=book)
+
+
+def list_scores(*, assignment: str, out: Path = Path("reports"), student: str | None = None
+                ) -> list[scores.ManualScore]:
+    """The manual scores stored (deleted ones left out), by student and question, the latest first in
+    each: the first of each (student, question) is the one reports count."""
+    a = assignment_mod.find(assignment)
+    book = _existing_gradebook(a, out)
+    if student is not None:
+        student = scores.normalise(student)
+    return scores.history(gradebook.manual(book, a.id), student)
+
+
+def delete_scores(*, assignment: str, student: str, question: str | None = None,
+                  out: Path = Path("reports")) -> int:
+    """Delete a student's manual scores (of `question`, or all): a TA's correction.  The rows stay in the
+    gradebook marked deleted, and reports no longer count them.  Returns how many were deleted; a
+    `ScoresError` when there is none to delete (closest students with manual scores suggested)."""
+    a = assignment_mod.find(assignment)
+    book = _existing_gradebook(a, out)
+    student = scores.normalise(student)
+    question = None if question is None else scores.normalise(question)
+    deleted = gradebook.delete_manual(book, a.id, student, question)
+    if not deleted:
+        close = scores.suggestions(student, {s.student for s in gradebook.manual(book, a.id)})
+        if question is None:
+            raise scores.ScoresError("scores_nothing_to_delete_any", student=student,
+                                     suggestions=", ".join(close) or "-")
+        raise scores.ScoresError("scores_nothing_to_delete", student=student, question=question,
+                                 suggestions=", ".join(close) or "-")
+    return deleted

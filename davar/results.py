@@ -19,7 +19,7 @@ SCHEMA_VERSION = 3  # 2: one ExecutionRecord per notebook (`executions`); 3: mes
 
 # The vocabularies of a result: plain strings in the JSON, checked by mypy where they are written.
 #: What happened to a submission as a whole.
-Status = Literal["graded", "execution_error", "timeout", "invalid_submission", "sandbox_violation"]
+Status = Literal["graded", "execution_error", "timeout", "invalid_submission", "missing", "sandbox_violation"]
 #: A test's outcome: ``not_run`` when the kernel was gone before the test could probe it, ``error``
 #: when the grader itself broke (a bug for the TA, never the student's fault), ``manual`` for points a
 #: TA has yet to fill in and ``ta_graded`` once a TA has (its comment is a ``ta_comment`` message),
@@ -156,6 +156,16 @@ class Lateness:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DataRecord:
+    """The data a submission was graded on: the profile, `davar.grading.batch.data_digest` of the data
+    root, and whether it was the synthetic stand-in (a `.built-<name>` marker of davar.datasets.standin)."""
+
+    profile: str
+    digest: str
+    standin: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubmissionResult:
     assignment: str
     student: str
@@ -173,6 +183,7 @@ class SubmissionResult:
     lateness: Lateness | None = None
     figures: tuple[Figure, ...] = ()
     display_name: str = ""  # the student's name as the export gives it; "" when unknown
+    data: DataRecord | None = None  # what it was graded on; None in records from before it was kept
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -241,7 +252,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     sb = data["sandbox"]
     sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
     skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness",
-            "figures"}
+            "figures", "data"}
     return SubmissionResult(
         **{k: v for k, v in data.items() if k not in skip},
         questions=questions,
@@ -250,6 +261,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
         messages=msgs(data.get("messages", ())),
         lateness=Lateness(**data["lateness"]) if data.get("lateness") else None,
         figures=tuple(Figure(**f) for f in data.get("figures", ())),
+        data=DataRecord(**data["data"]) if data.get("data") else None,
     )
 
 

@@ -5,6 +5,7 @@ import json
 
 from davar.book import gradebook
 from davar.results import (
+    DataRecord,
     ExecutionRecord,
     Message,
     QuestionResult,
@@ -90,3 +91,14 @@ def test_schema_2_results_still_load_with_their_text_and_submission_time():
     assert again.schema_version == 3 and again.submitted_at == "2023-11-25T10:00:00+03:30"
     assert again.messages == (Message(key="gone_key", fa="متن قدیمی", en="old text"),)
     assert again.questions[0].tests[0].messages[0].en == "e"
+
+
+def test_the_data_a_result_was_graded_on_round_trips_and_older_records_have_none():
+    r = dataclasses.replace(make(), data=DataRecord(profile="standin", digest="ab" * 32, standin=True))
+    assert from_json(r.to_json()) == r and from_json(r.to_json()).data.standin
+    older = json.loads(make().to_json())
+    del older["data"]  # a schema-3 record written before the field existed
+    assert from_dict(older).data is None
+    schema_2 = json.loads(make().to_json()) | {"schema_version": 2}
+    del schema_2["data"]
+    assert from_dict(schema_2).data is None

@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
+from davar.assignment import COURSE_MARKER
 from davar.errors import AuthoringError
 
 VALID_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -21,7 +22,8 @@ SAMPLES = ("wrong_axis", "other_shape", "uniform_guess")
 
 
 def new(assignment_id: str, *, root: Path) -> list[Path]:
-    """Write the scaffold of `assignment_id` under the course folder `root`; refuses to overwrite."""
+    """Write the scaffold of `assignment_id` under the course folder `root` (which becomes a course, with
+    its `davar.toml`, if it was not one); refuses to overwrite."""
     if not VALID_ID.fullmatch(assignment_id):
         raise AuthoringError(f"{assignment_id!r}: an assignment id is lower-case letters, digits, - and _")
     stem = assignment_id.upper().replace("-", "_")
@@ -36,8 +38,14 @@ def new(assignment_id: str, *, root: Path) -> list[Path]:
     if existing := [p for p in targets.values() if p.exists()]:
         raise AuthoringError(f"{existing[0]} exists: `davar new` never overwrites an assignment")
     templates = files("davar.authoring") / "new"
+    marker = root / COURSE_MARKER
+    if not marker.exists():
+        marker.write_text(templates.joinpath(COURSE_MARKER).read_text("utf-8"), encoding="utf-8")
+        written = [marker]
+    else:
+        written = []
     for name, path in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         text = Template(templates.joinpath(name).read_text("utf-8")).substitute(id=assignment_id, stem=stem)
         path.write_text(text, encoding="utf-8")
-    return list(targets.values())
+    return [*written, *targets.values()]

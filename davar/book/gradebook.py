@@ -3,13 +3,16 @@
 Every grading adds a row (history is kept: a regrade never overwrites); `latest` gives the newest
 result per student.  The full result JSON is stored as graded (a student's result.json is a copy of
 its row), so reports can be rebuilt from here alone.
-Manual scores a TA imports (`davar.book.scores`) are kept the same way, every import a row.
+Manual scores a TA imports (`davar.book.scores`) are kept the same way, every import a row.  Deleting
+them (`delete_manual`, a TA's correction) marks the rows `deleted_at` rather than removing them: the
+history stays, and `manual` (what views and reports merge) no longer returns them.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 from davar.book.scores import ManualScore
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS manual_scores (
     comment     TEXT NOT NULL,
     lang        TEXT NOT NULL,
     imported_at TEXT NOT NULL,
-    source      TEXT NOT NULL
+    source      TEXT NOT NULL,
+    deleted_at  TEXT  -- set by delete_manual; NULL while the score counts
 );
 """
 
@@ -49,6 +53,8 @@ def connect(path: Path) -> sqlite3.Connection:
     db.executescript(_SCHEMA)
     if "cache_key" not in {row[1] for row in db.execute("PRAGMA table_info(results)")}:  # an older gradebook
         db.execute("ALTER TABLE results ADD COLUMN cache_key TEXT")
+    if "deleted_at" not in {row[1] for row in db.execute("PRAGMA table_info(manual_scores)")}:
+        db.execute("ALTER TABLE manual_scores ADD COLUMN deleted_at TEXT")
     return db
 
 
@@ -103,11 +109,31 @@ def add_manual(path: Path, assignment: str, scores: list[ManualScore]) -> None:
             [(assignment, s.student, s.question, s.points, s.comment, s.lang, s.imported_at, s.source) for s in scores])
 
 
+def students(path: Path, assignment: str) -> set[str]:
+    """The students the gradebook has a result for."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT DISTINCT student FROM results WHERE assignment = ?", (assignment,)).fetchall()
+    return {r[0] for r in rows}
+
+
 def manual(path: Path, assignment: str) -> list[ManualScore]:
-    """Every imported manual score of the assignment, oldest first (`scores.merge` takes the latest)."""
+    """Every imported manual score of the assignment that was not deleted, oldest first (`scores.merge`
+    takes the latest)."""
     with closing(connect(path)) as db:
         rows = db.execute("SELECT student, question, points, comment, lang, imported_at, source FROM manual_scores"
-                          " WHERE assignment = ? ORDER BY id", (assignment,)).fetchall()
+                          " WHERE assignment = ? AND deleted_at IS NULL ORDER BY id", (assignment,)).fetchall()
     return [ManualScore(student=r[0], question=r[1], points=r[2], comment=r[3], lang=r[4], imported_at=r[5],
                         source=r[6])
             for r in rows]
+
+
+def delete_manual(path: Path, assignment: str, student: str, question: str | None = None) -> int:
+    """Mark a student's manual scores (of one question, or all) deleted, in one transaction; return how
+    many rows.  The rows stay in the gradebook with the time of the deletion; they no longer count."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    query = "UPDATE manual_scores SET deleted_at = ? WHERE assignment = ? AND student = ? AND deleted_at IS NULL"
+    params: tuple[str, ...] = (now, assignment, student)
+    if question is not None:
+        query, params = query + " AND question = ?", (*params, question)
+    with closing(connect(path)) as db, db:
+        return db.execute(query, params).rowcount

@@ -17,6 +17,11 @@ def _marker(root: Path, name: str) -> Path:
     return Path(root) / f".built-{name}"
 
 
+def is_built(root: Path, name: str) -> bool:
+    """Whether ``root`` holds ``name`` as davar's stand-in (its marker is there)."""
+    return _marker(root, name).is_file()
+
+
 def needs_build(root: Path, name: str, version: str, *folders: Path) -> bool:
     """False when ``folders`` already hold this version; otherwise empty them (ours only) and say True."""
     marker = _marker(root, name)

@@ -1,7 +1,7 @@
 """Grade one submission: run the assignment's pytest graders in-process against its notebooks,
 executed in the sandbox and kept alive, and return its `SubmissionResult`.  Failures are results: an unreadable
 notebook is `invalid_submission`; a crash of the harness itself is reported, not raised, so a batch
-goes on."""
+goes on.  `data` (what the data is: `commands.prepare_data`, once per batch) is recorded in every result."""
 
 from __future__ import annotations
 
@@ -21,16 +21,30 @@ from davar.grading.kernels import Kernels
 from davar.grading.plugin import GradingSession
 from davar.intake import repair
 from davar.intake.inbox import Submission
-from davar.results import Level, QuestionResult, SandboxRecord, Status, SubmissionResult, TestResult, awaiting_manual
+from davar.results import (
+    DataRecord,
+    Level,
+    QuestionResult,
+    SandboxRecord,
+    Status,
+    SubmissionResult,
+    TestResult,
+    awaiting_manual,
+)
 from davar.run.sandbox import Slot, strategy
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                      data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot(),
-                     snapshot_dir: Path | None = None, previous: SubmissionResult | None = None) -> SubmissionResult:
+                     snapshot_dir: Path | None = None, previous: SubmissionResult | None = None,
+                     data: DataRecord | None = None) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
     is executed in the sandbox when its graders first need it (or restored from its snapshot: see
     `Kernels`)."""
+    if submission.problem is not None:  # a student's folder without a notebook to grade
+        return unexecuted_result(submission, assignment, level=level, key=submission.problem.key,
+                                 status="missing" if submission.problem.key == "no_notebook" else "invalid_submission",
+                                 values=submission.problem.values, data=data)
     try:
         repaired = [note for path in submission.notebooks.values() for note in repair.check(path)]
         kernels = Kernels(submission, assignment, level=level, profile=profile, data_root=data_root, slot=slot,
@@ -45,19 +59,20 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
         if session.result is None:
             raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n"
                                f"{out.getvalue()[-3000:]}")
-        return dataclasses.replace(session.result, messages=(*repaired, *session.result.messages),
-                                   display_name=submission.display_name)
+        copied = [catalogue.message("time_copied", {})] if submission.time_source == "file_copied" else []
+        return dataclasses.replace(session.result, messages=(*repaired, *copied, *session.result.messages),
+                                   display_name=submission.display_name, data=data)
     except InvalidSubmission as e:
         return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key,
-                                 values=e.values)
+                                 values=e.values, data=data)
     except Exception as e:  # a harness failure must not stop the batch: it is reported on this submission
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         return unexecuted_result(submission, assignment, level=level, status="execution_error",
-                                 key="harness_error", values={"error": detail[:500]})
+                                 key="harness_error", values={"error": detail[:500]}, data=data)
 
 
 def unexecuted_result(submission: Submission, assignment: Assignment, *, level: Level, status: Status, key: str,
-                      values: dict) -> SubmissionResult:
+                      values: dict, data: DataRecord | None = None) -> SubmissionResult:
     """A result for a submission whose notebook never ran: every test `not_run`, zero points; a manual
     question still awaits its TA, as in any other result."""
     reason = catalogue.message(key, values)
@@ -73,4 +88,4 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
         questions=questions, executions=(),
         sandbox=SandboxRecord(level=level, network=strategy(level).network),
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"), messages=(reason,),
-        submitted_at=submission.submitted_at)
+        submitted_at=submission.submitted_at, data=data)

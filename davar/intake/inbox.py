@@ -16,7 +16,10 @@ Layouts (checked in this order, after descending through single wrapping folders
   identity (student number), optionally under a folder named after the problem, holding the
   submitted file(s) and a ``result.txt`` whose header has ``identity: <id>`` and
   ``full name: <name>`` lines.  Those lines give the student id and display name when present.
-- **a folder of students**: every sub-folder holding a notebook is one student, named by the folder.
+- **a folder of students**: every sub-folder is one student, named by the folder, notebook or not:
+  one with no notebook becomes a `missing` result and one whose notebooks none is clearly the
+  assignment's an `invalid_submission` naming them (`Submission.problem`), so no folder of a batch
+  goes unaccounted for.  Inside an archive, the sub-folders holding notebooks.
 - **one student**: a folder (or zip) holding the assignment's notebook(s) directly; a lone notebook.
 
 Student id and display name: the assignment's ``[intake] student_pattern`` (a regular expression
@@ -47,6 +50,7 @@ a submission is its newest notebook's time in the export; for a submission repos
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import hashlib
 import os
 import re
@@ -61,9 +65,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
+from davar import catalogue
 from davar.assignment import Assignment
 from davar.errors import InvalidSubmission
+from davar.results import Message
 
+COPIED_WITHIN_S = 120  # a class's submissions spread over hours or days; `cp -r` of them, over seconds
 IGNORED = {".git", "__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", "desktop.ini"}
 MOODLE = re.compile(r"^(?P<name>.*)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)_(?P<rest>.*)$")
 QUERA_FIELDS = re.compile(r"^\s*(identity|full name)\s*:\s*(.+?)\s*$", re.MULTILINE)
@@ -78,10 +85,22 @@ class Submission:
     digest: str  # sha256 over the submitted files
     submitted_at: str = ""  # ISO time (the export's time of the newest notebook; file mtime for plain folders)
     display_name: str = ""  # the student's name when the export gives one
+    # Where `submitted_at` comes from: "export" (an archive's entry times), "git" (the commit time),
+    # "file" (the file's modification time), or "file_copied": file times that look like those of a
+    # copy (`cp -r` rewrites them), so `submitted_at` is left empty and no late penalty follows from it.
+    time_source: str = ""
+    # Why this folder cannot be graded although it is a student's: no notebook at all ("no_notebook"), or
+    # notebooks none of which is clearly the assignment's ("ambiguous_notebooks", the candidates named).
+    # It still becomes a result, so every folder of a batch is accounted for.
+    problem: Message | None = None
 
 
-def collect(path: Path, assignment: Assignment) -> list[Submission]:
-    """Every submission under `path`, sorted by student id."""
+def collect(path: Path, assignment: Assignment, *, trust_file_times: bool = False) -> list[Submission]:
+    """Every submission under `path`, sorted by student id.
+
+    File modification times of several students that all lie within `COPIED_WITHIN_S` of each other
+    are those of a copy, not of the submissions: they are not used (`time_source` "file_copied", no
+    `submitted_at`) unless `trust_file_times`."""
     path = Path(path)
     if not path.exists():
         raise InvalidSubmission("no_such_path", path=str(path))
@@ -94,7 +113,8 @@ def collect(path: Path, assignment: Assignment) -> list[Submission]:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        found = intake.folder(folder, label=path.stem, unwrap=True)
+        found = [dataclasses.replace(s, time_source="export") if s.time_source == "file" else s
+                 for s in intake.folder(folder, label=path.stem, unwrap=True)]
     elif path.is_file():
         name = next(iter(_match([path], assignment.notebooks)), assignment.notebooks[0])
         student, display = intake.who(path.stem, default=path.stem)
@@ -103,6 +123,10 @@ def collect(path: Path, assignment: Assignment) -> list[Submission]:
         found = intake.folder(path, label=path.name)
     if not found:
         raise InvalidSubmission("no_notebook", expected=", ".join(assignment.notebooks), path=str(path))
+    dated = [s for s in found if s.time_source == "file"]
+    if not trust_file_times and len(dated) > 1 and _copied(dated):
+        found = [dataclasses.replace(s, submitted_at="", time_source="file_copied") if s.time_source == "file" else s
+                 for s in found]
     by_id: dict[str, Submission] = {}
     for s in found:
         if s.student in by_id:
@@ -148,8 +172,8 @@ class _Intake:
                 break
             folder = entries[0]  # "submissions/", a problem's name, the student's own folder
         found = []
-        for d in entries:
-            if d.is_dir() and _match(_notebook_files(d), expected, lone=len(expected) == 1):
+        for d in entries:  # a folder of students: every folder is one (in an archive: one with notebooks)
+            if d.is_dir() and (not unwrap or _notebook_files(d)):
                 student, display = self.quera(d) or self.who(d.name, default=d.name)
                 found.append(self.student(d, student, display))
         if not found and unwrap and _match(_notebook_files(top), expected, lone=len(expected) == 1):
@@ -194,11 +218,19 @@ class _Intake:
 
     def student(self, folder: Path, student: str, display: str) -> Submission:
         expected = self.assignment.notebooks
-        notebooks = _match(_notebook_files(folder), expected, lone=len(expected) == 1)
+        candidates = _notebook_files(folder)
+        notebooks = _match(candidates, expected, lone=len(expected) == 1)
         root = folder
         if notebooks:  # the folder holding them, so the notebook's relative paths work
             root = Path(os.path.commonpath([p.parent for p in notebooks.values()]))
-        return _one(root, notebooks, student=student, display_name=display)
+        found = _one(root, notebooks, student=student, display_name=display)
+        if notebooks:
+            return found
+        where = {"expected": ", ".join(expected), "path": str(folder)}
+        problem = catalogue.message("ambiguous_notebooks", {
+            **where, "candidates": ", ".join(str(p.relative_to(folder)) for p in candidates)}) if candidates \
+            else catalogue.message("no_notebook", where)
+        return dataclasses.replace(found, problem=problem)
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -265,10 +297,17 @@ def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: 
     for p in files:
         h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     times = [p.stat().st_mtime for p in (notebooks.values() or files)]
-    submitted = _commit_time(root, notebooks) or (
-        datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds") if times else "")
+    committed = _commit_time(root, notebooks)
+    submitted = committed or (datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds") if times else "")
     return Submission(student=student, root=root, notebooks=notebooks, files=tuple(p.relative_to(root) for p in files),
-                      digest=h.hexdigest(), submitted_at=submitted, display_name=display_name)
+                      digest=h.hexdigest(), submitted_at=submitted, display_name=display_name,
+                      time_source="git" if committed else "file" if submitted else "")
+
+
+def _copied(submissions: list[Submission]) -> bool:
+    """Whether the students' file times are a copy's: all within `COPIED_WITHIN_S` of each other."""
+    times = [datetime.fromisoformat(s.submitted_at).timestamp() for s in submissions]
+    return max(times) - min(times) <= COPIED_WITHIN_S
 
 
 # ---------------------------------------------------------------- zips, unpacked safely

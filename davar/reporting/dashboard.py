@@ -47,7 +47,8 @@ from davar.results import STATUSES, SubmissionResult
 #: Colours shared by the plots and the page's legends (report.css has the same ones).
 OUTCOME_COLOURS = {"passed": "#1a7f37", "partial": "#d4a72c", "failed": "#cf222e", "other": "#8c959f"}
 STATUS_COLOURS = {"graded": "#1a7f37", "execution_error": "#bc4c00", "timeout": "#d4a72c",
-                  "invalid_submission": "#cf222e", "sandbox_violation": "#8250df"}
+                  "invalid_submission": "#cf222e", "missing": "#6e7781",
+                  "sandbox_violation": "#8250df"}
 SERIES_COLOURS = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#57606a", "#d4a72c", "#1b7c83")
 
 
@@ -363,7 +364,12 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
             # a question awaiting its TA shows "—", as in the report and grades.csv, never 0
             "questions": {q.id: _num(q.points, lang) for q in r.questions if not q.awaiting_ta},
             "wall": _num(sum(ex.wall_s for ex in r.executions), lang),
+            "standin": bool(r.data and r.data.standin),
         })
+    standin = [r for r in stats.results if r.data and r.data.standin]
+    profiles = Markup("، " if lang == "fa" else ", ").join(
+        Markup('<bdi class="mono" dir="ltr">{}</bdi>').format(p)
+        for p in sorted({r.data.profile for r in standin if r.data}))
     return {
         "lang": lang,
         "dir": DIRECTION[lang],
@@ -405,6 +411,9 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
         "runtime_plot": _runtime_plot(stats, lang) if stats.runtimes else None,
         "question_ids": [q.id for q in stats.questions],
         "students": students,
+        # results graded on the synthetic stand-in (a result's `data`), and the profiles they were graded with
+        "standin": label("dashboard.standin_banner", lang, count=_num(len(standin), lang),
+                         profiles=profiles) if standin else None,
     }
 
 

@@ -43,7 +43,7 @@ from davar.errors import AssignmentError, DavarError
 from davar.results import Message, SubmissionResult, TestResult
 
 #: The fixed columns of grades.csv / grades.xlsx; one column per question id goes after "status".
-LEAD_COLUMNS = ("student", "status")
+LEAD_COLUMNS = ("student", "name", "status")
 TAIL_COLUMNS = ("score", "max_score", "late_days", "penalty_percent", "final_score", "submitted_at")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -112,8 +112,9 @@ def _question_lines(result: SubmissionResult, lang: str, assignment: Assignment,
 
 
 def grades_table(results: Sequence[SubmissionResult], assignment: Assignment):
-    """One row per student: status, each question's points (empty while a TA still has to grade
-    it), score, max_score, late days, penalty %, final_score, submitted_at; a pandas DataFrame."""
+    """One row per student: id, name (when the LMS export gives one), status, each question's points
+    (empty while a TA still has to grade it), score, max_score, late days, penalty %, final_score,
+    submitted_at; a pandas DataFrame."""
     import pandas as pd
 
     qids = _question_order(results, assignment)
@@ -124,7 +125,7 @@ def grades_table(results: Sequence[SubmissionResult], assignment: Assignment):
         by_id = {q.id: q for q in r.questions}
         late = r.lateness
         rows.append({
-            "student": r.student, "status": r.status,
+            "student": r.student, "name": r.display_name, "status": r.status,
             **{qid: (None if qid not in by_id or by_id[qid].awaiting_ta else by_id[qid].points) for qid in qids},
             "score": r.score, "max_score": r.max_score,
             "late_days": late.days_late if late else None,
@@ -143,6 +144,7 @@ def write_grades_csv(results: Sequence[SubmissionResult], assignment: Assignment
     """`grades.csv`: UTF-8 with BOM (Excel shows Persian), student ids neutralised against formulas."""
     table = grades_table(results, assignment)
     table["student"] = table["student"].map(_csv_cell)
+    table["name"] = table["name"].map(_csv_cell)
     path = Path(path)
     table.to_csv(path, index=False, encoding="utf-8-sig")
     return path
@@ -201,7 +203,9 @@ def moodle_participants(worksheet: Path, *, key: str = "ID number") -> dict[str,
     """Student id → participant, from a grading worksheet downloaded from Moodle.
 
     `key` is the worksheet column that holds davar's student ids: an identity field such as
-    "ID number" or "Username", or "Email address" (then the part before "@" matches too).
+    "ID number" or "Username", or "Email address" (then the part before "@" matches too).  The
+    participant number of "Identifier" ("Participant 123456") always matches too: it is the id a
+    student graded from Moodle's "Download all submissions" zip has, so that round trip needs no key.
     """
     with open(worksheet, encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
@@ -214,7 +218,11 @@ def moodle_participants(worksheet: Path, *, key: str = "ID number") -> dict[str,
             who = MoodleParticipant(identifier=row["Identifier"].strip(), full_name=row.get("Full name") or "",
                                     email=row.get("Email address") or "")
             value = (row[key] or "").strip()
-            if not value or not who.identifier:
+            if not who.identifier:
+                continue
+            if number := re.search(r"(\d+)\s*$", who.identifier):
+                found.setdefault(number.group(1), who)
+            if not value:
                 continue
             found[value] = who
             if key == "Email address" and "@" in value:

@@ -457,6 +457,8 @@ def _context(
         },
         "digest": result.digest,
         "versions": sorted(result.versions.items()),
+        # what it was graded on; None for records from before davar kept it
+        "data": {"profile": result.data.profile, "standin": result.data.standin} if result.data else None,
     }
 
 

@@ -49,13 +49,46 @@ def _csv(tmp_path, text, name="ta.csv"):
 
 def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(tmp_path, assignment):
     path = _csv(tmp_path, "student,question,points,comment\ns1,3,12,ok\ns1,1,3,\ns2,3,16,\ns3,3,x,\n,3,1,\n")
-    with pytest.raises(DavarError) as e:
+    with pytest.raises(scores.ScoresError) as e:
         scores.read_csv(path, assignment)
-    text = str(e.value)
-    assert "line 3: question '1' is not a manual question" in text and "line 4: 16 points is outside 0–15" in text
-    assert "line 5: points 'x' is not a number" in text and "line 6: no student" in text
-    with pytest.raises(DavarError, match="missing column"):
+    assert e.value.key == "scores_refused" and isinstance(e.value, DavarError)
+    assert [(d.key, d.values["line"]) for d in e.value.details] == [
+        ("scores_line_not_manual", 3), ("scores_line_out_of_range", 4), ("scores_line_not_number", 5),
+        ("scores_line_no_student", 6)]
+    text = str(e.value)  # English, for logs; the CLI prints e.text(lang)
+    assert "line 3: question 1 is not a manual question" in text and "line 4: 16 points is outside 0–15" in text
+    assert "۱۶" in e.value.text("fa")
+    with pytest.raises(scores.ScoresError) as e:
         scores.read_csv(_csv(tmp_path, "student,points\ns1,3\n"), assignment)
+    assert e.value.key == "scores_missing_columns" and e.value.values["columns"] == "question"
+    with pytest.raises(scores.ScoresError) as e:
+        scores.read_csv(tmp_path / "nowhere.csv", assignment)
+    assert e.value.key == "scores_file_missing"
+    (tmp_path / "latin1.csv").write_bytes("student,question,points,comment\ns1,3,1,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(scores.ScoresError) as e:
+        scores.read_csv(tmp_path / "latin1.csv", assignment)
+    assert e.value.key == "scores_file_unreadable"
+
+
+@pytest.mark.parametrize("text, points", [
+    ("12.5", 12.5), ("۱۲٫۵", 12.5), ("١٢٫٥", 12.5), ("12,5", 12.5), (" ۱۲ ", 12.0), ("\u200f۰٫۵\u200e", 0.5),
+    (".5", 0.5), ("12", 12.0),
+    ("12،5", None), ("1,250.5", None), ("1٬250", None), ("12.5.1", None), ("", None), ("x", None), ("-1", -1.0),
+    ("nan", None), ("1e3", None), ("inf", None),
+])
+def test_points_in_persian_arabic_indic_and_comma_decimal_and_nothing_else(text, points):
+    assert scores.parse_points(text) == points
+
+
+def test_unknown_students_are_named_once_with_their_lines_and_the_closest_ids(tmp_path, assignment):
+    path = _csv(tmp_path, "student,question,points\n40012354,3,1\n40012345,3,2\n40012354,3,3\n")
+    with pytest.raises(scores.ScoresError) as e:
+        scores.read_csv(path, assignment, known={"40012345", "40012346", "50000000"})
+    [d] = e.value.details
+    assert d.key == "scores_unknown_student" and d.values["lines"]["en"] == "2, 4"
+    assert d.values["suggestions"] == "40012345, 40012346"
+    assert [s.student for s in scores.read_csv(path, assignment, known={"40012345", "40012354"})] == \
+        ["40012354", "40012345", "40012354"]
 
 
 def test_merge_scores_manual_questions_with_the_latest_import_and_comments_per_language(tmp_path, assignment):

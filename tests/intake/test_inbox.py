@@ -59,8 +59,10 @@ def test_a_folder_of_students_a_student_and_a_lone_notebook(tmp_path):
     for s in ("s1", "s2"):
         (tmp_path / "subs" / s).mkdir(parents=True)
         (tmp_path / "subs" / s / "hw.ipynb").write_text(notebook())
-    (tmp_path / "subs" / "stray").mkdir()  # no notebook: not a student
-    assert [s.student for s in inbox.collect(tmp_path / "subs", a)] == ["s1", "s2"]
+    (tmp_path / "subs" / "stray").mkdir()  # no notebook: still a student's folder, to be accounted for
+    found = inbox.collect(tmp_path / "subs", a)
+    assert [(s.student, s.problem and s.problem.key) for s in found] == [
+        ("s1", None), ("s2", None), ("stray", "no_notebook")]
     [one] = inbox.collect(tmp_path / "subs" / "s1", a)
     assert one.student == "s1" and one.files == (Path("hw.ipynb"),)
     [lone] = inbox.collect(tmp_path / "subs" / "s2" / "hw.ipynb", a)

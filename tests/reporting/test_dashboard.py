@@ -4,6 +4,7 @@ Persian digits and rtl on the fa page, escaped student ids and links."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -221,3 +222,19 @@ def test_plot_tick_formatters():
     en = dashboard._Plot("en")
     en.number_axis("x", "percent")
     assert en.ax.xaxis.get_major_formatter()(0.925, 0) == "92.5%"
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_dashboard_says_how_many_were_graded_on_the_standin(lang):
+    from davar.results import DataRecord
+
+    results = cohort()
+    standin = DataRecord(profile="standin", digest="d", standin=True)
+    marked = [dataclasses.replace(r, data=standin) if i < 2 else r for i, r in enumerate(results)]
+    body = _body(dashboard.render_dashboard_page(marked, FakeAssignment(), lang))
+    assert "standin-banner" in body and report.label("standin_tag", lang) in body
+    count = '<bdi class="num">۲</bdi> ارسال' if lang == "fa" else '<bdi class="num">2</bdi> submission(s) were graded'
+    assert count in body and '<bdi class="mono" dir="ltr">standin</bdi>' in body
+    real = [dataclasses.replace(r, data=DataRecord(profile="real", digest="d", standin=False)) for r in results]
+    for plain in (real, results):
+        assert "standin-banner" not in _body(dashboard.render_dashboard_page(plain, FakeAssignment(), lang))

@@ -86,8 +86,8 @@ def results():
 def test_grades_csv_round_trips(tmp_path, results):
     path = exports.write_grades_csv(results, ASSIGNMENT, tmp_path / "grades.csv")
     assert path.read_bytes().startswith("\ufeff".encode("utf-8"))  # Excel needs the BOM for Persian
-    df = pd.read_csv(path, encoding="utf-8-sig", dtype={"student": str, "submitted_at": str})
-    assert list(df.columns) == ["student", "status", "q1", "q2", "q3", "score", "max_score", "late_days",
+    df = pd.read_csv(path, encoding="utf-8-sig", dtype={"student": str, "name": str, "submitted_at": str})
+    assert list(df.columns) == ["student", "name", "status", "q1", "q2", "q3", "score", "max_score", "late_days",
                                 "penalty_percent", "final_score", "submitted_at"]
     assert list(df["student"]) == ["9831045", NASTY, "'" + FORMULA, TRAVERSAL]  # formula neutralised
     good, nasty, formula, _ = (row for _, row in df.iterrows())
@@ -141,6 +141,8 @@ def test_moodle_participants_from_a_downloaded_worksheet(tmp_path):
     assert by_mail["9831045"].identifier == by_mail["9831045@iust.ac.ir"].identifier == "Participant 1201"
     with pytest.raises(DavarError, match="'Username'"):
         exports.moodle_participants(sheet, key="Username")
+    # students graded from Moodle's "Download all submissions" zip are keyed by participant number
+    assert by_id["1201"] == by_id["9831045"] and by_mail["1203"].full_name == "No Submission"
 
 
 def test_moodle_worksheet(tmp_path, results):

@@ -16,6 +16,7 @@ from davar import catalogue
 from davar.reporting import report
 from davar.results import (
     CellRecord,
+    DataRecord,
     ExecutionRecord,
     Figure,
     Lateness,
@@ -545,3 +546,24 @@ def test_messages_are_rendered_when_the_page_is_made_with_the_assignments_wordin
     fixed = {"missing_name": {"en": "REWORDED `{name}`", "fa": "بازنویسی‌شده {name}"}}
     page = _body(report.render_report(result, lang, messages=fixed))
     assert ("REWORDED" if lang == "en" else "بازنویسی‌شده") in page and "conv2d_2" in page
+
+
+STANDIN_BANNER = {"fa": "این ارسال با داده‌های جایگزینِ مصنوعی نمره گرفته است، نه با داده‌های خودِ درس.",
+                  "en": "Graded on synthetic stand-in data, not the course&#39;s data."}
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_result_graded_on_the_standin_says_so_with_its_profile(lang):
+    result = dataclasses.replace(graded(), data=DataRecord(profile="standin", digest="d", standin=True))
+    body = _body(report.render_report(result, lang))
+    assert STANDIN_BANNER[lang] in body and "standin-banner" in body
+    assert report.label("data_profile", lang) in body and ">standin</bdi>" in body
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_result_graded_on_real_data_or_from_before_has_no_banner(lang):
+    real = dataclasses.replace(graded(), data=DataRecord(profile="real", digest="d", standin=False))
+    body = _body(report.render_report(real, lang))
+    assert ">real</bdi>" in body
+    for html in (body, _body(report.render_report(graded(), lang))):
+        assert STANDIN_BANNER[lang] not in html and "standin-banner" not in html and "box-warning" not in html

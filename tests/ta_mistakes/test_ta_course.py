@@ -1,0 +1,99 @@
+"""TA mistakes with the course and the command line, each run as the TA runs it, with what must come
+of it: davar finds its course as git finds its repository, or says it cannot; a typo'd id lists the
+course's assignments; a bad option is refused by name; an error is a sentence, never a Python tuple."""
+
+from pathlib import Path
+
+import pytest
+
+from davar import cli
+from davar.assignment import COURSE_MARKER, course_root
+
+ROOT = Path(__file__).resolve().parents[2]
+HW = "iust-dl-1403-hw2"
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_the_course_is_found_from_any_folder_inside_it(monkeypatch):
+    monkeypatch.delenv("DAVAR_COURSE", raising=False)
+    assert (ROOT / COURSE_MARKER).is_file()
+    monkeypatch.chdir(ROOT / "submissions" / HW)
+    assert course_root() == ROOT
+
+
+def test_from_another_folder_nothing_is_read_or_written(tmp_path, monkeypatch, capsys):
+    """`davar report` run outside the course used to read another folder's graders; now it stops."""
+    monkeypatch.delenv("DAVAR_COURSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, out = run(capsys, "report", HW)
+    assert code == 2 and "no course here" in out and "--course" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_course_option_and_variable(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DAVAR_COURSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, out = run(capsys, "--course", str(ROOT), "assign", HW, "--check")
+    assert code == 0, out
+    monkeypatch.setenv("DAVAR_COURSE", str(tmp_path))  # not a course: no davar.toml
+    code, out = run(capsys, "assign", HW, "--check")
+    assert code == 2 and "is not a course folder" in out
+
+
+def test_a_typo_in_the_id_lists_the_assignments_and_the_closest(monkeypatch, capsys):
+    monkeypatch.delenv("DAVAR_COURSE", raising=False)
+    monkeypatch.chdir(ROOT)
+    code, out = run(capsys, "assign", "iust-dl-1403-hw3", "--check")
+    assert code == 2
+    assert "iust-dl-1402-hw2, iust-dl-1402-hw3, iust-dl-1403-hw2" in out and "did you mean" in out
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_workers_must_be_one_or_more(workers, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["grade", HW, "submissions", "--workers", workers])
+    assert e.value.code == 2 and "--workers" in capsys.readouterr().err
+
+
+def test_formats_may_have_spaces(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    code, out = run(capsys, "report", HW, "--format", "csv, xlsx", "--out", str(tmp_path))
+    assert code == 2 and "no gradebook" in out and "unknown format" not in out  # the formats were understood
+    code, out = run(capsys, "report", HW, "--format", "csv, docx", "--out", str(tmp_path))
+    assert code == 2 and "unknown format(s) docx" in out
+
+
+def test_a_keyed_error_is_a_sentence_in_the_tas_language(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DAVAR_LANG", "fa")
+    code, out = run(capsys, "grade", HW, str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"),
+                    "--allow-weak-sandbox")
+    assert code == 2 and "وجود ندارد" in out and "('no_such_path'" not in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_moodle_worksheet_matching_nobody_is_refused(tmp_path, monkeypatch, capsys):
+    """Zero matches used to write a moodle.csv with only its header, exit 0."""
+    from davar.book import gradebook
+    from davar.results import QuestionResult, SandboxRecord, SubmissionResult, awaiting_manual
+
+    monkeypatch.chdir(ROOT)
+    book = tmp_path / HW / "gradebook.sqlite"
+    for student in ("5001", "5002"):
+        gradebook.add(book, SubmissionResult(
+            assignment=HW, student=student, digest="d", status="graded", executions=(),
+            sandbox=SandboxRecord(level="strict", network=False),
+            questions=(QuestionResult(id="1", title={"fa": "", "en": ""}, max_points=1, manual=True,
+                                      tests=(awaiting_manual(1),)),)))
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_text("Identifier,Full name,ID number,Email address\nParticipant 9,A,99,a@x\n", encoding="utf-8")
+    code, out = run(capsys, "report", HW, "--out", str(tmp_path), "--format", "moodle", "--moodle-worksheet", str(sheet))
+    assert code == 2 and "none of the 2 students" in out and not (tmp_path / HW / "moodle.csv").exists()
+    sheet.write_text("Identifier,Full name,ID number,Email address\nParticipant 5001,A,99,a@x\n", encoding="utf-8")
+    code, out = run(capsys, "report", HW, "--out", str(tmp_path), "--format", "moodle", "--moodle-worksheet", str(sheet))
+    assert code == 0 and "left out): 5002" in out and "Moodle grade left empty" in out and "5001" in out
