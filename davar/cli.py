@@ -86,7 +86,7 @@ def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, 
     print(catalogue.text("grade_summary", lang, {
         "assignment": assignment_id, "count": len(results), "skipped": skipped, "restored": restored,
         "statuses": ", ".join(f"{words[f'status_name.{s}'][lang]} {n}" for s, n in by_status.items() if n)}))
-    if undated := sum(any(m.key == "time_copied" for m in r.messages) for r in results):
+    if undated := sum(r.time_source == "file_copied" for r in results):
         print(catalogue.text("grade_summary_undated", lang, {"count": undated}))
     print(catalogue.text("grade_outputs", lang, {
         "dashboard": out_dir / ("index.html" if lang == "fa" else "index.en.html"),

@@ -176,6 +176,9 @@ class SubmissionResult:
     sandbox: SandboxRecord
     graded_at: str = ""
     submitted_at: str = ""  # when the submission arrived (ISO 8601); lateness is computed from it in a view
+    # Where that time comes from (davar.intake.inbox.Submission.time_source): "export", "git", "file", or
+    # "file_copied" (file times of a copy: no `submitted_at`, so no late penalty); "" in older records.
+    time_source: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     messages: tuple[Message, ...] = ()  # submission-level notes (why it is invalid, violations, ...)
     # None when the assignment has no deadline or the time is unknown.  A view's (davar.book.view), with

@@ -83,7 +83,7 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
         questions=tuple(questions), executions=executions, sandbox=sandbox,
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
         messages=tuple(messages), figures=tuple(f for run in runs for f in run.figures),
-        submitted_at=submission.submitted_at)
+        submitted_at=submission.submitted_at, time_source=submission.time_source)
 
 
 def _limit_values(limits: Limits) -> dict[str, Any]:

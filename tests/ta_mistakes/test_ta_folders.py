@@ -1,6 +1,7 @@
 """TA mistakes with a folder of submissions: every student folder becomes a result, whatever is in it,
 so a batch never drops a student silently (5 folders in, 5 results out)."""
 
+import dataclasses
 from pathlib import Path
 
 import nbformat
@@ -52,6 +53,7 @@ def test_the_batch_ends_with_a_summary_on_stdout(tmp_path, capsys):
     write(tmp_path / "subs" / "s3" / "HW2_CNN_v1.ipynb")
     write(tmp_path / "subs" / "s3" / "HW2_CNN_final.ipynb")
     (tmp_path / "subs" / "s4").mkdir()
+    (tmp_path / "subs" / "s4" / "report.pdf").write_bytes(b"%PDF-1.4")
     code = cli.main(["grade", str(a.directory), str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
                      "--allow-weak-sandbox", "--workers", "1"])
     out = capsys.readouterr().out
@@ -59,6 +61,8 @@ def test_the_batch_ends_with_a_summary_on_stdout(tmp_path, capsys):
     assert "a: 2 submissions, every folder a result: Invalid submission 1, No notebook submitted 1." in out
     assert "Skipped, already graded with these graders, data and files: 0" in out
     assert f"Class dashboard: {tmp_path / 'out' / 'a' / 'index.en.html'}" in out
+    # both folders were written a moment ago, as by `cp -r`: their times are not used
+    assert "Without a submission time (file times of a copy; no late penalty): 2." in out
     assert (tmp_path / "out" / "a" / "s4" / "result.json").is_file()
 
 
@@ -75,5 +79,7 @@ def test_copied_folders_are_not_dated_by_their_copy(tmp_path):
         os.utime(tmp_path / "subs" / student / "HW2_CNN.ipynb")
     copied = inbox.collect(tmp_path / "subs", a)
     assert {(s.time_source, s.submitted_at) for s in copied} == {("file_copied", "")}
+    assert grade_submission(dataclasses.replace(copied[0], problem=catalogue.message("no_notebook", {
+        "expected": "HW2_CNN.ipynb", "path": "s1"})), a, level="none").time_source == "file_copied"  # recorded
     trusted = inbox.collect(tmp_path / "subs", a, trust_file_times=True)
     assert {s.time_source for s in trusted} == {"file"} and all(s.submitted_at for s in trusted)
