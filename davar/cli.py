@@ -319,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return HANDLERS[args.command](args)
     except DavarError as e:
-        console.print(f"[red]davar: {_sentence(e, getattr(args, 'lang', None))}[/]", highlight=False, soft_wrap=True)
+        sentence = rich.markup.escape(_sentence(e, getattr(args, "lang", None)))  # paths may hold "[...]"
+        console.print(f"[red]davar: {sentence}[/]", highlight=False, soft_wrap=True)
         return 2
     finally:  # main() is also called in-process (tests, a TA's script): leave the environment as it was
         if course is None:

@@ -76,7 +76,7 @@ class LiveRun:
     workdir: Path | None = None  # the sandbox's working folder, on the host
 
     def save_snapshot(self, dest: Path) -> dict:
-        """Have the kernel save its namespace (`kernel_side.snapshot`) and keep the file at `dest` as
+        """Have the kernel save its namespace (`ops.snapshot`, davar/inside/ops.py) and keep the file at `dest` as
         opaque bytes.  Returns what was kept and skipped."""
         if self.bridge is None or self.workdir is None:
             raise KernelUnavailable()  # the kernel is gone: there is no namespace to save
