@@ -70,7 +70,7 @@ class Question:
         try:
             return dacite.from_dict(cls, self.extra, config=dacite.Config(cast=[tuple], strict=False))
         except dacite.DaciteError as e:
-            raise AssignmentError(f"question {self.id} in assignment.toml: {e}") from None
+            raise AssignmentError("question_params_invalid", question=self.id, error=str(e)) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,7 +145,7 @@ class Assignment:
             path = self.reference_dir / "reference.py"
             spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None or not path.is_file():
-                raise AssignmentError(f"{self.id}: no {path}")
+                raise AssignmentError("reference_module_missing", assignment=self.id, path=str(path))
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             sys.modules[name] = module
@@ -155,7 +155,8 @@ class Assignment:
         for q in self.questions:
             if q.id == qid:
                 return q
-        raise AssignmentError(f"{self.id}: no question {qid!r} in assignment.toml")
+        raise AssignmentError("question_unknown", assignment=self.id, question=qid,
+                             questions=", ".join(q.id for q in self.questions) or "—")
 
     def limits(self, profile: str) -> Limits:
         """`[limits]` with the profile's overrides (a profile the assignment does not define has none)."""
@@ -184,7 +185,7 @@ def load(directory: Path) -> Assignment:
     try:
         spec = tomllib.loads(path.read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as e:
-        raise AssignmentError(f"cannot read {path}: {e}") from None
+        raise AssignmentError("toml_unreadable", path=str(path), error=str(e)) from None
     notebooks = tuple(spec.get("notebooks", ()))
     known = {"id", "points", "title", "manual", "bonus", "thresholds", "partial", "tests", "notebook"}
     questions = tuple(
@@ -195,10 +196,11 @@ def load(directory: Path) -> Assignment:
                  extra={k: v for k, v in q.items() if k not in known})
         for q in spec.get("questions", [])
     )
-    if len({q.id for q in questions}) != len(questions):
-        raise AssignmentError(f"{path}: duplicate question ids")
+    ids = [q.id for q in questions]
+    if repeated := sorted({i for i in ids if ids.count(i) > 1}):
+        raise AssignmentError("assignment_duplicate_questions", path=str(path), questions=", ".join(repeated))
     if not notebooks or any(q.notebook not in notebooks for q in questions):
-        raise AssignmentError(f"{path}: every question's notebook must be one of `notebooks` {list(notebooks)}")
+        raise AssignmentError("assignment_question_notebook", path=str(path), notebooks=", ".join(notebooks) or "—")
     where = f"{path}"
     base_limits = _typed(Limits, spec.get("limits", {}), f"{where} [limits]")
     profiles = {}
@@ -230,23 +232,23 @@ def _typed(cls: Any, table: Any, where: str) -> Any:
             return dict(table)
         return dacite.from_dict(cls, table, config=dacite.Config(strict=True))
     except dacite.DaciteError as e:
-        raise AssignmentError(f"{where}: {e}") from None
+        raise AssignmentError("assignment_table_invalid", where=where, error=str(e)) from None
 
 
 def _check_student_pattern(pattern: str, where: str) -> None:
     try:
         compiled = re.compile(pattern) if pattern else None
     except re.error as e:
-        raise AssignmentError(f"{where} [intake]: student_pattern is not a regular expression: {e}") from None
+        raise AssignmentError("student_pattern_invalid", where=where, error=str(e)) from None
     if compiled is not None and "id" not in compiled.groupindex:
-        raise AssignmentError(f"{where} [intake]: student_pattern needs a named group `id`")
+        raise AssignmentError("student_pattern_no_id", where=where)
 
 
 def _messages(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}
     except (OSError, tomllib.TOMLDecodeError) as e:
-        raise AssignmentError(f"cannot read {path}: {e}") from None
+        raise AssignmentError("toml_unreadable", path=str(path), error=str(e)) from None
 
 
 @contextmanager
@@ -282,14 +284,13 @@ def course_root(start: Path | None = None) -> Path:
     if explicit := os.environ.get("DAVAR_COURSE"):
         root = Path(explicit).resolve()
         if not (root / COURSE_MARKER).is_file():
-            raise AssignmentError(f"--course / DAVAR_COURSE {root} is not a course folder: it has no {COURSE_MARKER}")
+            raise AssignmentError("course_not_a_course", root=str(root), marker=COURSE_MARKER)
         return root
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / COURSE_MARKER).is_file():
             return folder
-    raise AssignmentError(f"no course here: no {COURSE_MARKER} in {here} or any folder above it; run davar in a "
-                          "course folder, or pass --course DIR (or set DAVAR_COURSE)")
+    raise AssignmentError("course_not_found", marker=COURSE_MARKER, here=str(here))
 
 
 def known(root: Path) -> list[str]:
@@ -308,6 +309,6 @@ def find(name_or_path: str | Path) -> Assignment:
         return load(root / "graders" / str(name_or_path))
     ids = known(root)
     close = difflib.get_close_matches(str(name_or_path), ids, n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    raise AssignmentError(f"no assignment {str(name_or_path)!r} in the course at {root} "
-                          f"(it has: {', '.join(ids) or 'none yet; `davar new ID` starts one'}){hint}")
+    key = "assignment_unknown" if close else "assignment_unknown_no_match" if ids else "assignment_unknown_empty"
+    raise AssignmentError(key, name=str(name_or_path), root=str(root), ids=", ".join(ids),
+                          closest=close[0] if close else "")

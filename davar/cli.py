@@ -22,15 +22,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import jdatetime
 import rich.markup
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from davar import assignment as assignment_mod
-from davar import catalogue, commands
+from davar import catalogue, commands, late
 from davar.authoring import masters, scaffold
-from davar.book import scores
 from davar.checks import show
 from davar.errors import DavarError
 from davar.grading import batch
@@ -42,9 +42,12 @@ console = Console(stderr=True)
 
 
 def _grade(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return _dry_run(args)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[running]}"))
     counts: dict[str, int] = {}
+    words = report.labels()
     results_skipped: list[int] = []
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(Path(args.assignment).name, total=None, running="")
@@ -53,11 +56,12 @@ def _grade(args: argparse.Namespace) -> int:
             results_skipped.append(skipped)
             progress.update(task, total=todo)
             if skipped:
-                console.print(f"{skipped} already graded with these graders and data (--force regrades them)")
+                console.print(catalogue.text("grade_skipping", args.lang, {"count": skipped}))
 
         def finished(result: SubmissionResult) -> None:
             counts[result.status] = counts.get(result.status, 0) + 1
-            progress.console.print(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
+            progress.console.print(f"{result.student}: {words[f'status_name.{result.status}'][args.lang]} "
+                                   f"{result.score:g}/{result.max_score:g}", markup=False)
             tally = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             progress.update(task, advance=1, description=f"{result.assignment} · {tally}")
 
@@ -70,9 +74,51 @@ def _grade(args: argparse.Namespace) -> int:
             assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
             allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
             workers=args.workers, gpus=args.gpus, per_gpu=args.per_gpu, force=args.force, cluster=args.cluster,
-            trust_file_times=args.trust_file_times, on_start=start, on_result=finished, on_running=running)
+            trust_file_times=args.trust_file_times, times=args.times, on_start=start, on_result=finished,
+            on_running=running)
     _print_summary(results, skipped=sum(results_skipped), out=args.out, lang=args.lang)
     return 0
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    """`davar grade --dry-run`: a table of what would be graded, on stdout; nothing runs or is written."""
+    planned = commands.plan(assignment=args.assignment, path=args.path, out=args.out, profile=args.profile,
+                            data_root=args.data, force=args.force, trust_file_times=args.trust_file_times,
+                            times=args.times)
+    a, lang, words = assignment_mod.find(args.assignment), args.lang, report.labels()
+    table = Table(title=a.id)
+    for key in ("student", "notebook", "submitted_at", "status"):
+        table.add_column(words[key][lang])
+    for p in planned:
+        s = p.submission
+        retimed = p.previous is not None and (p.previous.submitted_at, p.previous.time_source) != (
+            s.submitted_at, s.time_source)
+        action = ("retime" if retimed else "skip") if p.done else "regrade" if p.previous else "grade"
+        source = words.get(f"time_source_name.{s.time_source}", {}).get(lang, "")
+        when = _local_time(s.submitted_at, a, lang)
+        table.add_row(f"{s.student} {s.display_name}".strip(),
+                      "\n".join(str(f.relative_to(s.root)) if f.is_relative_to(s.root) else f.name
+                                for f in s.notebooks.values()),
+                      f"{when} ({source})" if when and source else when or source or
+                      catalogue.text("dry_run_no_time", lang),
+                      catalogue.render(s.problem, lang, a.messages) if s.problem
+                      else catalogue.text("dry_run_action", lang, variant=action))
+    Console().print(table)
+    print(catalogue.text("dry_run_summary", lang, {
+        "assignment": a.id, "count": len(planned), "path": args.path, "todo": sum(not p.done for p in planned),
+        "done": sum(p.done for p in planned)}))
+    return 0
+
+
+def _local_time(value: str, a: assignment_mod.Assignment, lang: str) -> str:
+    """An ISO time as wall-clock time in the assignment's zone (Jalali in Persian); "" when there is none."""
+    when = late.parse_time(value, late.zone(a)) if value else None
+    if when is None:
+        return ""
+    when = when.astimezone(late.zone(a))
+    if lang == "fa":
+        return jdatetime.datetime.fromgregorian(datetime=when).strftime("%Y-%m-%d %H:%M")
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, lang: str) -> None:
@@ -88,6 +134,8 @@ def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, 
         "statuses": ", ".join(f"{words[f'status_name.{s}'][lang]} {n}" for s, n in by_status.items() if n)}))
     if undated := sum(r.time_source == "file_copied" for r in results):
         print(catalogue.text("grade_summary_undated", lang, {"count": undated}))
+    if from_ta := sum(r.time_source == "ta_csv" for r in results):
+        print(catalogue.text("grade_summary_ta_times", lang, {"count": from_ta}))
     print(catalogue.text("grade_outputs", lang, {
         "dashboard": out_dir / ("index.html" if lang == "fa" else "index.en.html"),
         "grades": out_dir / "grades.csv", "reports": out_dir}))
@@ -129,7 +177,8 @@ def _assign(args: argparse.Namespace) -> int:
     changed = [w.path for w in written if w.changed]
     for path in changed:
         print(path)
-    console.print(f"{len(written)} notebooks, {len(changed)} {'differ' if args.check else 'written'}")
+    console.print(catalogue.text("assign_summary", _lang(args), {"count": len(written), "changed": len(changed)},
+                                 variant="check" if args.check else "write"))
     return 1 if args.check and changed else 0
 
 
@@ -140,8 +189,7 @@ def _new(args: argparse.Namespace) -> int:
         root = Path.cwd()
     for path in scaffold.new(args.assignment, root=root):
         print(path)
-    console.print(f"next: davar assign {args.assignment} && davar audit-key {args.assignment} && "
-                  f"davar grade {args.assignment} submissions/{args.assignment}")
+    console.print(catalogue.text("new_next", _lang(args), {"assignment": args.assignment}))
     return 0
 
 
@@ -153,44 +201,41 @@ def _data(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     reports = commands.report_all(assignment=args.assignment, out=args.out, formats=args.format,
                                   release_hidden=args.release_hidden, moodle_worksheet=args.moodle_worksheet,
-                                  moodle_key=args.moodle_key)
+                                  moodle_key=args.moodle_key, accept_other_graders=args.accept_other_graders)
     for path in reports.written:
         print(path)
     if reports.not_in_moodle:
-        console.print(f"[yellow]not in the Moodle worksheet (left out): {', '.join(reports.not_in_moodle)}[/]")
+        console.print(catalogue.text("report_not_in_moodle", args.lang, {"students": ", ".join(reports.not_in_moodle)}),
+                      style="yellow", markup=False)
     if reports.awaiting_ta and "moodle" in args.format:
-        console.print(f"[yellow]Moodle grade left empty until a TA grades their manual questions "
-                      f"(`davar scores import`): {', '.join(reports.awaiting_ta)}[/]")
+        console.print(catalogue.text("report_moodle_awaiting", args.lang, {"students": ", ".join(reports.awaiting_ta)}),
+                      style="yellow", markup=False)
     return 0
 
 
 def _scores(args: argparse.Namespace) -> int:
     """`davar scores import|list|delete`: every sentence from the catalogue, in --lang; a refusal
-    (`ScoresError`, a key and values) is printed in that language too, with exit 2."""
+    (`ScoresError`) is printed by `main` in that language too, with exit 2, as every `DavarError` is."""
     lang = args.lang
-    try:
-        if args.action == "import":
-            imported = commands.import_scores(assignment=args.assignment, file=args.file, out=args.out)
-            console.print(catalogue.text("scores_imported", lang, {"count": imported.count,
-                                                                   "gradebook": str(imported.gradebook)}))
-        elif args.action == "list":
-            stored = commands.list_scores(assignment=args.assignment, out=args.out, student=args.student)
-            seen: set[tuple[str, str]] = set()
-            for s in stored:
-                variant = "replaced" if (s.student, s.question) in seen else "counted"
-                seen.add((s.student, s.question))
-                print(catalogue.text("scores_list_entry", lang, {
-                    "student": s.student, "question": s.question, "points": s.points, "imported_at": s.imported_at,
-                    "source": s.source, "comment": s.comment}, variant=variant).rstrip())
-            if not stored:
-                console.print(catalogue.text("scores_list_empty", lang, {"assignment": Path(args.assignment).name}))
-        else:
-            count = commands.delete_scores(assignment=args.assignment, student=args.student, question=args.question,
-                                           out=args.out)
-            console.print(catalogue.text("scores_deleted", lang, {"count": count, "student": args.student}))
-    except scores.ScoresError as e:
-        console.print(f"[red]davar: {rich.markup.escape(e.text(lang))}[/]")
-        return 2
+    if args.action == "import":
+        imported = commands.import_scores(assignment=args.assignment, file=args.file, out=args.out)
+        console.print(catalogue.text("scores_imported", lang, {"count": imported.count,
+                                                               "gradebook": str(imported.gradebook)}))
+    elif args.action == "list":
+        stored = commands.list_scores(assignment=args.assignment, out=args.out, student=args.student)
+        seen: set[tuple[str, str]] = set()
+        for s in stored:
+            variant = "replaced" if (s.student, s.question) in seen else "counted"
+            seen.add((s.student, s.question))
+            print(catalogue.text("scores_list_entry", lang, {
+                "student": s.student, "question": s.question, "points": s.points, "imported_at": s.imported_at,
+                "source": s.source, "comment": s.comment}, variant=variant).rstrip())
+        if not stored:
+            console.print(catalogue.text("scores_list_empty", lang, {"assignment": Path(args.assignment).name}))
+    else:
+        count = commands.delete_scores(assignment=args.assignment, student=args.student, question=args.question,
+                                       out=args.out)
+        console.print(catalogue.text("scores_deleted", lang, {"count": count, "student": args.student}))
     return 0
 
 
@@ -229,97 +274,14 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("papermill").setLevel(logging.CRITICAL)  # cell errors and timeouts are in the results
     logging.getLogger("traitlets").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(prog="davar", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", type=Path, help="the course folder (default: the nearest folder holding "
-                        "davar.toml, from here upward; or $DAVAR_COURSE)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("grade", help="grade every submission under PATH")
-    p.add_argument("assignment")
-    p.add_argument("path", type=Path)
-    p.add_argument("--out", type=Path, default=Path("reports"))
-    p.add_argument("--sandbox", default="strict", choices=sandbox.LEVELS)
-    p.add_argument("--allow-weak-sandbox", action="store_true")
-    p.add_argument("--profile", default="standin")
-    p.add_argument("--data", type=Path)
-    p.add_argument("--workers", type=_at_least_one, help="parallel sandbox slots, 1 or more (default: from cores "
-                                                          "and memory)")
-    p.add_argument("--force", action="store_true", help="regrade submissions already in the gradebook")
-    p.add_argument("--trust-file-times", action="store_true",
-                   help="date plain folders by their files' times even when all students' times are within two "
-                        "minutes of each other, as after `cp -r` (default: then no submission time, no late penalty)")
-    p.add_argument("--cluster", help="grade on Dask: `local` (a LocalCluster of --workers) or tcp://HOST:PORT")
-    p.add_argument("--gpus", type=lambda v: [g for g in v.split(",") if g], default=[],
-                   help="CUDA devices for the slots, e.g. 0,1 (each slot sees one; replaces --workers)")
-    p.add_argument("--per-gpu", type=_at_least_one, default=1, help="slots per GPU, 1 or more (default 1)")
-    p.add_argument("--lang", default=os.environ.get("DAVAR_LANG", "en"), choices=catalogue.LANGS,
-                   help="the language of the summary and of errors (default $DAVAR_LANG or en)")
-
-    p = sub.add_parser("check", help="check your notebook with the public graders")
-    p.add_argument("assignment")
-    p.add_argument("notebook", type=Path)
-    p.add_argument("--lang", default="en", choices=catalogue.LANGS)
-    p.add_argument("--json", action="store_true", help="print the result JSON")
-    p.add_argument("--report", type=Path, help="also write report.fa.html and report.en.html here")
-    p.add_argument("--profile", default="standin")
-    p.add_argument("--data", type=Path)
-
-    p = sub.add_parser("audit-key", help="check the reference solution and the official answer key")
-    p.add_argument("assignment")
-    p.add_argument("--lang", default="en", choices=catalogue.LANGS)
-    p.add_argument("--sandbox", default="strict", choices=sandbox.LEVELS)
-    p.add_argument("--allow-weak-sandbox", action="store_true")
-    p.add_argument("--profile", default="standin")
-    p.add_argument("--data", type=Path)
-
-    p = sub.add_parser("new", help="scaffold a working assignment (question, master notebook, grader, sample) in "
-                                   "the course, or start a course here (davar.toml) when there is none")
-    p.add_argument("assignment", help="its id, e.g. iust-dl-1405-hw1")
-
-    p = sub.add_parser("assign", help="write templates, reference and sample notebooks from the master notebooks")
-    p.add_argument("assignment")
-    p.add_argument("--public", type=Path, help="also write the student notebooks into this folder")
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook on disk differs")
-
-    p = sub.add_parser("data", help="build the offline stand-in datasets of an assignment")
-    p.add_argument("assignment")
-    p.add_argument("--data", type=Path)
-
-    p = sub.add_parser("report", help="reports, class dashboard and exports from the gradebook alone")
-    p.add_argument("assignment")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="where the gradebook is (as for grade)")
-    p.add_argument("--format", default=("html",), type=_formats,
-                   help=f"comma-separated: {','.join(commands.REPORT_FORMATS)} (default html)")
-    p.add_argument("--release-hidden", action=argparse.BooleanOptionalAction, default=None,
-                   help="show hidden tests' names and messages (default: the assignment's [visibility])")
-    p.add_argument("--moodle-worksheet", type=Path, help="the grading worksheet downloaded from Moodle")
-    p.add_argument("--moodle-key", default="ID number", help="its column holding the student id")
-
-    p = sub.add_parser("scores", help="manual grades a TA enters: import, list, delete")
-    actions = p.add_subparsers(dest="action", required=True)
-    a = actions.add_parser("import", help="a CSV of manual grades into the gradebook (the whole file or nothing)")
-    a.add_argument("assignment")
-    a.add_argument("file", type=Path, help="CSV: student,question,points,comment,lang")
-    b = actions.add_parser("list", help="the manual scores stored, the latest first per student and question")
-    b.add_argument("assignment")
-    b.add_argument("--student", help="only this student's")
-    c = actions.add_parser("delete", help="delete a student's manual scores (kept in the history, no longer counted)")
-    c.add_argument("assignment")
-    c.add_argument("--student", required=True)
-    c.add_argument("--question", help="only this question's (default: all of the student's)")
-    for q in (a, b, c):
-        q.add_argument("--out", type=Path, default=Path("reports"), help="where the gradebook is (as for grade)")
-        q.add_argument("--lang", default="en", choices=catalogue.LANGS, help="the language of what is printed")
-
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     course = os.environ.get("DAVAR_COURSE")
     if args.course:  # for this command and the workers it starts, as $DAVAR_COURSE would
         os.environ["DAVAR_COURSE"] = str(args.course.resolve())
     try:
         return HANDLERS[args.command](args)
-    except DavarError as e:
-        sentence = rich.markup.escape(_sentence(e, getattr(args, "lang", None)))  # paths may hold "[...]"
+    except DavarError as e:  # every harness error is keyed: a sentence in the TA's language
+        sentence = rich.markup.escape(e.text(_lang(args)))  # paths may hold "[...]"
         console.print(f"[red]davar: {sentence}[/]", highlight=False, soft_wrap=True)
         return 2
     finally:  # main() is also called in-process (tests, a TA's script): leave the environment as it was
@@ -329,14 +291,132 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["DAVAR_COURSE"] = course
 
 
-def _sentence(error: DavarError, lang: str | None) -> str:
-    """What went wrong, as a sentence: a keyed error (a refused submission, ...) in the catalogue's words
-    (`--lang`, else $DAVAR_LANG, else English), any other as its own message."""
-    if key := getattr(error, "key", None):
-        lang = lang or os.environ.get("DAVAR_LANG", "en")
-        values = getattr(error, "values", {})
-        return catalogue.render(catalogue.message(key, values), lang if lang in catalogue.LANGS else "en")
-    return str(error)
+def _lang(args: argparse.Namespace) -> str:
+    """The TA's language for an error: the subcommand's --lang, else $DAVAR_LANG, else English."""
+    lang = getattr(args, "lang", None) or os.environ.get("DAVAR_LANG", "en")
+    return lang if lang in catalogue.LANGS else "en"
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every subcommand and option; each option's help says what it does and its default."""
+    parser = argparse.ArgumentParser(prog="davar", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, help="the course folder (default: the nearest folder holding "
+                        "davar.toml, from here upward; or $DAVAR_COURSE)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", help="grade every submission under PATH")
+    _assignment(p)
+    p.add_argument("path", type=Path, help="a folder of student folders, a Moodle or Quera zip, one student's "
+                                           "folder, or one notebook")
+    _out(p)
+    _run_options(p)
+    p.add_argument("--workers", type=_at_least_one, help="parallel sandbox slots, 1 or more (default: from cores "
+                                                          "and memory)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already in the gradebook (default: "
+                                                        "skip those graded with the same graders, data and files)")
+    p.add_argument("--trust-file-times", action="store_true",
+                   help="date plain folders by their files' times even when all students' times are within two "
+                        "minutes of each other, as after `cp -r` (default: then no submission time, no late penalty)")
+    p.add_argument("--times", type=Path, help="a CSV of submission times (student,submitted_at; Jalali or "
+                   "Gregorian, in the assignment's time zone): the listed students are dated by it (default: the "
+                   "times the submissions carry)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be graded (students, notebooks matched, "
+                   "submission times and their source) and stop: nothing runs, nothing is written")
+    p.add_argument("--cluster", help="grade on Dask: `local` (a LocalCluster of --workers) or tcp://HOST:PORT "
+                                     "(default: worker processes on this machine)")
+    p.add_argument("--gpus", type=lambda v: [g for g in v.split(",") if g], default=[],
+                   help="CUDA devices for the slots, e.g. 0,1 (each slot sees one; replaces --workers; default none)")
+    p.add_argument("--per-gpu", type=_at_least_one, default=1, help="slots per GPU, 1 or more (default 1)")
+    _lang_option(p, "the summary and errors")
+
+    p = sub.add_parser("check", help="check your notebook with the public graders")
+    _assignment(p)
+    p.add_argument("notebook", type=Path, help="your notebook")
+    _lang_option(p, "the table and errors")
+    p.add_argument("--json", action="store_true", help="print the result JSON instead of the table")
+    p.add_argument("--report", type=Path, help="also write report.fa.html and report.en.html into this folder "
+                                               "(default: no report)")
+    _data_options(p)
+
+    p = sub.add_parser("audit-key", help="check the reference solution and the official answer key")
+    _assignment(p)
+    _lang_option(p, "the table and errors")
+    _run_options(p)
+
+    p = sub.add_parser("new", help="scaffold a working assignment (question, master notebook, grader, sample) in "
+                                   "the course, or start a course here (davar.toml) when there is none")
+    p.add_argument("assignment", help="its id, e.g. iust-dl-1405-hw1")
+
+    p = sub.add_parser("assign", help="write templates, reference and sample notebooks from the master notebooks")
+    _assignment(p)
+    p.add_argument("--public", type=Path, help="also write the student notebooks into this folder (default: no)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook on disk differs")
+
+    p = sub.add_parser("data", help="build the offline stand-in datasets of an assignment")
+    _assignment(p)
+    p.add_argument("--data", type=Path, help="where to build them (default: $DAVAR_DATA, else the course's data/)")
+
+    p = sub.add_parser("report", help="reports, class dashboard and exports from the gradebook alone")
+    _assignment(p)
+    _out(p)
+    p.add_argument("--format", default=("html",), type=_formats,
+                   help=f"comma-separated: {','.join(commands.REPORT_FORMATS)} (default html)")
+    p.add_argument("--release-hidden", action=argparse.BooleanOptionalAction, default=None,
+                   help="show hidden tests' names and messages (default: the assignment's [visibility])")
+    p.add_argument("--moodle-worksheet", type=Path, help="the grading worksheet downloaded from Moodle (needed by "
+                                                         "--format moodle; default none)")
+    p.add_argument("--moodle-key", default="ID number", help="its column holding the student id, when the "
+                   "students are not keyed by participant number (default: \"ID number\")")
+    p.add_argument("--accept-other-graders", action="store_true",
+                   help="report results graded by other grader code, or in another course folder with another "
+                        "assignment.toml (default: refuse, naming them)")
+    _lang_option(p, "what is printed")
+
+    p = sub.add_parser("scores", help="manual grades a TA enters: import, list, delete")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("import", help="a CSV of manual grades into the gradebook (the whole file or nothing)")
+    _assignment(a)
+    a.add_argument("file", type=Path, help="CSV: student,question,points,comment,lang")
+    b = actions.add_parser("list", help="the manual scores stored, the latest first per student and question")
+    _assignment(b)
+    b.add_argument("--student", help="only this student's (default: everyone's)")
+    c = actions.add_parser("delete", help="delete a student's manual scores (kept in the history, no longer counted)")
+    _assignment(c)
+    c.add_argument("--student", required=True, help="whose")
+    c.add_argument("--question", help="only this question's (default: all of the student's)")
+    for q in (a, b, c):
+        _out(q)
+        _lang_option(q, "what is printed")
+    return parser
+
+
+def _assignment(p: argparse.ArgumentParser) -> None:
+    p.add_argument("assignment", help="an assignment id of the course's graders/ (or the path of its folder)")
+
+
+def _out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("reports"),
+                   help="the reports folder; the gradebook is OUT/ASSIGNMENT/gradebook.sqlite (default reports)")
+
+
+def _lang_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--lang", default=os.environ.get("DAVAR_LANG", "en"), choices=catalogue.LANGS,
+                   help=f"the language of {what} (default $DAVAR_LANG, else en)")
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="standin", help="the assignment's [profiles] entry: the data and epochs "
+                   "the notebook runs with (default standin: the offline stand-in data)")
+    p.add_argument("--data", type=Path, help="the data root (default: $DAVAR_DATA, else the course's data/)")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sandbox", default="strict", choices=sandbox.LEVELS,
+                   help="how the notebooks are walled in (default strict; less needs --allow-weak-sandbox)")
+    p.add_argument("--allow-weak-sandbox", action="store_true", help="accept basic or none when strict is not "
+                   "available here (default: refuse)")
+    _data_options(p)
 
 
 def _at_least_one(value: str) -> int:

@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from davar import assignment as assignment_mod
-from davar import catalogue, datasets
+from davar import datasets
 from davar.book import gradebook, scores
+from davar.book import times as submission_times
 from davar.book.view import view
-from davar.errors import DavarError
+from davar.errors import DataNotFound, DavarError, ScoresError
 from davar.grading import audit as audit_mod
 from davar.grading import batch
 from davar.grading.grade import grade_submission
@@ -49,7 +50,7 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
 def prepare_data(*, assignment: str, profile: str = "standin", data_root: Path | None = None) -> DataRecord:
     """Make sure the assignment's data is there before anyone is graded, and say what it is.  Builds the
     stand-in only for profile "standin" at the default data root (`build_data`'s rule); anywhere else
-    missing data raises `datasets.DataNotFound` (catalogue key `data_not_found` or `data_not_found_real`)
+    missing data raises `DataNotFound` (catalogue key `data_not_found` or `data_not_found_real`)
     naming the path looked at, and nothing is written there."""
     a = assignment_mod.find(assignment)
     if profile == "standin" and not datasets.explicit_root(data_root):
@@ -59,7 +60,7 @@ def prepare_data(*, assignment: str, profile: str = "standin", data_root: Path |
         key = "data_not_found" if profile == "standin" else "data_not_found_real"
         values = {"assignment": a.id, "path": str(root), "root": str(root.parent), "profile": profile,
                   "missing": ", ".join(str(p.relative_to(root)) for p in absent)}
-        raise datasets.DataNotFound(key, values, catalogue.text(key, "en", values))
+        raise DataNotFound(key, **values)
     return DataRecord(profile=profile, digest=batch.data_digest(a, data_root=data_root, profile=profile),
                       standin=datasets.is_standin(a, data_root))
 
@@ -67,46 +68,100 @@ def prepare_data(*, assignment: str, profile: str = "standin", data_root: Path |
 def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_level: str = "strict",
           allow_weak_sandbox: bool = False, profile: str = "standin", data_root: Path | None = None,
           workers: int | None = None, gpus: Sequence[str] = (), per_gpu: int = 1, force: bool = False,
-          cluster: str | None = None, trust_file_times: bool = False,
+          cluster: str | None = None, trust_file_times: bool = False, times: Path | None = None,
           on_start: Callable[[int, int], None] | None = None,
           on_result: Callable[[SubmissionResult], None] | None = None,
           on_running: Callable[[list[batch.Running]], None] | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
     and files, unless `force`); write result.json + fa/en reports per student, the gradebook, the class
-    dashboard and grades.csv.  `on_start(to_grade, skipped)`, `on_result(result)` and
-    `on_running(running)` report progress as it happens."""
+    dashboard and grades.csv.  `times` is a TA's CSV of submission times (`davar.book.times`); a skipped
+    student whose submission time changed (`times`, `trust_file_times`) gets a new gradebook row with
+    it, nothing re-run.  `on_start(to_grade, skipped)`, `on_result(result)` and `on_running(running)`
+    report progress as it happens."""
     a = assignment_mod.find(assignment)
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
     data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)
-    subs = inbox.collect(path, a, trust_file_times=trust_file_times)
-    out_dir = out / a.id
-    book = out_dir / "gradebook.sqlite"
-    common = batch.assignment_digest(a, data_root=data_root, profile=profile)
-    keys = {s.student: batch.cache_key(s, common) for s in subs}
-    done = set() if force else gradebook.cache_keys(book, a.id)
-    todo = [s for s in subs if keys[s.student] not in done]
-    last = {} if force else {r.student: r for r in gradebook.latest(book, a.id)}
+    book = out / a.id / "gradebook.sqlite"
+    planned = _plan(a, path, book=book, data_root=data_root, profile=profile, force=force,
+                    trust_file_times=trust_file_times, times=times)
+    todo, cached = [p for p in planned if not p.done], [p for p in planned if p.done]
     snapshots = None if cluster else batch.Snapshots.load(
-        out_dir / "snapshots", todo, last, batch.data_digest(a, data_root=data_root, profile=profile))
+        book.parent / "snapshots", [p.submission for p in todo],
+        {p.submission.student: p.previous for p in todo if p.previous},
+        batch.data_digest(a, data_root=data_root, profile=profile))
     if on_start:
-        on_start(len(todo), len(subs) - len(todo))
+        on_start(len(todo), len(cached))
     manual = gradebook.manual(book, a.id)
-    for result in batch.grade_all(todo, a, level=level, workers=workers or batch.default_workers(a, profile),
-                                  profile=profile, data_root=data_root, gpus=gpus, per_gpu=per_gpu, cluster=cluster,
-                                  snapshots=snapshots, on_running=on_running):
-        result = dataclasses.replace(result, data=data)  # what it was graded on, the same for the whole batch
-        student_dir = out_dir / result.student
-        student_dir.mkdir(parents=True, exist_ok=True)
+    graded_with = gradebook.GradedWith(graders=batch.graders_digest(a), config=batch.config_digest(a),
+                                       folder=str(a.directory.resolve()))
+    keys = {p.submission.student: p.cache_key for p in planned}
+
+    def store(result: SubmissionResult) -> None:
         harness_failed = any(m.key == "harness_error" for m in result.messages)
-        stored = gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student])
-        (student_dir / "result.json").write_text(stored, encoding="utf-8")  # the gradebook's row, byte for byte
+        text = gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student],
+                             graded_with=graded_with)
+        student_dir = book.parent / result.student
+        student_dir.mkdir(parents=True, exist_ok=True)
+        (student_dir / "result.json").write_text(text, encoding="utf-8")  # the gradebook's row, byte for byte
         report.render_reports(view(result, a, manual), student_dir, assignment_title=a.title, course=a.course,
-                              messages=a.messages, release_hidden=a.visibility.release_hidden)
+                              messages=a.messages, release_hidden=a.visibility.release_hidden, timezone=a.timezone)
+
+    for p in cached:  # graded before: only a changed submission time is stored
+        if p.previous and (p.previous.submitted_at, p.previous.time_source) != (p.submission.submitted_at,
+                                                                                 p.submission.time_source):
+            store(dataclasses.replace(p.previous, submitted_at=p.submission.submitted_at,
+                                      time_source=p.submission.time_source))
+    for result in batch.grade_all([p.submission for p in todo], a, level=level,
+                                  workers=workers or batch.default_workers(a, profile), profile=profile,
+                                  data_root=data_root, gpus=gpus, per_gpu=per_gpu, cluster=cluster,
+                                  snapshots=snapshots, on_running=on_running):
+        store(dataclasses.replace(result, data=data))  # what it was graded on, the same for the whole batch
         if on_result:
             on_result(result)
-    report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False)
-    wanted = {s.student for s in subs}
+    report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False,
+               accept_other_graders=True)  # the class pages after grading: `davar report` is where it is checked
+    wanted = {p.submission.student for p in planned}
     return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    """One student of a batch before it runs: the submission as intake found it (notebooks matched or
+    its problem, submission time and its source), its cache key, its newest result in the gradebook if
+    any, and whether it is `done`: graded before with these graders, data and files (skipped)."""
+
+    submission: inbox.Submission
+    cache_key: str
+    previous: SubmissionResult | None
+    done: bool
+
+
+def _plan(a: assignment_mod.Assignment, path: Path, *, book: Path, data_root: Path | None, profile: str,
+          force: bool, trust_file_times: bool, times: Path | None) -> list[Planned]:
+    """Every student under `path`, by id; nothing is written (the gradebook `book` is read if it exists)."""
+    subs = inbox.collect(path, a, trust_file_times=trust_file_times)
+    if times is not None:
+        given = submission_times.read_times(times, a, known={s.student for s in subs})
+        subs = [dataclasses.replace(s, submitted_at=given[s.student], time_source="ta_csv") if s.student in given
+                else s for s in subs]
+    common = batch.assignment_digest(a, data_root=data_root, profile=profile)
+    fresh = force or not book.is_file()
+    done = set() if fresh else gradebook.cache_keys(book, a.id)
+    last = {} if fresh else {r.student: r for r in gradebook.latest(book, a.id)}
+    keys = {s.student: batch.cache_key(s, common) for s in subs}
+    return [Planned(submission=s, cache_key=keys[s.student], previous=last.get(s.student),
+                    done=keys[s.student] in done) for s in subs]
+
+
+def plan(*, assignment: str, path: Path, out: Path = Path("reports"), profile: str = "standin",
+         data_root: Path | None = None, force: bool = False, trust_file_times: bool = False,
+         times: Path | None = None) -> list[Planned]:
+    """What `grade` would do, and nothing of it (`davar grade --dry-run`): every student under `path` with
+    the notebooks matched (or why none is), the submission time and its source, and whether it would be
+    graded or skipped as already graded (`Planned.done`)."""
+    a = assignment_mod.find(assignment)
+    return _plan(a, path, book=out / a.id / "gradebook.sqlite", data_root=data_root, profile=profile,
+                 force=force, trust_file_times=trust_file_times, times=times)
 
 
 def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | None = None,
@@ -119,7 +174,8 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
     result = grade_submission(sub, a, level=sandbox.choose_level(level), profile=profile, data_root=data_root,
                               public_only=True, data=data)
     if out:
-        report.render_reports(view(result, a), out, assignment_title=a.title, course=a.course, messages=a.messages)
+        report.render_reports(view(result, a), out, assignment_title=a.title, course=a.course, messages=a.messages,
+                              timezone=a.timezone)
     return result
 
 
@@ -145,18 +201,22 @@ class Reports:
 
 def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequence[str] = ("html",),
                release_hidden: bool | None = None, moodle_worksheet: Path | None = None,
-               moodle_key: str = "ID number", students: bool = True) -> Reports:
+               moodle_key: str = "ID number", students: bool = True, accept_other_graders: bool = False) -> Reports:
     """Re-render from the gradebook alone: a view (`davar.book.view`: the TA's manual scores merged, the
     current late policy applied) of the latest result of each student; nothing is executed.  Each
     student's result.json is rewritten as the gradebook stores it.  Without `students`, only the
-    class-level outputs (dashboard, exports)."""
+    class-level outputs (dashboard, exports).  Results graded by other grader code, or in another
+    course folder with another configuration, are refused (`_check_graded_with`) unless
+    `accept_other_graders`."""
     a = assignment_mod.find(assignment)
     if unknown := set(formats) - set(REPORT_FORMATS):
-        raise DavarError(f"unknown format(s) {', '.join(sorted(unknown))}; choose from {', '.join(REPORT_FORMATS)}")
+        raise DavarError("report_unknown_format", unknown=", ".join(sorted(unknown)), formats=", ".join(REPORT_FORMATS))
     out_dir = out / a.id
     book = out_dir / "gradebook.sqlite"
     if not book.is_file():
-        raise DavarError(f"no gradebook at {book}: run `davar grade {a.id} …` first")
+        raise DavarError("report_no_gradebook", path=str(book), assignment=a.id)
+    if not accept_other_graders:
+        _check_graded_with(a, book)
     release = a.visibility.release_hidden if release_hidden is None else release_hidden
     manual = gradebook.manual(book, a.id)
     stored = gradebook.latest_json(book, a.id)
@@ -168,13 +228,13 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequenc
         (student_dir / "result.json").write_text(text, encoding="utf-8")
         written += report.render_reports(r, student_dir, assignment_title=a.title, course=a.course,
                                          messages=a.messages, formats=[f for f in formats if f in report.FORMATS],
-                                         release_hidden=release)
+                                         release_hidden=release, timezone=a.timezone)
     if "html" in formats:
-        written += dashboard.render_dashboard(results, a, out_dir)
+        written += dashboard.render_dashboard(results, a, out_dir, release_hidden=release)
     if "csv" in formats:
-        written.append(exports.write_grades_csv(results, a, out_dir / "grades.csv"))
+        written.append(exports.write_grades_csv(results, a, out_dir / "grades.csv", release_hidden=release))
     if "xlsx" in formats:
-        written.append(exports.write_grades_xlsx(results, a, out_dir / "grades.xlsx"))
+        written.append(exports.write_grades_xlsx(results, a, out_dir / "grades.xlsx", release_hidden=release))
     if "gradescope" in formats:
         written += exports.write_gradescope(results, a, out_dir / "gradescope")
     if "junit" in formats:
@@ -183,17 +243,31 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequenc
     awaiting = sorted(r.student for r in results if any(q.awaiting_ta for q in r.questions))
     if "moodle" in formats:
         if moodle_worksheet is None:
-            raise DavarError("--format moodle needs --moodle-worksheet: the grading worksheet downloaded from Moodle")
+            raise DavarError("moodle_needs_worksheet")
         participants = exports.moodle_participants(moodle_worksheet, key=moodle_key)
         if results and not any(r.student in participants for r in results):  # a worksheet of no use
-            raise DavarError(f"none of the {len(results)} students of the gradebook is in {moodle_worksheet} "
-                             f"(matched on its {moodle_key!r} column and on the participant numbers of its "
-                             f"'Identifier' column); is it the worksheet of this assignment? --moodle-key names "
-                             f"the column that holds the student ids")
+            raise DavarError("moodle_no_match", count=len(results), worksheet=str(moodle_worksheet), column=moodle_key)
         missing = exports.write_moodle_worksheet(results, a, out_dir / "moodle.csv", participants,
                                                  reveal_hidden=release)
         written.append(out_dir / "moodle.csv")
     return Reports(written=written, not_in_moodle=missing, awaiting_ta=awaiting)
+
+
+def _check_graded_with(a: assignment_mod.Assignment, book: Path) -> None:
+    """Refuse results graded by other code (`batch.graders_digest`: their points are that code's), and
+    results graded in another course folder whose configuration differs (another clone's assignment.toml:
+    its deadline and late policy would be replaced by this one's).  Editing the configuration in the same
+    folder (a late policy, a wording) is what `davar report` is for, and passes."""
+    now = gradebook.GradedWith(graders=batch.graders_digest(a), config=batch.config_digest(a),
+                               folder=str(a.directory.resolve()))
+    recorded = {s: w for s, w in gradebook.graded_with(book, a.id).items() if w is not None}  # None: older books
+    code = sorted(s for s, w in recorded.items() if w.graders != now.graders)
+    folder = sorted(s for s, w in recorded.items() if w.folder != now.folder and w.config != now.config)
+    if other := code or folder:
+        names = ", ".join(other[:5]) + (" …" if len(other) > 5 else "")
+        raise DavarError("report_other_graders" if code else "report_other_folder", count=len(other),
+                         students=names, assignment=a.id, folder=recorded[other[0]].folder, current=now.folder,
+                         course=str(Path(recorded[other[0]].folder).parent.parent))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,7 +283,7 @@ def _existing_gradebook(a: assignment_mod.Assignment, out: Path) -> Path:
     --out), so that nothing is written into a new, empty one."""
     book = out / a.id / "gradebook.sqlite"
     if not book.is_file():
-        raise scores.ScoresError("scores_no_gradebook", path=str(book), assignment=a.id)
+        raise ScoresError("scores_no_gradebook", path=str(book), assignment=a.id)
     return book
 
 
@@ -247,8 +321,7 @@ def delete_scores(*, assignment: str, student: str, question: str | None = None,
     if not deleted:
         close = scores.suggestions(student, {s.student for s in gradebook.manual(book, a.id)})
         if question is None:
-            raise scores.ScoresError("scores_nothing_to_delete_any", student=student,
-                                     suggestions=", ".join(close) or "-")
-        raise scores.ScoresError("scores_nothing_to_delete", student=student, question=question,
-                                 suggestions=", ".join(close) or "-")
+            raise ScoresError("scores_nothing_to_delete_any", student=student, suggestions=", ".join(close) or "-")
+        raise ScoresError("scores_nothing_to_delete", student=student, question=question,
+                          suggestions=", ".join(close) or "-")
     return deleted

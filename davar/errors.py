@@ -3,19 +3,54 @@
 Two families: ``DavarError`` is a problem of the harness or its configuration (a TA fixes it);
 ``GradeFailure`` and the ``BridgeError`` family are about the submission and end up as a test
 outcome with a fa/en message, never as a crash of the batch.
+
+A ``DavarError`` carries no English sentence: it is a catalogue key and its values, as a grader's
+message is, and the TA reads it in their language (``text(lang)``, what the CLI prints with --lang or
+$DAVAR_LANG); ``str()`` is the English text, for logs and tracebacks.  It renders itself, so this module
+imports `davar.catalogue`: that module depends on nothing of davar but `davar.results` (the `Message`
+of the details), so it sits below the errors in the import-linter layers (pyproject.toml) and every
+stage above can raise a keyed error without a cycle or a lazy import.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from davar import catalogue
+from davar.results import Message
 
 
 class DavarError(Exception):
-    """The harness cannot do what it was asked (bad assignment spec, weak sandbox, ...)."""
+    """The harness cannot do what it was asked (bad assignment spec, weak sandbox, ...).
+
+    `key` names the catalogue message (davar/catalogue.toml) and `values` fill it; `details` are one
+    message per sub-problem (each bad row of a TA's CSV, ...), printed under it.  Identifiers, paths and
+    commands are values, never translated:
+
+        raise AssignmentError("assignment_unknown", name="hw3", root=str(root), ids="hw1, hw2", closest="hw2")
+    """
+
+    def __init__(self, key: str, details: Sequence[Message] = (), /, **values: Any):
+        # `args` is what pickling rebuilds the error from (a worker's error reaches the driver); `values`
+        # come back with the instance's __dict__.
+        super().__init__(key, tuple(details))
+        self.key, self.values, self.details = key, values, tuple(details)
+
+    def text(self, lang: str) -> str:
+        """The message in `lang` (fa or en), then each detail on its own indented line."""
+        try:
+            head = catalogue.text(self.key, lang, self.values)
+        except (KeyError, IndexError, ValueError, TypeError):  # a key or value the catalogue lacks: a bug,
+            head = f"{self.key} {self.values!r}"  # but the error being reported must still be seen
+        return "\n".join([head, *(f"  {catalogue.render(m, lang)}" for m in self.details)])
+
+    def __str__(self) -> str:
+        return self.text("en")
 
 
 class AssignmentError(DavarError):
-    """An assignment's `assignment.toml` or graders are inconsistent."""
+    """An assignment's `assignment.toml` or graders are inconsistent, or no course or assignment is found."""
 
 
 class AuthoringError(DavarError):
@@ -27,11 +62,17 @@ class SandboxUnavailable(DavarError):
 
 
 class InvalidSubmission(DavarError):
-    """A submission cannot be graded at all; `key` and `values` name the catalogue message."""
+    """A submission cannot be graded at all; its message is the student's (status `invalid_submission`)."""
 
-    def __init__(self, key: str, **values: Any):
-        super().__init__(key, values)
-        self.key, self.values = key, values
+
+class DataNotFound(DavarError):
+    """An assignment's data is not where the command looked (``data_not_found``, ``data_not_found_real``);
+    nothing was graded or built."""
+
+
+class ScoresError(DavarError):
+    """A TA's manual scores cannot be imported, listed or deleted (`davar scores`); `details` are one
+    message per problem row of the CSV."""
 
 
 class GradeFailure(AssertionError):

@@ -40,7 +40,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +58,7 @@ _KEYS = {
 }
 _DEADLINE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?")
 _JALALI_YEARS = range(1300, 1501)  # a four-digit year outside this is almost surely Gregorian
+_WRITTEN = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?\s*(Z|[+-]\d{2}:?\d{2})?")
 
 
 class Dated(Protocol):
@@ -100,28 +101,29 @@ def policy(table: Mapping[str, Any], *, assignment: str = "") -> LatePolicy:
     where = f"{assignment}: [late]" if assignment else "[late]"
     name = table.get("policy", "none")
     if name not in POLICIES:
-        raise AssignmentError(f"{where}: unknown policy {name!r}; use one of {', '.join(POLICIES)}")
+        raise AssignmentError("late_unknown_policy", where=where, policy=str(name), policies=", ".join(POLICIES))
     allowed, required = _KEYS[name]
     if unknown := sorted(set(table) - allowed):
-        raise AssignmentError(f"{where}: policy {name!r} takes no {', '.join(unknown)} "
-                              f"(it takes {', '.join(sorted(allowed - {'policy'})) or 'nothing else'})")
+        others = ", ".join(sorted(allowed - {"policy"}))
+        raise AssignmentError("late_policy_extra_keys" if others else "late_policy_takes_nothing", where=where,
+                              policy=name, unknown=", ".join(unknown), allowed=others)
     if missing := sorted(required - set(table)):
-        raise AssignmentError(f"{where}: policy {name!r} needs {', '.join(missing)}")
+        raise AssignmentError("late_policy_missing_keys", where=where, policy=name, missing=", ".join(missing))
 
     def number(key: str, default: float, upper: float | None = None) -> float:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise AssignmentError(f"{where}: {key} must be a number, not {value!r}")
+            raise AssignmentError("late_not_a_number", where=where, setting=key, value=repr(value))
         if value < 0 or (upper is not None and value > upper):
-            bound = f"between 0 and {upper:g}" if upper is not None else "0 or more"
-            raise AssignmentError(f"{where}: {key} = {value!r} must be {bound}")
+            raise AssignmentError("late_out_of_range" if upper is not None else "late_negative", where=where,
+                                  setting=key, value=value, upper=upper)
         return float(value)
 
     days = None
     if name == "zero_after":
         days = table["days"]
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise AssignmentError(f"{where}: days must be a whole number of days, 0 or more, not {days!r}")
+            raise AssignmentError("late_days_not_whole", where=where, value=repr(days))
     return LatePolicy(policy=cast(Policy, name), percent_per_day=number("percent_per_day", 0.0, 100.0),
                       cap_percent=number("cap_percent", 100.0, 100.0), days=days,
                       grace_minutes=number("grace_minutes", 0.0))
@@ -131,8 +133,8 @@ def zone(assignment: Dated) -> ZoneInfo:
     try:
         return ZoneInfo(assignment.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise AssignmentError(f"{assignment.id}: unknown timezone {assignment.timezone!r} "
-                              "(use an IANA name such as \"Asia/Tehran\")") from None
+        raise AssignmentError("late_unknown_timezone", assignment=assignment.id,
+                              timezone=str(assignment.timezone)) from None
 
 
 def deadline(assignment: Dated) -> datetime:
@@ -144,16 +146,15 @@ def deadline(assignment: Dated) -> datetime:
     text = assignment.deadline.strip()
     m = _DEADLINE.fullmatch(text)
     if not m:
-        raise AssignmentError(f"{assignment.id}: deadline {assignment.deadline!r} is not a Jalali "
-                              "\"YYYY-MM-DDTHH:MM\" (e.g. \"1402-09-03T23:59\")")
+        raise AssignmentError("late_deadline_format", assignment=assignment.id, deadline=assignment.deadline)
     year, month, day, hour, minute, second = (int(g or 0) for g in m.groups())
     if year not in _JALALI_YEARS:
-        raise AssignmentError(f"{assignment.id}: deadline {text!r} does not look like a Jalali date "
-                              "(write the Iranian calendar date, e.g. 1402-09-03 for 2023-11-24)")
+        raise AssignmentError("late_deadline_not_jalali", assignment=assignment.id, deadline=text)
     try:
         local = jdatetime.datetime(year, month, day, hour, minute, second).togregorian()
     except ValueError as e:
-        raise AssignmentError(f"{assignment.id}: deadline {text!r} is not a valid Jalali date and time ({e})") from None
+        raise AssignmentError("late_deadline_invalid", assignment=assignment.id, deadline=text,
+                              error=str(e)) from None
     return local.replace(tzinfo=zone(assignment))
 
 
@@ -167,6 +168,24 @@ def parse_time(value: str | datetime, tz: ZoneInfo) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def read_time(text: str, tz: ZoneInfo) -> datetime | None:
+    """A time a TA wrote (ASCII digits): a Jalali (year 1300-1500) or Gregorian date, `-` or `/`
+    between its parts, then a wall-clock time, and optionally a UTC offset (`Z`, `+03:30`); without one
+    it is wall-clock time in `tz`.  None when it is none of these, or not a real date (a date alone is
+    refused, never read as midnight)."""
+    m = _WRITTEN.fullmatch(text.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second = (int(g or 0) for g in m.groups()[:6])
+    try:
+        local = (jdatetime.datetime(year, month, day, hour, minute, second).togregorian() if year in _JALALI_YEARS
+                 else datetime(year, month, day, hour, minute, second))
+    except ValueError:
+        return None
+    offset = m.group(7)
+    return local.replace(tzinfo=tz if not offset else UTC if offset == "Z" else datetime.strptime(offset, "%z").tzinfo)
 
 
 def lateness(assignment: Dated, submitted_at: str | datetime) -> Lateness | None:

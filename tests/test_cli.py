@@ -36,6 +36,22 @@ def test_unknown_assignment_is_a_usage_error(capsys):
     assert "no assignment" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, env", [
+    (["check", "iust-dl-1403-hw9", str(SAMPLE), "--lang", "fa"], {}),  # the subcommand's --lang
+    (["assign", "iust-dl-1403-hw9", "--check"], {"DAVAR_LANG": "fa"}),  # no --lang: $DAVAR_LANG
+])
+def test_an_assignment_error_is_printed_in_the_tas_language(argv, env, capsys, monkeypatch):
+    monkeypatch.chdir(SAMPLE.parents[3])
+    monkeypatch.delenv("DAVAR_COURSE", raising=False)
+    monkeypatch.delenv("DAVAR_LANG", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "تمرین" in err and "آیا منظورتان" in err and "iust-dl-1403-hw2" in err  # the closest id, in Persian
+    assert "no assignment" not in err and "Traceback" not in err
+
+
 def _copy_gradebook(corpus, assignment_id, tmp_path):
     """The graded corpus's gradebook alone, in a fresh reports folder: `davar report` needs nothing else."""
     import shutil
@@ -105,3 +121,24 @@ def test_ta_scores_are_merged_without_running_anything(corpus, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("student,question,points\nreference_solution,1c,3\n", encoding="utf-8")
     assert cli.main(["scores", "import", "iust-dl-1402-hw2", str(bad), "--out", str(reports)]) == 2
+
+
+def test_every_option_of_every_subcommand_says_what_it_does_and_its_default():
+    import argparse
+
+    def parsers(parser: argparse.ArgumentParser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    yield from parsers(child)
+
+    undocumented = []
+    for parser in parsers(cli._parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                continue
+            optional_value = action.option_strings and action.nargs != 0 and not action.required
+            if not action.help or (optional_value and "default" not in action.help):
+                undocumented.append(f"{parser.prog} {action.dest}")
+    assert undocumented == []

@@ -69,7 +69,7 @@ def assign(a: Assignment, *, public: Path | None = None, check: bool = False) ->
     for name in a.notebooks:
         master = a.reference_dir / (Path(name).stem + ".py")
         if not master.is_file():
-            raise AuthoringError(f"{a.id}: no master notebook {master} for {name}")
+            raise AuthoringError("master_missing", assignment=a.id, master=str(master), notebook=name)
         cells = read_master(master)
         with course_imports(a):
             references[name] = _notebook(_version(cells, solution=True, master=master))
@@ -94,14 +94,14 @@ def read_master(path: Path) -> list[nbformat.NotebookNode]:
     cells = jupytext.reads(text, fmt="py:percent").cells
     starts = [i + 1 for i, line in enumerate(text.splitlines()) if line.startswith("# %%")]
     if len(starts) != len(cells):
-        raise AuthoringError(f"{path}: every cell must start with a `# %%` line")
+        raise AuthoringError("master_cell_marker", master=str(path))
     ids: set[str] = set()
     for index, (cell, line) in enumerate(zip(cells, starts, strict=True)):
         cell.id = str(cell.metadata.pop("id", "")) or sha1(f"{path.stem}:{index}".encode()).hexdigest()[:8]
         cell.metadata.pop("lines_to_next_cell", None)
         cell["line"] = line
         if cell.id in ids:
-            raise AuthoringError(f"{path}:{line}: two cells are named {cell.id!r}")
+            raise AuthoringError("master_duplicate_cell", master=str(path), line=str(line), cell=cell.id)
         ids.add(cell.id)
     return cells
 
@@ -113,42 +113,44 @@ def mutate(references: Mapping[str, nbformat.NotebookNode], templates: Mapping[s
     try:
         spec = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as e:
-        raise AuthoringError(f"{path}: {e}") from None
+        raise AuthoringError("toml_unreadable", path=str(path), error=str(e)) from None
     names = spec.get("notebooks", list(references))
     if unknown := [n for n in names if n not in references]:
-        raise AuthoringError(f"sample {sample}: no notebook {unknown[0]!r} in the assignment")
+        raise AuthoringError("sample_unknown_notebook", sample=sample, notebook=str(unknown[0]),
+                             notebooks=", ".join(references))
     notebooks = {name: nbformat.from_dict(_copy(references[name])) for name in names}
     for edit in spec.get("edit", []):
         name = edit.get("notebook") or (names[0] if len(names) == 1 else "")
-        where = f"sample {sample}, {name or '?'} cell {edit.get('cell')!r}"
+        where = {"sample": sample, "notebook": name or "?", "cell": str(edit.get("cell"))}
         if name not in notebooks:
-            raise AuthoringError(f"{where}: say which of {names} the edit is for (`notebook = ...`)")
+            raise AuthoringError("sample_edit_which_notebook", notebooks=", ".join(names), **where)
         _apply(notebooks[name], templates[name], edit, where)
     return notebooks
 
 
-def _apply(nb: nbformat.NotebookNode, template: nbformat.NotebookNode, edit: dict[str, Any], where: str) -> None:
+def _apply(nb: nbformat.NotebookNode, template: nbformat.NotebookNode, edit: dict[str, Any],
+           where: dict[str, str]) -> None:
+    """Apply one edit of a sample's mutations; `where` (sample, notebook, cell) names it in an error."""
     kinds = [k for k in ("old", "source", "template") if k in edit]
     if len(kinds) != 1 or ("old" in edit) != ("new" in edit) or ("insert_after" in edit and kinds != ["source"]):
-        raise AuthoringError(f"{where}: an edit has one of old + new, source, template, or insert_after + source")
+        raise AuthoringError("sample_edit_kind", **where)
     cells = {c.id: c for c in nb.cells}
     if "insert_after" in edit:
         if edit["cell"] in cells or edit["insert_after"] not in cells:
-            raise AuthoringError(f"{where}: the new cell's id must be new and insert_after an existing cell")
+            raise AuthoringError("sample_edit_insert", **where)
         new = (nbformat.v4.new_markdown_cell if edit.get("type") == "markdown" else nbformat.v4.new_code_cell)(
             edit["source"], id=edit["cell"])
         nb.cells.insert(nb.cells.index(cells[edit["insert_after"]]) + 1, new)
         return
     if edit["cell"] not in cells:
-        raise AuthoringError(f"{where}: no such cell")
+        raise AuthoringError("sample_edit_no_cell", **where)
     cell = cells[edit["cell"]]
     if "template" in edit:
         cell.source = next(c.source for c in template.cells if c.id == cell.id)
     elif "source" in edit:
         cell.source = edit["source"]
     elif (count := cell.source.count(edit["old"])) != 1:
-        raise AuthoringError(f"{where}: `old` occurs {count} times in the cell, it must occur exactly once:\n"
-                             f"{edit['old']}")
+        raise AuthoringError("sample_edit_old_count", count=count, old=edit["old"], **where)
     else:
         cell.source = cell.source.replace(edit["old"], edit["new"])
 
@@ -156,7 +158,8 @@ def _apply(nb: nbformat.NotebookNode, template: nbformat.NotebookNode, edit: dic
 def _version(cells: list[nbformat.NotebookNode], *, solution: bool, master: Path) -> list[nbformat.NotebookNode]:
     out = []
     for cell in cells:
-        source = _split(cell, solution=solution, where=f"{master}:{cell['line']} (cell {cell.id!r})")
+        source = _split(cell, solution=solution, where={"master": str(master), "line": str(cell["line"]),
+                                                        "cell": cell.id})
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(_include(source), id=cell.id, metadata=dict(cell.metadata))
         else:
@@ -165,8 +168,9 @@ def _version(cells: list[nbformat.NotebookNode], *, solution: bool, master: Path
     return out
 
 
-def _split(cell: nbformat.NotebookNode, *, solution: bool, where: str) -> str:
-    """The cell's source for the reference (`solution`) or the template, markers resolved."""
+def _split(cell: nbformat.NotebookNode, *, solution: bool, where: dict[str, str]) -> str:
+    """The cell's source for the reference (`solution`) or the template, markers resolved; `where`
+    (master, line, cell) names the cell in an error."""
     code = cell.cell_type == "code"
     marker = "# {} {}" if code else "<!-- {} {} -->"
     markers = {marker.format(edge, kind): (edge, kind) for edge in ("BEGIN", "END") for kind in ("SOLUTION", "PROMPT")}
@@ -175,7 +179,7 @@ def _split(cell: nbformat.NotebookNode, *, solution: bool, where: str) -> str:
         if (found := markers.get(line.strip())) is not None:
             edge, kind = found
             if (edge == "BEGIN") == (block is not None) or (edge == "END" and block != kind):
-                raise AuthoringError(f"{where}, line {number + 1} of the cell: unbalanced {line.strip()}")
+                raise AuthoringError("master_unbalanced_marker", row=number + 1, marker=line.strip(), **where)
             block = kind if edge == "BEGIN" else None
         elif block == "SOLUTION":
             if solution:
@@ -192,16 +196,16 @@ def _split(cell: nbformat.NotebookNode, *, solution: bool, where: str) -> str:
         else:
             lines.append(line)
     if block is not None:
-        raise AuthoringError(f"{where}: BEGIN {block} is never closed")
+        raise AuthoringError("master_block_unclosed", block=block, **where)
     return "\n".join(lines)
 
 
-def _uncomment(line: str, where: str, number: int) -> str:
+def _uncomment(line: str, where: dict[str, str], number: int) -> str:
     indent, rest = line[: len(line) - len(line.lstrip())], line.lstrip()
     if rest == "#":
         return ""
     if not rest.startswith("# "):
-        raise AuthoringError(f"{where}, line {number + 1} of the cell: a prompt line must be commented out (`# `)")
+        raise AuthoringError("master_prompt_uncommented", row=number + 1, **where)
     return indent + rest[2:]
 
 
@@ -215,7 +219,7 @@ def _include(source: str) -> str:
                 objects = [getattr(found, n.strip()) for n in names.split(",")]
                 text = "\n\n\n".join(inspect.getsource(o).rstrip() for o in objects)
             except (ImportError, AttributeError, TypeError, OSError) as e:
-                raise AuthoringError(f"cannot include {names} from {module}: {e}") from None
+                raise AuthoringError("master_include_failed", names=names, module=module, error=str(e)) from None
             lines.extend(indent + t if t else t for t in text.split("\n"))
         else:
             lines.append(line)

@@ -25,7 +25,7 @@ def new(assignment_id: str, *, root: Path) -> list[Path]:
     """Write the scaffold of `assignment_id` under the course folder `root` (which becomes a course, with
     its `davar.toml`, if it was not one); refuses to overwrite."""
     if not VALID_ID.fullmatch(assignment_id):
-        raise AuthoringError(f"{assignment_id!r}: an assignment id is lower-case letters, digits, - and _")
+        raise AuthoringError("new_bad_id", assignment=assignment_id)
     stem = assignment_id.upper().replace("-", "_")
     targets = {
         "assignment.toml": root / "graders" / assignment_id / "assignment.toml",
@@ -36,7 +36,7 @@ def new(assignment_id: str, *, root: Path) -> list[Path]:
            for sample in SAMPLES for name in ("mutations.toml", "expected.toml")},
     }
     if existing := [p for p in targets.values() if p.exists()]:
-        raise AuthoringError(f"{existing[0]} exists: `davar new` never overwrites an assignment")
+        raise AuthoringError("new_exists", path=str(existing[0]))
     templates = files("davar.authoring") / "new"
     marker = root / COURSE_MARKER
     if not marker.exists():

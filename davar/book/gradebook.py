@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,10 @@ CREATE TABLE IF NOT EXISTS results (
     score       REAL NOT NULL,
     max_score   REAL NOT NULL,
     result_json TEXT NOT NULL,
-    cache_key   TEXT  -- davar.grading.batch.cache_key; NULL when the result must not be reused
+    cache_key   TEXT, -- davar.grading.batch.cache_key; NULL when the result must not be reused
+    graders     TEXT, -- what it was graded with (GradedWith); NULL in older gradebooks
+    config      TEXT,
+    folder      TEXT
 );
 CREATE INDEX IF NOT EXISTS results_student ON results (assignment, student, id);
 CREATE TABLE IF NOT EXISTS manual_scores (
@@ -51,23 +55,46 @@ def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
     db.executescript(_SCHEMA)
-    if "cache_key" not in {row[1] for row in db.execute("PRAGMA table_info(results)")}:  # an older gradebook
-        db.execute("ALTER TABLE results ADD COLUMN cache_key TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
+    for column in ("cache_key", "graders", "config", "folder"):  # an older gradebook
+        if column not in columns:
+            db.execute(f"ALTER TABLE results ADD COLUMN {column} TEXT")
     if "deleted_at" not in {row[1] for row in db.execute("PRAGMA table_info(manual_scores)")}:
         db.execute("ALTER TABLE manual_scores ADD COLUMN deleted_at TEXT")
     return db
 
 
-def add(path: Path, result: SubmissionResult, *, cache_key: str | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class GradedWith:
+    """What a result was graded with: the digests of the grading code and of the rest of the
+    assignment folder (`davar.grading.batch.graders_digest`, `config_digest`), and that folder."""
+
+    graders: str
+    config: str
+    folder: str
+
+
+def add(path: Path, result: SubmissionResult, *, cache_key: str | None = None,
+        graded_with: GradedWith | None = None) -> str:
     """Store `result` as graded; return the JSON stored, which result.json copies byte for byte."""
     text = result.to_json()
+    w = (graded_with.graders, graded_with.config, graded_with.folder) if graded_with else (None, None, None)
     with closing(connect(path)) as db, db:
         db.execute(
             "INSERT INTO results (assignment, student, digest, graded_at, status, score, max_score, result_json,"
-            " cache_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " cache_key, graders, config, folder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (result.assignment, result.student, result.digest, result.graded_at, result.status, result.score,
-             result.max_score, text, cache_key))
+             result.max_score, text, cache_key, *w))
     return text
+
+
+def graded_with(path: Path, assignment: str) -> dict[str, GradedWith | None]:
+    """For each student's newest result, what it was graded with (None when the gradebook did not record it)."""
+    with closing(connect(path)) as db:
+        rows = db.execute(
+            "SELECT student, graders, config, folder FROM results WHERE id IN"
+            " (SELECT MAX(id) FROM results WHERE assignment = ? GROUP BY student)", (assignment,)).fetchall()
+    return {r[0]: GradedWith(r[1], r[2], r[3]) if r[1] else None for r in rows}
 
 
 def cache_keys(path: Path, assignment: str) -> set[str]:

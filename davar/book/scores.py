@@ -44,30 +44,13 @@ from typing import Any
 
 from davar import catalogue
 from davar.assignment import Assignment
-from davar.errors import DavarError
+from davar.errors import ScoresError
 from davar.results import Message, SubmissionResult, TestResult
 
 COLUMNS = ("student", "question", "points", "comment", "lang")
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫", "01234567890123456789.")
 _INVISIBLE = "\u200e\u200f\u200c\u200d\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e\ufeff \t\xa0"
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)")
-
-
-class ScoresError(DavarError):
-    """A TA's scores cannot be imported, listed or deleted: `key` and `values` name the catalogue message,
-    `details` (one message per problem row) follow it.  `str()` is the English text, for logs."""
-
-    def __init__(self, key: str, details: Sequence[Message] = (), **values: Any):
-        super().__init__(key, values)
-        self.key, self.values, self.details = key, values, tuple(details)
-
-    def text(self, lang: str) -> str:
-        lines = [catalogue.text(self.key, lang, self.values)]
-        lines += [f"  {catalogue.render(m, lang)}" for m in self.details]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.text("en")
 
 
 def normalise(text: str) -> str:
@@ -112,7 +95,8 @@ class ManualScore:
     source: str = ""  # the file it came from
 
 
-def _delimiter(header: str) -> str:
+def delimiter(header: str) -> str:
+    """The separator of a TA's CSV: the one of `,` `;` or a tab its header line holds most often."""
     return max((",", ";", "\t"), key=header.count)
 
 
@@ -132,9 +116,9 @@ def read_csv(path: Path, assignment: Assignment, known: Collection[str] | None =
     except (OSError, UnicodeDecodeError) as e:
         raise ScoresError("scores_file_unreadable", file=str(path), error=str(e)) from None
     lines = text.splitlines(keepends=True)
-    delimiter = _delimiter(lines[0] if lines else "")
-    comma = delimiter == ","
-    reader = csv.DictReader(lines, delimiter=delimiter)
+    separator = delimiter(lines[0] if lines else "")
+    comma = separator == ","
+    reader = csv.DictReader(lines, delimiter=separator)
     fields = [normalise(f).lower() for f in reader.fieldnames or ()]
     reader.fieldnames = fields
     if missing := [c for c in COLUMNS[:3] if c not in fields]:

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from davar.datasets import standin
-from davar.errors import DavarError
 
 if TYPE_CHECKING:  # course modules import this package, and it stays as light as it was
     from davar.assignment import Assignment
@@ -51,13 +50,3 @@ def is_standin(assignment: Assignment, data_root: Path | None = None) -> bool:
     """Whether any of the assignment's datasets under its data root is davar's synthetic stand-in."""
     root = assignment.data_root(data_root)
     return any(standin.is_built(root, name) for name in assignment.datasets)
-
-
-class DataNotFound(DavarError):
-    """An assignment's data is not where the command looked; nothing was graded or built.  `key` and
-    `values` name the catalogue message (``data_not_found``, ``data_not_found_real``); the text is that
-    message in English, as the CLI prints it."""
-
-    def __init__(self, key: str, values: dict[str, Any], text: str = ""):
-        super().__init__(text or key)
-        self.key, self.values = key, values

@@ -28,8 +28,7 @@ def needs_build(root: Path, name: str, version: str, *folders: Path) -> bool:
     if marker.is_file() and marker.read_text("utf-8").strip() == version and all(f.is_dir() for f in folders):
         return False
     if not marker.is_file() and any(f.exists() for f in folders):
-        raise DavarError(f"{root} holds {name} data davar did not build (no {marker.name}); "
-                         "refusing to replace it with the stand-in")
+        raise DavarError("standin_not_ours", root=str(root), dataset=name, marker=marker.name)
     marker.unlink(missing_ok=True)
     for folder in folders:
         if folder.exists():

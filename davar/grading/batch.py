@@ -62,10 +62,10 @@ def default_workers(assignment: Assignment, profile: str = "standin") -> int:
     return max(1, min(cores // 2, memory_mb // max(assignment.limits(profile).memory_mb, 1)))
 
 
-def _digest_tree(h: hashlib._Hash, root: Path, *, content: bool) -> None:
+def _digest_tree(h: hashlib._Hash, root: Path, *, content: bool, names: str = "*") -> None:
     if not root.is_dir():
         return
-    for p in sorted(root.rglob("*")):
+    for p in sorted(root.rglob(names)):
         if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc"):
             h.update(str(p.relative_to(root)).encode() + b"\0")
             h.update(p.read_bytes() if content else f"{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
@@ -79,13 +79,31 @@ def data_digest(assignment: Assignment, *, data_root: Path | None = None, profil
     return h.hexdigest()
 
 
-def assignment_digest(assignment: Assignment, *, data_root: Path | None = None, profile: str = "standin") -> str:
-    """What every result depends on besides the submission: the graders and reference (by content)
-    and `data_digest`."""
-    h = hashlib.sha256(data_digest(assignment, data_root=data_root, profile=profile).encode())
-    _digest_tree(h, assignment.directory, content=True)
+def graders_digest(assignment: Assignment) -> str:
+    """The code that computes the points, by content: the assignment folder's Python files (graders,
+    course modules) and its reference solution.  `davar report` refuses results graded by other code."""
+    h = hashlib.sha256()
+    _digest_tree(h, assignment.directory, content=True, names="*.py")
     _digest_tree(h, assignment.reference_dir, content=True)
     return h.hexdigest()
+
+
+def config_digest(assignment: Assignment) -> str:
+    """The rest of the assignment folder by content (`assignment.toml`, `messages.toml`, notebooks):
+    what a report may apply anew (a late policy, a wording) without a regrade."""
+    h = hashlib.sha256()
+    for p in sorted(assignment.directory.rglob("*")):
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(assignment.directory)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def assignment_digest(assignment: Assignment, *, data_root: Path | None = None, profile: str = "standin") -> str:
+    """What every result depends on besides the submission: `graders_digest`, `config_digest` and
+    `data_digest`."""
+    parts = (data_digest(assignment, data_root=data_root, profile=profile), graders_digest(assignment),
+             config_digest(assignment))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def cache_key(submission: Submission, assignment_key: str) -> str:

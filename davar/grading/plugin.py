@@ -86,7 +86,7 @@ def _kernels_from_options(config: pytest.Config, assignment: Assignment, data_ro
 
     subs = inbox.collect(Path(config.getoption("submission")), assignment)
     if len(subs) != 1:
-        raise DavarError(f"--submission must name one submission, found {len(subs)}")
+        raise DavarError("submission_not_one", count=len(subs))
     level = sandbox.choose_level(config.getoption("sandbox"), allow_weak=config.getoption("allow_weak_sandbox"))
     return Kernels(subs[0], assignment, level=level, profile=config.getoption("profile"), data_root=data_root)
 
@@ -171,7 +171,7 @@ class GradingSession:
     @property
     def assignment(self) -> Assignment:
         if self._assignment is None:
-            raise AssignmentError("no assignment.toml found above the collected graders")
+            raise AssignmentError("graders_without_assignment")
         return self._assignment
 
     def _notebook_of(self, item: pytest.Item) -> str:

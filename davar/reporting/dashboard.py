@@ -8,6 +8,14 @@ a message whose values have ``measured`` and ``threshold``) against its threshol
 times, status counts and a table of students linking to their reports (``<student>/report.fa.html``).
 It shows hidden tests too: it is the staff's view, not a student's.
 
+The numbers are those of the student's report, grades.csv and Moodle (the rule is in
+davar/reporting/report.py's docstring): a score includes the points of hidden tests not yet released
+to students (``[visibility] release_hidden`` false), and while any test is withheld the page says so
+(a note above the student table) and each student's score says how many of its points come from
+those tests (`report.hidden_points`, ``hidden_points`` in grades.csv).  Every time is in the
+assignment's zone (``timezone``), named in the header; each submission time says where it comes from
+(``time_source``).  A student's name from the LMS export (``display_name``) is in the student table.
+
 Plots are matplotlib (Agg, no pyplot state) PNGs inlined as ``data:`` URIs, so a page is one file.
 They carry numbers only — tick labels in the page's digits, Persian digits on the fa page — because
 matplotlib cannot shape Persian; every word about a plot (titles, legends, which bar is which test)
@@ -22,6 +30,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import quote
@@ -35,12 +44,20 @@ from davar.reporting.report import (
     _environment,
     _named,
     _num,
+    _parse_time,
     _pick,
+    format_both_calendars,
     format_number,
     format_percent_short,
     format_timestamp,
+    hidden_points,
+    isolate,
+    isolate_plain,
     label,
+    label_text,
     stylesheet,
+    time_source_label,
+    time_zone,
 )
 from davar.results import STATUSES, SubmissionResult
 
@@ -311,7 +328,7 @@ def _shares_view(stats: ClassStats, lang: str) -> list[dict[str, Any]]:
         {
             "number": _num(i, lang),
             "question": t.question,
-            "title": _pick(t.title, lang, t.id),
+            "title": isolate(_pick(t.title, lang, t.id), lang),
             "hidden": t.hidden,
             "passed": format_percent_short(t.share("passed"), lang),
             "partial": format_percent_short(t.share("partial"), lang),
@@ -323,9 +340,27 @@ def _shares_view(stats: ClassStats, lang: str) -> list[dict[str, Any]]:
     ]
 
 
-def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
+def _release_hidden(assignment: Any, release_hidden: bool | None) -> bool:
+    """The assignment's ``[visibility] release_hidden``, unless the caller overrides it."""
+    if release_hidden is not None:
+        return release_hidden
+    return bool(getattr(getattr(assignment, "visibility", None), "release_hidden", False))
+
+
+def _last_graded(results: Sequence[SubmissionResult], tz: tzinfo) -> str:
+    """The latest grading time, compared as moments (times with different offsets do not sort as text)."""
+    timed = [(dt, r.graded_at) for r in results if (dt := _parse_time(r.graded_at, tz)) is not None]
+    return max(timed)[1] if timed else ""
+
+
+def _context(stats: ClassStats, assignment: Any, lang: str, release_hidden: bool | None = None) -> dict[str, Any]:
     n = len(stats.results)
     finals = [r.final_score for r in stats.results]
+    release = _release_hidden(assignment, release_hidden)
+    zone_name = getattr(assignment, "timezone", None) or None
+    assignment_id = getattr(assignment, "id", "") or (stats.results[0].assignment if stats.results else "")
+    tz = time_zone(zone_name, assignment=assignment_id)
+    title = _pick(getattr(assignment, "title", None), lang, getattr(assignment, "id", ""))
 
     def fraction(points: float) -> Markup:
         return label("score_fraction", lang, score=_num(points, lang), max=_num(stats.max_score, lang))
@@ -336,7 +371,8 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
         fmt = (lambda v: format_percent_short(v, lang)) if m.percent else (lambda v: format_number(v, lang))
         metrics.append({
             "question": m.question,
-            "title": _pick(m.title, lang, m.test),
+            "title": isolate(_pick(m.title, lang, m.test), lang),
+            "alt": isolate_plain(_pick(m.title, lang, m.test), lang),
             "key": m.key,
             "plot": _metric_plot(m, lang),
             "count": _num(len(m.measured), lang),
@@ -353,12 +389,19 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
     ]
     students = []
     for r in stats.results:
+        hidden = hidden_points(r, release)
+        submitted = r.submitted_at or (r.lateness.submitted_at if r.lateness else "")
         students.append({
             "student": r.student,
+            "name": r.display_name,
             "href": report_link(r.student, lang),
             "status": r.status,
             "status_label": _named("status_name", r.status, lang),
             "score": _num(r.score, lang),
+            # the part of the score from tests the student's report does not detail yet
+            "hidden": _num(hidden, lang) if hidden is not None else None,
+            "submitted": format_timestamp(submitted, lang, tz) if submitted else None,
+            "time_source": time_source_label(r.time_source, lang),
             "penalty": format_percent_short(r.lateness.penalty, lang) if r.lateness and r.lateness.penalty else None,
             "final": _num(r.final_score, lang),
             # a question awaiting its TA shows "—", as in the report and grades.csv, never 0
@@ -370,18 +413,22 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
     profiles = Markup("، " if lang == "fa" else ", ").join(
         Markup('<bdi class="mono" dir="ltr">{}</bdi>').format(p)
         for p in sorted({r.data.profile for r in standin if r.data}))
+    last_graded = _last_graded(stats.results, tz)
     return {
         "lang": lang,
         "dir": DIRECTION[lang],
         "other_lang": "en" if lang == "fa" else "fa",
         "other_page": "index.en.html" if lang == "fa" else "index.html",
-        "course": _pick(getattr(assignment, "course", None), lang),
-        "assignment_title": _pick(getattr(assignment, "title", None), lang, getattr(assignment, "id", "")),
-        "assignment_id": getattr(assignment, "id", "") or (stats.results[0].assignment if stats.results else ""),
+        "course": isolate(_pick(getattr(assignment, "course", None), lang), lang),
+        # <title>: plain text, the assignment's title with its runs of the other direction isolated
+        "page_title": " — ".join((label_text("dashboard.title", lang), isolate_plain(title, lang))),
+        "assignment_title": isolate(title, lang),
+        "assignment_id": assignment_id,
+        "timezone": str(zone_name or tz),
         "count": _num(n, lang),
         "mean": fraction(round(statistics.fmean(finals), 2)) if finals else None,
         "median": fraction(round(statistics.median(finals), 2)) if finals else None,
-        "graded_at": format_timestamp(max((r.graded_at for r in stats.results), default=""), lang),
+        "graded_at": format_both_calendars(last_graded, lang, tz) if last_graded else None,
         "score_plot": _score_histogram(stats, lang) if n else None,
         "statuses": [
             {"status": s, "label": _named("status_name", s, lang), "count": _num(stats.statuses[s], lang),
@@ -390,7 +437,8 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
         ],
         "status_plot": _status_plot(stats, lang) if n else None,
         "questions": [
-            {"id": q.id, "title": _pick(q.title, lang, q.id), "max": _num(q.max_points, lang), "manual": q.manual,
+            {"id": q.id, "title": isolate(_pick(q.title, lang, q.id), lang), "max": _num(q.max_points, lang),
+             "manual": q.manual,
              "mean": format_percent_short(q.mean, lang) if q.fractions else None,
              "full": _num(q.full, lang), "graded": _num(len(q.fractions), lang),
              "awaiting": _num(q.awaiting, lang) if q.awaiting else None}
@@ -411,14 +459,21 @@ def _context(stats: ClassStats, assignment: Any, lang: str) -> dict[str, Any]:
         "runtime_plot": _runtime_plot(stats, lang) if stats.runtimes else None,
         "question_ids": [q.id for q in stats.questions],
         "students": students,
+        # while any test is withheld from students: what the scores here include, said once
+        "hidden_note": label("dashboard.hidden_note", lang,
+                             file=Markup('<bdi class="mono" dir="ltr">grades.csv</bdi>'),
+                             column=Markup('<bdi class="mono" dir="ltr">hidden_points</bdi>'))
+        if any(s["hidden"] is not None for s in students) else None,
         # results graded on the synthetic stand-in (a result's `data`), and the profiles they were graded with
         "standin": label("dashboard.standin_banner", lang, count=_num(len(standin), lang),
                          profiles=profiles) if standin else None,
     }
 
 
-def render_dashboard_page(results: Iterable[SubmissionResult], assignment: Any, lang: str) -> str:
-    """The dashboard's HTML in ``lang``, self-contained (fonts and plots inlined)."""
+def render_dashboard_page(results: Iterable[SubmissionResult], assignment: Any, lang: str, *,
+                          release_hidden: bool | None = None) -> str:
+    """The dashboard's HTML in ``lang``, self-contained (fonts and plots inlined).  ``release_hidden``
+    overrides the assignment's ``[visibility] release_hidden`` (as `davar report --release-hidden`)."""
     if lang not in LANGS:
         raise ValueError(f"unknown dashboard language {lang!r}; expected one of {LANGS}")
     stats = class_stats(results, assignment)
@@ -427,7 +482,7 @@ def render_dashboard_page(results: Iterable[SubmissionResult], assignment: Any, 
         return label(key, lang, **values)
 
     with _rc():
-        context = _context(stats, assignment, lang)
+        context = _context(stats, assignment, lang, release_hidden)
     return _environment().get_template("dashboard.html").render(**context, t=t, stylesheet=stylesheet())
 
 
@@ -440,6 +495,7 @@ def render_dashboard(
     out_dir: Path,
     *,
     langs: Iterable[str] = LANGS,
+    release_hidden: bool | None = None,
 ) -> list[Path]:
     """Write ``out_dir/index.html`` (fa) and ``out_dir/index.en.html`` (en); return the paths written.
 
@@ -452,6 +508,7 @@ def render_dashboard(
     paths = []
     for lang in langs:
         path = out_dir / PAGES[lang]
-        path.write_text(render_dashboard_page(results, assignment, lang), encoding="utf-8")
+        path.write_text(render_dashboard_page(results, assignment, lang, release_hidden=release_hidden),
+                        encoding="utf-8")
         paths.append(path)
     return paths

@@ -19,8 +19,23 @@ escape the output folder or collide.
 
 Hidden tests: Gradescope gets every test, hidden ones with visibility "after_published" (Gradescope
 keeps them from students until the TA publishes).  JUnit XML (read by CI, which a student may see)
-and the Moodle feedback comments (which a student reads) leave out a hidden test's title and
-messages unless `reveal_hidden=True`; its outcome and points stay.
+leaves out a hidden test's title and messages unless `reveal_hidden=True`; its outcome and points stay.
+
+One set of numbers (the rule in full is in davar/reporting/report.py's docstring): every score here
+is the grade, the points of hidden tests not yet released to students included, as in the student's
+report and the dashboard.  While a test is withheld (hidden, and ``[visibility] release_hidden``
+false; `report.withheld`), the part of the score earned on withheld tests (`report.hidden_points`)
+is said where a person reads the score: grades.csv/xlsx's ``hidden_points`` column, right after
+``score`` (empty when nothing is withheld, 0 when the withheld tests earned nothing), and in the
+Moodle feedback comment (a student reads it), a line saying the grade includes that many points of
+hidden tests whose details are not yet released; the comment's question lines, like the report's,
+count only the tests a student is shown (`report.shown_points`).  With `reveal_hidden` (the
+comment) or ``release_hidden`` (grades.csv) nothing is withheld and nothing is labelled.
+
+Times: a time a person reads (grades.csv ``submitted_at``, Moodle's "Last modified" columns,
+Gradescope's ``extra_data``, JUnit's ``timestamp``) stays ISO 8601 with its UTC offset, a machine
+format, but as the same moment in the assignment's zone (``timezone``, `report.local_iso`), never
+UTC beside Tehran time.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any
@@ -40,11 +55,13 @@ from typing import Any
 from davar import catalogue
 from davar.assignment import Assignment
 from davar.errors import AssignmentError, DavarError
+from davar.reporting.report import hidden_points, label_text, local_iso, shown_points, time_zone
 from davar.results import Message, SubmissionResult, TestResult
 
 #: The fixed columns of grades.csv / grades.xlsx; one column per question id goes after "status".
+#: `hidden_points`: the part of `score` from hidden tests not yet released to students (see above).
 LEAD_COLUMNS = ("student", "name", "status")
-TAIL_COLUMNS = ("score", "max_score", "late_days", "penalty_percent", "final_score", "submitted_at")
+TAIL_COLUMNS = ("score", "hidden_points", "max_score", "late_days", "penalty_percent", "final_score", "submitted_at")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -86,20 +103,32 @@ def _message(m: Message, lang: str, assignment: Assignment) -> str:
     return _text(catalogue.render(m, lang, assignment.messages))
 
 
-def _summary(result: SubmissionResult, lang: str, assignment: Assignment) -> list[str]:
-    """Submission notes and the total (with the late penalty when there is one), in one language."""
+def _zone(assignment: Assignment) -> tzinfo:
+    return time_zone(assignment.timezone, assignment=assignment.id)
+
+
+def _submitted_at(result: SubmissionResult) -> str:
+    return result.submitted_at or (result.lateness.submitted_at if result.lateness else "")
+
+
+def _summary(result: SubmissionResult, lang: str, assignment: Assignment, *, reveal_hidden: bool = True) -> list[str]:
+    """Submission notes and the total (with the late penalty when there is one), in one language;
+    without `reveal_hidden`, the part of it from hidden tests not yet released, when a test is."""
     total = f"{_num(result.score, lang)} / {_num(result.max_score, lang)}"
     if result.lateness and result.lateness.penalty:
         total += (f" − {catalogue.format_number(result.lateness.penalty, lang, 'percent')}"
                   f" = {_num(result.final_score, lang)}")
-    return [*(_message(m, lang, assignment) for m in result.messages), total]
+    hidden = hidden_points(result, reveal_hidden)
+    note = [label_text("moodle_hidden_points", lang, points=_num(hidden, lang))] if hidden is not None else []
+    return [*(_message(m, lang, assignment) for m in result.messages), total, *note]
 
 
 def _question_lines(result: SubmissionResult, lang: str, assignment: Assignment, *, reveal_hidden: bool) -> list[str]:
-    """Each question's points ("—" while awaiting a TA) and the messages of its tests that did not pass."""
+    """Each question's points ("—" while awaiting a TA; a withheld test's not added in, as in the
+    report) and the messages of its tests that did not pass."""
     lines = []
     for q in result.questions:
-        points = "—" if q.awaiting_ta else _num(q.points, lang)
+        points = "—" if q.awaiting_ta else _num(shown_points(q, reveal_hidden), lang)
         lines.append(f"{q.title.get(lang) or q.id}: {points} / {_num(q.max_points, lang)}")
         for t in q.tests:
             if t.outcome == "passed" or (t.hidden and not reveal_hidden):
@@ -111,15 +140,20 @@ def _question_lines(result: SubmissionResult, lang: str, assignment: Assignment,
 # ---- grades.csv / grades.xlsx -------------------------------------------------------------------
 
 
-def grades_table(results: Sequence[SubmissionResult], assignment: Assignment):
+def grades_table(results: Sequence[SubmissionResult], assignment: Assignment, *, release_hidden: bool | None = None):
     """One row per student: id, name (when the LMS export gives one), status, each question's points
-    (empty while a TA still has to grade it), score, max_score, late days, penalty %, final_score,
-    submitted_at; a pandas DataFrame."""
+    (empty while a TA still has to grade it), score, hidden_points (the part of the score from hidden
+    tests not yet released; empty when none is withheld), max_score, late days, penalty %,
+    final_score, submitted_at (in the assignment's zone); a pandas DataFrame.  `release_hidden`
+    overrides the assignment's ``[visibility] release_hidden``."""
     import pandas as pd
+
+    release = assignment.visibility.release_hidden if release_hidden is None else release_hidden
+    tz = _zone(assignment)
 
     qids = _question_order(results, assignment)
     if clash := sorted(set(qids) & {*LEAD_COLUMNS, *TAIL_COLUMNS}):
-        raise AssignmentError(f"{assignment.id}: question ids {clash} clash with gradebook columns")
+        raise AssignmentError("export_question_clash", assignment=assignment.id, clash=", ".join(clash))
     rows = []
     for r in results:
         by_id = {q.id: q for q in r.questions}
@@ -127,22 +161,23 @@ def grades_table(results: Sequence[SubmissionResult], assignment: Assignment):
         rows.append({
             "student": r.student, "name": r.display_name, "status": r.status,
             **{qid: (None if qid not in by_id or by_id[qid].awaiting_ta else by_id[qid].points) for qid in qids},
-            "score": r.score, "max_score": r.max_score,
+            "score": r.score, "hidden_points": hidden_points(r, release), "max_score": r.max_score,
             "late_days": late.days_late if late else None,
             "penalty_percent": round(late.penalty * 100, 4) if late else None,
             "final_score": r.final_score,
-            "submitted_at": late.submitted_at if late else "",
+            "submitted_at": local_iso(_submitted_at(r), tz),
         })
     table = pd.DataFrame(rows, columns=[*LEAD_COLUMNS, *qids, *TAIL_COLUMNS])
-    numeric = [*qids, "score", "max_score", "penalty_percent", "final_score"]
+    numeric = [*qids, "score", "hidden_points", "max_score", "penalty_percent", "final_score"]
     table[numeric] = table[numeric].astype("Float64")  # missing stays missing, never 0
     table["late_days"] = table["late_days"].astype("Int64")
     return table
 
 
-def write_grades_csv(results: Sequence[SubmissionResult], assignment: Assignment, path: Path) -> Path:
+def write_grades_csv(results: Sequence[SubmissionResult], assignment: Assignment, path: Path, *,
+                     release_hidden: bool | None = None) -> Path:
     """`grades.csv`: UTF-8 with BOM (Excel shows Persian), student ids neutralised against formulas."""
-    table = grades_table(results, assignment)
+    table = grades_table(results, assignment, release_hidden=release_hidden)
     table["student"] = table["student"].map(_csv_cell)
     table["name"] = table["name"].map(_csv_cell)
     path = Path(path)
@@ -150,11 +185,12 @@ def write_grades_csv(results: Sequence[SubmissionResult], assignment: Assignment
     return path
 
 
-def write_grades_xlsx(results: Sequence[SubmissionResult], assignment: Assignment, path: Path) -> Path:
+def write_grades_xlsx(results: Sequence[SubmissionResult], assignment: Assignment, path: Path, *,
+                      release_hidden: bool | None = None) -> Path:
     """`grades.xlsx` (openpyxl); every text cell is a string cell, never a formula."""
     import pandas as pd
 
-    table = grades_table(results, assignment)
+    table = grades_table(results, assignment, release_hidden=release_hidden)
     path = Path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name="grades", index=False)
@@ -211,8 +247,8 @@ def moodle_participants(worksheet: Path, *, key: str = "ID number") -> dict[str,
         reader = csv.DictReader(f)
         columns = reader.fieldnames or []
         if "Identifier" not in columns or key not in columns:
-            raise DavarError(f"{worksheet}: a Moodle grading worksheet needs the columns 'Identifier' and {key!r} "
-                             f"(it has {columns}); download it with Moodle's interface in English")
+            raise DavarError("moodle_worksheet_columns", worksheet=str(worksheet), column=key,
+                             columns=", ".join(columns) or "—")
         found: dict[str, MoodleParticipant] = {}
         for row in reader:
             who = MoodleParticipant(identifier=row["Identifier"].strip(), full_name=row.get("Full name") or "",
@@ -238,10 +274,13 @@ def write_moodle_worksheet(results: Sequence[SubmissionResult], assignment: Assi
     Grade: the final score (after the late penalty), rescaled to the Moodle assignment's `maximum`
     grade when given, and at most that maximum (Moodle skips a grade above it, bonus or not); empty
     while a TA still has to grade a question, so Moodle leaves that grade alone.  Feedback comments:
-    the summary in `lang` as HTML-escaped text with <br> line breaks (Moodle stores it as HTML).
+    the summary in `lang` as HTML-escaped text with <br> line breaks (Moodle stores it as HTML), with
+    the points of hidden tests not yet released said, unless `reveal_hidden`.
     "Last modified (grade)" is the grading time, so a grade a TA changed in Moodle afterwards is
-    kept unless the upload ticks "Allow updating records that have been modified more recently".
+    kept unless the upload ticks "Allow updating records that have been modified more recently";
+    both "Last modified" times are in the assignment's zone.
     """
+    tz = _zone(assignment)
     missing = [r.student for r in results if r.student not in participants]
     path = Path(path)
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
@@ -257,11 +296,12 @@ def write_moodle_worksheet(results: Sequence[SubmissionResult], assignment: Assi
             else:
                 scaled = r.final_score * top / r.max_score if r.max_score else 0.0
                 grade = f"{min(max(scaled, 0.0), top):.2f}"
-            lines = [*_summary(r, lang, assignment), *_question_lines(r, lang, assignment, reveal_hidden=reveal_hidden)]
+            lines = [*_summary(r, lang, assignment, reveal_hidden=reveal_hidden),
+                     *_question_lines(r, lang, assignment, reveal_hidden=reveal_hidden)]
             feedback = "<br>".join(html_escape(line) for line in lines)
             out.writerow([who.identifier, _csv_cell(who.full_name), _csv_cell(who.email), r.status, grade,
-                          f"{top:.2f}", "Yes", r.lateness.submitted_at if r.lateness else "",
-                          r.graded_at or datetime.now(UTC).isoformat(timespec="seconds"), feedback])
+                          f"{top:.2f}", "Yes", local_iso(_submitted_at(r), tz),
+                          local_iso(r.graded_at or datetime.now(UTC).isoformat(timespec="seconds"), tz), feedback])
     return missing
 
 
@@ -301,7 +341,8 @@ def gradescope_results(result: SubmissionResult, assignment: Assignment, *, lang
         "extra_data": {"assignment": result.assignment, "student": result.student, "status": result.status,
                        "score": result.score, "max_score": result.max_score, "final_score": result.final_score,
                        "days_late": late.days_late if late else None, "penalty": late.penalty if late else None,
-                       "submitted_at": late.submitted_at if late else None, "graded_at": result.graded_at},
+                       "submitted_at": local_iso(_submitted_at(result), _zone(assignment)) or None,
+                       "graded_at": local_iso(result.graded_at, _zone(assignment))},
     }
 
 
@@ -387,7 +428,7 @@ def junit_xml(results: Sequence[SubmissionResult], assignment: Assignment, *,
             suite.set(kind, str(counts[kind]))
         suite.set("time", f"{time:.3f}")
         if r.graded_at:
-            suite.set("timestamp", r.graded_at)
+            suite.set("timestamp", local_iso(r.graded_at, _zone(assignment)))
         for kind in totals:
             totals[kind] += counts[kind]
         total_time += time

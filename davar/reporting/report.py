@@ -13,10 +13,34 @@ a view (``davar.book.view``): TA scores merged and lateness computed there, only
 Security: a report shows text a student controls (tracebacks, error values, messages quoting their
 output, blocked targets, ids, file names).  The jinja2 environment autoescapes everything; the only
 markup marked safe is what this module builds itself (the stylesheet with its font data URIs, and
-``<bdi>`` wrappers around numbers whose content is escaped first) and figures' ``data:image/png``
+``<bdi>`` wrappers around numbers and around the runs of titles (`isolate`), whose content is escaped
+first) and figures' ``data:image/png``
 URIs, built only from PNG bytes davar re-encoded itself (davar/run/figures.py; checked again here).
 Templates get a view model of plain values, never the result object, so a hidden test's title or
 message cannot leak by accident.  The PDF renderer may fetch nothing but ``data:`` URIs.
+
+One set of numbers (this page, the dashboard, grades.csv/xlsx and the Moodle worksheet agree):
+
+* A test is *withheld* while it is hidden and the assignment's ``[visibility] release_hidden`` is
+  false (`withheld`); with ``release_hidden`` nothing is withheld and none of the labels below appear.
+* The score and the final score are the same everywhere: every earned point, withheld tests'
+  included, less the late penalty (`SubmissionResult.score` / ``final_score``).
+* What a student does not see of a withheld test is its detail: its title, outcome, messages and own
+  points; a question's points on this page (and in the Moodle comment) are those of its other tests
+  (`shown_points`).  What they do see is one number, `hidden_points`: the points earned on withheld
+  tests, 0 included.  Whenever a test is withheld, the page labels the total with it ("12 shown on
+  this page + 3 from hidden tests not yet released", `score_hidden_note`), the dashboard notes it
+  per student, grades.csv/xlsx has it in its ``hidden_points`` column (empty when nothing is
+  withheld), and the Moodle comment says the grade includes it.
+
+Times: every time a person reads (graded, submitted, the deadline) is shown in one zone, the
+assignment's (``timezone``, its ``[late]`` zone; Asia/Tehran by default), with its UTC offset, in the
+Jalali calendar first on the fa page.  Where the submission time comes from (``time_source``) is
+said beside it (``time_source_name.*``).
+
+Direction: text of the other direction inside a heading or title (an English notebook list in a
+Persian title, a Persian phrase in an English one) is isolated run by run (`isolate`: ``<bdi>`` in
+HTML, LRI/RLI … PDI in ``<title>``), so it keeps its order on a right-to-left page.
 """
 
 from __future__ import annotations
@@ -28,11 +52,12 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jdatetime
 from babel.dates import format_datetime
@@ -40,7 +65,8 @@ from babel.numbers import format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from davar import catalogue
+from davar import catalogue, late
+from davar.late import LatePolicy
 from davar.results import (
     ExecutionRecord,
     Figure,
@@ -106,6 +132,11 @@ def has_label(key: str) -> bool:
     return key in labels()
 
 
+def label_text(key: str, lang: str, **values: Any) -> str:
+    """One UI label as plain text, for an output that escapes on its own (the Moodle comment)."""
+    return labels()[key][lang].format(**values)
+
+
 # ---- formatting ---------------------------------------------------------------------------------
 
 
@@ -124,15 +155,48 @@ def format_percent_short(value: float, lang: str) -> str:
     return text.translate(_PERSIAN_DIGITS) if lang == "fa" else text
 
 
-def _parse_time(value: str, tz: Any = None) -> datetime | None:
-    """An ISO timestamp, moved into ``tz`` (when both carry an offset); None when unreadable."""
+def _parse_time(value: str, tz: tzinfo | None = None) -> datetime | None:
+    """An ISO timestamp moved into ``tz``; one without an offset is wall-clock time in ``tz`` (as
+    `davar.late.parse_time` reads it); None when unreadable."""
     try:
-        dt = datetime.fromisoformat(value) if value else None
+        dt = datetime.fromisoformat(value.strip()) if value else None
     except ValueError:
         return None
-    if dt is not None and tz is not None and dt.tzinfo is not None:
-        dt = dt.astimezone(tz)
+    if dt is not None and tz is not None:
+        dt = dt.astimezone(tz) if dt.tzinfo is not None else dt.replace(tzinfo=tz)
     return dt
+
+
+DEFAULT_TIMEZONE = "Asia/Tehran"  # `Assignment.timezone`'s default
+
+
+@dataclass(frozen=True)
+class _Zoned:
+    """What `davar.late.zone` reads of an assignment, for a page given only its zone's name."""
+
+    id: str
+    timezone: str
+    deadline: str = ""
+    late: LatePolicy = LatePolicy()
+
+
+def time_zone(name: str | None, *, assignment: str = "", lateness: Lateness | None = None) -> tzinfo:
+    """The zone every time on a page is shown in: the assignment's ``timezone`` (`davar.late.zone`,
+    an unknown name is an AssignmentError); without one, the zone of the lateness's deadline (the
+    assignment's, as an offset), else Asia/Tehran, `Assignment.timezone`'s default."""
+    if name:
+        return late.zone(_Zoned(id=assignment, timezone=name))
+    due = _parse_time(lateness.deadline) if lateness else None
+    if due is not None and due.tzinfo is not None:
+        return due.tzinfo
+    return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def local_iso(value: str, tz: tzinfo) -> str:
+    """An ISO 8601 time as the same moment in ``tz``, with its offset (a machine format a person
+    also reads: grades.csv, Moodle, Gradescope, JUnit); "" for "", the value itself when unreadable."""
+    dt = _parse_time(value, tz)
+    return dt.isoformat(timespec="seconds") if dt is not None else value
 
 
 def _jalali(dt: datetime, lang: str) -> str:
@@ -157,17 +221,18 @@ def _utc_offset(dt: datetime) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def format_timestamp(value: str, lang: str) -> str:
-    """ISO timestamp → Jalali on the fa page ('۱۰ فروردین ۱۴۰۴، ۱۴:۳۰'), Gregorian on the en page."""
-    dt = _parse_time(value)
+def format_timestamp(value: str, lang: str, tz: tzinfo | None = None) -> str:
+    """ISO timestamp → Jalali on the fa page ('۱۰ فروردین ۱۴۰۴، ۱۴:۳۰'), Gregorian on the en page;
+    ``tz`` (the assignment's zone) moves it there first."""
+    dt = _parse_time(value, tz)
     if dt is None:
         return value
     return _jalali(dt, lang) if lang == "fa" else _gregorian(dt, lang)
 
 
-def format_both_calendars(value: str, lang: str, tz: Any = None) -> Markup:
+def format_both_calendars(value: str, lang: str, tz: tzinfo | None = None) -> Markup:
     """A moment in both calendars, the page's own first: Jalali (Gregorian) on fa, Gregorian (Jalali)
-    on en, with its UTC offset; ``tz`` moves it into the deadline's zone first, so times compare."""
+    on en, with its UTC offset; ``tz`` (the assignment's zone) moves it there first, so times compare."""
     dt = _parse_time(value, tz)
     if dt is None:
         return escape(value)
@@ -228,6 +293,92 @@ def _first_strong_direction(text: str) -> str:
     return "ltr"
 
 
+_STRONG = {"ltr": ("L",), "rtl": ("R", "AL")}
+_RTL_PUNCTUATION = "،؛؟"  # Arabic-script comma, semicolon and question mark belong to the Persian text
+# What a run may end in: letters, digits, a percent sign, combining marks; not spaces or punctuation.
+_RUN_END = {"L", "R", "AL", "EN", "AN", "ET", "NSM"}
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+LRI, RLI = "\u2066", "\u2067"
+
+
+def _runs(text: str, page_dir: str) -> list[tuple[str, str | None]]:
+    """``text`` cut into pieces, each with the direction to isolate it in (None: the page's own).
+
+    A foreign run starts at a strong character against the page's direction (a Latin letter on the
+    rtl page, a Persian one on the ltr page) and goes on up to the next strong character of the
+    page's direction (or an Arabic-script comma, on the rtl page), less trailing spaces and
+    punctuation, so "تمرین ۲: q1.ipynb, q2.ipynb" isolates "q1.ipynb, q2.ipynb" as one left-to-right
+    run, and "q1.ipynb، q2.ipynb" (a Persian list) two.  A closing bracket stays with its opening one.
+    """
+    foreign = "rtl" if page_dir == "ltr" else "ltr"
+    pieces: list[tuple[str, str | None]] = []
+    i = start = 0
+    while i < len(text):
+        if unicodedata.bidirectional(text[i]) not in _STRONG[foreign]:
+            i += 1
+            continue
+        j = i
+        while j < len(text) and unicodedata.bidirectional(text[j]) not in _STRONG[page_dir] and not (
+                page_dir == "rtl" and text[j] in _RTL_PUNCTUATION):
+            j += 1
+        end = j
+        while end > i:
+            char = text[end - 1]
+            opener = _PAIRS.get(char)
+            if unicodedata.bidirectional(char) in _RUN_END or (
+                    opener and text.count(opener, i, end) > text.count(char, i, end - 1)):
+                break
+            end -= 1
+        if start < i:
+            pieces.append((text[start:i], None))
+        pieces.append((text[i:end], foreign))
+        i = start = end
+    if start < len(text):
+        pieces.append((text[start:], None))
+    return pieces
+
+
+def isolate(text: str, lang: str) -> Markup:
+    """A heading's or a title's text for the ``lang`` page, escaped, its runs of the other direction
+    in ``<bdi dir>`` elements (explicit, since WeasyPrint does not implement ``dir="auto"``)."""
+    return Markup("").join(
+        Markup('<bdi dir="{}">{}</bdi>').format(d, piece) if d else escape(piece)
+        for piece, d in _runs(text, DIRECTION[lang]))
+
+
+def isolate_plain(text: str, lang: str) -> str:
+    """The same as plain text for ``<title>`` (which holds no markup): LRI or RLI … PDI."""
+    return "".join(f"{LRI if d == 'ltr' else RLI}{piece}{catalogue.PDI}" if d else piece
+                   for piece, d in _runs(text, DIRECTION[lang]))
+
+
+def first_strong(text: str) -> str:
+    """``text`` in a first-strong isolate (FSI … PDI): a student id or name in a ``<title>``."""
+    return f"{catalogue.FSI}{text}{catalogue.PDI}" if text else ""
+
+
+# ---- one set of numbers: hidden tests not yet released, the time zone, the time's source ---------
+
+
+def withheld(test: TestResult, release_hidden: bool) -> bool:
+    """A hidden test before its results are released: a student sees only that it exists, its worth,
+    and (in the total) the points earned on it, never its title, outcome, messages or own points."""
+    return test.hidden and not release_hidden
+
+
+def hidden_points(result: SubmissionResult, release_hidden: bool) -> float | None:
+    """The points earned on withheld tests (in the score, not in a question's shown points); None
+    when nothing is withheld: then no output labels anything."""
+    tests = [t for q in result.questions for t in q.tests if withheld(t, release_hidden)]
+    return round(sum(t.points for t in tests), 6) if tests else None
+
+
+def time_source_label(source: str, lang: str) -> Markup | None:
+    """Where a submission time comes from, in words (``time_source_name.<source>``); None for ""
+    (a record from before davar kept it); an unknown source is shown as it is."""
+    return _named("time_source_name", source, lang) if source else None
+
+
 def _message_text(message: Message, lang: str, messages: Mapping[str, Any] | None) -> Markup:
     """A message rendered now (`messages`: the assignment's messages.toml), with its isolated values
     (FSI … PDI from the catalogue) as `<bdi>` elements, so a value that wraps over lines keeps its own
@@ -252,7 +403,7 @@ class TestView:
     withheld: bool  # a hidden test before its results are released: only that it exists and its worth
     max_points: Markup
     hidden: bool = False  # a hidden test (released: shown in full, marked as hidden)
-    title: str = ""
+    title: Markup = Markup("")
     outcome: str = ""
     outcome_label: Markup = Markup("")
     points: Markup = Markup("")
@@ -262,20 +413,20 @@ class TestView:
 @dataclass(frozen=True)
 class QuestionView:
     id: str
-    title: str
+    title: Markup
     points: Markup
     awaiting: bool
     tests: tuple[TestView, ...]
 
 
 def _test_view(test: TestResult, lang: str, release_hidden: bool, messages: Mapping[str, Any] | None) -> TestView:
-    if test.hidden and not release_hidden:  # no title, outcome, points or message
+    if withheld(test, release_hidden):  # no title, outcome, points or message
         return TestView(withheld=True, hidden=True, max_points=_num(test.max_points, lang))
     return TestView(
         withheld=False,
         hidden=test.hidden,
         max_points=_num(test.max_points, lang),
-        title=_pick(test.title, lang, test.id),
+        title=isolate(_pick(test.title, lang, test.id), lang),
         outcome=test.outcome,
         outcome_label=label(f"outcome_name.{test.outcome}", lang)
         if has_label(f"outcome_name.{test.outcome}")
@@ -285,14 +436,11 @@ def _test_view(test: TestResult, lang: str, release_hidden: bool, messages: Mapp
     )
 
 
-def _shown(test: TestResult, release_hidden: bool) -> bool:
-    return release_hidden or not test.hidden
-
-
 def shown_points(question: QuestionResult, release_hidden: bool) -> float:
-    """The points a report may show for a question: a withheld hidden test's earned points are not
-    added in (a total would otherwise give its outcome away)."""
-    return round(sum(t.points for t in question.tests if _shown(t, release_hidden)), 6)
+    """The points a student is shown for a question (in the report and the Moodle comment): a withheld
+    test's earned points are not added in, so a row gives no single test's outcome away; they are in
+    the total, labelled (`hidden_points`)."""
+    return round(sum(t.points for t in question.tests if not withheld(t, release_hidden)), 6)
 
 
 def _question_view(question: QuestionResult, lang: str, release_hidden: bool,
@@ -303,20 +451,27 @@ def _question_view(question: QuestionResult, lang: str, release_hidden: bool,
     score = label("dash", lang) if unmarked else _num(shown_points(question, release_hidden), lang)
     return QuestionView(
         id=question.id,
-        title=_pick(question.title, lang, question.id),
+        title=isolate(_pick(question.title, lang, question.id), lang),
         points=label("score_fraction", lang, score=score, max=_num(question.max_points, lang)),
         awaiting=awaiting,
         tests=tuple(_test_view(t, lang, release_hidden, messages) for t in question.tests),
     )
 
 
-def _lateness_view(late: Lateness | None, lang: str) -> dict[str, Any] | None:
+def _submitted_view(result: SubmissionResult, lang: str, tz: tzinfo) -> dict[str, Any] | None:
+    """The submission time in the assignment's zone and where it comes from; None when the result has
+    neither (a result built by hand); "—" for a copy's file times (`time_source` "file_copied")."""
+    when = result.submitted_at or (result.lateness.submitted_at if result.lateness else "")
+    if not when and not result.time_source:
+        return None
+    return {"time": format_both_calendars(when, lang, tz) if when else label("dash", lang),
+            "source": time_source_label(result.time_source, lang)}
+
+
+def _lateness_view(late: Lateness | None, lang: str, tz: tzinfo) -> dict[str, Any] | None:
     if late is None:
         return None
-    deadline = _parse_time(late.deadline)
-    tz = deadline.tzinfo if deadline is not None else None
     return {
-        "submitted": format_both_calendars(late.submitted_at, lang, tz),
         "deadline": format_both_calendars(late.deadline, lang, tz),
         "late": late.late_s > 0,
         "late_by": label("late_by", lang, duration=format_duration(late.late_s, lang), days=_num(late.days_late, lang))
@@ -392,7 +547,7 @@ def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
 
 
 def shown_score(result: SubmissionResult, release_hidden: bool) -> float:
-    """The score a report shows: every earned point, less withheld hidden tests' (see shown_points)."""
+    """The points the rows of a student's report add up to: the score less `hidden_points`."""
     return round(sum(shown_points(q, release_hidden) for q in result.questions), 6)
 
 
@@ -403,13 +558,14 @@ def _context(
     course: dict[str, str] | None,
     release_hidden: bool,
     messages: Mapping[str, Any] | None,
+    timezone: str | None = None,
 ) -> dict[str, Any]:
     sb = result.sandbox
+    tz = time_zone(timezone, assignment=result.assignment, lateness=result.lateness)
     questions = tuple(_question_view(q, lang, release_hidden, messages) for q in result.questions)
     awaiting = sum(q.awaiting_points for q in result.questions)
-    withheld = [t for q in result.questions for t in q.tests if t.hidden and not release_hidden]
-    score = shown_score(result, release_hidden)
-    penalty = result.lateness.penalty if result.lateness else 0.0
+    held = [t for q in result.questions for t in q.tests if withheld(t, release_hidden)]
+    hidden = hidden_points(result, release_hidden)
     figures, figures_more = _figure_views(result.figures, lang)
     blocked = [
         {"kind": _named("blocked_kind_name", str(b.get("kind", "")), lang),
@@ -420,25 +576,36 @@ def _context(
     def fraction(points: float) -> Markup:
         return label("score_fraction", lang, score=_num(points, lang), max=_num(result.max_score, lang))
 
+    title = _pick(assignment_title, lang, result.assignment)
     return {
         "lang": lang,
         "dir": DIRECTION[lang],
-        "course": _pick(course, lang),
-        "assignment_title": _pick(assignment_title, lang, result.assignment),
+        "course": isolate(_pick(course, lang), lang),
+        # <title>: plain text, its runs of the other direction and the student id isolated
+        "page_title": " — ".join((label_text("page_title", lang), isolate_plain(title, lang),
+                                  first_strong(result.student))),
+        "assignment_title": isolate(title, lang),
         "assignment_id": result.assignment,
         "student": result.student,
-        "display_name": getattr(result, "display_name", ""),
+        "display_name": result.display_name,  # from the LMS export: its direction is its own
+        "display_name_dir": _first_strong_direction(result.display_name),
         "notebooks": [ex.notebook for ex in result.executions],
-        "graded_at": format_timestamp(result.graded_at, lang),
+        "graded_at": format_both_calendars(result.graded_at, lang, tz) if result.graded_at else None,
+        "submitted": _submitted_view(result, lang, tz),
         "status": result.status,
         "status_label": _named("status_name", result.status, lang),
-        "score": fraction(score),
-        "lateness": _lateness_view(result.lateness, lang),
-        "final_score": fraction(round(score * (1 - penalty), 6)),
+        # the grade, as grades.csv, the dashboard and Moodle have it: withheld tests' points included ...
+        "score": fraction(result.score),
+        # ... and labelled: what the rows below show, and what comes from tests not yet released
+        "score_hidden": label("score_hidden_note", lang, shown=_num(shown_score(result, release_hidden), lang),
+                              hidden=_num(hidden, lang)) if hidden is not None else None,
+        "lateness": _lateness_view(result.lateness, lang, tz),
+        "final_score": fraction(result.final_score),
         "awaiting_points": _num(awaiting, lang) if awaiting > 0 else None,
         "questions": questions,
-        "withheld": label("hidden_withheld", lang, count=_num(len(withheld), lang),
-                          points=_num(sum(t.max_points for t in withheld), lang)) if withheld else None,
+        "withheld": label("hidden_withheld", lang, count=_num(len(held), lang),
+                          points=_num(sum(t.max_points for t in held), lang),
+                          earned=_num(hidden, lang)) if hidden is not None else None,
         "messages": tuple(_message_text(m, lang, messages) for m in result.messages),
         "executions": [_execution_view(ex, lang) for ex in result.executions],
         "figures": figures,
@@ -502,20 +669,23 @@ def render_report(
     course: dict[str, str] | None = None,
     messages: Mapping[str, Any] | None = None,
     release_hidden: bool = False,
+    timezone: str | None = None,
 ) -> str:
     """The HTML page of ``result`` in ``lang`` ("fa" or "en"), self-contained (fonts and figures inlined).
 
     ``release_hidden`` is the assignment's visibility policy (``[visibility] release_hidden``): until
-    it is true a hidden test shows only that it exists and what it is worth, and its earned points
-    stay out of every total on the page.  ``messages`` is the assignment's messages.toml, looked up
-    before the engine's catalogue when the result's messages are rendered."""
+    it is true a hidden test shows only that it exists and what it is worth, its earned points stay
+    out of its question's row and the total is labelled with them (see the module's docstring).
+    ``messages`` is the assignment's messages.toml, looked up before the engine's catalogue when the
+    result's messages are rendered.  ``timezone`` is the assignment's (`Assignment.timezone`): every
+    time on the page is shown there (without it, the deadline's zone, else Asia/Tehran)."""
     if lang not in LANGS:
         raise ValueError(f"unknown report language {lang!r}; expected one of {LANGS}")
 
     def t(key: str, **values: Any) -> Markup:
         return label(key, lang, **values)
 
-    context = _context(result, lang, assignment_title, course, release_hidden, messages)
+    context = _context(result, lang, assignment_title, course, release_hidden, messages, timezone)
     return _environment().get_template("report.html").render(**context, t=t, stylesheet=stylesheet())
 
 
@@ -555,10 +725,11 @@ def render_pdf(
     course: dict[str, str] | None = None,
     messages: Mapping[str, Any] | None = None,
     release_hidden: bool = False,
+    timezone: str | None = None,
 ) -> Path:
     """Write the report of ``result`` in ``lang`` as a PDF at ``path``; return the path."""
     html = render_report(result, lang, assignment_title=assignment_title, course=course, messages=messages,
-                         release_hidden=release_hidden)
+                         release_hidden=release_hidden, timezone=timezone)
     return html_to_pdf(html, path)
 
 
@@ -575,6 +746,7 @@ def render_reports(
     langs: Iterable[str] = LANGS,
     formats: Iterable[str] = ("html",),
     release_hidden: bool = False,
+    timezone: str | None = None,
 ) -> list[Path]:
     """Write ``report.<lang>.html`` and/or ``report.<lang>.pdf`` for each language into ``out_dir``;
     return the paths written."""
@@ -586,7 +758,7 @@ def render_reports(
     paths = []
     for lang in langs:
         html = render_report(result, lang, assignment_title=assignment_title, course=course, messages=messages,
-                             release_hidden=release_hidden)
+                             release_hidden=release_hidden, timezone=timezone)
         if "html" in formats:
             path = out_dir / f"report.{lang}.html"
             path.write_text(html, encoding="utf-8")

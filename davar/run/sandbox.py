@@ -157,12 +157,11 @@ def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
         return best
     level = next((known for known in LEVELS if known == requested), None)
     if level is None:
-        raise SandboxUnavailable(f"unknown sandbox level {requested!r}; choose from auto, {', '.join(LEVELS)}")
+        raise SandboxUnavailable("sandbox_unknown_level", level=requested, levels=", ".join(LEVELS))
     if LEVELS.index(level) > LEVELS.index(best):
         if allow_weak:
             return best
-        raise SandboxUnavailable(f"sandbox level {requested!r} is not available here (best: {best!r}); "
-                                 "pass --allow-weak-sandbox to run anyway")
+        raise SandboxUnavailable("sandbox_not_available", level=requested, best=best)
     return level
 
 

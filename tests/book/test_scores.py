@@ -7,7 +7,7 @@ import pytest
 from davar import catalogue
 from davar.assignment import load
 from davar.book import gradebook, scores
-from davar.errors import DavarError
+from davar.errors import DavarError, ScoresError
 from davar.results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 TOML = '''id = "m"
@@ -49,7 +49,7 @@ def _csv(tmp_path, text, name="ta.csv"):
 
 def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(tmp_path, assignment):
     path = _csv(tmp_path, "student,question,points,comment\ns1,3,12,ok\ns1,1,3,\ns2,3,16,\ns3,3,x,\n,3,1,\n")
-    with pytest.raises(scores.ScoresError) as e:
+    with pytest.raises(ScoresError) as e:
         scores.read_csv(path, assignment)
     assert e.value.key == "scores_refused" and isinstance(e.value, DavarError)
     assert [(d.key, d.values["line"]) for d in e.value.details] == [
@@ -58,14 +58,14 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_problem(tmp_path, assi
     text = str(e.value)  # English, for logs; the CLI prints e.text(lang)
     assert "line 3: question 1 is not a manual question" in text and "line 4: 16 points is outside 0–15" in text
     assert "۱۶" in e.value.text("fa")
-    with pytest.raises(scores.ScoresError) as e:
+    with pytest.raises(ScoresError) as e:
         scores.read_csv(_csv(tmp_path, "student,points\ns1,3\n"), assignment)
     assert e.value.key == "scores_missing_columns" and e.value.values["columns"] == "question"
-    with pytest.raises(scores.ScoresError) as e:
+    with pytest.raises(ScoresError) as e:
         scores.read_csv(tmp_path / "nowhere.csv", assignment)
     assert e.value.key == "scores_file_missing"
     (tmp_path / "latin1.csv").write_bytes("student,question,points,comment\ns1,3,1,caf\xe9\n".encode("latin-1"))
-    with pytest.raises(scores.ScoresError) as e:
+    with pytest.raises(ScoresError) as e:
         scores.read_csv(tmp_path / "latin1.csv", assignment)
     assert e.value.key == "scores_file_unreadable"
 
@@ -82,7 +82,7 @@ def test_points_in_persian_arabic_indic_and_comma_decimal_and_nothing_else(text,
 
 def test_unknown_students_are_named_once_with_their_lines_and_the_closest_ids(tmp_path, assignment):
     path = _csv(tmp_path, "student,question,points\n40012354,3,1\n40012345,3,2\n40012354,3,3\n")
-    with pytest.raises(scores.ScoresError) as e:
+    with pytest.raises(ScoresError) as e:
         scores.read_csv(path, assignment, known={"40012345", "40012346", "50000000"})
     [d] = e.value.details
     assert d.key == "scores_unknown_student" and d.values["lines"]["en"] == "2, 4"

@@ -238,3 +238,87 @@ def test_the_dashboard_says_how_many_were_graded_on_the_standin(lang):
     real = [dataclasses.replace(r, data=DataRecord(profile="real", digest="d", standin=False)) for r in results]
     for plain in (real, results):
         assert "standin-banner" not in _body(dashboard.render_dashboard_page(plain, FakeAssignment(), lang))
+
+
+# ---- one set of numbers: hidden points, one time zone, the time's source, names, bidi titles -----
+
+
+def _rows(body: str) -> list[str]:
+    return re.findall(r'<tr class="student-row">(.*?)</tr>', body, re.S)
+
+
+def _cells(row: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_scores_include_withheld_hidden_points_and_say_how_many(lang):
+    """Student 1 (accuracy 0.95): 4 + 2 + 4 (the hidden test) + 1.5 = 11.5, 4 of it from the hidden test,
+    the same score as grades.csv and Moodle, and as the headline of the student's own report."""
+    body = _body(dashboard.render_dashboard_page(cohort(), FakeAssignment(), lang))
+    assert "hidden-note" in body
+    row = next(r for r in _rows(body) if ">40100001<" in r)
+    score = _cells(row)[3]
+    assert f">{report.format_number(11.5, lang)}</bdi>" in score
+    assert str(report.label("dashboard.hidden_points", lang, points=report._num(4, lang))) in score
+    failed = next(r for r in _rows(body) if ">40100003<" in r)  # accuracy 0.72: the hidden test earned 0
+    assert str(report.label("dashboard.hidden_points", lang, points=report._num(0, lang))) in _cells(failed)[3]
+    for released in (dashboard.render_dashboard_page(cohort(), FakeAssignment(), lang, release_hidden=True),
+                     dashboard.render_dashboard_page(cohort(), Released(), lang)):
+        assert "hidden-note" not in _body(released) and "hidden-points" not in _body(released)
+
+
+class Released(FakeAssignment):
+    visibility = dataclasses.make_dataclass("V", [("release_hidden", bool)])(release_hidden=True)
+
+
+class Berlin(FakeAssignment):
+    timezone = "Europe/Berlin"
+
+
+def _timed() -> list[SubmissionResult]:
+    first, second = cohort()[:2]
+    return [dataclasses.replace(first, graded_at="2026-12-01T20:00:00+00:00", submitted_at="2026-12-01T19:00:00+00:00",
+                                time_source="export", display_name="علی رضایی"),
+            # later as text, earlier as a moment (18:30 UTC): not the last graded
+            dataclasses.replace(second, graded_at="2026-12-01T22:00:00+03:30", submitted_at="",
+                                time_source="file_copied")]
+
+
+def test_times_are_in_the_assignments_zone_with_their_source():
+    body = _body(dashboard.render_dashboard_page(_timed(), FakeAssignment(), "en"))
+    last = re.search(r'<td class="graded">(.*?)</td>', body, re.S).group(1)
+    assert "1 December 2026, 23:30" in last and "UTC+03:30" in last  # 20:00 UTC, in Tehran
+    assert '<bdi class="mono" dir="ltr">Asia/Tehran</bdi>' in body  # the zone, named once
+    first, second = (re.search(r'<td class="submitted">(.*?)</td>', r, re.S).group(1) for r in _rows(body))
+    assert "1 December 2026, 22:30" in first and str(report.label("time_source_name.export", "en")) in first
+    assert str(report.label("dash", "en")) in second
+    assert str(report.label("time_source_name.file_copied", "en")) in second
+    fa = _body(dashboard.render_dashboard_page(_timed(), FakeAssignment(), "fa"))
+    assert "۱۰ آذر ۱۴۰۵، ۲۲:۳۰" in fa and "۱۰ آذر ۱۴۰۵، ۲۳:۳۰" in fa
+    berlin = _body(dashboard.render_dashboard_page(_timed(), Berlin(), "en"))
+    assert "1 December 2026, 21:00" in berlin and "Europe/Berlin" in berlin
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_student_table_has_the_names_from_the_export(lang):
+    results = _timed()
+    results[1] = dataclasses.replace(results[1], display_name="<script>x</script>")
+    body = _body(dashboard.render_dashboard_page(results + cohort()[2:3], FakeAssignment(), lang))
+    assert f"<th>{report.label('name', lang)}</th>" in body
+    names = [re.search(r'<td class="name">(.*?)</td>', r, re.S).group(1) for r in _rows(body)]
+    assert names == ['<bdi dir="auto">علی رضایی</bdi>', '<bdi dir="auto">&lt;script&gt;x&lt;/script&gt;</bdi>',
+                     str(report.label("dash", lang))]
+
+
+class MixedTitle(FakeAssignment):
+    title = {"fa": "تمرین ۳: q1.ipynb, q2.ipynb", "en": "HW3 — تمرین سوم"}
+
+
+def test_a_persian_title_with_an_ltr_list_keeps_its_order():
+    html = dashboard.render_dashboard_page(cohort(), MixedTitle(), "fa")
+    assert '<h1>داشبورد کلاس — تمرین ۳: <bdi dir="ltr">q1.ipynb, q2.ipynb</bdi></h1>' in html
+    assert "<title>داشبورد کلاس — تمرین ۳: \u2066q1.ipynb, q2.ipynb\u2069</title>" in html
+    en = dashboard.render_dashboard_page(cohort(), MixedTitle(), "en")
+    assert '<h1>Class dashboard — HW3 — <bdi dir="rtl">تمرین سوم</bdi></h1>' in en
+    assert "<title>Class dashboard — HW3 — \u2067تمرین سوم\u2069</title>" in en

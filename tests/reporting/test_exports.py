@@ -87,11 +87,13 @@ def test_grades_csv_round_trips(tmp_path, results):
     path = exports.write_grades_csv(results, ASSIGNMENT, tmp_path / "grades.csv")
     assert path.read_bytes().startswith("\ufeff".encode("utf-8"))  # Excel needs the BOM for Persian
     df = pd.read_csv(path, encoding="utf-8-sig", dtype={"student": str, "name": str, "submitted_at": str})
-    assert list(df.columns) == ["student", "name", "status", "q1", "q2", "q3", "score", "max_score", "late_days",
-                                "penalty_percent", "final_score", "submitted_at"]
+    assert list(df.columns) == ["student", "name", "status", "q1", "q2", "q3", "score", "hidden_points", "max_score",
+                                "late_days", "penalty_percent", "final_score", "submitted_at"]
     assert list(df["student"]) == ["9831045", NASTY, "'" + FORMULA, TRAVERSAL]  # formula neutralised
     good, nasty, formula, _ = (row for _, row in df.iterrows())
     assert (good.q1, good.q2, good.q3, good.score, good.max_score) == (3.0, 1.5, 1.0, 5.5, 5.0)
+    # the part of the score from the hidden test not yet released: 1 of good's, 0.5 of nasty's, 0 of formula's
+    assert list(df["hidden_points"]) == [1.0, 0.5, 0.0, 0.0]
     assert (good.late_days, good.penalty_percent, good.final_score) == (1, 10.0, 4.95)
     assert good.submitted_at == "2023-11-25T10:00:00+03:30"
     assert pd.isna(nasty.q2) and nasty.q1 == 0.5  # awaiting TA: empty, not 0
@@ -171,7 +173,10 @@ def test_moodle_worksheet(tmp_path, results):
     with open(tmp_path / "en.csv", encoding="utf-8-sig", newline="") as f:
         row = next(iter(csv.DictReader(f)))
     assert row["Grade"] == "4.95" and row["Maximum Grade"] == "5.00"
-    assert row["Feedback comments"].startswith("5.5 / 5 − 10.00% = 4.95<br>Question 1: 3 / 3<br>")
+    # the total is the grade (the hidden test's point in it, said); question 1 shows its other test's 2
+    assert row["Feedback comments"].startswith(
+        "5.5 / 5 − 10.00% = 4.95<br>This grade includes points from hidden tests whose details are not yet "
+        "released: 1<br>Question 1: 2 / 3<br>")
     assert "TA&#x27;s comment: fine, but, &quot;why&quot;?" in row["Feedback comments"]
     exports.write_moodle_worksheet([dataclasses.replace(results[0], lateness=None)], ASSIGNMENT, tmp_path / "bonus.csv",
                                    participants)
@@ -304,3 +309,63 @@ def test_messages_are_rendered_with_the_assignments_current_wording(tmp_path):
     assert "Define `f`." in suite.find(".//failure").text
     assert "Define `f`." in exports.gradescope_results(r, reworded)["tests"][0]["output"]
     assert exports.gradescope_results(r, ASSIGNMENT)["output"].startswith("Not run: the submission has no HW3.ipynb.")
+
+
+# ---- one set of numbers: hidden points, one time zone, names ------------------------------------
+
+RELEASED = dataclasses.replace(ASSIGNMENT, visibility=dataclasses.replace(ASSIGNMENT.visibility, release_hidden=True))
+
+
+def test_grades_say_which_part_of_the_score_is_from_hidden_tests(tmp_path, results):
+    withheld = pd.read_csv(exports.write_grades_csv(results, ASSIGNMENT, tmp_path / "a.csv"), encoding="utf-8-sig")
+    assert list(withheld["score"]) == [5.5, 0.5, 0.0, 2.0]  # the hidden tests' points are in the score
+    assert list(withheld["hidden_points"]) == [1.0, 0.5, 0.0, 0.0]  # ... and said
+    for released in (exports.write_grades_csv(results, RELEASED, tmp_path / "b.csv"),
+                     exports.write_grades_csv(results, ASSIGNMENT, tmp_path / "c.csv", release_hidden=True)):
+        df = pd.read_csv(released, encoding="utf-8-sig")
+        assert df["hidden_points"].isna().all() and list(df["score"]) == [5.5, 0.5, 0.0, 2.0]
+    xlsx = pd.read_excel(exports.write_grades_xlsx(results, ASSIGNMENT, tmp_path / "g.xlsx"))
+    assert list(xlsx.columns).index("hidden_points") == list(xlsx.columns).index("score") + 1
+    assert list(xlsx["hidden_points"]) == [1.0, 0.5, 0.0, 0.0]
+
+
+def utc(r: SubmissionResult) -> SubmissionResult:
+    return dataclasses.replace(r, graded_at="2026-12-01T20:00:00+00:00", submitted_at="2026-12-01T19:00:00+00:00",
+                               lateness=None, display_name="علی رضایی", time_source="export")
+
+
+def test_times_a_person_reads_are_in_the_assignments_zone(tmp_path, results):
+    """20:00 UTC is 23:30 in Tehran: every export says so, as ISO 8601 with the +03:30 offset."""
+    r = utc(results[0])
+    df = pd.read_csv(exports.write_grades_csv([r], ASSIGNMENT, tmp_path / "g.csv"), encoding="utf-8-sig", dtype=str)
+    assert df.loc[0, "submitted_at"] == "2026-12-01T22:30:00+03:30"
+    assert df.loc[0, "name"] == "علی رضایی"  # the name the LMS export gave
+    exports.write_moodle_worksheet([r], ASSIGNMENT, tmp_path / "m.csv", {r.student: exports.MoodleParticipant("P 1")})
+    with open(tmp_path / "m.csv", encoding="utf-8-sig", newline="") as f:
+        row = next(iter(csv.DictReader(f)))
+    assert row["Last modified (submission)"] == "2026-12-01T22:30:00+03:30"
+    assert row["Last modified (grade)"] == "2026-12-01T23:30:00+03:30"
+    extra = exports.gradescope_results(r, ASSIGNMENT)["extra_data"]
+    assert (extra["submitted_at"], extra["graded_at"]) == ("2026-12-01T22:30:00+03:30", "2026-12-01T23:30:00+03:30")
+    assert exports.junit_xml([r], ASSIGNMENT).find("testsuite").get("timestamp") == "2026-12-01T23:30:00+03:30"
+    berlin = dataclasses.replace(ASSIGNMENT, timezone="Europe/Berlin")
+    assert exports.grades_table([r], berlin).loc[0, "submitted_at"] == "2026-12-01T20:00:00+01:00"
+
+
+def test_moodle_comment_says_the_grade_includes_hidden_points(tmp_path, results):
+    people = {r.student: exports.MoodleParticipant(f"Participant {i}") for i, r in enumerate(results)}
+
+    def comments(**kwargs) -> list[str]:
+        exports.write_moodle_worksheet(results, ASSIGNMENT, tmp_path / "m.csv", people, lang="en", **kwargs)
+        with open(tmp_path / "m.csv", encoding="utf-8-sig", newline="") as f:
+            return [row["Feedback comments"] for row in csv.DictReader(f)]
+
+    line = "This grade includes points from hidden tests whose details are not yet released: {}"
+    withheld = comments()
+    assert [line.format(n) in c for c, n in zip(withheld, ("1", "0.5", "0", "0"), strict=True)] == [True] * 4
+    assert "Question 1: 0 / 3" in withheld[1]  # nasty: the hidden test's 0.5 is in the total only
+    released = comments(reveal_hidden=True)
+    assert not any("hidden tests" in c for c in released)
+    assert "Question 1: 0.5 / 3" in released[1]
+    fa = exports._summary(results[0], "fa", ASSIGNMENT, reveal_hidden=False)
+    assert fa[-1] == "این نمره، نمرهٔ آزمون‌های پنهانی را هم در بر دارد که جزئیاتشان هنوز اعلام نشده است: ۱"

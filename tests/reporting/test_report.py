@@ -329,7 +329,7 @@ def test_header_has_both_calendars_lateness_penalty_and_final_score():
     assert "6 April 2025, 02:05" in en and "17 Farvardin 1404, 02:05" in en
     assert "۱۶ فروردین ۱۴۰۴، ۲۳:۵۹" in fa and "5 April 2025, 23:59" in en  # the deadline
     assert "UTC+03:30" in fa and "UTC+03:30" in en
-    # late by 1 d 2 h 5 min; 20 % off 6.5 (withheld hidden points not counted) → 5.2 of 14
+    # late by 1 d 2 h 5 min; 20 % off 8.5 (the withheld hidden test's 2 points counted, as everywhere) → 6.8 of 14
     assert str(report.label("late_by", "en", duration=report.format_duration(93900, "en"),
                             days=report._num(2, "en"))) in en
     assert ">1</bdi> d <bdi class=\"num\">2</bdi> h <bdi class=\"num\">5</bdi> min" in en
@@ -338,7 +338,8 @@ def test_header_has_both_calendars_lateness_penalty_and_final_score():
     for body, lang in ((fa, "fa"), (en, "en")):
         final = re.search(r'<div class="cell total">(.*?)</div>', body, re.S).group(1)
         assert str(report.label("final_score", lang)) in final
-        assert f">{report.format_number(5.2, lang)}</bdi>" in final and f">{report.format_number(14, lang)}</bdi>" in final
+        assert f">{report.format_number(6.8, lang)}</bdi>" in final
+        assert f">{report.format_number(14, lang)}</bdi>" in final
         assert str(report.label("late_policy_name.per_day", lang)) in body
 
 
@@ -347,7 +348,8 @@ def test_on_time_and_no_deadline():
         submitted_at="2025-04-05T10:00:00+03:30", deadline="2025-04-05T23:59:00+03:30"))
     body = _body(report.render_report(on_time, "en"))
     assert str(report.label("on_time", "en")) in body and ">0%</bdi>" in body
-    assert ">6.5</bdi> / <bdi class=\"num\">14</bdi>" in re.search(r'<div class="cell total">(.*?)</div>', body, re.S).group(1)
+    total = re.search(r'<div class="cell total">(.*?)</div>', body, re.S).group(1)
+    assert ">8.5</bdi> / <bdi class=\"num\">14</bdi>" in total  # no penalty: the score, hidden points included
     no_deadline = _body(report.render_report(graded(), "en"))
     assert str(report.label("final_score", "en")) not in no_deadline
     assert str(report.label("submitted_at", "en")) not in no_deadline
@@ -361,14 +363,16 @@ def test_hidden_tests_withheld_until_released(lang):
     q3 = re.search(r'<article class="question" id="q-3">(.*?)</article>', withheld, re.S).group(1)
     n = report.format_number
     assert f">{n(3, lang)}</bdi>" in q3.split("</div>")[0]  # 3 of 10: the hidden test's 2 points not added
-    assert str(report.label("hidden_withheld", lang, count=report._num(1, lang), points=report._num(2, lang))) in withheld
+    box = report.label("hidden_withheld", lang, count=report._num(1, lang), points=report._num(2, lang),
+                       earned=report._num(2, lang))
+    assert str(box) in withheld
     released = _body(report.render_report(complete(), lang, release_hidden=True))
     assert ("HIDDEN-ROBUSTNESS" if lang == "en" else "پایداری پنهان") in released
     assert ("HIDDEN-MESSAGE" if lang == "en" else "پیام-پنهان") in released
     assert str(report.label("hidden_tag", lang)) in released
     q3 = re.search(r'<article class="question" id="q-3">(.*?)</article>', released, re.S).group(1)
     assert f">{n(5, lang)}</bdi>" in q3.split("</div>")[0]
-    assert str(report.label("hidden_withheld", lang, count=report._num(1, lang), points=report._num(2, lang))) not in released
+    assert str(box) not in released and "box-note withheld" not in released
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
@@ -464,7 +468,7 @@ def test_persian_pdf_text_is_logical_with_persian_digits(persian_pdf: Path):
     assert catalogue.format_number(0.9234, "fa", "percent") == "۹۲٫۳۴٪"
     assert "۹۲٫۳۴٪" in text and "۹۵٫۰۰٪" in text
     assert "92.34" not in text and "۴۳٫۲۹" not in text and "۲۹٫۴۳" not in text
-    assert "۶٫۵" in text and "۵٫۲" in text and "۲۰٪" in text  # score, final score, penalty
+    assert "۸٫۵" in text and "۶٫۵" in text and "۶٫۸" in text and "۲۰٪" in text  # score, shown, final, penalty
     assert "۱۷" in text and "۱۴۰۴" in text and "۰۲:۰۵" in text and "UTC+03:30" in text
     letters = _letters(text)
     for words in ("یادگیری عمیق", "نمرهٔ نهایی", "جریمهٔ تأخیر", "فروردین", "آوریل", "نمرهٔ بخشی",
@@ -567,3 +571,148 @@ def test_a_result_graded_on_real_data_or_from_before_has_no_banner(lang):
     assert ">real</bdi>" in body
     for html in (body, _body(report.render_report(graded(), lang))):
         assert STANDIN_BANNER[lang] not in html and "standin-banner" not in html and "box-warning" not in html
+
+
+# ---- one set of numbers: hidden points labelled, one time zone, the time's source, bidi titles ---
+
+
+def _score_cell(body: str) -> str:
+    return re.search(r'<div class="cell">\s*<span class="label">[^<]*</span>\s*<span class="value">(.*?)</div>',
+                     body, re.S).group(1)
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_score_includes_withheld_hidden_points_and_says_so(lang):
+    """The score is the grade grades.csv, the dashboard and Moodle give (8.5: the hidden test's 2 points
+    in it); the note says 6.5 of it is on the page and 2 from hidden tests not yet released."""
+    n = report._num
+    body = _body(report.render_report(complete(), lang))
+    cell = _score_cell(body)
+    assert str(report.label("score_fraction", lang, score=n(8.5, lang), max=n(14, lang))) in cell
+    note = report.label("score_hidden_note", lang, shown=n(6.5, lang), hidden=n(2, lang))
+    assert str(note) in cell and 'class="note score-hidden"' in cell
+    # the rows still add up to what is shown: question 3 is 3 of 10, not 5
+    q3 = re.search(r'<article class="question" id="q-3">(.*?)</article>', body, re.S).group(1)
+    assert str(report.label("score_fraction", lang, score=n(3, lang), max=n(10, lang))) in q3
+    released = _body(report.render_report(complete(), lang, release_hidden=True))
+    assert str(report.label("score_fraction", lang, score=n(8.5, lang), max=n(14, lang))) in _score_cell(released)
+    assert "score-hidden" not in released and "withheld" not in released  # nothing withheld, no label
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_withheld_test_that_earned_nothing_is_still_labelled(lang):
+    body = _body(report.render_report(graded(), lang))  # its hidden test failed: 0 of 5
+    note = report.label("score_hidden_note", lang, shown=report._num(8.5, lang), hidden=report._num(0, lang))
+    assert str(note) in body
+    assert str(report.label("hidden_withheld", lang, count=report._num(1, lang), points=report._num(5, lang),
+                            earned=report._num(0, lang))) in body
+
+
+def utc_times() -> SubmissionResult:
+    return dataclasses.replace(graded(), graded_at="2026-12-01T20:00:00+00:00",
+                               submitted_at="2026-12-01T19:00:00+00:00", time_source="export")
+
+
+def _fact(body: str, key: str, lang: str) -> str:
+    return re.search(rf"<tr><th>{re.escape(str(report.label(key, lang)))}</th><td[^>]*>(.*?)</td></tr>", body,
+                     re.S).group(1)
+
+
+def test_every_time_is_in_the_assignments_zone():
+    """graded_at in UTC and submitted_at in UTC both show as Tehran time: 20:00 UTC is 23:30 (+03:30)."""
+    en = _body(report.render_report(utc_times(), "en", timezone="Asia/Tehran"))
+    graded_at, submitted = _fact(en, "graded_at", "en"), _fact(en, "submitted_at", "en")
+    assert "1 December 2026, 23:30" in graded_at and "UTC+03:30" in graded_at and "20:00" not in graded_at
+    assert "1 December 2026, 22:30" in submitted and "UTC+03:30" in submitted and "19:00" not in submitted
+    fa = _body(report.render_report(utc_times(), "fa", timezone="Asia/Tehran"))
+    assert "۱۰ آذر ۱۴۰۵، ۲۳:۳۰" in _fact(fa, "graded_at", "fa")  # Jalali first on the fa page
+    assert "۱۰ آذر ۱۴۰۵، ۲۲:۳۰" in _fact(fa, "submitted_at", "fa")
+    berlin = _body(report.render_report(utc_times(), "en", timezone="Europe/Berlin"))
+    assert "1 December 2026, 21:00" in _fact(berlin, "graded_at", "en") and "UTC+01:00" in berlin
+    # no zone given: the deadline's (the assignment's), else Asia/Tehran, never UTC beside Tehran time
+    assert "23:30" in _fact(_body(report.render_report(utc_times(), "en")), "graded_at", "en")
+    late_one = dataclasses.replace(complete(), graded_at="2025-04-06T05:30:00+00:00")
+    page = _body(report.render_report(late_one, "en"))
+    assert "6 April 2025, 09:00" in _fact(page, "graded_at", "en")  # the deadline's +03:30
+    assert page.count("UTC+03:30") == 3 and "UTC+00:00" not in page  # submitted, deadline, graded
+
+
+def test_an_unknown_time_zone_is_refused():
+    from davar.errors import AssignmentError
+
+    with pytest.raises(AssignmentError):
+        report.render_report(utc_times(), "en", timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+@pytest.mark.parametrize("source", ["export", "git", "file", "ta_csv"])
+def test_the_submission_time_says_where_it_comes_from(lang, source):
+    result = dataclasses.replace(utc_times(), time_source=source)
+    cell = _fact(_body(report.render_report(result, lang)), "submitted_at", lang)
+    assert str(report.label(f"time_source_name.{source}", lang)) in cell and 'class="muted time-source"' in cell
+
+
+def test_time_source_words():
+    assert report.labels()["time_source_name.ta_csv"]["en"] == "from the TA's times file"
+    assert report.labels()["time_source_name.file_copied"]["en"] == (
+        "file times of a copy: no submission time, no late penalty")
+    for source in ("export", "git", "file", "file_copied", "ta_csv"):
+        assert report.labels()[f"time_source_name.{source}"]["fa"]
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_copy_without_a_submission_time_says_why(lang):
+    copied = dataclasses.replace(graded(), submitted_at="", time_source="file_copied")
+    cell = _fact(_body(report.render_report(copied, lang)), "submitted_at", lang)
+    assert str(report.label("dash", lang)) in cell
+    assert str(report.label("time_source_name.file_copied", lang)) in cell
+    old = dataclasses.replace(utc_times(), time_source="")  # an older record: the time, no source
+    assert "time-source" not in _fact(_body(report.render_report(old, lang)), "submitted_at", lang)
+    odd = dataclasses.replace(utc_times(), time_source="<i>x</i>")  # an unknown source, as it is, escaped
+    assert "&lt;i&gt;x&lt;/i&gt;" in _fact(_body(report.render_report(odd, lang)), "submitted_at", lang)
+
+
+MIXED_TITLE = {"fa": "تمرین ۲: q1.ipynb, q2.ipynb", "en": "HW2: q1.ipynb, q2.ipynb — تمرین دوم"}
+
+
+def test_a_persian_title_with_an_ltr_list_keeps_its_order():
+    html = report.render_report(graded(), "fa", assignment_title=MIXED_TITLE)
+    body = _body(html)
+    assert '<h1>تمرین ۲: <bdi dir="ltr">q1.ipynb, q2.ipynb</bdi></h1>' in body
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    # <title> holds no markup: the run in LRI … PDI, the student id in FSI … PDI
+    assert "تمرین ۲: \u2066q1.ipynb, q2.ipynb\u2069" in title and "\u206840012345\u2069" in title
+    assert "<bdi" not in title
+    en = _body(report.render_report(graded(), "en", assignment_title=MIXED_TITLE))
+    assert '<h1>HW2: q1.ipynb, q2.ipynb — <bdi dir="rtl">تمرین دوم</bdi></h1>' in en
+
+
+def test_runs_of_the_other_direction():
+    def runs(text, lang="fa"):
+        return str(report.isolate(text, lang))
+
+    # a Persian list: each name on its own, so the list reads right to left
+    assert runs("نوت‌بوک‌ها: q1.ipynb، q2.ipynb") == (
+        'نوت‌بوک‌ها: <bdi dir="ltr">q1.ipynb</bdi>، <bdi dir="ltr">q2.ipynb</bdi>')
+    assert runs("تمرین (hw2)") == 'تمرین (<bdi dir="ltr">hw2</bdi>)'  # brackets outside, paired there
+    assert runs("تمرین hw2 (q1) دوم") == 'تمرین <bdi dir="ltr">hw2 (q1)</bdi> دوم'  # a pair stays together
+    assert runs("دقت 95% روی test") == 'دقت 95% روی <bdi dir="ltr">test</bdi>'
+    assert runs("سوال <b>x</b> y") == 'سوال &lt;<bdi dir="ltr">b&gt;x&lt;/b&gt; y</bdi>'  # escaped, in the run
+    assert runs("بدون متن لاتین") == "بدون متن لاتین" and runs("") == ""
+    assert runs("Homework 3", "en") == "Homework 3"
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_question_and_test_titles_are_isolated(lang):
+    q = dataclasses.replace(graded().questions[0], title={"fa": "سوال ۵: model.fit و Conv2D", "en": "Q5: شبکه"})
+    body = _body(report.render_report(dataclasses.replace(graded(), questions=(q,)), lang))
+    head = re.search(r"<h3>(.*?)</h3>", body, re.S).group(1)
+    assert head == ('سوال ۵: <bdi dir="ltr">model.fit</bdi> و <bdi dir="ltr">Conv2D</bdi>' if lang == "fa"
+                    else 'Q5: <bdi dir="rtl">شبکه</bdi>')
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_students_name_is_escaped_with_its_own_direction(lang):
+    named = dataclasses.replace(graded(), display_name="علی <script>x</script>")
+    body = _body(report.render_report(named, lang))
+    assert '<bdi dir="rtl">علی &lt;script&gt;x&lt;/script&gt;</bdi>' in body

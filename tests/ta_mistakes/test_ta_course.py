@@ -96,4 +96,60 @@ def test_a_moodle_worksheet_matching_nobody_is_refused(tmp_path, monkeypatch, ca
     assert code == 2 and "none of the 2 students" in out and not (tmp_path / HW / "moodle.csv").exists()
     sheet.write_text("Identifier,Full name,ID number,Email address\nParticipant 5001,A,99,a@x\n", encoding="utf-8")
     code, out = run(capsys, "report", HW, "--out", str(tmp_path), "--format", "moodle", "--moodle-worksheet", str(sheet))
-    assert code == 0 and "left out): 5002" in out and "Moodle grade left empty" in out and "5001" in out
+    assert code == 0 and "left out of moodle.csv): 5002" in out and "Moodle grade left empty" in out and "5001" in out
+
+
+def _graded_course(tmp_path: Path) -> tuple[Path, Path]:
+    """A course whose one student was graded there, and the gradebook (out/a/gradebook.sqlite)."""
+    from davar import assignment
+    from davar.book import gradebook
+    from davar.grading import batch
+    from davar.results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
+
+    course = tmp_path / "course"
+    (course / "graders" / "a").mkdir(parents=True)
+    (course / COURSE_MARKER).write_text("", encoding="utf-8")
+    (course / "graders" / "a" / "assignment.toml").write_text(
+        'id = "a"\ntitle = { fa = "آ", en = "a" }\nnotebooks = ["n.ipynb"]\ndeadline = "1404-01-15T23:59"\n'
+        '[[questions]]\nid = "1"\npoints = 1\ntitle = { fa = "یک", en = "one" }\n', encoding="utf-8")
+    (course / "graders" / "a" / "test_one.py").write_text("def test_one():\n    pass\n", encoding="utf-8")
+    a = assignment.load(course / "graders" / "a")
+    book = tmp_path / "out" / "a" / "gradebook.sqlite"
+    gradebook.add(book, SubmissionResult(
+        assignment="a", student="s1", digest="d", status="graded", executions=(),
+        sandbox=SandboxRecord(level="strict", network=False), submitted_at="2025-04-04T23:10:00+03:30",
+        questions=(QuestionResult(id="1", title={"fa": "", "en": ""}, max_points=1, tests=(
+            TestResult(id="t", title={"fa": "", "en": ""}, outcome="passed", points=1, max_points=1),)),)),
+        graded_with=gradebook.GradedWith(graders=batch.graders_digest(a), config=batch.config_digest(a),
+                                         folder=str(a.directory.resolve())))
+    return course, book
+
+
+def test_report_refuses_a_gradebook_graded_with_other_graders(tmp_path, monkeypatch, capsys):
+    """`davar report` from another clone applied its own deadline and made a finished class late."""
+    import shutil
+
+    course, book = _graded_course(tmp_path)
+    out = str(book.parent.parent)
+    monkeypatch.setenv("DAVAR_COURSE", str(course))
+    course_toml = course / "graders" / "a" / "assignment.toml"
+    course_toml.write_text(course_toml.read_text("utf-8") + '[late]\npolicy = "none"\n', encoding="utf-8")
+    assert run(capsys, "report", "a", "--out", out)[0] == 0  # a config edit in place is what report is for
+
+    clone = tmp_path / "clone"
+    shutil.copytree(course, clone)
+    toml = clone / "graders" / "a" / "assignment.toml"
+    toml.write_text(toml.read_text("utf-8").replace("1404-01-15", "1403-01-15"), encoding="utf-8")
+    monkeypatch.setenv("DAVAR_COURSE", str(clone))
+    before = (book.parent / "index.en.html").read_bytes()
+    code, text = run(capsys, "report", "a", "--out", out)
+    assert code == 2 and "Graded in another course folder: 1 student(s) of a (s1)" in text
+    assert f"--course {course}" in text.replace("\n", "")
+    assert (book.parent / "index.en.html").read_bytes() == before  # nothing rewritten
+    assert run(capsys, "report", "a", "--out", out, "--accept-other-graders")[0] == 0
+
+    (clone / "graders" / "a" / "test_one.py").write_text("def test_one():\n    assert False\n", encoding="utf-8")
+    shutil.copy(clone / "graders" / "a" / "test_one.py", course / "graders" / "a" / "test_one.py")
+    monkeypatch.setenv("DAVAR_COURSE", str(course))
+    code, text = run(capsys, "--course", str(course), "report", "a", "--out", out, "--lang", "fa")
+    assert code == 2 and "کد تصحیحی" in text  # the points were given by other code: in the TA's language

@@ -16,8 +16,7 @@ import pytest
 
 from davar import catalogue, cli, commands
 from davar.assignment import find
-from davar.datasets import DataNotFound
-from davar.errors import InvalidSubmission
+from davar.errors import DataNotFound, InvalidSubmission
 from davar.grading import batch
 
 ID = "iust-dl-1403-hw2"  # the smallest assignment: one dataset (digits)

@@ -83,3 +83,41 @@ def test_copied_folders_are_not_dated_by_their_copy(tmp_path):
         "expected": "HW2_CNN.ipynb", "path": "s1"})), a, level="none").time_source == "file_copied"  # recorded
     trusted = inbox.collect(tmp_path / "subs", a, trust_file_times=True)
     assert {s.time_source for s in trusted} == {"file"} and all(s.submitted_at for s in trusted)
+
+
+def test_dry_run_lists_the_batch_and_writes_nothing_then_a_times_file_dates_copied_folders(tmp_path, capsys):
+    """A copy of the class has no trustworthy times: `--dry-run` shows it, the TA's times file dates the
+    students, and a corrected times file is stored without running anyone again."""
+    from davar.book import gradebook
+
+    d = tmp_path / "graders" / "a"
+    d.mkdir(parents=True)
+    (d / "assignment.toml").write_text(HEAD + 'deadline = "1404-01-15T23:59"\n' + QUESTION, encoding="utf-8")
+    write(tmp_path / "subs" / "s1" / "HW2_CNN.ipynb")
+    write(tmp_path / "subs" / "s2" / "HW2_CNN.ipynb")
+    write(tmp_path / "subs" / "s3" / "HW2_CNN_v1.ipynb")
+    write(tmp_path / "subs" / "s3" / "HW2_CNN_final.ipynb")
+    times = tmp_path / "times.csv"
+    times.write_text("student,submitted_at\ns1,1404-01-17T10:00\n", encoding="utf-8")
+    out = tmp_path / "out"
+    grade = ["grade", str(d), str(tmp_path / "subs"), "--out", str(out), "--allow-weak-sandbox", "--workers", "1"]
+
+    assert cli.main([*grade, "--dry-run", "--times", str(times)]) == 0
+    listed = capsys.readouterr().out
+    assert "3 submissions found" in listed and "3 would be graded" in listed and "Nothing was run" in listed
+    assert "2025-04-06 10:00" in listed  # s1's time from the file, in the assignment's zone
+    assert "HW2_CNN_final.ipynb" in listed  # s3: why it cannot be graded, before anything runs
+    assert not out.exists()
+
+    assert cli.main([*grade, "--times", str(times)]) == 0
+    assert "Dated by the TA's times file (--times): 1." in capsys.readouterr().out
+    first = {r.student: r for r in gradebook.latest(out / "a" / "gradebook.sqlite", "a")}
+    assert (first["s1"].time_source, first["s1"].submitted_at) == ("ta_csv", "2025-04-06T10:00:00+03:30")
+    assert (first["s2"].time_source, first["s2"].submitted_at) == ("file_copied", "")
+
+    times.write_text("student,submitted_at\ns1,1404-01-15T20:00\n", encoding="utf-8")  # the TA's correction
+    assert cli.main([*grade, "--times", str(times)]) == 0
+    assert "Skipped, already graded with these graders, data and files: 3" in capsys.readouterr().out
+    history = gradebook.history(out / "a" / "gradebook.sqlite", "a", "s1")
+    assert [r.submitted_at for r in history] == ["2025-04-06T10:00:00+03:30", "2025-04-04T20:00:00+03:30"]
+    assert history[0].graded_at == history[1].graded_at  # stored, not run again

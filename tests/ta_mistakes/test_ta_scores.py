@@ -14,6 +14,7 @@ from rich.console import Console
 
 from davar import catalogue, cli, commands
 from davar.book import gradebook, scores
+from davar.errors import ScoresError
 from davar.results import QuestionResult, SandboxRecord, SubmissionResult, TestResult
 
 TOML = '''id = "hw"
@@ -79,10 +80,10 @@ def course(tmp_path, monkeypatch, capsys):
     return Course(tmp_path)
 
 
-def _refused(course: Course, argv: list[str], lang: str = "en", **call) -> scores.ScoresError:
+def _refused(course: Course, argv: list[str], lang: str = "en", **call) -> ScoresError:
     """Run `argv`: it must exit 2 and print the refusal in `lang`; the same refusal from the library call."""
     action = {"import": commands.import_scores, "list": commands.list_scores, "delete": commands.delete_scores}
-    with pytest.raises(scores.ScoresError) as e:
+    with pytest.raises(ScoresError) as e:
         action[argv[1]](**call)
     code, printed = course.run(*argv, lang=lang)
     assert code == 2
