@@ -62,7 +62,7 @@ def _grade(args: argparse.Namespace) -> int:
             counts[result.status] = counts.get(result.status, 0) + 1
             progress.console.print(f"{result.student}: {words[f'status_name.{result.status}'][args.lang]} "
                                    f"{result.score:g}/{result.max_score:g}", markup=False)
-            tally = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            tally = ", ".join(f"{words[f'status_name.{k}'][args.lang]} {v}" for k, v in sorted(counts.items()))
             progress.update(task, advance=1, description=f"{result.assignment} · {tally}")
 
         def running(now: list[batch.Running]) -> None:

@@ -233,6 +233,7 @@ class MoodleParticipant:
     identifier: str  # "Participant 123456", from the worksheet Moodle gave the TA
     full_name: str = ""
     email: str = ""
+    maximum: float | None = None  # its "Maximum Grade": the Moodle assignment's scale (None when unreadable)
 
 
 def moodle_participants(worksheet: Path, *, key: str = "ID number") -> dict[str, MoodleParticipant]:
@@ -252,7 +253,7 @@ def moodle_participants(worksheet: Path, *, key: str = "ID number") -> dict[str,
         found: dict[str, MoodleParticipant] = {}
         for row in reader:
             who = MoodleParticipant(identifier=row["Identifier"].strip(), full_name=row.get("Full name") or "",
-                                    email=row.get("Email address") or "")
+                                    email=row.get("Email address") or "", maximum=_grade(row.get("Maximum Grade")))
             value = (row[key] or "").strip()
             if not who.identifier:
                 continue
@@ -266,19 +267,27 @@ def moodle_participants(worksheet: Path, *, key: str = "ID number") -> dict[str,
     return found
 
 
+def _grade(text: str | None) -> float | None:
+    """A grade as the worksheet writes it ("100.00", or "100,00" in some locales); None when it is not one."""
+    try:
+        return float((text or "").strip().replace(",", "."))
+    except ValueError:
+        return None
+
+
 def write_moodle_worksheet(results: Sequence[SubmissionResult], assignment: Assignment, path: Path,
                            participants: Mapping[str, MoodleParticipant], *, maximum: float | None = None,
                            lang: str = "fa", reveal_hidden: bool = False) -> list[str]:
     """A worksheet to upload with "Upload grading worksheet"; returns the students it had no participant for.
 
-    Grade: the final score (after the late penalty), rescaled to the Moodle assignment's `maximum`
-    grade when given, and at most that maximum (Moodle skips a grade above it, bonus or not); empty
-    while a TA still has to grade a question, so Moodle leaves that grade alone.  Feedback comments:
-    the summary in `lang` as HTML-escaped text with <br> line breaks (Moodle stores it as HTML), with
-    the points of hidden tests not yet released said, unless `reveal_hidden`.
-    "Last modified (grade)" is the grading time, so a grade a TA changed in Moodle afterwards is
-    kept unless the upload ticks "Allow updating records that have been modified more recently";
-    both "Last modified" times are in the assignment's zone.
+    Grade: the final score (after the late penalty), rescaled to the Moodle assignment's maximum grade
+    (`maximum`, else the worksheet's "Maximum Grade" column, else the assignment's points), and at most
+    that maximum (Moodle skips a grade above it, bonus or not); empty while a TA still has to grade a
+    question, so Moodle leaves that grade alone. Feedback comments: the summary in `lang` as HTML-
+    escaped text with <br> line breaks (Moodle stores it as HTML), with the points of hidden tests not
+    yet released said, unless `reveal_hidden`. "Last modified (grade)" is the grading time, so a grade a
+    TA changed in Moodle afterwards is kept unless the upload ticks "Allow updating records that have
+    been modified more recently"; both "Last modified" times are in the assignment's zone.
     """
     tz = _zone(assignment)
     missing = [r.student for r in results if r.student not in participants]
@@ -290,7 +299,7 @@ def write_moodle_worksheet(results: Sequence[SubmissionResult], assignment: Assi
             if r.student not in participants:
                 continue
             who = participants[r.student]
-            top = maximum if maximum is not None else r.max_score
+            top = next(m for m in (maximum, who.maximum, r.max_score) if m is not None)
             if any(q.awaiting_ta for q in r.questions):
                 grade = ""
             else:

@@ -137,7 +137,7 @@ def moodle_download(tmp_path):
 def test_moodle_participants_from_a_downloaded_worksheet(tmp_path):
     sheet = moodle_download(tmp_path)
     by_id = exports.moodle_participants(sheet)
-    assert by_id["9831045"] == exports.MoodleParticipant("Participant 1201", "علی رضایی", "9831045@iust.ac.ir")
+    assert by_id["9831045"] == exports.MoodleParticipant("Participant 1201", "علی رضایی", "9831045@iust.ac.ir", 100.0)
     assert by_id[NASTY].identifier == "Participant 1202"
     by_mail = exports.moodle_participants(sheet, key="Email address")
     assert by_mail["9831045"].identifier == by_mail["9831045@iust.ac.ir"].identifier == "Participant 1201"
@@ -172,16 +172,18 @@ def test_moodle_worksheet(tmp_path, results):
     assert english == []
     with open(tmp_path / "en.csv", encoding="utf-8-sig", newline="") as f:
         row = next(iter(csv.DictReader(f)))
-    assert row["Grade"] == "4.95" and row["Maximum Grade"] == "5.00"
+    assert row["Grade"] == "99.00" and row["Maximum Grade"] == "100.00"  # the worksheet's scale, as downloaded
     # the total is the grade (the hidden test's point in it, said); question 1 shows its other test's 2
     assert row["Feedback comments"].startswith(
         "5.5 / 5 − 10.00% = 4.95<br>This grade includes points from hidden tests whose details are not yet "
         "released: 1<br>Question 1: 2 / 3<br>")
     assert "TA&#x27;s comment: fine, but, &quot;why&quot;?" in row["Feedback comments"]
+    unscaled = {k: dataclasses.replace(v, maximum=None) for k, v in participants.items()}  # no "Maximum Grade"
     exports.write_moodle_worksheet([dataclasses.replace(results[0], lateness=None)], ASSIGNMENT, tmp_path / "bonus.csv",
-                                   participants)
+                                   unscaled)
     with open(tmp_path / "bonus.csv", encoding="utf-8-sig", newline="") as f:
-        assert next(iter(csv.DictReader(f)))["Grade"] == "5.00"  # 5.5 with the bonus: capped, Moodle skips more
+        row = next(iter(csv.DictReader(f)))
+    assert (row["Grade"], row["Maximum Grade"]) == ("5.00", "5.00")  # 5.5 with the bonus: capped, Moodle skips more
 
 
 def test_gradescope_results(tmp_path, results):
