@@ -28,13 +28,18 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     """What one notebook run may use (`[limits]`, a profile's `limits`): the sandbox enforces the
-    first five, the runner the timeouts and output, the bridge the reply size."""
+    first six (which of them a level does not: `davar.run.sandbox.Sandbox.not_enforced`), the runner
+    the timeouts and output, the bridge the reply size."""
 
     memory_mb: int = 4096  # cgroup memory limit of the kernel
     pids: int = 256  # cgroup pids limit
     cpu_s: int = 1800  # RLIMIT_CPU of the kernel (all threads)
     file_size_mb: int = 512  # RLIMIT_FSIZE
-    tmp_mb: int = 1024  # the sandbox's private /tmp
+    # What the run folder (working folder, /tmp, exchange) may hold beyond the submission's own files:
+    # `strict` makes it a size-capped file system (davar/run/quota.py).  The shipped samples' run folders
+    # held 0.2–0.6 MB at the end (measured); 2 GB leaves room for a real dataset unzipped into /content.
+    disk_mb: int = 2048
+    tmp_mb: int = 1024  # `basic`'s private /tmp (a tmpfs); `strict`'s /tmp is within `disk_mb`
     cell_timeout_s: int = 300
     total_timeout_s: int = 900
     output_mb: int = 16

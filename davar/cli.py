@@ -49,11 +49,15 @@ def _grade(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     words = report.labels()
     results_skipped: list[int] = []
+    planned: list[int] = []
+    leftovers: list[sandbox.Leftovers] = []  # what a killed batch had left, removed first
+    stopped: batch.Stopped | None = None
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(Path(args.assignment).name, total=None, running="")
 
         def start(todo: int, skipped: int) -> None:
             results_skipped.append(skipped)
+            planned.append(todo)
             progress.update(task, total=todo)
             if skipped:
                 console.print(catalogue.text("grade_skipping", args.lang, {"count": skipped}))
@@ -70,13 +74,23 @@ def _grade(args: argparse.Namespace) -> int:
             progress.update(task, running=f"{len(now)} running, slowest {slowest.student} "
                             f"{time.monotonic() - slowest.since:.0f} s" if slowest else "")
 
-        results = commands.grade(
-            assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
-            allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
-            workers=args.workers, gpus=args.gpus, per_gpu=args.per_gpu, force=args.force, cluster=args.cluster,
-            trust_file_times=args.trust_file_times, times=args.times, on_start=start, on_result=finished,
-            on_running=running)
-    _print_summary(results, skipped=sum(results_skipped), out=args.out, lang=args.lang)
+        try:
+            results = commands.grade(
+                assignment=args.assignment, path=args.path, out=args.out, sandbox_level=args.sandbox,
+                allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
+                workers=args.workers, gpus=args.gpus, per_gpu=args.per_gpu, force=args.force, cluster=args.cluster,
+                trust_file_times=args.trust_file_times, times=args.times, on_start=start, on_result=finished,
+                on_running=running, on_leftovers=leftovers.append)
+        except batch.Stopped as e:  # workers, kernels, cgroups and run folders are gone already
+            stopped = e
+    if stopped:
+        done = sum(counts.values())
+        print(catalogue.text("grade_stopped", args.lang, {
+            "signal": stopped.signal_name, "done": done, "remaining": max(sum(planned) - done, 0),
+            "gradebook": args.out / assignment_mod.find(args.assignment).id / "gradebook.sqlite"}))
+        return 128 + stopped.signum  # as a shell reports a process ended by that signal
+    _print_summary(results, skipped=sum(results_skipped), out=args.out, lang=args.lang,
+                   leftovers=leftovers[0] if leftovers else None)
     return 0
 
 
@@ -121,9 +135,11 @@ def _local_time(value: str, a: assignment_mod.Assignment, lang: str) -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
-def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, lang: str) -> None:
+def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, lang: str,
+                   leftovers: sandbox.Leftovers | None = None) -> None:
     """What a batch did, on stdout, in the TA's language: every folder by status, what was skipped or
-    restored from a snapshot, and where the class dashboard and grades are."""
+    restored from a snapshot, what a killed batch had left and was removed, and where the class dashboard
+    and grades are."""
     words = report.labels()
     by_status = {s: sum(r.status == s for r in results) for s in STATUSES}
     restored = sum(any(m.key == "snapshot_regraded" for m in r.messages) for r in results)
@@ -136,6 +152,9 @@ def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, 
         print(catalogue.text("grade_summary_undated", lang, {"count": undated}))
     if from_ta := sum(r.time_source == "ta_csv" for r in results):
         print(catalogue.text("grade_summary_ta_times", lang, {"count": from_ta}))
+    if leftovers:
+        print(catalogue.text("grade_summary_leftovers", lang, {
+            "cgroups": leftovers.cgroups, "folders": leftovers.folders, "processes": leftovers.processes}))
     print(catalogue.text("grade_outputs", lang, {
         "dashboard": out_dir / ("index.html" if lang == "fa" else "index.en.html"),
         "grades": out_dir / "grades.csv", "reports": out_dir}))

@@ -26,7 +26,7 @@ from davar.grading.grade import grade_submission
 from davar.intake import inbox
 from davar.reporting import dashboard, exports, report
 from davar.results import DataRecord, SubmissionResult, from_json
-from davar.run import sandbox
+from davar.run import quota, sandbox
 
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
 
@@ -71,20 +71,27 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
           cluster: str | None = None, trust_file_times: bool = False, times: Path | None = None,
           on_start: Callable[[int, int], None] | None = None,
           on_result: Callable[[SubmissionResult], None] | None = None,
-          on_running: Callable[[list[batch.Running]], None] | None = None) -> list[SubmissionResult]:
+          on_running: Callable[[list[batch.Running]], None] | None = None,
+          on_leftovers: Callable[[sandbox.Leftovers], None] | None = None) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
     and files, unless `force`); write result.json + fa/en reports per student, the gradebook, the class
     dashboard and grades.csv.  `times` is a TA's CSV of submission times (`davar.book.times`); a skipped
     student whose submission time changed (`times`, `trust_file_times`) gets a new gradebook row with
     it, nothing re-run.  `on_start(to_grade, skipped)`, `on_result(result)` and `on_running(running)`
-    report progress as it happens."""
+    report progress as it happens.  First, what a killed batch left (`sandbox.remove_stale`) is removed,
+    and `on_leftovers` told when there was any."""
     a = assignment_mod.find(assignment)
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
+    if (left := sandbox.remove_stale()) and on_leftovers:
+        on_leftovers(left)
     data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)
     book = out / a.id / "gradebook.sqlite"
     planned = _plan(a, path, book=book, data_root=data_root, profile=profile, force=force,
                     trust_file_times=trust_file_times, times=times)
     todo, cached = [p for p in planned if not p.done], [p for p in planned if p.done]
+    if todo:  # room on the host for every parallel run's disk quota, and a margin (davar/run/quota.py)
+        runs = 0 if cluster else len(gpus) * per_gpu if gpus else workers or batch.default_workers(a, profile)
+        quota.check_batch(disk_mb=a.limits(profile).disk_mb, runs=runs, out=out)
     snapshots = None if cluster else batch.Snapshots.load(
         book.parent / "snapshots", [p.submission for p in todo],
         {p.submission.student: p.previous for p in todo if p.previous},
@@ -113,8 +120,8 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
                                       time_source=p.submission.time_source))
     for result in batch.grade_all([p.submission for p in todo], a, level=level,
                                   workers=workers or batch.default_workers(a, profile), profile=profile,
-                                  data_root=data_root, gpus=gpus, per_gpu=per_gpu, cluster=cluster,
-                                  snapshots=snapshots, on_running=on_running):
+                                  data_root=data_root, data_key=data.digest, gpus=gpus, per_gpu=per_gpu,
+                                  cluster=cluster, snapshots=snapshots, on_running=on_running):
         store(dataclasses.replace(result, data=data))  # what it was graded on, the same for the whole batch
         if on_result:
             on_result(result)

@@ -14,7 +14,7 @@ stage above can raise a keyed error without a cycle or a lazy import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from davar import catalogue
@@ -75,6 +75,23 @@ class ScoresError(DavarError):
     message per problem row of the CSV."""
 
 
+class UnsafeFile(DavarError):
+    """The harness refused to open, read or copy a file a student controls (`davar.files`): it is not a
+    regular file (``file_refused``, `kind` a link, a named pipe, a device, a socket, a folder: the values of
+    `davar.files.KINDS`) or it is larger than the caller's limit (``file_too_large``, `kind` "too_large").
+    Its caller makes it a result: a refused reply, a note, an invalid submission."""
+
+    @property
+    def kind(self) -> str:
+        return str(self.values.get("kind", "too_large"))
+
+
+class DiskSpaceLow(DavarError):
+    """The host has too little free disk for a batch or a run to start (`davar.run.quota`): the message
+    names the path, the free and the needed space (``disk_space_low``, ``disk_space_low_batch``,
+    ``disk_space_low_reports``)."""
+
+
 class GradeFailure(AssertionError):
     """Raised by a grader (through `davar.expect`/`davar.fail`): the submission got something wrong."""
 
@@ -113,9 +130,10 @@ class NotebookMissing(KernelUnavailable):
 
 
 class ReplyRejected(BridgeError):
-    """The kernel's reply was not plain data (a pickle, an oversize file, a symlink, bad JSON)."""
+    """The kernel's reply was not plain data (a pickle, an oversize file, a symlink, bad JSON).  `why` is
+    text, or the same in each language (``{"fa": …, "en": …}``: a refused file's `UnsafeFile` words)."""
 
-    def __init__(self, name: str, why: str):
+    def __init__(self, name: str, why: str | Mapping[str, str]):
         super().__init__("reply_rejected", name=name, why=why)
 
 

@@ -115,13 +115,18 @@ class ExecutionRecord:
     status: RunStatus
     wall_s: float = 0.0
     peak_memory_mb: float | None = None
+    # What the run folder held when the notebook ended (its files, what it wrote, /tmp): only where a disk
+    # quota measured it (davar/run/quota.py), else None.
+    disk_used_mb: float | None = None
     cells_total: int = 0  # code cells in the student's notebook
     cells: tuple[CellRecord, ...] = ()
     failing_cell: int | None = None  # 0-based index among all the cells of the notebook as the student wrote it
     error_name: str = ""
     error_value: str = ""
     traceback: str = ""
-    reason: str = ""  # catalogue key explaining a timeout or a dead kernel
+    # Catalogue key explaining a timeout or a dead kernel, or "disk_limit": the notebook filled its disk quota
+    # (whatever the status: a cell that raised ENOSPC, a kernel that died of it, or a notebook that ended full).
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +135,9 @@ class SandboxRecord:
     network: bool  # whether the kernel could reach a network at all
     limits: dict[str, Any] = field(default_factory=dict)
     blocked: tuple[dict[str, str], ...] = ()  # attempts the sandbox stopped: {"kind", "target"}
+    # The `limits` this level did not enforce (`davar.run.sandbox.Sandbox.not_enforced`: no disk quota
+    # under `basic`, ...); the report says so next to each.  Empty in records from before it was kept.
+    not_enforced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,7 +261,8 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     executions = tuple(ExecutionRecord(**{**ex, "cells": tuple(CellRecord(**c) for c in ex["cells"])})
                        for ex in data["executions"])
     sb = data["sandbox"]
-    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"])})
+    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"]),
+                               "not_enforced": tuple(sb.get("not_enforced", ()))})
     skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness",
             "figures", "data"}
     return SubmissionResult(

@@ -27,9 +27,10 @@ def test_every_table_is_typed(tmp_path):
 [limits]
 memory_mb = 2048
 cell_timeout_s = 120
+disk_mb = 512
 [profiles.standin]
 EPOCHS = 3
-limits = { cell_timeout_s = 30 }
+limits = { cell_timeout_s = 30, disk_mb = 64 }
 [profiles.real]
 EPOCHS = 30
 [datasets.digits]
@@ -45,8 +46,8 @@ release_hidden = true
 student_pattern = '^(?P<id>\\d+)_(?P<name>.+)$'
 max_files = 50
 """)
-    assert a.base_limits == Limits(memory_mb=2048, cell_timeout_s=120)
-    assert a.limits("standin") == Limits(memory_mb=2048, cell_timeout_s=30)  # the profile's override
+    assert a.base_limits == Limits(memory_mb=2048, cell_timeout_s=120, disk_mb=512)
+    assert a.limits("standin") == Limits(memory_mb=2048, cell_timeout_s=30, disk_mb=64)  # the profile's override
     assert a.limits("real") == a.limits("unknown") == a.base_limits
     assert a.profile_parameters("standin") == {"EPOCHS": 3} and a.profile_parameters("unknown") == {}
     assert a.datasets == {"digits": Dataset(standin="digits:build")}
@@ -61,11 +62,13 @@ def test_defaults_when_tables_are_absent(tmp_path):
     a = load(tmp_path)
     assert (a.base_limits, a.profiles, a.datasets, a.late, a.visibility, a.intake) == (
         Limits(), {}, {}, LatePolicy(), Visibility(), Intake())
+    assert Limits().disk_mb == 2048  # what a run folder may hold: the shipped samples write a few MB
 
 
 @pytest.mark.parametrize("tables, words", [
     ("[limits]\nmemory_mbb = 1024\n", "[limits]"),  # a typo is not silently ignored
     ("[limits]\nmemory_mb = \"1G\"\n", "memory_mb"),
+    ("[profiles.real]\nlimits = { disk_mb = \"2G\" }\n", "disk_mb"),
     ("[profiles.standin]\nlimits = { cell_timeout = 30 }\n", "[profiles.standin] limits"),
     ("[datasets.digits]\nbuilder = \"digits:build\"\n", "[datasets.digits]"),
     ("[visibility]\nrelease_hidden = \"yes\"\n", "release_hidden"),

@@ -32,6 +32,20 @@ def test_json_round_trip_recomputes_totals():
     assert again == r and again.score == 2.0 and again.max_score == 2.0
 
 
+def test_the_disk_quota_facts_round_trip():
+    """What a run's disk held (`disk_used_mb`, "disk_limit") and what the level did not enforce come back as
+    written; a record from before them reads with their defaults."""
+    r = dataclasses.replace(make(), executions=(ExecutionRecord(notebook="nb.ipynb", status="error", reason="disk_limit",
+                                                                disk_used_mb=64.5),),
+                            sandbox=SandboxRecord(level="basic", network=False, limits={"disk_mb": 64},
+                                                  not_enforced=("memory_mb", "disk_mb")))
+    assert from_json(r.to_json()) == r
+    old = json.loads(make().to_json())
+    del old["sandbox"]["not_enforced"], old["executions"][0]["disk_used_mb"]
+    again = from_dict(old)
+    assert again.sandbox.not_enforced == () and again.execution.disk_used_mb is None
+
+
 def test_gradebook_keeps_history_and_gives_the_latest(tmp_path):
     db = tmp_path / "g.sqlite"
     gradebook.add(db, make(0.0))

@@ -6,7 +6,25 @@
 Each worker process owns one slot for its whole life (its own sandbox uid and cgroups: ARCHITECTURE.md §2)
 and grades one submission at a time with `grade.grade_submission`.  Workers are a
 `ProcessPoolExecutor` (the standard library's pool, not a home-made queue) started with `spawn`, so
-no worker inherits the driver's threads or sockets.
+no worker inherits the driver's threads or sockets; even one slot is a worker, so that the driver never
+holds a kernel and a stop is the same whatever the slot count.
+
+Stops: SIGTERM, SIGINT and SIGHUP of the driver stop the batch (`Stopped`): the workers are killed
+(their kernels go with them: bubblewrap's ``--die-with-parent``, the cgroup), their cgroups and run
+folders removed (`sandbox.remove_stale`), and what was yielded before is the work kept.  Workers run in
+sessions of their own, so a terminal's Ctrl-C or hang-up reaches the driver alone, which stops them.  A
+driver killed outright (``kill -9``) takes its workers with it: each asks the kernel for SIGKILL when its
+parent dies (``prctl(PR_SET_PDEATHSIG)``; measured on these machines: the worker is gone 2 ms after the
+driver, even while stuck in C code holding the GIL, where a thread polling ``getppid`` takes its poll
+interval, or forever; process groups do not help against ``kill -9 PID``).  What such a run left, the
+next `davar grade` removes (`sandbox.remove_stale`, by the owner's pid in the run's name).
+
+Data: the driver resolves the data folder (``--data``, ``$DAVAR_DATA`` or the course's ``data/``) and its
+digest once (`DataExpected`); each worker, on this machine or on Dask, checks before its first notebook
+that the same path holds the same data (`check_data`: the assignment's public and hidden datasets, the
+digest by name, size and mtime, computed once per worker and batch) and otherwise refuses the task
+with a keyed error naming the worker and the path: the batch stops, and no student gets a result
+computed without the course's data.
 
 Past one machine, the same task runs on Dask distributed (`cluster="local"` for a LocalCluster, or a
 scheduler address).  The submission's files and the assignment's graders and reference travel with
@@ -25,26 +43,38 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
 import dataclasses
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import socket
+import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from davar import __version__
+from davar import __version__, datasets, files
 from davar.assignment import Assignment
 from davar.assignment import load as load_assignment
+from davar.errors import DataNotFound, DavarError, UnsafeFile
 from davar.intake.inbox import Submission
 from davar.results import Level, SubmissionResult, from_json
+from davar.run import sandbox
 from davar.run.sandbox import Slot, cpu_slots, gpu_slots
 
-_slot = Slot()  # this worker process's slot, set by `_take_slot`
+_slot = Slot()  # this worker process's slot, set by `_start_worker`
+#: What stops a batch (`Stopped`): `kill`, Ctrl-C, a closed terminal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +152,8 @@ class Snapshots:
     def load(cls, root: Path, submissions: list[Submission], last: dict[str, SubmissionResult], data_key: str):
         usable = {}
         for s in submissions:
-            with contextlib.suppress(OSError, ValueError):
-                manifest = json.loads((root / s.student / "manifest.json").read_text("utf-8"))
+            with contextlib.suppress(OSError, ValueError, UnsafeFile):  # davar.files: a regular file, 64 KiB at most
+                manifest = json.loads(files.read_bytes(root / s.student / "manifest.json", limit=2**16, beneath=root))
                 if manifest == {"digest": s.digest, "data": data_key} and s.student in last:
                     usable[s.student] = last[s.student]
         return cls(root, usable)
@@ -139,6 +169,52 @@ class Snapshots:
 
 
 @dataclass(frozen=True, slots=True)
+class DataExpected:
+    """The data a batch is graded on, as the driver resolved it once: the data root (absolute: ``--data``,
+    ``$DAVAR_DATA`` or the course's ``data/``) and `data_digest` there.  Every worker must see the same
+    (`check_data`); `batch` tells one batch from the next (a Dask worker outlives a batch)."""
+
+    root: Path
+    digest: str
+    batch: str
+    version: str = __version__  # the driver's davar
+
+    @classmethod
+    def resolve(cls, assignment: Assignment, *, data_root: Path | None, profile: str,
+                digest: str | None = None) -> DataExpected:
+        root = assignment.data_root(data_root).parent.absolute()
+        return cls(root=root, digest=digest or data_digest(assignment, data_root=root, profile=profile),
+                   batch=uuid.uuid4().hex)
+
+
+_checked: set[tuple[str, str, DataExpected]] = set()  # per process: (assignment, profile, expected) seen
+
+
+def check_data(assignment: Assignment, *, expected: DataExpected, profile: str, worker: str) -> None:
+    """Refuse to grade anyone here unless this machine has the driver's data at the driver's path: each
+    of the assignment's datasets, public and hidden (`DataNotFound` "worker_data_missing"), and the same
+    files by name, size and mtime ("worker_data_differs"), seen by the same davar ("worker_davar_differs":
+    the digest counts davar's version).  `worker` names this worker in the error.  Checked once per process
+    and batch."""
+    key = (assignment.id, profile, expected)
+    if key in _checked:
+        return
+    folder = assignment.data_root(expected.root)
+    if expected.version != __version__:
+        raise DavarError("worker_davar_differs", worker=worker, version=__version__, driver_version=expected.version)
+    if absent := datasets.missing(assignment, expected.root):
+        raise DataNotFound("worker_data_missing", worker=worker, path=str(folder),
+                           missing=", ".join(str(p.relative_to(folder)) for p in absent))
+    if data_digest(assignment, data_root=expected.root, profile=profile) != expected.digest:
+        raise DavarError("worker_data_differs", worker=worker, path=str(folder))
+    _checked.add(key)
+
+
+def _this_worker() -> str:
+    return f"{socket.gethostname()} (pid {os.getpid()})"
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """One submission to grade, with everything a worker needs."""
 
@@ -149,13 +225,17 @@ class Job:
     data_root: Path | None = None
     snapshot_dir: Path | None = None  # save the notebooks' namespaces here
     previous: SubmissionResult | None = None  # regrade from those snapshots, as this result ran
+    expected: DataExpected | None = None  # the driver's data: checked here first (`check_data`)
 
-    def run(self, slot: Slot) -> str:
-        """The result as JSON text (what crosses process and machine boundaries)."""
+    def run(self, slot: Slot, *, worker: str = "") -> str:
+        """The result as JSON text (what crosses process and machine boundaries); a `DavarError` instead
+        when this machine does not have the driver's data (`expected`)."""
         import logging
 
         from davar.grading.grade import grade_submission
 
+        if self.expected is not None:
+            check_data(self.assignment, expected=self.expected, profile=self.profile, worker=worker or _this_worker())
         logging.getLogger("papermill").setLevel(logging.CRITICAL)
         logging.getLogger("traitlets").setLevel(logging.ERROR)
         return grade_submission(self.submission, self.assignment, level=self.level, profile=self.profile,
@@ -163,56 +243,135 @@ class Job:
                                 previous=self.previous).to_json()
 
 
+class Stopped(Exception):
+    """The driver was told to stop (`STOP_SIGNALS`) and did: its workers and their kernels are gone, their
+    cgroups and run folders removed.  What was yielded before is the batch's work so far; the same command
+    grades the rest."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+class _Stop:
+    """While a batch runs, a stop signal only notes that it must stop (`signum`); the loop waiting for
+    results looks at least every quarter second and stops the batch itself (`check`), so a signal never
+    lands in a gradebook write or a worker's pickle, and a second one while stopping changes nothing.
+    Only the main thread receives signals: elsewhere this does nothing."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._note) for s in STOP_SIGNALS}
+        return self
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.signum = self.signum or signum
+
+    def check(self) -> None:
+        if self.signum:
+            raise Stopped(self.signum)
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            if handler is not None:  # None: not installed from Python, nothing to put back
+                signal.signal(s, handler)
+
+
 def grade_all(submissions: list[Submission], assignment: Assignment, *, level: Level, workers: int = 1,
               gpus: Sequence[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
-              cluster: str | None = None, snapshots: Snapshots | None = None,
+              data_key: str | None = None, cluster: str | None = None, snapshots: Snapshots | None = None,
               on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
     """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  With
     `gpus`, there are `per_gpu` slots on each listed device instead of `workers` CPU slots.  With
-    `snapshots` (not on Dask), namespaces are saved and reused (module docstring)."""
-    if cluster:
-        yield from _on_dask(submissions, assignment, cluster=cluster, workers=workers, level=level, profile=profile,
-                            data_root=data_root)
-        return
-    data_key = data_digest(assignment, data_root=data_root, profile=profile)
-    jobs = [Job(s, assignment, level, profile, data_root, *(snapshots.prepare(s, data_key) if snapshots else ()))
-            for s in submissions]
-    slots = gpu_slots(list(gpus), per_gpu) if gpus else cpu_slots(max(workers, 1))
-    if len(slots) == 1:
-        for job in jobs:
-            if on_running:
-                on_running([Running(job.submission.student, time.monotonic())])
-            yield from_json(job.run(slots[0]))
-        return
+    `snapshots` (not on Dask), namespaces are saved and reused (module docstring).  `data_key` is
+    `data_digest` when the caller has it.  Raises `Stopped` on a stop signal, and a worker's `DavarError`
+    (its data is not the driver's); either way the workers are stopped first and nothing more is yielded."""
+    expected = DataExpected.resolve(assignment, data_root=data_root, profile=profile, digest=data_key)
+    with _Stop() as stop:
+        if cluster:
+            yield from _on_dask(submissions, assignment, cluster=cluster, workers=workers, level=level,
+                                profile=profile, expected=expected, stop=stop)
+            return
+        jobs = []
+        for s in submissions:
+            folder, previous = snapshots.prepare(s, expected.digest) if snapshots else (None, None)
+            jobs.append(Job(s, assignment, level, profile, expected.root, folder, previous, expected))
+        slots = gpu_slots(list(gpus), per_gpu) if gpus else cpu_slots(max(workers, 1))
+        yield from _on_pool(jobs, slots, stop=stop, on_running=on_running)
+
+
+def _on_pool(jobs: list[Job], slots: list[Slot], *, stop: _Stop,
+             on_running: Callable[[list[Running]], None] | None) -> Iterator[SubmissionResult]:
     ctx = multiprocessing.get_context("spawn")
     free = ctx.Queue()
     for slot in slots:
         free.put(slot)
-    with cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_take_slot,
-                                initargs=(free,)) as pool:
-        pending = {pool.submit(_run_in_slot, job): job.submission for job in jobs}
-        started: dict[cf.Future, float] = {}
-        try:
-            while pending:
-                done, _ = cf.wait(pending, timeout=1.0, return_when=cf.FIRST_COMPLETED)
-                now = time.monotonic()
-                for f in pending:
-                    if f.running() and f not in started:
-                        started[f] = now
-                if on_running:
-                    on_running([Running(pending[f].student, t)
-                                for f, t in started.items() if f in pending and f not in done])
-                for f in done:
-                    pending.pop(f)
-                    yield from_json(f.result())
-        finally:
+    # Workers are started by `submit`, here, in the thread that runs the batch: a worker's
+    # PR_SET_PDEATHSIG fires when the thread that started it ends.
+    pool = cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_start_worker,
+                                  initargs=(free, os.getpid()))
+    pending = {pool.submit(_run_in_slot, job): job.submission for job in jobs}
+    started: dict[cf.Future, float] = {}
+    try:
+        while pending:
+            stop.check()
+            done, _ = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+            now = time.monotonic()
             for f in pending:
-                f.cancel()
+                if f.running() and f not in started:
+                    started[f] = now
+            if on_running:
+                on_running([Running(pending[f].student, t)
+                            for f, t in started.items() if f in pending and f not in done])
+            for f in done:
+                pending.pop(f)
+                stop.check()  # nothing is yielded once stopping: what was yielded is what is kept
+                yield from_json(f.result())
+        stop.check()
+    finally:
+        if pending:  # stopped, a worker's error, or the caller gave up: no worker goes on
+            for process in list((pool._processes or {}).values()):  # 3.14: pool.kill_workers()
+                with contextlib.suppress(OSError):
+                    process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        if pending:
+            sandbox.remove_stale()  # the killed workers' cgroups (what still ran in them) and run folders
 
 
-def _take_slot(slots) -> None:
+def _start_worker(slots: Any, driver: int) -> None:
+    """A pool worker's start: a session of its own (a terminal's Ctrl-C and hang-up reach the driver alone,
+    which stops the batch), death with the driver (`_die_with`), and its slot for life."""
     global _slot
+    with contextlib.suppress(OSError):
+        os.setsid()
+    _die_with(driver)
     _slot = slots.get()
+
+
+def _die_with(driver: int) -> None:
+    """Have this process killed (SIGKILL) as soon as `driver`, its parent, is gone: by the kernel on Linux
+    (PR_SET_PDEATHSIG: no thread, works whatever the worker is stuck in), elsewhere by a thread that
+    watches the parent (module docstring: why)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(driver,), daemon=True).start()
+    if os.getppid() != driver:  # it died before that
+        os._exit(1)
+
+
+def _watch_parent(driver: int) -> None:
+    while os.getppid() == driver:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _run_in_slot(job: Job) -> str:
@@ -222,8 +381,16 @@ def _run_in_slot(job: Job) -> str:
 # ------------------------------------------------------------------------------------------- Dask
 
 
-def _files(root: Path, names) -> dict[str, bytes]:
-    return {str(name): (root / name).read_bytes() for name in names}
+def _files(root: Path, names, limit: int) -> dict[str, bytes]:
+    """A submission's files as bytes for a Dask worker: regular files only, `limit` bytes in all
+    (`davar.files`).  One that is no longer a regular file stays behind: the worker's run finds it missing
+    and the result says so."""
+    out: dict[str, bytes] = {}
+    for name in names:
+        with contextlib.suppress(OSError, UnsafeFile):
+            out[str(name)] = files.read_bytes(root / name, limit=limit, beneath=root)
+            limit -= len(out[str(name)])
+    return out
 
 
 def _course_files(assignment: Assignment) -> dict[str, bytes]:
@@ -248,18 +415,33 @@ _courses: dict[str, Path] = {}  # per worker process: course digest -> where its
 
 
 def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: dict[str, bytes], course_key: str,
-                     assignment_id: str, level: Level, profile: str, data_root: Path | None) -> str:
-    """A Dask task: write the submission and (once per worker) the graders locally, then grade."""
+                     assignment_id: str, level: Level, profile: str, expected: DataExpected) -> str:
+    """A Dask task: write the submission and (once per worker) the graders locally, then grade, on the
+    driver's data (`check_data`: refused when this worker does not have it)."""
     if course_key not in _courses:
-        _courses[course_key] = Path(tempfile.mkdtemp(prefix="davar-course-"))
+        # named as a run folder of this worker: once the worker is gone, `sandbox.remove_stale` removes it
+        _courses[course_key] = Path(tempfile.mkdtemp(prefix=f"{sandbox.run_prefix()}course-"))
         _write(course, _courses[course_key])
     assignment = load_assignment(_courses[course_key] / "graders" / assignment_id)
+    worker = _dask_worker()
+    check_data(assignment, expected=expected, profile=profile, worker=worker)  # before anything is written
     with tempfile.TemporaryDirectory(prefix="davar-sub-") as tmp:
         root = Path(tmp)
         _write(files, root)
         local = dataclasses.replace(submission, root=root, notebooks={
             name: root / path.relative_to(submission.root) for name, path in submission.notebooks.items()})
-        return Job(local, assignment, level, profile, data_root).run(_worker_slot())
+        job = Job(local, assignment, level, profile, expected.root, expected=expected)
+        return job.run(_worker_slot(), worker=worker)
+
+
+def _dask_worker() -> str:
+    """This Dask worker, as an error names it: its host and address."""
+    from distributed import get_worker
+
+    try:
+        return f"{socket.gethostname()} ({get_worker().address})"
+    except ValueError:  # not in a worker (called directly)
+        return _this_worker()
 
 
 def _worker_slot() -> Slot:
@@ -273,21 +455,45 @@ def _worker_slot() -> Slot:
 
 
 def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: Level,
-             profile: str, data_root: Path | None) -> Iterator[SubmissionResult]:
+             profile: str, expected: DataExpected, stop: _Stop) -> Iterator[SubmissionResult]:
     from distributed import Client, LocalCluster, as_completed
 
     with contextlib.ExitStack() as stack:
         if cluster == "local":
+            processes: list[int] = []
+            stack.callback(_remove_after, processes)  # once the cluster is closed: what its workers left
             local = stack.enter_context(LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
             client = stack.enter_context(Client(local))
+            processes += client.run(os.getpid).values()
         else:
             client = stack.enter_context(Client(cluster))
         course = _course_files(assignment)
         course_key = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(course.items()))).hexdigest()
         [shared] = client.scatter([course], broadcast=True)
-        futures = [client.submit(_grade_on_worker, _files(s.root, s.files), s, shared, course_key, assignment.id,
-                                 level, profile, data_root, pure=False, key=f"davar-{s.student}-{s.digest[:12]}")
+        most = assignment.intake.max_unpacked_mb * 2**20  # what intake lets a submission hold
+        futures = [client.submit(_grade_on_worker, _files(s.root, s.files, most), s, shared, course_key, assignment.id,
+                                 level, profile, expected, pure=False, key=f"davar-{s.student}-{s.digest[:12]}")
                    for s in submissions]
-        for future in as_completed(futures):
-            yield from_json(future.result())
+        try:
+            finished = as_completed(futures)
+            while not finished.is_empty():
+                stop.check()
+                if not finished.has_ready():
+                    time.sleep(0.1)
+                    continue
+                for future in finished.next_batch(block=False):
+                    stop.check()
+                    yield from_json(future.result())
+            stop.check()
+        finally:  # a task already running goes on to its end on its worker: Dask cannot interrupt it
+            client.cancel([f for f in futures if not f.done()], force=True)
+
+
+def _remove_after(processes: list[int], seconds: float = 10.0) -> None:
+    """Once `processes` (a LocalCluster's workers, closing) are gone, remove what they left: their run
+    folders and cgroups, and the graders they were given (`sandbox.remove_stale`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in processes):
+        time.sleep(0.05)
+    sandbox.remove_stale()

@@ -59,7 +59,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
         if session.result is None:
             raise RuntimeError(f"graders of {assignment.id} did not run (pytest exit {code}):\n"
                                f"{out.getvalue()[-3000:]}")
-        return dataclasses.replace(session.result, messages=(*repaired, *session.result.messages),
+        return dataclasses.replace(session.result, messages=(*submission.notes, *repaired, *session.result.messages),
                                    display_name=submission.display_name, data=data)
     except InvalidSubmission as e:
         return unexecuted_result(submission, assignment, level=level, status="invalid_submission", key=e.key,
@@ -86,5 +86,5 @@ def unexecuted_result(submission: Submission, assignment: Assignment, *, level: 
         digest=submission.digest, status=status,
         questions=questions, executions=(),
         sandbox=SandboxRecord(level=level, network=strategy(level).network),
-        graded_at=datetime.now(UTC).isoformat(timespec="seconds"), messages=(reason,),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"), messages=(reason, *submission.notes),
         submitted_at=submission.submitted_at, time_source=submission.time_source, data=data)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from davar import catalogue
 from davar.assignment import Assignment
-from davar.errors import NotebookMissing
+from davar.errors import DavarError, GradeFailure, NotebookMissing, UnsafeFile
 from davar.grading.outcome import Ran
 from davar.intake.inbox import Submission
 from davar.probe.bridge import Sub
@@ -57,24 +57,30 @@ class Kernels:
         snapshot = self.snapshot_dir / f"{notebook}.pkl" if self.snapshot_dir else None
         before = {e.notebook: e for e in self.previous.executions} if self.previous else {}
         if self.previous is not None and notebook in before and snapshot and snapshot.is_file():
-            with contextlib.ExitStack() as stack:
-                live = stack.enter_context(self._run(notebook=notebook, snapshot=snapshot))
-                if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
-                    self.notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
-                    self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
-                                   if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
-                    self.blocked_before = self.previous.sandbox.blocked
-                    live = dataclasses.replace(live, execution=before[notebook], figures=tuple(
-                        f for f in self.previous.figures if f.notebook == notebook))
-                    self._up[notebook] = (live, stack.pop_all())
-                    return live
-                self.notes.append(catalogue.message("snapshot_fallback", {
-                    "notebook": notebook, "reason": live.execution.error_value or live.execution.reason}))
+            try:
+                with contextlib.ExitStack() as stack:
+                    live = stack.enter_context(self._run(notebook=notebook, snapshot=snapshot))
+                    if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
+                        self.notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
+                        self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
+                                       if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
+                        self.blocked_before = self.previous.sandbox.blocked
+                        live = dataclasses.replace(live, execution=before[notebook], figures=tuple(
+                            f for f in self.previous.figures if f.notebook == notebook))
+                        self._up[notebook] = (live, stack.pop_all())
+                        return live
+                    reason: str | dict[str, str] = live.execution.error_value or live.execution.reason
+            except UnsafeFile as e:  # the saved file is no longer one davar copies (davar.files)
+                reason = _in_both_languages(e)
+            self.notes.append(catalogue.message("snapshot_fallback", {"notebook": notebook, "reason": reason}))
         with contextlib.ExitStack() as stack:
             live = stack.enter_context(self._run(notebook=notebook))
             if snapshot and live.bridge is not None:
-                with contextlib.suppress(Exception):  # no snapshot only means a later regrade runs it again
+                try:  # no snapshot only means a later regrade runs it again; the result says why
                     live.save_snapshot(snapshot)
+                except Exception as e:  # a pipe or a link where the file should be, a request past its limit, ...
+                    self.notes.append(catalogue.message("snapshot_not_saved", {
+                        "notebook": notebook, "reason": _in_both_languages(e)}))
             self._up[notebook] = (live, stack.pop_all())
         return live
 
@@ -98,6 +104,7 @@ class Kernels:
             live, stack = self._up.pop(notebook)
             with stack:
                 self.ran[notebook] = Ran(live.execution, live.sandbox_record(), live.figures)
+                self.notes += live.notes
                 self.notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
                                for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
 
@@ -109,3 +116,14 @@ class Kernels:
         finally:
             for _, stack in self._up.values():
                 stack.close()
+
+
+def _in_both_languages(e: Exception) -> dict[str, str]:
+    """What went wrong, in fa and en, as a message value: a keyed error's own words, else its type and text."""
+    if isinstance(e, DavarError):
+        return {lang: e.text(lang).rstrip(".") for lang in catalogue.LANGS}
+    if isinstance(e, GradeFailure):  # a bridge error: a timeout, a refused reply, the kernel's own error
+        with contextlib.suppress(KeyError, IndexError, ValueError, TypeError):
+            return {lang: catalogue.text(e.key, lang, e.values).rstrip(".") for lang in catalogue.LANGS}
+    text = f"{type(e).__name__}: {e}"[:300]
+    return {lang: text for lang in catalogue.LANGS}

@@ -59,11 +59,16 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
     attempts = (*blocked_before, *(b for run in runs for b in run.sandbox.blocked))
     blocked = tuple(dict.fromkeys(tuple(b.items()) for b in attempts))
     sandbox = SandboxRecord(level=level, network=strategy(level).network, limits=runs[0].sandbox.limits if runs else {},
-                            blocked=tuple(dict(b) for b in blocked))
+                            blocked=tuple(dict(b) for b in blocked),
+                            not_enforced=runs[0].sandbox.not_enforced if runs else ())
     messages = [catalogue.message("notebook_missing", {"notebook": nb})
                 for nb in assignment.notebooks if nb not in submission.notebooks] + list(notes)
     for execution in executions:
-        if execution.status == "error":
+        if execution.reason == "disk_limit":  # whatever the status: a cell stopped by it, or a notebook that ended full
+            messages.append(catalogue.message("disk_limit" if execution.status != "ok" else "disk_limit_full", {
+                "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
+                "disk_mb": assignment.limits(profile).disk_mb}))
+        elif execution.status == "error":
             messages.append(catalogue.message("cell_failed", {
                 "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
                 "error": f"{execution.error_name}: {execution.error_value}"[:300]}))

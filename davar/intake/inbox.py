@@ -62,12 +62,12 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from zoneinfo import ZoneInfo
 
-from davar import catalogue
+from davar import catalogue, files
 from davar.assignment import Assignment
-from davar.errors import InvalidSubmission
+from davar.errors import InvalidSubmission, UnsafeFile
 from davar.results import Message
 
 COPIED_WITHIN_S = 120  # a class's submissions spread over hours or days; `cp -r` of them, over seconds
@@ -93,6 +93,9 @@ class Submission:
     # notebooks none of which is clearly the assignment's ("ambiguous_notebooks", the candidates named).
     # It still becomes a result, so every folder of a batch is accounted for.
     problem: Message | None = None
+    # What the result says about the submitted files themselves: entries that are not regular files
+    # (links, named pipes, devices, sockets), which are never opened or copied ("submission_skipped").
+    notes: tuple[Message, ...] = ()
 
 
 def collect(path: Path, assignment: Assignment, *, trust_file_times: bool = False) -> list[Submission]:
@@ -118,7 +121,9 @@ def collect(path: Path, assignment: Assignment, *, trust_file_times: bool = Fals
     elif path.is_file():
         name = next(iter(_match([path], assignment.notebooks)), assignment.notebooks[0])
         student, display = intake.who(path.stem, default=path.stem)
-        found = [_one(path.parent, {name: path}, student=student, display_name=display, only_notebooks=True)]
+        real = path.resolve()  # named on the command line: a link to a notebook is the notebook
+        found = [_one(real.parent, {name: real}, student=student, display_name=display, only_notebooks=True,
+                      limit=intake.max_bytes)]
     else:
         found = intake.folder(path, label=path.name)
     if not found:
@@ -182,10 +187,11 @@ class _Intake:
 
     def quera(self, folder: Path) -> tuple[str, str] | None:
         """(id, name) from a Quera-style result.txt, through `student_pattern` like a folder name."""
-        result = folder / "result.txt"
-        if not result.is_file() or result.is_symlink() or result.stat().st_size > 2**20:
+        try:  # a regular file of at most 1 MB (davar.files): a pipe or a link there is no result.txt
+            text = files.read_bytes(folder / "result.txt", limit=2**20, beneath=folder).decode("utf-8", "replace")
+        except (OSError, UnsafeFile):
             return None
-        fields = dict(QUERA_FIELDS.findall(result.read_text("utf-8", "replace")))
+        fields = dict(QUERA_FIELDS.findall(text))
         if "identity" not in fields:
             return None
         return self.who(folder.name, default=fields["identity"], name=fields.get("full name", ""))
@@ -203,17 +209,24 @@ class _Intake:
                 continue
             if p.is_dir() and not m["rest"]:
                 who["root"], who["label"] = p, p.name
-            elif p.is_file() and m["rest"]:
+            elif m["rest"] and not p.is_dir():  # a pipe or a device there is refused when it is copied
                 who["flat"].append((m["rest"], p))
         found = []
         for pid, who in people.items():
-            root = who["root"]
+            root, refused = who["root"], []
             if root is None:  # the flat layout: the student's files, their Moodle prefix taken off
                 root = _scratch()
                 for rest, p in who["flat"]:
-                    shutil.copy2(p, root / Path(rest).name)
+                    try:
+                        files.copy_file(p, root / Path(rest).name, limit=self.max_bytes, beneath=folder,
+                                        keep_times=True)
+                    except UnsafeFile:
+                        refused.append(p.name)
             student, display = self.who(who["label"], default=pid, name=who["name"])
-            found.append(self.student(root, student, display))
+            submission = self.student(root, student, display)
+            if refused:
+                submission = dataclasses.replace(submission, notes=(*submission.notes, _skipped(refused)))
+            found.append(submission)
         return found
 
     def student(self, folder: Path, student: str, display: str) -> Submission:
@@ -223,7 +236,7 @@ class _Intake:
         root = folder
         if notebooks:  # the folder holding them, so the notebook's relative paths work
             root = Path(os.path.commonpath([p.parent for p in notebooks.values()]))
-        found = _one(root, notebooks, student=student, display_name=display)
+        found = _one(root, notebooks, student=student, display_name=display, limit=self.max_bytes)
         if notebooks:
             return found
         where = {"expected": ", ".join(expected), "path": str(folder)}
@@ -240,10 +253,10 @@ def _entries(folder: Path) -> list[Path]:
 
 def _notebook_files(folder: Path) -> list[Path]:
     out = []
-    for dirpath, dirs, files in os.walk(folder):
+    for dirpath, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.startswith("."))
-        out += [Path(dirpath) / f for f in sorted(files) if f.lower().endswith(".ipynb") and not f.startswith(".")
-                and not (Path(dirpath) / f).is_symlink()]
+        out += [Path(dirpath) / f for f in sorted(names) if f.lower().endswith(".ipynb") and not f.startswith(".")
+                and files.is_regular(Path(dirpath) / f)]  # a link or a pipe named .ipynb is no notebook
     return out
 
 
@@ -288,20 +301,60 @@ def _commit_time(root: Path, notebooks: dict[str, Path]) -> str:
 
 
 def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: str = "",
-         only_notebooks: bool = False) -> Submission:
-    """A lone notebook brings only itself; a student's folder brings its files (symlinks never)."""
-    h = hashlib.sha256()
-    files = list(notebooks.values()) if only_notebooks else sorted(
-        p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.name != "expected.toml"
-        and not IGNORED & set(p.relative_to(root).parts))
-    for p in files:
-        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
-    times = [p.stat().st_mtime for p in (notebooks.values() or files)]
+         only_notebooks: bool = False, limit: int) -> Submission:
+    """A lone notebook brings only itself; a student's folder brings its regular files, at most `limit`
+    bytes in all (else its `problem` is "submission_too_large").  Links, named pipes, devices and sockets
+    are never opened nor copied: they are listed in a "submission_skipped" note (`davar.files`)."""
+    if only_notebooks:
+        tree = files.Tree(files=tuple(PurePath(p.relative_to(root)) for p in notebooks.values()), skipped=(),
+                          size=sum(p.stat().st_size for p in notebooks.values()))
+    else:
+        tree = files.scan_tree(root, ignore=IGNORED)
+    h, problem = hashlib.sha256(), None
+    kept: list[Path] = []
+    skipped, over = [str(r) for r, _ in tree.skipped], tree.size > limit
+    if not over:  # nothing is read of a submission already known to be too large
+        kept, changed, over = _digest(h, root, [r for r in tree.files if r.name != "expected.toml"], limit)
+        skipped += changed
+    if over:
+        problem = catalogue.message("submission_too_large", {"size_mb": round(tree.size / 2**20, 1),
+                                                              "limit_mb": limit // 2**20})
+    times = [p.stat().st_mtime for p in (notebooks.values() or kept)]
     committed = _commit_time(root, notebooks)
     submitted = committed or (datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds") if times else "")
-    return Submission(student=student, root=root, notebooks=notebooks, files=tuple(p.relative_to(root) for p in files),
+    return Submission(student=student, root=root, notebooks=notebooks, files=tuple(p.relative_to(root) for p in kept),
                       digest=h.hexdigest(), submitted_at=submitted, display_name=display_name,
-                      time_source="git" if committed else "file" if submitted else "")
+                      time_source="git" if committed else "file" if submitted else "", problem=problem,
+                      notes=(_skipped(skipped),) if skipped else ())
+
+
+def _digest(h, root: Path, rels: list[PurePath], limit: int) -> tuple[list[Path], list[str], bool]:
+    """Feed each file's path and bytes to `h`, reading at most `limit` bytes in all; the files read, those
+    that are no longer regular files (left out), and whether the limit was passed."""
+    kept: list[Path] = []
+    changed: list[str] = []
+    for rel in rels:
+        try:
+            with files.open_file(root / rel, limit=limit, beneath=root) as f:
+                h.update(str(rel).encode() + b"\0")
+                while chunk := f.read(min(files.CHUNK, limit + 1)):
+                    limit -= len(chunk)
+                    if limit < 0:  # it grew since it was listed
+                        return kept, changed, True
+                    h.update(chunk)
+        except UnsafeFile as e:
+            if e.kind == "too_large":
+                return kept, changed, True
+            changed.append(str(rel))
+            continue
+        kept.append(root / rel)
+    return kept, changed, False
+
+
+def _skipped(entries: list[str]) -> Message:
+    """The note naming what of a submission is not a regular file (the first ten)."""
+    shown = ", ".join(sorted(entries)[:10]) + (", …" if len(entries) > 10 else "")
+    return catalogue.message("submission_skipped", {"count": len(entries), "entries": shown})
 
 
 def _copied(submissions: list[Submission]) -> bool:

@@ -19,7 +19,8 @@ cells, text that is not UTF-8).
 Outputs are dropped while reading, before anything is parsed: the notebook runs again anyway, and a
 stray output of hundreds of MB must not be held in memory several times over.  The file is mapped,
 not read; a tokenizer walks its strings and brackets (C-speed regular expressions), and only the
-notebook without its outputs is ever copied and parsed.  Files over `MAX_BYTES` are refused.
+notebook without its outputs is ever copied and parsed.  Files over `MAX_BYTES` are refused, and so is
+anything but a regular file (a named pipe, a device, a link: `davar.files`), without waiting on it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import mmap
+import os
 import re
 import warnings
 from pathlib import Path
@@ -35,8 +37,8 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from davar import catalogue
-from davar.errors import InvalidSubmission
+from davar import catalogue, files
+from davar.errors import InvalidSubmission, UnsafeFile
 from davar.results import Message
 
 MAX_BYTES = 1024 * 2**20  # larger files are refused (clear the outputs and submit again)
@@ -59,15 +61,24 @@ def load(path: Path) -> tuple[NotebookNode, list[Message]]:
     def note(key: str, **values: Any) -> None:
         notes.append(catalogue.message(key, {"notebook": name, **values}))
 
-    try:
-        size = path.stat().st_size
+    try:  # a regular file only (a named pipe would block, a device never end): davar.files
+        f = files.open_file(path, limit=MAX_BYTES)
+    except UnsafeFile as e:
+        if e.kind == "too_large":
+            raise InvalidSubmission("notebook_too_large", notebook=name, size_mb=e.values["size_mb"],
+                                    limit_mb=MAX_BYTES / 2**20) from None
+        raise InvalidSubmission("notebook_not_a_file", notebook=name, kind=e.kind) from None
     except OSError as e:
         raise InvalidSubmission("notebook_unreadable", notebook=name, error=e.strerror or type(e).__name__) from None
-    if size == 0:
-        raise InvalidSubmission("notebook_empty", notebook=name)
-    if size > MAX_BYTES:
-        raise InvalidSubmission("notebook_too_large", notebook=name, size_mb=size / 2**20, limit_mb=MAX_BYTES / 2**20)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    with f:
+        if os.fstat(f.fileno()).st_size == 0:
+            raise InvalidSubmission("notebook_empty", notebook=name)
+        return _load(f, name, note), notes
+
+
+def _load(f, name: str, note) -> NotebookNode:
+    """The notebook in the open file `f` (not empty), mapped rather than read."""
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         buf, start = _text(mm, name, note)
         scan = _Scan(buf, start)
         scan.run()
@@ -87,7 +98,7 @@ def load(path: Path) -> tuple[NotebookNode, list[Message]]:
             raise InvalidSubmission("notebook_bad_json", notebook=name, error=e.msg, line=_line_of(buf, pos)) from None
         except RecursionError:
             raise InvalidSubmission("notebook_bad_json", notebook=name, error="nested too deeply", line=1) from None
-    return _notebook(raw, name, note), notes
+    return _notebook(raw, name, note)
 
 
 def check(path: Path) -> list[Message]:

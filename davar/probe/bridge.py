@@ -3,10 +3,12 @@
 Requests go to the kernel as ``_davar.<op>(...)`` over the Jupyter protocol with ``silent=True``
 (the names and reply shapes both sides agree on are in davar/inside/protocol.py);
 inputs travel as ``.npy`` files in the exchange ``in`` folder (read-only inside the sandbox); answers
-come back as a JSON descriptor plus ``.npy`` files in ``out``.  The harness opens reply files with
-``O_NOFOLLOW`` (a student could plant a symlink to a host file), accepts only regular files, caps the
-total size, and loads arrays with ``allow_pickle=False``.  Nothing from the kernel is unpickled,
-``torch.load``-ed or evaluated here.
+come back as a JSON descriptor plus ``.npy`` files in ``out``.  The harness reads reply files through
+`davar.files` (no link followed, a named pipe or a device refused without waiting, regular files only),
+caps the total size of a reply, and loads arrays with ``allow_pickle=False``.  Nothing from the kernel is
+unpickled, ``torch.load``-ed or evaluated here.  Every request has a time limit (`Bridge.timeout_s`, or
+the grader's own): it covers the whole wait for the answer, however many other messages the kernel sends
+meanwhile; a request that runs past it breaks the bridge (`BridgeTimeout`, and the kernel is stopped).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import io
 import itertools
 import json
 import os
+import queue
 import re
 import signal
-import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,16 @@ import numpy as np
 from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from davar.errors import BridgeTimeout, GradeFailure, KernelUnavailable, MissingName, ReplyRejected, StudentCodeRaised
+from davar import files
+from davar.errors import (
+    BridgeTimeout,
+    GradeFailure,
+    KernelUnavailable,
+    MissingName,
+    ReplyRejected,
+    StudentCodeRaised,
+    UnsafeFile,
+)
 from davar.inside import protocol
 from davar.probe.graph import Graph
 
@@ -71,29 +83,49 @@ class Bridge:
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         limit = timeout or self.timeout_s
         try:
-            while True:
-                reply = self.kc.get_shell_msg(timeout=limit)
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    break
+            reply = self._reply_to(msg_id, limit)
         except Exception:  # queue.Empty: the student's code did not return in time
             self._break("bridge_timeout")
             raise BridgeTimeout(name or op, limit) from None
-        if reply["content"].get("status") != "ok" and not (self.exchange_out / f"{rid}.json").exists():
+        content = reply.get("content")
+        status = content.get("status") if isinstance(content, dict) else None
+        if status != "ok" and not os.path.lexists(self.exchange_out / f"{rid}.json"):
             self._break("kernel_gone") if not run_sync(self.km.is_alive)() else None
             raise ReplyRejected(name or op, "the kernel-side helper did not answer")
         try:
-            answer = json.loads(self._read(f"{rid}.json", budget=[self.reply_limit]).decode())
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ReplyRejected(name or op, f"invalid reply: {e}") from None
+            answer = json.loads(self._read(f"{rid}.json", budget=[self.reply_limit], name=name or op).decode())
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            raise ReplyRejected(name or op, f"invalid reply: {type(e).__name__}: {e}"[:300]) from None
         try:
+            if not isinstance(answer, dict) or len(answer) != 1:
+                raise ReplyRejected(name or op, "malformed reply")
             if "missing" in answer:
                 raise MissingName(name or op)
             if "error" in answer:
-                err = answer["error"]
-                raise StudentCodeRaised(name or op, f"{err['type']}: {err['message']}"[:500], err["traceback"])
-            return self._decode(answer["ok"], budget=[self.reply_limit], name=name or op)
+                err = answer["error"] if isinstance(answer["error"], dict) else {}
+                raise StudentCodeRaised(name or op, f"{err.get('type')}: {err.get('message')}"[:500],
+                                        str(err.get("traceback", ""))[-20000:])
+            if "ok" not in answer:
+                raise ReplyRejected(name or op, "malformed reply")
+            try:
+                return self._decode(answer["ok"], budget=[self.reply_limit], name=name or op)
+            except RecursionError:
+                raise ReplyRejected(name or op, "reply nested too deeply") from None
         finally:
             self._clean(rid)
+
+    def _reply_to(self, msg_id: str, limit: float) -> dict:
+        """The kernel's reply to `msg_id` within `limit` seconds all told (queue.Empty past it): other
+        messages on the channel do not extend the wait."""
+        deadline = time.monotonic() + limit
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise queue.Empty
+            reply = self.kc.get_shell_msg(timeout=left)
+            parent = reply.get("parent_header") if isinstance(reply, dict) else None
+            if isinstance(parent, dict) and parent.get("msg_id") == msg_id:
+                return reply
 
     def _break(self, why: str) -> None:
         """A request that never returned leaves the kernel busy for good: stop using it."""
@@ -113,22 +145,17 @@ class Bridge:
                 out.append({"json": a})
         return out
 
-    def _read(self, fname: str, *, budget: list[int]) -> bytes:
+    def _read(self, fname: str, *, budget: list[int], name: str) -> bytes:
+        """A reply file of the exchange folder (the answer for `name`), at most what is left of the reply's
+        size `budget`."""
         if not _FILE.fullmatch(fname):
-            raise ReplyRejected(fname, "bad file name")
+            raise ReplyRejected(name, f"bad file name {fname[:100]!r}")
         try:
-            fd = os.open(self.exchange_out / fname, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            data = files.read_bytes(self.exchange_out / fname, limit=budget[0], beneath=self.exchange_out)
+        except UnsafeFile as e:  # a link, a pipe, a device, a folder, or more than the reply may hold
+            raise ReplyRejected(name, _in_both_languages(e)) from None
         except OSError as e:
-            raise ReplyRejected(fname, f"cannot open reply ({e.strerror})") from None
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise ReplyRejected(fname, "not a regular file")
-            if st.st_size > budget[0]:
-                raise ReplyRejected(fname, f"reply larger than {budget[0]} bytes")
-            data = f.read(budget[0] + 1)
-        if len(data) > budget[0]:
-            raise ReplyRejected(fname, f"reply larger than {budget[0]} bytes")
+            raise ReplyRejected(name, f"cannot open reply {fname} ({e.strerror})") from None
         budget[0] -= len(data)
         return data
 
@@ -139,7 +166,7 @@ class Bridge:
         if kind == "json":
             return val
         if kind == "npy":
-            data = self._read(str(val), budget=budget)
+            data = self._read(str(val), budget=budget, name=name)
             try:
                 return np.load(io.BytesIO(data), allow_pickle=False)
             except ValueError as e:  # object arrays need pickle: refused
@@ -153,7 +180,13 @@ class Bridge:
     def _clean(self, rid: str) -> None:
         for folder in (self.exchange_in, self.exchange_out):
             for p in folder.glob(f"{rid}[.-]*"):
-                p.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a folder the kernel left under a reply's name stays
+                    p.unlink(missing_ok=True)
+
+
+def _in_both_languages(e: UnsafeFile) -> dict[str, str]:
+    """A refusal's words in fa and en, for a message value (`catalogue.text` picks the page's language)."""
+    return {"fa": e.text("fa").rstrip("."), "en": e.text("en").rstrip(".")}
 
 
 # ---------------------------------------------------------------------- what graders use

@@ -510,7 +510,9 @@ def _figure_views(figures: Iterable[Figure], lang: str) -> tuple[list[dict[str, 
     return views, (_num(more, lang) if more > 0 else None)
 
 
-def _limit_value(key: str, value: Any, lang: str) -> Markup:
+def _limit_value(key: str, value: Any, lang: str, *, enforced: bool = True) -> Markup:
+    if not enforced:  # the level did not enforce it (SandboxRecord.not_enforced): said next to the value
+        return label("limit_not_enforced", lang, value=_limit_value(key, value, lang))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return escape(str(value))
     if key.endswith("_s"):
@@ -535,6 +537,9 @@ def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
         "wall": label("seconds", lang, value=_num(ex.wall_s, lang)),
         "memory": label("megabytes", lang, value=_num(ex.peak_memory_mb, lang))
         if ex.peak_memory_mb is not None else None,
+        "disk": label("megabytes", lang, value=_num(ex.disk_used_mb, lang)) if ex.disk_used_mb is not None else None,
+        "reason": label(f"execution_reason_name.{ex.reason}", lang)
+        if has_label(f"execution_reason_name.{ex.reason}") else None,
         "cells": label("cells_fraction", lang, run=_num(cells_run, lang), total=_num(ex.cells_total, lang))
         if ex.cells_total else None,
         "failing_cell": label("failing_cell_value", lang, number=_num(ex.failing_cell + 1, lang))
@@ -615,7 +620,8 @@ def _context(
             "level_label": _named("sandbox_level_name", sb.level, lang),
             "network": sb.network,
             "limits": [
-                (_named("limit_name", str(k), lang), _limit_value(str(k), v, lang)) for k, v in sb.limits.items()
+                (_named("limit_name", str(k), lang), _limit_value(str(k), v, lang, enforced=k not in sb.not_enforced))
+                for k, v in sb.limits.items()
             ],
             "blocked": blocked,
             "blocked_more": _num(len(sb.blocked) - MAX_BLOCKED_SHOWN, lang)

@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -37,14 +36,15 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import Integer, List, Unicode
 
+from davar import catalogue, files
 from davar.assignment import Assignment, Limits
-from davar.errors import KernelUnavailable
+from davar.errors import InvalidSubmission, KernelUnavailable, UnsafeFile
 from davar.inside import protocol
 from davar.intake import repair
 from davar.intake.inbox import Submission
 from davar.probe.bridge import Bridge
-from davar.results import CellRecord, CellStatus, ExecutionRecord, Figure, Level, RunStatus, SandboxRecord
-from davar.run import figures, sandbox
+from davar.results import CellRecord, CellStatus, ExecutionRecord, Figure, Level, Message, RunStatus, SandboxRecord
+from davar.run import figures, quota, sandbox
 
 INSIDE = Path(__file__).parent.parent / "inside"  # bound read-only into the sandbox as one folder
 SNAPSHOT = protocol.SNAPSHOT  # in the sandbox's working folder
@@ -74,27 +74,25 @@ class LiveRun:
     audit: AuditLog
     figures: tuple[Figure, ...] = ()  # the images it displayed (`davar.run.figures`)
     workdir: Path | None = None  # the sandbox's working folder, on the host
+    notes: tuple[Message, ...] = ()  # submission-level messages about the run (its figures refused)
 
     def save_snapshot(self, dest: Path) -> dict:
         """Have the kernel save its namespace (`ops.snapshot`, davar/inside/ops.py) and keep the file at `dest` as
         opaque bytes.  Returns what was kept and skipped."""
         if self.bridge is None or self.workdir is None:
             raise KernelUnavailable()  # the kernel is gone: there is no namespace to save
-        reply = self.bridge.request("snapshot")
-        fd = os.open(self.workdir / SNAPSHOT, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as src:
-            if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
-                raise OSError("snapshot is not a regular file")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "wb") as out:
-                shutil.copyfileobj(src, out)
+        reply = self.bridge.request("snapshot")  # within the bridge's time limit
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # The kernel wrote it, or left a pipe, a link or a folder there: `UnsafeFile`, never a wait.  No
+        # file the kernel writes can be larger than its file size limit.
+        files.copy_file(self.workdir / SNAPSHOT, dest, limit=self.limits.file_size_mb * 2**20, beneath=self.workdir)
         return reply
 
     def sandbox_record(self) -> SandboxRecord:
         """The sandbox's facts; only a walled-off kernel had anything blocked."""
         box = sandbox.strategy(self.level)
         return SandboxRecord(level=self.level, network=box.network, limits=dataclasses.asdict(self.limits),
-                             blocked=self.audit.blocked() if box.walled else ())
+                             blocked=self.audit.blocked() if box.walled else (), not_enforced=box.not_enforced)
 
 
 class AuditLog:
@@ -245,16 +243,21 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
     namespace is restored into the fresh kernel instead, and a failure to do so is an "error" status
     with `error_name` "SnapshotRestoreFailed"."""
     limits, box = assignment.limits(profile), sandbox.strategy(level)
-    with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, kernel, audit, cgroup, folder
-        rundir = Path(tempfile.mkdtemp(prefix="davar-run-"))
+    with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, kernel, audit, cgroup, disk, folder
+        rundir = Path(tempfile.mkdtemp(prefix=sandbox.run_prefix()))  # owner in the name: `sandbox.remove_stale`
         if not keep:
             cleanup.callback(shutil.rmtree, rundir, ignore_errors=True)
+        disk = box.disk_quota(rundir, limits, preload=quota.size_of(
+            [submission.root / f for f in submission.files] + ([snapshot] if snapshot else [])))
+        if disk:
+            cleanup.callback(disk.remove, keep_image=keep)
         public = assignment.public_data(data_root)
         maps, downloads = _data_map(assignment, public, box)
-        paths = _prepare_work_folder(rundir, submission, public=public, maps=maps)
+        paths = _prepare_work_folder(rundir, submission, public=public, maps=maps,
+                                     limit=assignment.intake.max_unpacked_mb * 2**20)
         source = paths.work / submission.notebooks[notebook].relative_to(submission.root)
         if snapshot is not None:  # nothing of the student's runs: the namespace comes from the snapshot
-            source = _prepare_restore(paths.work, snapshot)
+            source = _prepare_restore(paths.work, snapshot, limits.file_size_mb * 2**20)
         nb_in, nb_out = paths.work / ".davar-input.ipynb", rundir / "executed.ipynb"
         cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
                                        shim={"downloads": downloads})
@@ -269,14 +272,16 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         record = _execute(km, nb_in, nb_out, notebook=notebook, cell_types=cell_types, limits=limits, cgroup=cgroup,
                           parameters=_parameters(box, paths, public, assignment, profile),
                           kernel_env=kernel_env, cwd=paths.work, log=rundir / "kernel.log")
+        record = _disk_use(record, disk)
         bridge = _bridge(km, paths, limits, record)
         if bridge:
             cleanup.callback(bridge.close)
         if snapshot is not None:
             record = _restore(bridge, record)
+        shown, notes = _figures(nb_out, notebook, limits)
         yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits,
-                      bridge=bridge, output_notebook=nb_out, audit=audit,
-                      figures=figures.from_notebook(nb_out, notebook), workdir=paths.work)
+                      bridge=bridge, output_notebook=nb_out, audit=audit, figures=shown, workdir=paths.work,
+                      notes=notes)
 
 
 def _data_map(assignment: Assignment, public: Path,
@@ -298,11 +303,13 @@ def _data_map(assignment: Assignment, public: Path,
 
 
 def _prepare_work_folder(rundir: Path, submission: Submission, *, public: Path,
-                         maps: tuple[tuple[Path, str], ...]) -> sandbox.Paths:
-    """The run's folders, with a copy of every file of the submission in the working folder and the
-    mount points the data map needs there (/content/... is the working folder)."""
+                         maps: tuple[tuple[Path, str], ...], limit: int) -> sandbox.Paths:
+    """The run's folders, with a copy of every file of the submission in the working folder (`davar.files`:
+    regular files only, `limit` bytes in all, else `InvalidSubmission`) and the mount points the data map
+    needs there (/content/... is the working folder)."""
     paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
-                          exchange_out=rundir / "out", data=public if public.is_dir() else None, maps=maps)
+                          exchange_out=rundir / sandbox.REPLIES, data=public if public.is_dir() else None, maps=maps,
+                          tmp=rundir / "tmp")
     for src, dest in maps:  # bwrap mounts onto points that exist
         for root in sandbox.COLAB_WORK:
             if dest.startswith(root + "/"):
@@ -310,16 +317,20 @@ def _prepare_work_folder(rundir: Path, submission: Submission, *, public: Path,
                 (point if src.is_dir() else point.parent).mkdir(parents=True, exist_ok=True)
                 if not src.is_dir():
                     point.touch()
+    budget = limit  # the submission's files together (the intake's cap on a submission)
     for rel in submission.files:
         (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(submission.root / rel, paths.work / rel)
+        try:  # intake listed regular files; one that is no longer one (or has grown) is refused, not opened
+            budget -= files.copy_file(submission.root / rel, paths.work / rel, limit=budget, beneath=submission.root)
+        except UnsafeFile as e:
+            raise InvalidSubmission(e.key, **e.values) from None
     return paths
 
 
-def _prepare_restore(work: Path, snapshot: Path) -> Path:
-    """Put the snapshot where the kernel's `restore` finds it; return an empty notebook to run instead
-    of the student's (its setup cell still seeds and installs the shim)."""
-    shutil.copyfile(snapshot, work / SNAPSHOT)
+def _prepare_restore(work: Path, snapshot: Path, limit: int) -> Path:
+    """Put the snapshot where the kernel's `restore` finds it (at most `limit` bytes); return an empty
+    notebook to run instead of the student's (its setup cell still seeds and installs the shim)."""
+    files.copy_file(snapshot, work / SNAPSHOT, limit=limit)
     empty = work / ".davar-restore.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), empty)
     return empty
@@ -440,6 +451,18 @@ def _execute(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, notebook
         failing_cell=cells.student_index(failing), reason=reason, **error)
 
 
+def _disk_use(record: ExecutionRecord, disk: quota.DiskQuota | None) -> ExecutionRecord:
+    """What the run folder holds now, where it has a quota; and "disk_limit" as the reason when the notebook
+    filled it: its error says ENOSPC/EDQUOT, or the quota is full now (a library's own words for a failed
+    write, an error the notebook caught, a kernel that died of it).  A timeout or an out-of-memory kill
+    keeps its own reason."""
+    if disk is None:
+        return record
+    full = record.reason in ("", "kernel_died") and (
+        quota.out_of_space(record.error_value, record.traceback) or disk.full())
+    return dataclasses.replace(record, disk_used_mb=disk.used_mb(), reason="disk_limit" if full else record.reason)
+
+
 def _bridge(km: _SandboxedKernelManager, paths: sandbox.Paths, limits: Limits,
             record: ExecutionRecord) -> Bridge | None:
     """The graders' way into the kernel, if it outlived the notebook (`_execute` says "ok" or "error"
@@ -461,6 +484,17 @@ def _restore(bridge: Bridge | None, record: ExecutionRecord) -> ExecutionRecord:
     except Exception as e:  # GradeFailure (bridge) or the above: the snapshot cannot serve
         return dataclasses.replace(record, status="error", error_name="SnapshotRestoreFailed", error_value=str(e)[:500])
     return record
+
+
+def _figures(nb_out: Path, notebook: str, limits: Limits) -> tuple[tuple[Figure, ...], tuple[Message, ...]]:
+    """The images of the executed notebook, read back within a size limit: the student's sources (the
+    largest notebook intake reads) and the outputs kept (`limits.output_mb`, the rest was cut while it
+    ran); a notebook past it keeps no figures, and a note says why."""
+    try:
+        return figures.from_notebook(nb_out, notebook, limit=repair.MAX_BYTES + limits.output_mb * 2**20), ()
+    except UnsafeFile as e:
+        reason = {lang: e.text(lang).rstrip(".") for lang in catalogue.LANGS}
+        return (), (catalogue.message("figures_refused", {"notebook": notebook, "reason": reason}),)
 
 
 def _shutdown(km: _SandboxedKernelManager) -> None:

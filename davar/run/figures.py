@@ -1,9 +1,12 @@
 """The images a notebook displayed, made safe to keep and show.
 
-Read from the executed notebook (JSON; nothing of the student's runs here).  PNG and JPEG outputs are
+Read from the executed notebook (JSON; nothing of the student's runs here), through `davar.files`: a
+regular file of at most the caller's `limit` bytes, else `UnsafeFile`.  PNG and JPEG outputs are
 decoded by Pillow and re-encoded as PNG, shrunk to at most `MAX_SIDE` pixels, so a report embeds
 pixels davar wrote, never the student's bytes; SVG (which can carry scripts) and undecodable images
-are listed without data.  At most `MAX_FIGURES` per notebook keep their data.
+are listed without data.  At most `MAX_FIGURES` per notebook keep their data.  Nothing here waits on the
+student's process, and its time is bounded by sizes: the notebook's (the caller's limit) and at most
+`MAX_FIGURES` images of at most `MAX_PIXELS` each (Pillow decodes nothing before the size is checked).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from davar import files
 from davar.results import Figure
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -24,11 +28,13 @@ MAX_PIXELS = 40_000_000  # refuse decompression bombs
 OURS = {"davar-setup", "injected-parameters"}  # cells davar adds in front of the student's
 
 
-def from_notebook(path: Path, notebook: str) -> tuple[Figure, ...]:
-    """Every image output of the executed notebook at `path`, numbered by the student's cells."""
+def from_notebook(path: Path, notebook: str, *, limit: int) -> tuple[Figure, ...]:
+    """Every image output of the executed notebook at `path` (read only if it is a regular file of at most
+    `limit` bytes: `UnsafeFile` otherwise), numbered by the student's cells; none when it is missing or
+    is no notebook."""
     try:
-        nb = nbformat.read(path, as_version=4)
-    except (OSError, ValueError):
+        nb = nbformat.reads(files.read_bytes(path, limit=limit).decode("utf-8"), as_version=4)
+    except (OSError, ValueError, RecursionError):  # missing, not UTF-8 (a ValueError), not a notebook
         return ()
     student_cells = [c for c in nb.cells if not OURS & set(c.get("metadata", {}).get("tags", []))]
     found = []

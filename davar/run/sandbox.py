@@ -4,10 +4,13 @@
 namespaces and only the binds the kernel needs (no ``--ro-bind / /``); the kernel runs as an
 unprivileged uid with every capability dropped (``setpriv``); memory and pids are capped by a cgroup
 (v1 ``memory.limit_in_bytes``/``pids.max`` or v2 ``memory.max``/``pids.max``); CPU seconds and file
-size by rlimits (``prlimit``); ``/tmp`` is a size-capped tmpfs.
+size by rlimits (``prlimit``); the run folder (working folder, exchange, sockets) and ``/tmp`` are one
+size-capped file system, `disk_mb` for the kernel (a loop-mounted image per run: davar/run/quota.py).
 
-``basic``: bubblewrap in an unprivileged user namespace (same binds, no uid drop, no cgroup): what a
-student's laptop or a CI container without root usually offers.  ``none``: a plain local kernel.
+``basic``: bubblewrap in an unprivileged user namespace (same binds, no uid drop, no cgroup, no disk
+quota; ``/tmp`` a tmpfs of `tmp_mb`): what a student's laptop or a CI container without root usually
+offers.  ``none``: a plain local kernel.  What a level does not enforce is in every result
+(`Sandbox.not_enforced`).
 Each level is a `Sandbox` strategy (`Strict`, `Basic`, `Unsandboxed`); `strategy(level)` gives it.
 
 The kernel talks to the harness only over unix sockets in the run's ``ipc`` folder (bound at the
@@ -27,6 +30,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +38,7 @@ from pathlib import Path
 from davar.assignment import Limits
 from davar.errors import SandboxUnavailable
 from davar.results import LEVELS, Level
+from davar.run import quota
 
 # Fixed paths inside the sandbox.
 WORK = "/submission"
@@ -43,6 +48,9 @@ EXCHANGE_OUT = "/exchange/out"
 INSIDE = "/opt/davar"  # davar/inside, read-only: the kernel's entry point and the Colab shim
 KERNEL_SIDE = f"{INSIDE}/kernel_side.py"
 COLAB_WORK = ("/content", "/kaggle/working")  # more names for WORK
+#: The run folder's subfolder the kernel answers the graders in (EXCHANGE_OUT); under a disk quota it
+#: has room of its own, so that a notebook that filled its quota can still be graded.
+REPLIES = "out"
 
 #: First uid of the sandbox slots; slot N runs as BASE_UID + N (RLIMIT_NPROC is per uid).
 BASE_UID = 61000
@@ -95,6 +103,9 @@ class Paths:
     exchange_out: Path
     data: Path | None = None
     maps: tuple[tuple[Path, str], ...] = ()  # (host file or folder, where the notebook expects it), read-only
+    # The kernel's /tmp where the run has a disk quota (`strict`: a folder on the run's file system);
+    # None, or a level without a quota: a private tmpfs of `tmp_mb`.
+    tmp: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,10 +116,11 @@ class Capabilities:
     prlimit: str | None
     cgroup: str | None  # "v1", "v2" or None
     userns: bool
+    disk_quota: bool = False  # a run folder can be a loop-mounted image (`quota.works`)
 
     @property
     def best(self) -> Level:
-        if self.bwrap and self.root and self.setpriv and self.prlimit and self.cgroup:
+        if self.bwrap and self.root and self.setpriv and self.prlimit and self.cgroup and self.disk_quota:
             return "strict"
         if self.bwrap and (self.root or self.userns):
             return "basic"
@@ -134,7 +146,7 @@ def detect() -> Capabilities:
             bwrap = None
     return Capabilities(bwrap=bwrap, root=root, setpriv=shutil.which("setpriv"),
                         prlimit=shutil.which("prlimit"), cgroup=_cgroup_version() if root else None,
-                        userns=userns)
+                        userns=userns, disk_quota=bool(root and bwrap) and quota.works(run_prefix()))
 
 
 def _runs(argv: list[str]) -> bool:
@@ -247,9 +259,10 @@ def _python_roots() -> list[str]:
 
 
 def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], inside: Path,
-           user_namespace: bool) -> list[str]:
+           user_namespace: bool, tmp: Path | None = None) -> list[str]:
     """bubblewrap's argv up to its ``--``: new namespaces (and a user namespace where we are not
-    root), only the binds the kernel needs, `env` as its whole environment."""
+    root), only the binds the kernel needs, `env` as its whole environment; `tmp` bound as /tmp, else
+    a tmpfs of `tmp_mb`."""
     args = [detect().bwrap or "bwrap"]
     if user_namespace:
         args += ["--unshare-user"]
@@ -282,8 +295,9 @@ def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], ins
     targets += [("--ro-bind", str(src), dest) for src, dest in paths.maps]
 
     # bwrap creates missing mount points 0700; make every ancestor traversable for the dropped uid
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--bind", str(tmp), "/tmp"] if tmp else ["--perms", "1777", "--size", str(limits.tmp_mb * 2**20),
+                                                     "--tmpfs", "/tmp"]
     for node in gpu_device_nodes(slot.gpu) if slot.gpu is not None else ():
         args += ["--dev-bind", node, node]
     made: set[str] = {"/", "/tmp"}
@@ -311,6 +325,8 @@ class Sandbox(abc.ABC):
     walled: bool
     #: What the result says: whether the kernel could reach a network at all.
     network: bool
+    #: The `Limits` this level does not enforce, recorded in every result and shown in the report.
+    not_enforced: tuple[str, ...] = ()
 
     def seen(self, host: Path, inside: str) -> str:
         """Where the kernel finds `host`: at `inside` when walled off, else where it is."""
@@ -322,6 +338,12 @@ class Sandbox(abc.ABC):
 
     def cgroup(self, name: str, limits: Limits) -> Cgroup | None:
         """A new cgroup capping the kernel's memory and processes, where this level has one."""
+        return None
+
+    def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0) -> quota.DiskQuota | None:
+        """Make the empty run folder `rundir` a file system where the kernel can write `limits.disk_mb`
+        beyond the `preload` bytes the harness copies in, where this level can; None: no quota.  The
+        caller removes it (`DiskQuota.remove`) after the kernel is gone."""
         return None
 
     def prepare_paths(self, paths: Paths, slot: Slot) -> None:
@@ -341,6 +363,7 @@ class Unsandboxed(Sandbox):
 
     walled = False
     network = True
+    not_enforced = ("memory_mb", "pids", "cpu_s", "file_size_mb", "disk_mb", "tmp_mb")
 
     def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
                        env: dict[str, str], inside: Path) -> list[str]:
@@ -348,10 +371,12 @@ class Unsandboxed(Sandbox):
 
 
 class Basic(Sandbox):
-    """``basic``: bubblewrap, in a user namespace of its own unless we are root; no uid drop, no cgroup."""
+    """``basic``: bubblewrap, in a user namespace of its own unless we are root; no uid drop, no cgroup,
+    no rlimits, no disk quota (a loop mount needs root); /tmp is a tmpfs of `tmp_mb`."""
 
     walled = True
     network = False
+    not_enforced = ("memory_mb", "pids", "cpu_s", "file_size_mb", "disk_mb")
 
     def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
                        env: dict[str, str], inside: Path) -> list[str]:
@@ -361,10 +386,12 @@ class Basic(Sandbox):
 
 class Strict(Sandbox):
     """``strict``: bubblewrap, then the slot's uid with every capability dropped (setpriv), under
-    rlimits (prlimit) and in the run's cgroup; all of which needs root (`Capabilities.best`)."""
+    rlimits (prlimit), in the run's cgroup and on the run's disk quota, /tmp included; all of which
+    needs root (`Capabilities.best`)."""
 
     walled = True
     network = False
+    not_enforced = ("tmp_mb",)  # /tmp is a folder of the run's file system: within `disk_mb`
 
     def uid(self, slot: Slot) -> int | None:
         return slot.uid
@@ -372,8 +399,16 @@ class Strict(Sandbox):
     def cgroup(self, name: str, limits: Limits) -> Cgroup | None:
         return Cgroup(name, limits)
 
+    def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0) -> quota.DiskQuota | None:
+        return quota.DiskQuota.mount(rundir, limit_mb=limits.disk_mb, preload=preload,
+                                     harness_mb=quota.harness_reserve_mb(limits.output_mb, limits.reply_mb),
+                                     replies=REPLIES, replies_mb=2 * limits.reply_mb + 16)
+
     def prepare_paths(self, paths: Paths, slot: Slot) -> None:
         super().prepare_paths(paths, slot)
+        if paths.tmp is not None:  # shared by the kernel's processes, as a /tmp is
+            paths.tmp.mkdir(exist_ok=True)
+            paths.tmp.chmod(0o1777)
         uid = slot.uid
         for d in (paths.ipc, paths.exchange_out):
             os.chown(d, uid, uid)
@@ -393,7 +428,8 @@ class Strict(Sandbox):
                    f"--fsize={limits.file_size_mb * 2**20}", f"--nproc={limits.pids}", "--core=0", "--"]
         join = "; ".join(f"echo $$ > {shlex.quote(f)}" for f in (cgroup.procs_files if cgroup else []))
         return ["/bin/sh", "-c", f'{join}; exec "$@"' if join else 'exec "$@"', "sh", *prlimit,
-                *_bwrap(paths=paths, limits=limits, slot=slot, env=env, inside=inside, user_namespace=False),  # root
+                *_bwrap(paths=paths, limits=limits, slot=slot, env=env, inside=inside, user_namespace=False,  # root
+                        tmp=paths.tmp),
                 *setpriv, sys.executable, KERNEL_SIDE, "-f", "{connection_file}"]
 
 
@@ -403,3 +439,119 @@ _STRATEGIES: dict[Level, Sandbox] = {"none": Unsandboxed(), "basic": Basic(), "s
 def strategy(level: Level) -> Sandbox:
     """What `level` means: the one place a level's name is looked at."""
     return _STRATEGIES[level]
+
+
+# ---------------------------------------------------------------------- what a dead process left behind
+
+#: A run's folder (in the temporary folder), its cgroup and its disk image are named
+#: ``davar-run-<pid>-<start>-<random>``: the process that made them and its start time (`run_prefix`).
+RUN_PREFIX = "davar-run-"
+
+
+@dataclass(frozen=True, slots=True)
+class Leftovers:
+    """What `remove_stale` removed: cgroups, run folders (with their disk images), and the processes that
+    were still running in those cgroups."""
+
+    cgroups: int = 0
+    folders: int = 0
+    processes: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.cgroups or self.folders or self.processes)
+
+
+def run_prefix() -> str:
+    """The name of a run folder (and of its cgroup and disk image) made by this process, up to its random
+    part: ``davar-run-<pid>-<start>-``, this process's id and start time (clock ticks after boot, from
+    /proc; 0 where there is none), so that `remove_stale` tells a live run from one whose process is gone,
+    even once its pid is reused."""
+    return f"{RUN_PREFIX}{os.getpid()}-{_start_time(os.getpid()) or 0}-"
+
+
+def remove_stale(tmp: Path | None = None) -> Leftovers:
+    """Remove what runs whose process is gone left behind (a driver or worker killed with ``kill -9``, a
+    machine that lost power): their cgroups, after killing whatever still runs in them; their run folders
+    in `tmp` (the temporary folder), after unmounting a disk quota mounted there (`quota.unmount_stale`),
+    and those disk images.  Only names `run_prefix` made are looked at, and only those whose process is
+    gone: a live batch's runs, another batch's or a student's check, are left alone, as are folders not
+    ours (owned by another user, or not a folder).  Idempotent; what cannot be removed (not root) stays."""
+    cgroups = processes = 0
+    named: dict[str, list[Path]] = {}
+    for parent in (CGROUP_ROOT / "davar", CGROUP_ROOT / "memory" / "davar", CGROUP_ROOT / "pids" / "davar"):
+        with contextlib.suppress(OSError):
+            for d in parent.glob(RUN_PREFIX + "*"):
+                named.setdefault(d.name, []).append(d)
+    for name, dirs in named.items():
+        if _owner_alive(name):
+            continue
+        processes += _empty_cgroup(dirs)
+        removed = True
+        for d in dirs:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+            removed &= not d.exists()
+        cgroups += removed
+    folders = 0
+    root = Path(tmp or tempfile.gettempdir())
+    for path in sorted(root.glob(RUN_PREFIX + "*")) if root.is_dir() else ():
+        try:
+            ours = not path.is_symlink() and path.lstat().st_uid == os.geteuid()
+        except OSError:  # gone meanwhile: an image removed with its folder
+            continue
+        if not ours or _owner_alive(path.name):
+            continue
+        with contextlib.suppress(OSError):
+            quota.unmount_stale(path)  # a mounted folder, or its image (`<folder>.disk`): both go
+        if path.is_dir() and not os.path.ismount(path):
+            shutil.rmtree(path, ignore_errors=True)
+            folders += not path.exists()
+    return Leftovers(cgroups=cgroups, folders=folders, processes=processes)
+
+
+def _start_time(pid: int) -> int | None:
+    """When process `pid` started (field 22 of /proc/<pid>/stat); None when there is no such process or it
+    is a zombie (dead, waiting for its parent to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the name, in parentheses, may hold spaces
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process that made run `name` (``davar-run-<pid>-<start>-…``) is still running; True for
+    names without an owner (made before owners were recorded: they may be in use)."""
+    parts = name.removeprefix(RUN_PREFIX).split("-", 2)
+    if len(parts) < 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return True
+    pid, start = parts[0], parts[1]
+    if not Path("/proc/self/stat").exists():  # no /proc: whether the pid is taken, reused or not
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+    now = _start_time(int(pid))
+    return now is not None and (start == "0" or now == int(start))
+
+
+def _empty_cgroup(dirs: list[Path]) -> int:
+    """Kill every process in the cgroup `dirs` (v1: one folder per controller) until it is empty; how many."""
+    killed: set[int] = set()
+    for _ in range(50):
+        pids = set()
+        for d in dirs:
+            with contextlib.suppress(OSError, ValueError):
+                pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        killed |= pids
+        time.sleep(0.02)
+    return len(killed)

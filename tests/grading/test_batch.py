@@ -1,18 +1,23 @@
 """davar.grading.batch through `davar grade`: parallel slots, resume after a killed driver, the cache."""
 
 import os
+import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from davar import catalogue, commands
+from davar import catalogue, cli, commands
 from davar.assignment import load
 from davar.book import gradebook
+from davar.errors import DataNotFound, DavarError
 from davar.grading import batch
 from davar.intake import inbox
 from davar.run import sandbox
@@ -125,3 +130,162 @@ def test_changed_graders_regrade_from_snapshots_without_running_again(course):
     [fallback] = again["s5"].messages
     assert fallback.key == "snapshot_fallback" and "hw.ipynb" in catalogue.render(fallback, "en")
     assert again["s5"].executions[0].wall_s != first["s5"].executions[0].wall_s  # it did run again
+
+
+# ------------------------------------------------------------------------ stops, leftovers, the workers' data
+
+strict = pytest.mark.skipif(LEVEL != "strict", reason="needs the strict sandbox: cgroups and sandbox uids")
+ENDLESS = "import time\nwhile True:\n    time.sleep(0.1)"
+
+
+@pytest.fixture
+def endless(course):
+    """The tiny assignment with two students whose notebooks never end."""
+    graders, subs, out = course
+    for i in range(2, 6):
+        for f in (subs / f"s{i}").iterdir():
+            f.unlink()
+        (subs / f"s{i}").rmdir()
+    for i in range(2):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ENDLESS)])
+        nbformat.write(nb, subs / f"s{i}" / "hw.ipynb")
+    return graders, subs, out
+
+
+def _driver(endless, tmp_path) -> subprocess.Popen:
+    graders, subs, out = endless
+    cmd = [sys.executable, "-m", "davar.cli", "grade", str(graders), str(subs), "--out", str(out), "--sandbox", LEVEL,
+           "--workers", "2"]
+    with open(tmp_path / "stdout", "wb") as stdout:
+        return subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stat(pid):
+    """(state, parent) of a process; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
+
+
+def _runs(workers):
+    """The run folders, disk images and cgroups named after these processes."""
+    parents = [Path(tempfile.gettempdir()), *(sandbox.CGROUP_ROOT / c / "davar" for c in ("memory", "pids", ""))]
+    return sorted(p for w in workers for parent in parents for p in parent.glob(f"davar-run-{w}-*"))
+
+
+def _sandboxed(workers, kernels_only=False):
+    """The live processes of a sandbox uid in these processes' runs (their cgroup or command line); only the
+    kernels themselves (uid dropped, kernel_side.py started: bubblewrap is set to die with its parent)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            uid = int((proc / "status").read_text().split("\nUid:")[1].split()[0])
+            cmdline = (proc / "cmdline").read_text()
+            where = (proc / "cgroup").read_text() + cmdline
+        except (OSError, IndexError):
+            continue
+        if kernels_only and "kernel_side.py" not in cmdline:
+            continue
+        if uid >= sandbox.BASE_UID and _stat(proc.name) and any(f"davar-run-{w}-" in where for w in workers):
+            found.append(int(proc.name))
+    return found
+
+
+def _until(condition, what, seconds=180):
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def _kernels_running(driver):
+    """The driver's two workers, once each has a kernel running in its run's cgroup."""
+    assert driver.poll() is None, "the driver ended before its kernels started"
+    workers = [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat") if (_stat(p.parent.name) or (0, 0))[1]
+               == driver.pid]
+    busy = [w for w in workers if _sandboxed([w], kernels_only=True)]
+    return busy if len(busy) == 2 else None
+
+
+@strict
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_stop_signal_ends_the_workers_and_their_kernels_and_leaves_no_run_behind(endless, tmp_path, stop):
+    driver = _driver(endless, tmp_path)
+    try:
+        workers = _until(lambda: _kernels_running(driver), "two kernels")
+        assert _sandboxed(workers) and _runs(workers)
+        driver.send_signal(stop)
+        assert driver.wait(timeout=120) == 128 + stop
+    finally:
+        driver.kill()
+    assert not [w for w in workers if _stat(w)], "a worker outlived its driver"
+    assert _sandboxed(workers) == [] and _runs(workers) == []
+    said = (tmp_path / "stdout").read_text()
+    assert said.startswith(f"Stopped by {stop.name}") and "0 results of this run are in the gradebook" in said
+    assert "2 submissions were not finished. Run the same command again" in said
+
+
+@strict
+def test_a_killed_driver_takes_its_workers_along_and_the_next_batch_removes_what_it_left(endless, tmp_path, capsys):
+    graders, subs, out = endless
+    driver = _driver(endless, tmp_path)
+    try:
+        workers = _until(lambda: _kernels_running(driver), "two kernels")
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=60)
+    finally:
+        driver.kill()
+    _until(lambda: not [w for w in workers if _stat(w)], "the workers to die with their driver", 30)
+    _until(lambda: not _sandboxed(workers), "their kernels to die", 30)
+    left = _runs(workers)
+    assert len([p for p in left if p.parent.parent.name == "pids"]) == 2, left  # a kill -9 leaves cgroups, folders
+    for i in range(2):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")]),
+                       subs / f"s{i}" / "hw.ipynb")
+    capsys.readouterr()
+    assert cli.main(["grade", str(graders), str(subs), "--out", str(out), "--sandbox", LEVEL, "--workers", "1"]) == 0
+    said = re.search(r"Removed what an earlier batch left when it was killed: (\d+) cgroups, (\d+) run folders",
+                     capsys.readouterr().out)
+    assert said and int(said[1]) >= 2 and int(said[2]) >= 2  # (and any other dead batch's on this machine)
+    assert _runs(workers) == []
+    assert _rows(out) == [("s0", 2.0), ("s1", 2.0)]
+
+
+def test_a_worker_without_the_drivers_data_stops_the_batch_and_no_one_gets_a_result(course, monkeypatch):
+    """The workers (processes of their own) see other data than the driver: the first refusal stops the
+    batch, naming the worker and the path, and nothing is stored."""
+    graders, _, out = course
+    real = batch.data_digest
+    monkeypatch.setattr(batch, "data_digest", lambda *a, **kw: "not " + real(*a, **kw))  # the driver's only
+    with pytest.raises(DavarError) as refused:
+        _grade(course, workers=2)
+    assert refused.value.key == "worker_data_differs"
+    assert refused.value.values["path"] == str(load(graders).data_root().absolute())
+    assert refused.value.values["worker"].endswith(")") and "pid " in refused.value.values["worker"]
+    assert not (out / "tiny" / "gradebook.sqlite").exists() or _rows(out) == []
+    assert list(out.glob("tiny/s*/result.json")) == []
+
+
+def test_a_dask_worker_without_the_data_refuses_before_grading(hw2, repo, tmp_path, monkeypatch):
+    """The Dask task, called as a worker started without --data would run it: the driver's data root is
+    empty there, so it refuses, naming the path and what is missing, before anything runs."""
+    sub = inbox.collect(repo / "submissions" / hw2.id / "passes", hw2)[0]
+    expected = batch.DataExpected(root=tmp_path / "data", digest=batch.data_digest(hw2), batch="b")
+    course = batch._course_files(hw2)
+    monkeypatch.setattr(batch, "_courses", {})  # where this "worker" writes the graders, removed below
+    with pytest.raises(DataNotFound) as refused:
+        batch._grade_on_worker(batch._files(sub.root, sub.files, 2**30), sub, course, "k", hw2.id, LEVEL, "standin",
+                               expected)
+    for folder in batch._courses.values():
+        shutil.rmtree(folder)
+    assert refused.value.key == "worker_data_missing"
+    assert refused.value.values["path"] == str(tmp_path / "data" / hw2.id)
+    assert "hidden/digits" in refused.value.values["missing"] and "public/digits" in refused.value.values["missing"]
+    assert "worker" in catalogue.text("worker_data_missing", "en", refused.value.values)
+    other = batch.DataExpected(root=hw2.data_root().parent, digest=expected.digest, batch="b", version="0.0.1")
+    with pytest.raises(DavarError) as refused:  # the same data, read by another davar: another digest
+        batch.check_data(hw2, expected=other, profile="standin", worker="w")
+    assert refused.value.key == "worker_davar_differs" and refused.value.values["driver_version"] == "0.0.1"

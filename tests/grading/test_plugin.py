@@ -233,3 +233,31 @@ def test_the_result_is_built_from_plain_values(tmp_path):
     assert [q.id for q in result.questions] == ["1", "3"] and result.max_score == 6  # public-only: what ran
     assert result.sandbox.blocked == (net,) and result.status == "sandbox_violation"
     assert [m.key for m in result.messages] == ["notebook_missing", "sandbox_blocked"]
+
+
+def test_a_run_that_filled_its_disk_quota_is_a_disk_limit_message(tmp_path):
+    """A cell stopped by the quota (or a notebook that ended with it full) says so, with the quota; the
+    limits the level did not enforce stay in the result."""
+    from davar import catalogue
+    from davar.assignment import load
+    from davar.grading.outcome import Ran, build_result
+    from davar.intake.inbox import Submission
+    from davar.results import ExecutionRecord, SandboxRecord
+
+    (tmp_path / "assignment.toml").write_text(
+        'id = "p"\ntitle = { fa = "آزمایش", en = "plugin" }\nnotebooks = ["a.ipynb"]\n[limits]\ndisk_mb = 64\n'
+        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n', "utf-8")
+    assignment = load(tmp_path)
+    submission = Submission(student="s", root=tmp_path, notebooks={"a.ipynb": tmp_path / "a.ipynb"}, files=(),
+                            digest="d")
+    box = SandboxRecord(level="strict", network=False, limits={"disk_mb": 64}, not_enforced=("tmp_mb",))
+    for status, key in (("error", "disk_limit"), ("dead", "disk_limit"), ("ok", "disk_limit_full")):
+        ran = {"a.ipynb": Ran(ExecutionRecord(notebook="a.ipynb", status=status, reason="disk_limit", failing_cell=2,
+                                              error_name="OSError", error_value="[Errno 28] No space left on device"),
+                              box, ())}
+        result = build_result(assignment, submission, [], ran, level="strict", profile="standin")
+        assert [m.key for m in result.messages] == [key] and result.sandbox.not_enforced == ("tmp_mb",)
+        assert result.status == ("graded" if status == "ok" else "execution_error")
+        text = catalogue.render(result.messages[0], "en")
+        assert "64 MB" in text and ("cell 3" in text) == (status != "ok")
+        assert "۶۴" in catalogue.render(result.messages[0], "fa")

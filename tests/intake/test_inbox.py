@@ -1,7 +1,9 @@
 """davar.intake.inbox: folders, notebooks, zips, Moodle and Quera-style exports; lenient notebook names;
 student ids and names by pattern; the export's times; unsafe zips refused."""
 
+import os
 import stat
+import threading
 import tomllib
 import zipfile
 from datetime import datetime
@@ -11,9 +13,10 @@ from zoneinfo import ZoneInfo
 import nbformat
 import pytest
 
-from davar import commands
+from davar import catalogue, commands
 from davar.assignment import load as load_assignment
 from davar.errors import InvalidSubmission
+from davar.grading.grade import grade_submission
 from davar.intake import inbox
 from davar.run import sandbox
 
@@ -314,3 +317,61 @@ def test_a_submission_repository_is_dated_by_its_commit(tmp_path):
         subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env)
     [sub] = inbox.collect(repo, load(tmp_path / "graders" / "g"))
     assert sub.submitted_at == "2023-11-24T20:30:00+03:30"
+
+
+# ---------------------------------------------------------------- what a submitted folder holds besides files
+
+
+def _bounded(fn, *args):
+    """`fn(*args)` in a thread joined with a timeout: a regression that blocks fails instead of hanging."""
+    out = {}
+    reader = threading.Thread(target=lambda: out.setdefault("value", fn(*args)), daemon=True)
+    reader.start()
+    reader.join(20)
+    assert not reader.is_alive(), "intake blocked on something a student left"
+    return out["value"]
+
+
+def test_pipes_links_and_devices_in_a_students_folder_are_listed_never_opened(tmp_path):
+    a = assignment(tmp_path)
+    s1, s2 = tmp_path / "subs" / "s1", tmp_path / "subs" / "s2"
+    for d in (s1, s2):
+        d.mkdir(parents=True)
+    (s1 / "hw.ipynb").write_text(notebook())
+    os.mkfifo(s1 / "data.csv")
+    os.mkfifo(s1 / "result.txt")  # where a Quera-style export has the student's identity
+    (s1 / "passwd").symlink_to("/etc/passwd")
+    (s1 / "etc").symlink_to("/etc")
+    os.mkfifo(s2 / "hw.ipynb")  # a pipe named like the notebook is no notebook
+    s1_, s2_ = _bounded(inbox.collect, tmp_path / "subs", a)
+    assert s1_.student == "s1" and [str(p) for p in s1_.files] == ["hw.ipynb"] and s1_.problem is None
+    [note] = s1_.notes
+    assert note.key == "submission_skipped" and note.values == {"count": 4, "entries": "data.csv, etc, passwd, result.txt"}
+    assert "4 entries" in catalogue.render(note, "en") and "data.csv" in catalogue.render(note, "fa")
+    assert s2_.problem.key == "no_notebook" and [m.values["entries"] for m in s2_.notes] == ["hw.ipynb"]
+
+
+def test_a_pipe_in_a_flat_moodle_download_is_not_copied(tmp_path):
+    a = assignment(tmp_path)
+    export = tmp_path / "moodle"
+    export.mkdir()
+    (export / "Ali Rezaei_123_assignsubmission_file_hw.ipynb").write_text(notebook())
+    os.mkfifo(export / "Ali Rezaei_123_assignsubmission_file_data.csv")
+    [sub] = _bounded(inbox.collect, export, a)
+    assert sub.student == "123" and [str(p) for p in sub.files] == ["hw.ipynb"]
+    assert [(m.key, m.values["entries"]) for m in sub.notes] == [
+        ("submission_skipped", "Ali Rezaei_123_assignsubmission_file_data.csv")]
+
+
+def test_a_folder_over_the_intake_limit_is_not_read_and_not_run(tmp_path):
+    a = assignment(tmp_path, intake_toml="[intake]\nmax_unpacked_mb = 1\n")
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    (student / "hw.ipynb").write_text(notebook())
+    with open(student / "weights.bin", "wb") as f:
+        f.truncate(2**40)  # a terabyte, sparse: hashing it would take hours
+    [sub] = _bounded(inbox.collect, tmp_path / "subs", a)
+    assert sub.problem.key == "submission_too_large" and sub.problem.values["limit_mb"] == 1
+    result = grade_submission(sub, a, level="none")
+    assert result.status == "invalid_submission" and result.executions == ()
+    assert "1 MB" in catalogue.render(result.messages[0], "en")

@@ -1,8 +1,10 @@
 """davar.intake.repair: each kind of damaged notebook is repaired and graded, or refused with its reason."""
 
 import json
+import os
 import shutil
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -132,6 +134,29 @@ def test_files_over_the_cap_are_refused_unread(tmp_path):
         repair.load(path)
     assert e.value.key == "notebook_too_large" and e.value.values["limit_mb"] == 1024
     assert "Clear the outputs" in catalogue.render(catalogue.message(e.value.key, e.value.values), "en")
+
+
+@pytest.mark.parametrize("plant, kind", [(os.mkfifo, "fifo"), (lambda p: os.symlink("/dev/zero", p), "symlink"),
+                                         (os.mkdir, "directory")])
+def test_a_pipe_a_link_or_a_folder_named_like_a_notebook_is_refused_at_once(tmp_path, plant, kind):
+    """A named pipe would block the reader forever, a device never end: refused before a byte is read."""
+    path = tmp_path / "hw.ipynb"
+    plant(path)
+    out = {}
+
+    def load():
+        try:
+            repair.load(path)
+        except InvalidSubmission as e:
+            out["error"] = e
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(20)  # a regression blocks forever: fail, do not hang
+    assert not reader.is_alive(), "reading the notebook blocked"
+    e = out["error"]
+    assert (e.key, e.values) == ("notebook_not_a_file", {"notebook": "hw.ipynb", "kind": kind})
+    assert "not a regular file" in str(e) and "فایل معمولی" in e.text("fa")
 
 
 # ---------------------------------------------------------------- end to end, in the strict sandbox

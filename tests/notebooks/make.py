@@ -62,6 +62,53 @@ not_a_model = [1, 2, 3]""",
     ],
     "floods_output": ["for i in range(200_000):\n    print('spam ' * 20)"],
     "kills_kernel": ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],
+    # Named pipes (an open waits for a writer forever), a link to a device and a folder, each where the harness
+    # reads a file after the run: the namespace snapshot (the kernel then saves it elsewhere) and the bridge's
+    # replies (an array's .npy file, a reply's own .json), planted on request by replacing the kernel side's
+    # encoder and reply writer.
+    "leaves_fifos_where_the_harness_reads": [
+        """import os, numpy as np, _davar
+answer = 42
+small = np.arange(6)
+os.mkfifo(".davar-snapshot.pkl")
+os.makedirs("elsewhere")
+os.chdir("elsewhere")  # the kernel's snapshot lands here, the pipe stays where the harness reads it""",
+        """PLANTS = {"fifo": os.mkfifo, "device": lambda p: os.symlink("/dev/zero", p), "folder": os.mkdir}
+original_encode, original_reply = _davar._encode, _davar._reply
+def plant(how):
+    def encode(obj, stem, counter):
+        if not hasattr(obj, "shape"):
+            return original_encode(obj, stem, counter)
+        name = f"{stem}-1.npy"
+        PLANTS[how](os.path.join(_davar.EXCHANGE_OUT, name))
+        return {"npy": name}
+    def pipe_reply(rid, fn):  # once: the next request's reply is a named pipe
+        _davar._reply = original_reply
+        os.mkfifo(os.path.join(_davar.EXCHANGE_OUT, f"{rid}.json"))
+    _davar._encode = encode if how in PLANTS else original_encode
+    if how == "reply":
+        _davar._reply = pipe_reply
+    return how""",
+    ],
+    # /tmp first (the error caught), then the working folder: one quota for both, so the second write fails
+    "fills_the_disk": [
+        """import os
+def fill(folder, limit_mb=1024):
+    written = 0
+    try:
+        with open(os.path.join(folder, "fill.bin"), "wb") as f:
+            while written < limit_mb:
+                f.write(b"\\0" * 2**20)
+                f.flush()
+                written += 1
+    except OSError as e:
+        return written, e.errno
+    return written, None
+tmp_mb, tmp_errno = fill("/tmp")
+defined_before = 42""",
+        "checkpoint = open('checkpoint.bin', 'wb')\ncheckpoint.write(b'\\1' * 8 * 2**20)\ncheckpoint.flush()",
+        "never_defined = 1",
+    ],
     "models_with_branches": [
         # torch: an Inception module joined by torch.cat, a ResNeXt-like block (grouped conv, x += shortcut),
         # and a model torch.fx cannot trace (control flow on data).

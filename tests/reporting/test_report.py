@@ -224,6 +224,26 @@ def test_sandbox_violation_warning(lang):
     assert msg in box
 
 
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_disk_quota_in_the_limits_and_the_run(lang):
+    """`disk_mb` is listed with the other limits, "not enforced" where the level did not (basic); a run that
+    filled its quota says why and how much its folder held."""
+    filled = dataclasses.replace(execution_error(), executions=(ExecutionRecord(
+        notebook="hw.ipynb", status="error", reason="disk_limit", disk_used_mb=64.2, failing_cell=1),),
+        sandbox=SandboxRecord(level="basic", network=False, limits={"memory_mb": 4096, "disk_mb": 64},
+                              not_enforced=("memory_mb", "disk_mb")))
+    body = _body(report.render_report(filled, lang))
+    mb = report.label("megabytes", lang, value=report._num(64, lang))
+    assert str(report.label("limit_name.disk_mb", lang)) in body
+    assert str(report.label("limit_not_enforced", lang, value=mb)) in body
+    assert str(report.label("execution_reason_name.disk_limit", lang)) in body
+    assert str(report.label("megabytes", lang, value=report._num(64.2, lang))) in body
+    strict = dataclasses.replace(filled, sandbox=SandboxRecord(level="strict", network=False,
+                                                               limits={"disk_mb": 64}, not_enforced=("tmp_mb",)))
+    body = _body(report.render_report(strict, lang))
+    assert str(mb) in body and str(report.label("limit_not_enforced", lang, value=mb)) not in body
+
+
 def test_graded_without_violation_has_no_warning_box():
     assert "box-warning" not in _body(report.render_report(graded(), "fa"))
 

@@ -2,11 +2,17 @@
 
 import base64
 import io
+import os
+import threading
 
 import nbformat
+import pytest
 from PIL import Image
 
+from davar.errors import UnsafeFile
 from davar.run import figures
+
+LIMIT = 64 * 2**20
 
 
 def _png(width=40, height=30, fmt="PNG") -> str:
@@ -29,7 +35,7 @@ def test_images_are_reencoded_and_numbered_by_the_students_cells(tmp_path):
                      {"image/svg+xml": "<svg><script>alert(1)</script></svg>"},
                      {"image/png": base64.b64encode(b"<script>not an image</script>").decode()},
                      {"text/plain": "no image"})
-    found = figures.from_notebook(path, "HW.ipynb")
+    found = figures.from_notebook(path, "HW.ipynb", limit=LIMIT)
     assert [(f.notebook, f.cell, f.mime) for f in found] == [("HW.ipynb", 1, "image/png"), ("HW.ipynb", 1, "image/jpeg"),
                                                              ("HW.ipynb", 1, "image/svg+xml"), ("HW.ipynb", 1, "image/png")]
     png, jpeg, svg, junk = found
@@ -41,7 +47,7 @@ def test_images_are_reencoded_and_numbered_by_the_students_cells(tmp_path):
 
 def test_big_images_shrink_and_only_the_first_ones_keep_data(tmp_path):
     path = _notebook(tmp_path, *[{"image/png": _png(3000, 1500)}] * (figures.MAX_FIGURES + 2))
-    found = figures.from_notebook(path, "HW.ipynb")
+    found = figures.from_notebook(path, "HW.ipynb", limit=LIMIT)
     assert len(found) == figures.MAX_FIGURES + 2 and all(f.data for f in found[:figures.MAX_FIGURES])
     assert not any(f.data for f in found[figures.MAX_FIGURES:])
     with Image.open(io.BytesIO(base64.b64decode(found[0].data))) as im:
@@ -49,6 +55,30 @@ def test_big_images_shrink_and_only_the_first_ones_keep_data(tmp_path):
 
 
 def test_a_missing_or_broken_notebook_has_no_figures(tmp_path):
-    assert figures.from_notebook(tmp_path / "none.ipynb", "x") == ()
+    assert figures.from_notebook(tmp_path / "none.ipynb", "x", limit=LIMIT) == ()
     (tmp_path / "bad.ipynb").write_text("{not json")
-    assert figures.from_notebook(tmp_path / "bad.ipynb", "x") == ()
+    assert figures.from_notebook(tmp_path / "bad.ipynb", "x", limit=LIMIT) == ()
+
+
+@pytest.mark.parametrize("plant, kind", [(os.mkfifo, "fifo"), (lambda p: os.symlink("/dev/zero", p), "symlink"),
+                                         (lambda p: os.truncate(_touch(p), LIMIT + 1), "too_large")])
+def test_an_executed_notebook_that_is_no_notebook_file_is_refused_at_once(tmp_path, plant, kind):
+    path = tmp_path / "executed.ipynb"
+    plant(path)
+    out = {}
+
+    def read():
+        try:
+            figures.from_notebook(path, "x", limit=LIMIT)
+        except UnsafeFile as e:
+            out["kind"] = e.kind
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(20)  # a regression blocks forever: fail, do not hang
+    assert not reader.is_alive() and out == {"kind": kind}
+
+
+def _touch(path):
+    path.touch()
+    return path

@@ -1,5 +1,8 @@
 """Containment: what a notebook in the strict sandbox can and cannot do (ARCHITECTURE.md §2)."""
 
+import dataclasses
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,6 +94,71 @@ def test_output_beyond_the_limit_is_cut(spec, tmp_path):
     assert outputs[0].text == "[davar: output truncated]\n"
 
 
+@strict
+def test_filling_the_disk_quota_is_disk_limit_and_leaves_nothing_behind(spec):
+    """/tmp and the working folder share one quota: /tmp takes it all (the error caught), then a write in the
+    working folder fails; the run says `disk_limit`, the graders still get answers, and the host's disk held
+    no more than the quota; afterwards nothing is mounted and the image is gone."""
+    import dataclasses
+    import errno
+
+    from davar.run import quota
+
+    small = dataclasses.replace(spec, base_limits=dataclasses.replace(spec.base_limits, disk_mb=64))
+    with execute.run(inbox.collect(NOTEBOOKS / "fills_the_disk", small)[0], small, notebook=small.notebooks[0],
+                     level="strict") as live:
+        rundir = live.workdir.parent
+        image = rundir.with_name(rundir.name + quota.IMAGE_SUFFIX)
+        ex = live.execution
+        assert (ex.status, ex.reason, ex.failing_cell) == ("error", "disk_limit", 2), ex
+        assert ex.error_name == "OSError" and "No space left on device" in ex.error_value
+        assert 64 <= ex.disk_used_mb < 80
+        sub = Sub(live)
+        assert 64 <= sub.value("tmp_mb") < 70 and sub.value("tmp_errno") == errno.ENOSPC
+        assert sub.value("defined_before") == 42  # a full quota leaves the replies their own room
+        assert os.path.ismount(rundir) and image.stat().st_blocks * 512 < 80 * 2**20  # the host's disk: ~ the quota
+        record = live.sandbox_record()
+        assert record.limits["disk_mb"] == 64 and record.not_enforced == ("tmp_mb",)
+    assert not rundir.exists() and not image.exists() and rundir not in quota.mounted_runs()
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):  # its loop device is released too
+        try:
+            assert str(image) not in backing.read_text()
+        except FileNotFoundError:  # another run's loop device, released meanwhile
+            pass
+
+
+def test_a_run_that_filled_its_quota_says_so_whatever_the_error_looks_like():
+    """`disk_limit` from the cell's error (ENOSPC, EDQUOT) or from a full quota at the end (a library's own
+    words for a failed write, an error caught); a timeout or an out-of-memory kill keeps its reason."""
+    from davar.results import ExecutionRecord
+
+    class Quota:
+        def __init__(self, full):
+            self.is_full = full
+
+        def full(self):
+            return self.is_full
+
+        def used_mb(self):
+            return 64.0
+
+    torch_words = ExecutionRecord(status="error", error_name="RuntimeError",
+                                  error_value="[enforce fail at inline_container.cc:595] . unexpected pos")
+    enospc = ExecutionRecord(status="error", error_name="OSError", error_value="[Errno 28] No space left on device")
+    edquot = ExecutionRecord(status="error", error_name="OSError", error_value="[Errno 122] Disk quota exceeded")
+    assert execute._disk_use(torch_words, Quota(True)).reason == "disk_limit"
+    assert execute._disk_use(torch_words, Quota(False)).reason == ""
+    for words in (enospc, edquot):
+        assert execute._disk_use(words, Quota(False)).reason == "disk_limit"
+    assert execute._disk_use(ExecutionRecord(status="ok"), Quota(True)).reason == "disk_limit"
+    assert execute._disk_use(ExecutionRecord(status="dead", reason="kernel_died"), Quota(True)).reason == "disk_limit"
+    for kept in (ExecutionRecord(status="timeout", reason="cell_timeout"),
+                 ExecutionRecord(status="dead", reason="memory_limit")):
+        assert execute._disk_use(kept, Quota(True)).reason == kept.reason
+    assert execute._disk_use(enospc, None) == enospc  # no quota (basic, none): a plain error
+    assert execute._disk_use(ExecutionRecord(status="ok"), Quota(False)).disk_used_mb == 64.0
+
+
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
     assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
@@ -131,3 +199,50 @@ def test_each_level_is_one_strategy(tmp_path):
     assert plain[:3] == ["/bin/sh", "-c", 'exec "$@"'] and f"--cpu={limits.cpu_s}" in plain
     assert f"--reuid={slot.uid}" in plain and "--unshare-user" not in plain
     assert plain[-3:] == [sandbox.KERNEL_SIDE, "-f", "{connection_file}"]
+    # the disk quota: strict's /tmp is a folder of the run's capped file system, basic's a tmpfs of tmp_mb
+    assert "--tmpfs" in plain and "--tmpfs" in argv(basic)  # without a folder for it: a tmpfs
+    with_tmp = dataclasses.replace(paths, tmp=tmp_path / "t")
+    strict_tmp = strict.kernel_command(paths=with_tmp, limits=limits, slot=slot, cgroup=None, env=env, inside=tmp_path)
+    assert "--tmpfs" not in strict_tmp and ["--bind", str(tmp_path / "t"), "/tmp"] == strict_tmp[
+        strict_tmp.index(str(tmp_path / "t")) - 1:strict_tmp.index(str(tmp_path / "t")) + 2]
+    basic_tmp = basic.kernel_command(paths=with_tmp, limits=limits, slot=slot, cgroup=None, env=env, inside=tmp_path)
+    assert "--tmpfs" in basic_tmp and str(tmp_path / "t") not in basic_tmp
+    assert none.disk_quota(tmp_path, limits) is None and basic.disk_quota(tmp_path, limits) is None
+    assert "disk_mb" in none.not_enforced and "disk_mb" in basic.not_enforced and strict.not_enforced == ("tmp_mb",)
+
+
+
+
+@strict
+def test_remove_stale_removes_what_dead_processes_left_and_nothing_of_live_ones(tmp_path):
+    """A killed driver's runs: cgroups (a process still in one) and run folders named after a dead pid, or a
+    live pid with another start time (reused), go; a live owner's, an unnamed one's and another user's stay."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    me = sandbox.run_prefix()
+    stale = [f"davar-run-{dead.pid}-123-abcd1234", f"davar-run-{os.getpid()}-1-reused00"]
+    kept = [f"{me}mine0000", "davar-run-legacy00", f"davar-run-{dead.pid}-123-notmine0"]
+    for name in stale + kept:
+        (tmp_path / name / "work").mkdir(parents=True)
+    os.chown(tmp_path / kept[2], 65534, 65534)
+    (tmp_path / f"{stale[0]}.disk").write_bytes(b"")  # its disk image (davar/run/quota.py)
+    parents = [sandbox.CGROUP_ROOT / "davar"] if sandbox.detect().cgroup == "v2" else [
+        sandbox.CGROUP_ROOT / c / "davar" for c in ("memory", "pids")]
+    cgroups, live = [p / stale[0] for p in parents], [p / kept[0] for p in parents]
+    for d in cgroups + live:
+        d.mkdir(parents=True)
+    sleeper = subprocess.Popen(["sleep", "600"])
+    try:
+        for d in cgroups:
+            (d / "cgroup.procs").write_text(str(sleeper.pid))
+        removed = sandbox.remove_stale(tmp_path)
+        assert sleeper.wait(timeout=10) == -9  # what still ran in a dead run's cgroup is killed
+        assert (removed.folders, removed.processes) == (2, 1) and removed.cgroups >= 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+        assert not any(d.exists() for d in cgroups) and all(d.exists() for d in live)
+        assert not sandbox.remove_stale(tmp_path).folders  # idempotent
+    finally:
+        sleeper.kill()
+        for d in cgroups + live:
+            if d.exists():
+                d.rmdir()

@@ -1,0 +1,301 @@
+"""A disk quota per run, and the host's free space before a batch and a run.
+
+Under ``strict`` the run folder (the working folder, the kernel's ``/tmp``, the sockets, the executed
+notebook and the kernel's log) is a file system of its own: a sparse ext4 image made for the run,
+loop-mounted on the host at the run folder, unmounted and deleted when the run ends::
+
+    truncate -s SIZE davar-run-XXXX.disk          # sparse: only the blocks written use the host's disk
+    mkfs.ext4 -q -F -O ^has_journal -b 4096 -i 16384 -m 0 -E lazy_itable_init=1,nodiscard IMAGE
+    tune2fs -r ROOT_ONLY_BLOCKS IMAGE             # what only the harness (root) may use
+    mount -o loop,nosuid,nodev,noatime,noinit_itable IMAGE davar-run-XXXX
+    mount -t tmpfs -o size=2×reply_mb+16m,mode=0700,... tmpfs davar-run-XXXX/out
+
+Why a file system and not a watchdog: the kernel's writes fail with ENOSPC the moment the folder is
+full, however fast it writes, with nothing polling (a watchdog sees 6 GB after the fact).  Why a loop
+image and not a tmpfs: tmpfs is memory, and four workers with a 2 GB quota each would hold 8 GB of
+RAM for their files.  Why not ext4 project quotas: they need the host file system formatted with them,
+and the owner of a file may change its project.  The harness still reads the run's files where it
+always did (the image is mounted at the run folder).
+
+- **The kernel gets `disk_mb`, the harness keeps room.**  The image holds what the harness copies in
+  (the submission's files, a snapshot to restore), `disk_mb` for the kernel, and blocks only root may
+  use (ext4's reserved blocks, set exactly with ``tune2fs -r``; at most half the file system, so a
+  small quota has a smaller share): the harness writes the executed notebook and the graders' inputs
+  as root, so a notebook that filled its quota never makes the harness fail.  (Root's writes take
+  ordinary blocks first, so the kernel's share is `disk_mb` + 1 MB less the notebook copies the
+  harness writes beside it before the kernel starts: a few hundred KB for a student's notebook.)
+- **Replies have room of their own.**  The exchange folder the kernel answers the graders in
+  (`sandbox.REPLIES`) is a small tmpfs inside the run folder (memory charged to the kernel's cgroup as
+  it writes; the bridge deletes each reply once read): a notebook that filled its quota, by accident
+  (checkpoints every epoch) or not, can still be graded on what it defined.
+- **No journal, no background zeroing**: a scratch file system thrown away after the run needs
+  neither; without them an empty 2 GB image uses ~1.3 MB of the host's disk (a journal would write 64 MB).
+- **Always removed**: `DiskQuota.remove` is the run's cleanup (after the kernel and its cgroup are
+  gone); it unmounts the tmpfs and the image (lazily when something still holds them: a file system
+  goes with its last user) and deletes the image.  After a driver died (`kill -9`), `unmount_stale`
+  removes what a ``davar-run-*`` folder left: the clean-up of dead runs calls it before deleting the
+  folder; `mounted_runs` lists the run folders mounted now.
+
+Measured on the project's machine (2 cores, ext4 with ``discard`` on virtio, root), the default 2 GB
+quota, `DiskQuota.mount` then `remove`, 10 runs each: idle, mount 55–72 ms (mkfs ~25, tune2fs ~10, the
+two mounts ~25) and remove 3–5 ms; at a load average of 5 (other sessions' notebooks), mount median
+71 ms (39–174) and remove median 73 ms (the unmount 9–40, the host's delete of the image 6–64).  So
+60–250 ms per run, against ~700 ms for a sandboxed kernel's start.
+
+``basic`` and ``none`` have no quota: ``basic`` runs without root (no loop mount), ``none`` is a plain
+kernel.  Their results say `disk_mb` was not enforced (`SandboxRecord.not_enforced`, shown in the
+report); ``basic``'s ``/tmp`` is a tmpfs capped at `tmp_mb`.  A notebook whose write fails there
+because the host's disk is full gets no `disk_limit` reason: it is a plain error.
+
+Free space on the host: `check_batch` (`davar grade`, before anything runs) wants `disk_mb` for every
+parallel run plus `HOST_MARGIN_MB` on the run folders' file system, and the margin where the reports
+go; `DiskQuota.mount` wants the image's full size plus the margin before each run.  Too little is a
+`DiskSpaceLow` error naming the path, the free and the needed space (a run refused this way is the
+submission's `harness_error`, graded again by the next `davar grade`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from davar.errors import DiskSpaceLow
+
+#: What must stay free on the host's disk beyond what the runs may use (the gradebook, reports, logs).
+HOST_MARGIN_MB = 1024
+#: The image of run folder ``davar-run-XXXX`` is ``davar-run-XXXX.disk`` next to it.
+IMAGE_SUFFIX = ".disk"
+#: ext4's own overhead (inode tables, bitmaps), as a fraction of the image: measured 2.2–3.7 %.
+_OVERHEAD = 0.05
+_MKFS = ("-q", "-F", "-O", "^has_journal", "-b", "4096", "-i", "16384", "-E", "lazy_itable_init=1,nodiscard")
+_MOUNT_OPTIONS = "loop,nosuid,nodev,noatime,noinit_itable"
+#: A cell's error that says the disk is full: ENOSPC (28) or EDQUOT (122), as Python words them.
+_OUT_OF_SPACE = re.compile(r"\[Errno (?:28|122)\]|No space left on device|Disk quota exceeded")
+_MNT_DETACH = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiskQuota:
+    """A run folder that is a size-capped file system of its own (`mount`); `remove` undoes it."""
+
+    folder: Path  # the run folder, where the image is mounted
+    image: Path
+    limit_mb: int  # what the kernel may write
+    baseline: int  # bytes in use right after mounting (the file system's own)
+
+    @classmethod
+    def mount(cls, folder: Path, *, limit_mb: int, harness_mb: int, preload: int = 0, replies: str = "",
+              replies_mb: int = 0) -> DiskQuota:
+        """Make `folder` (an empty run folder) a file system where the kernel can write `limit_mb`, beyond
+        the `preload` bytes the harness copies in, and root `harness_mb` more; its subfolder `replies`
+        (where the kernel answers the graders) a tmpfs of `replies_mb` of its own.  Refused
+        (`DiskSpaceLow`) unless the host has the image's whole size and the margin free."""
+        kernel_mb = limit_mb + -(-preload // 2**20)
+        # root's share can be at most half the file system (mke2fs, tune2fs): a small quota has a smaller one
+        size_mb = int((kernel_mb + min(harness_mb, kernel_mb)) * (1 + _OVERHEAD)) + 8
+        if short := short_of(folder.parent, size_mb + HOST_MARGIN_MB):
+            raise DiskSpaceLow("disk_space_low", path=str(folder.parent), free_mb=short[0], needed_mb=short[1],
+                               margin_mb=HOST_MARGIN_MB)
+        return cls._make(folder, size_mb=size_mb, limit_mb=limit_mb, preload=preload, replies=replies,
+                         replies_mb=replies_mb)
+
+    @classmethod
+    def _make(cls, folder: Path, *, size_mb: int, limit_mb: int, preload: int = 0, replies: str = "",
+              replies_mb: int = 0) -> DiskQuota:
+        image = folder.with_name(folder.name + IMAGE_SUFFIX)
+        try:
+            with open(image, "xb") as f:
+                f.truncate(size_mb * 2**20)
+            _run(["mkfs.ext4", *_MKFS, "-m", "0", str(image)])
+            # the kernel's share: its quota, the harness's copies, 1 MB for the folders' own blocks
+            _run(["tune2fs", "-r", str(_root_only(image, kernel=(limit_mb + 1) * 2**20 + preload)), str(image)])
+            _run(["mount", "-o", _MOUNT_OPTIONS, str(image), str(folder)])
+            if replies:  # memory, charged to the kernel's cgroup as it writes; the harness empties it per reply
+                (folder / replies).mkdir()
+                _run(["mount", "-t", "tmpfs", "-o", f"size={replies_mb}m,mode=0700,nosuid,nodev,noexec", "tmpfs",
+                      str(folder / replies)])
+        except BaseException:
+            with contextlib.suppress(OSError):
+                _unmount(folder)
+            image.unlink(missing_ok=True)
+            raise
+        st = os.statvfs(folder)
+        return cls(folder=folder, image=image, limit_mb=limit_mb, baseline=(st.f_blocks - st.f_bfree) * st.f_frsize)
+
+    def free_bytes(self) -> int:
+        """What the kernel (not root) can still write."""
+        st = os.statvfs(self.folder)
+        return st.f_bavail * st.f_frsize
+
+    def used_mb(self) -> float:
+        """What the run folder holds now: the submission's files, what the notebook wrote, /tmp, the logs."""
+        st = os.statvfs(self.folder)
+        return round(max(0, (st.f_blocks - st.f_bfree) * st.f_frsize - self.baseline) / 2**20, 1)
+
+    def full(self) -> bool:
+        """Whether the kernel has (all but) nothing left: under 1 % of its quota, or 1 MB."""
+        return self.free_bytes() < max(2**20, self.limit_mb * 2**20 // 100)
+
+    def remove(self, *, keep_image: bool = False) -> None:
+        """Unmount (lazily if something still holds it) and delete the image, unless `keep_image`
+        (`execute.run(keep=True)`: ``mount -o loop`` it to look)."""
+        try:
+            _unmount(self.folder)
+        finally:  # a mounted image may go too: its blocks are freed when its loop device lets go
+            if not keep_image:
+                self.image.unlink(missing_ok=True)
+
+
+def harness_reserve_mb(output_mb: int, reply_mb: int) -> int:
+    """Root's room on a run's file system: the executed notebook (outputs are cut at `output_mb`) and the
+    graders' inputs (sized like the replies they get back), with room to spare."""
+    return 2 * output_mb + 2 * reply_mb + 64
+
+
+def out_of_space(*texts: str) -> bool:
+    """Whether an error's name, value or traceback says the disk was full (ENOSPC or EDQUOT)."""
+    return any(_OUT_OF_SPACE.search(t) for t in texts if t)
+
+
+def works(prefix: str = "davar-run-") -> bool:
+    """Whether this host can give a run a quota: a real mount of a small image (root, loop devices,
+    mkfs.ext4), in the temporary folder runs use, named as a run (`prefix`: what a dead driver's
+    clean-up looks for)."""
+    if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("mkfs.ext4", "tune2fs", "mount")):
+        return False
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        DiskQuota._make(folder, size_mb=8, limit_mb=1).remove()
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            _unmount(folder)
+            folder.rmdir()
+
+
+def size_of(paths: Iterable[Path]) -> int:
+    """Bytes in the regular files `paths` (what the harness copies into a run)."""
+    total = 0
+    for p in paths:
+        with contextlib.suppress(OSError):
+            total += os.stat(p, follow_symlinks=False).st_size
+    return total
+
+
+# ---------------------------------------------------------------------- after a driver died
+
+
+def unmount_stale(path: Path) -> bool:
+    """Remove what a run's quota left when its driver died: `path` is a ``davar-run-*`` folder or its
+    ``.disk`` image.  Unmounts the folder (lazily: the file system goes with its last user) and
+    deletes the image; idempotent.  True when there was a mount or an image."""
+    path = Path(path)
+    folder = path.with_name(path.name.removesuffix(IMAGE_SUFFIX))
+    image = folder.with_name(folder.name + IMAGE_SUFFIX)
+    found = _unmount(folder)
+    if image.is_file():
+        image.unlink(missing_ok=True)
+        found = True
+    return found
+
+
+def mounted_runs(parent: Path | None = None) -> list[Path]:
+    """The run folders under `parent` (the temporary folder) that are mounted now, live or stale."""
+    parent = Path(parent or tempfile.gettempdir()).resolve()
+    return [p for p in _mount_points() if p.parent == parent and p.name.startswith("davar-run-")]
+
+
+# ---------------------------------------------------------------------- the host's free space
+
+
+def free_mb(path: Path) -> float:
+    """Free space (for an unprivileged user) on the file system holding `path`, or its nearest existing
+    parent, in MB."""
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free / 2**20
+
+
+def short_of(path: Path, needed_mb: float) -> tuple[int, int] | None:
+    """(free, needed) in MB when the file system holding `path` has less than `needed_mb` free; None when
+    it has enough."""
+    free = free_mb(path)
+    return (int(free), int(-(-needed_mb // 1))) if free < needed_mb else None
+
+
+def check_batch(*, disk_mb: int, runs: int, out: Path, run_folder: Path | None = None) -> None:
+    """Before a batch: `runs` parallel runs of `disk_mb` each, plus the margin, must fit where the runs
+    go (the temporary folder); the margin where the reports and the gradebook go (`out`), all of it
+    where both are on one file system.  `runs` 0: the runs are elsewhere (a cluster).  Too little is a
+    `DiskSpaceLow` naming the path, the free and the needed space."""
+    run_folder = Path(run_folder or tempfile.gettempdir())
+    if runs and (short := short_of(run_folder, disk_mb * runs + HOST_MARGIN_MB)):
+        raise DiskSpaceLow("disk_space_low_batch", path=str(run_folder), free_mb=short[0], needed_mb=short[1],
+                           runs=runs, disk_mb=disk_mb, margin_mb=HOST_MARGIN_MB)
+    if (not runs or _device(out) != _device(run_folder)) and (short := short_of(out, HOST_MARGIN_MB)):
+        raise DiskSpaceLow("disk_space_low_reports", path=str(out), free_mb=short[0], needed_mb=short[1])
+
+
+def _device(path: Path) -> int:
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path.stat().st_dev
+
+
+# ---------------------------------------------------------------------- mount plumbing
+
+
+def _root_only(image: Path, *, kernel: int) -> int:
+    """How many blocks of a new image to reserve for root so that everyone else can write `kernel` bytes:
+    the free blocks (its superblock, at byte 1024) less those, less what ext4 itself holds back for
+    delayed allocation (2 % of the blocks, at most 4096: `ext4_calculate_resv_clusters`)."""
+    with open(image, "rb") as f:
+        f.seek(1024)
+        sb = f.read(1024)
+    blocks, free = struct.unpack_from("<I", sb, 0x04)[0], struct.unpack_from("<I", sb, 0x0C)[0]
+    block_size = 1024 << struct.unpack_from("<I", sb, 0x18)[0]
+    return min(blocks // 2, max(0, free - -(-kernel // block_size) - min(blocks // 50, 4096)))  # tune2fs: ≤ half
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise OSError(f"{' '.join(argv[:1])} failed ({done.returncode}): {(done.stderr or done.stdout).strip()[:500]}")
+
+
+def _unmount(folder: Path) -> bool:
+    """Unmount `folder` and every mount below it, deepest first: each at once, or lazily when busy (it
+    goes with its last user).  True when there was one."""
+    folder = Path(os.path.realpath(folder))
+    points = [p for p in _mount_points() if p == folder or folder in p.parents]
+    libc = ctypes.CDLL(None, use_errno=True)
+    for point in sorted(set(points), key=lambda p: len(p.parts), reverse=True):
+        target = os.fsencode(point)
+        if libc.umount2(target, 0) != 0 and (ctypes.get_errno() != errno.EBUSY or
+                                             libc.umount2(target, _MNT_DETACH) != 0):
+            raise OSError(ctypes.get_errno(), f"cannot unmount {point}")
+    return bool(points)
+
+
+def _mount_points() -> list[Path]:
+    with open("/proc/self/mountinfo") as f:
+        return [Path(_unescape(line.split()[4])) for line in f]
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo path: space, tab, newline and backslash are octal escapes there."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

@@ -1,0 +1,119 @@
+"""A notebook that leaves named pipes, links and folders where the harness reads after its run is graded to
+the end, each refusal recorded with its fa/en message (davar.files through execute, kernels and the bridge).
+
+Before davar.files, the namespace snapshot was opened without O_NONBLOCK: the worker waited on the pipe
+forever, and with it the batch.  The grading runs in a thread joined with a generous timeout, so a
+regression fails this test instead of hanging the suite."""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from davar import catalogue
+from davar.assignment import load
+from davar.grading.grade import grade_submission
+from davar.intake import inbox
+from davar.run import sandbox
+
+NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "leaves_fifos_where_the_harness_reads" / "notebook.ipynb"
+GUARD_S = 300  # far above the ~5 s a run takes: only a run that blocks forever reaches it
+
+GRADER = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=1)
+def test_plain_value(sub):
+    expect(sub.value("answer") == 42, "assertion", detail="answer")
+
+@pytest.mark.davar(question="1", points=1)
+@pytest.mark.parametrize("how", ["fifo", "device", "folder"])
+def test_planted_array(sub, how):
+    sub.call("plant", how)
+    try:
+        sub.array("small")
+    finally:
+        sub.call("plant", "ok")
+
+@pytest.mark.davar(question="1", points=1)
+def test_planted_reply(sub):
+    sub.call("plant", "reply")
+    sub.value("answer")
+'''
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """The assignment, and the student's folder: the notebook, a named pipe and a link to a host file."""
+    graders = tmp_path / "graders" / "pipes"
+    graders.mkdir(parents=True)
+    (graders / "assignment.toml").write_text(
+        'id = "pipes"\ntitle = { fa = "لوله", en = "pipes" }\nnotebooks = ["notebook.ipynb"]\n'
+        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
+        '[[questions]]\nid = "1"\npoints = 5\ntitle = { fa = "یک", en = "one" }\n')
+    (graders / "test_pipes.py").write_text(GRADER)
+    (tmp_path / "data" / "pipes" / "public").mkdir(parents=True)
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    shutil.copy(NOTEBOOK, student / "notebook.ipynb")
+    os.mkfifo(student / "data.csv")
+    (student / "passwd").symlink_to("/etc/passwd")
+    return load(graders), tmp_path
+
+
+def _render(message):
+    return catalogue.render(message, "en"), catalogue.render(message, "fa")
+
+
+def _graded(submission, spec, root, level):
+    """`grade_submission` in a thread joined with `GUARD_S`: its result, or a failure if it blocks."""
+    done = {}
+    grading = threading.Thread(daemon=True, target=lambda: done.setdefault("result", grade_submission(
+        submission, spec, level=level, data_root=root / "data", snapshot_dir=root / "snapshots")))
+    grading.start()
+    grading.join(GUARD_S)
+    assert not grading.is_alive(), "grading blocked on something the notebook left"
+    return done["result"]
+
+
+def test_pipes_links_and_folders_where_the_harness_reads_are_refused_and_recorded(planted):
+    spec, root = planted
+    [submission] = inbox.collect(root / "subs", spec)
+    result = _graded(submission, spec, root, sandbox.choose_level("auto"))
+
+    assert result.status == "graded", [_render(m) for m in result.messages]
+    assert result.executions[0].status == "ok"
+    outcomes = {t.id: (t.outcome, [catalogue.render(m, "en") for m in t.messages]) for t in result.questions[0].tests}
+    assert outcomes["plain_value"][0] == "passed"
+    for test, words in (("planted_array[fifo]", "a named pipe"), ("planted_array[device]", "a symbolic link"),
+                        ("planted_array[folder]", "a folder"), ("planted_reply", "a named pipe")):
+        outcome, messages = outcomes[test]
+        assert outcome == "failed" and len(messages) == 1 and words in messages[0], (test, messages)
+    assert result.score == 1
+
+    notes = {m.key: m for m in result.messages}
+    en, fa = _render(notes["snapshot_not_saved"])  # the pipe where the harness reads the namespace back
+    assert ".davar-snapshot.pkl" in en and "a named pipe" in en and "لولهٔ نام‌دار" in fa
+    assert not (root / "snapshots" / "notebook.ipynb.pkl").exists()
+    en, fa = _render(notes["submission_skipped"])  # never opened, never copied into the sandbox
+    assert "2 entries" in en and "data.csv" in en and "passwd" in en and "data.csv" in fa
+    assert {str(p) for p in submission.files} == {"notebook.ipynb"}
+
+
+def test_a_file_swapped_for_a_pipe_after_intake_is_an_invalid_submission(planted):
+    """What intake listed is copied into the sandbox through davar.files too: a pipe put in its place
+    between intake and the run (a batch can take hours) is refused, never opened; no kernel starts."""
+    spec, root = planted
+    data = root / "subs" / "s1" / "data.csv"
+    data.unlink()
+    data.write_text("1,2\n")
+    [submission] = inbox.collect(root / "subs", spec)
+    data.unlink()
+    os.mkfifo(data)
+    result = _graded(submission, spec, root, "none")
+    assert result.status == "invalid_submission" and result.executions == ()
+    en, fa = _render(result.messages[0])
+    assert en == "data.csv was not read: it is a named pipe (FIFO), not a regular file." and "لولهٔ نام‌دار" in fa
