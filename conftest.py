@@ -40,7 +40,7 @@ def hw2(repo):
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
     """`corpus(assignment_id)` grades `submissions/<id>/` once per session (strict sandbox, as
-    `davar grade` does) and returns (reports folder, {student: result})."""
+    `davar grade --workers 2` does) and returns (reports folder, {student: result})."""
     cache = {}
 
     def graded(assignment_id: str):
@@ -48,8 +48,10 @@ def corpus(tmp_path_factory):
             from davar.commands import grade
 
             out = tmp_path_factory.mktemp(f"reports-{assignment_id}")
+            # two slots even on two cores: a sample that runs to its cell time limit (never_ends: 180 s of
+            # one core) then overlaps the others instead of adding to them
             results = grade(assignment=str(ROOT / "graders" / assignment_id),
-                            path=ROOT / "submissions" / assignment_id, out=out)
+                            path=ROOT / "submissions" / assignment_id, out=out, workers=2)
             cache[assignment_id] = (out / assignment_id, {r.student: r for r in results})
         return cache[assignment_id]
 

@@ -125,6 +125,9 @@ class Assignment:
     deadline: str = ""
     timezone: str = "Asia/Tehran"
     seed: int = 42
+    # A student's cell that kills the kernel or runs past `cell_timeout_s`: run the notebook once more without
+    # it (davar.grading.kernels), so only the tests that need what it makes lose their points.
+    rerun_without_fatal_cell: bool = True
     base_limits: Limits = Limits()  # `[limits]`; `limits(profile)` applies a profile's overrides
     profiles: dict[str, Profile] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
@@ -215,10 +218,15 @@ def load(directory: Path) -> Assignment:
         profiles[name] = Profile(parameters={k: v for k, v in table.items() if k != "limits"}, limits=overrides)
     intake = _typed(Intake, spec.get("intake", {}), f"{where} [intake]")
     _check_student_pattern(intake.student_pattern, where)
+    rerun = spec.get("rerun_without_fatal_cell", True)
+    if not isinstance(rerun, bool):
+        raise AssignmentError("assignment_table_invalid", where=f"{where} rerun_without_fatal_cell",
+                              error=f"true or false, not {rerun!r}")
     return Assignment(
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
         notebooks=notebooks, frameworks=tuple(spec.get("frameworks", ())), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
+        rerun_without_fatal_cell=rerun,
         base_limits=base_limits, profiles=profiles,
         datasets={name: _typed(Dataset, table, f"{where} [datasets.{name}]")
                   for name, table in spec.get("datasets", {}).items()},

@@ -104,14 +104,14 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     keys = {p.submission.student: p.cache_key for p in planned}
 
     def store(result: SubmissionResult) -> None:
-        harness_failed = any(m.key == "harness_error" for m in result.messages)
-        text = gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student],
-                             graded_with=graded_with)
+        """The student's files first, the gradebook row last: a batch killed in between grades them again."""
         student_dir = book.parent / result.student
         student_dir.mkdir(parents=True, exist_ok=True)
-        (student_dir / "result.json").write_text(text, encoding="utf-8")  # the gradebook's row, byte for byte
+        (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")  # the row, byte for byte
         report.render_reports(view(result, a, manual), student_dir, assignment_title=a.title, course=a.course,
                               messages=a.messages, release_hidden=a.visibility.release_hidden, timezone=a.timezone)
+        harness_failed = any(m.key in batch.HARNESS_FAILURES for m in result.messages)
+        gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student], graded_with=graded_with)
 
     for p in cached:  # graded before: only a changed submission time is stored
         if p.previous and (p.previous.submitted_at, p.previous.time_source) != (p.submission.submitted_at,

@@ -127,6 +127,10 @@ class ExecutionRecord:
     # Catalogue key explaining a timeout or a dead kernel, or "disk_limit": the notebook filled its disk quota
     # (whatever the status: a cell that raised ENOSPC, a kernel that died of it, or a notebook that ended full).
     reason: str = ""
+    # A second run (davar.grading.kernels): this cell (numbered as `failing_cell`) stopped the first run, for
+    # `skipped_reason` (a `reason` above), and was left out of this one.  None when the notebook ran once.
+    skipped_cell: int | None = None
+    skipped_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

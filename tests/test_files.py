@@ -147,3 +147,19 @@ def test_a_pipe_swapped_in_after_the_look_opens_at_once_and_is_refused(fifo, mon
     real_stat = os.stat
     monkeypatch.setattr(files.os, "stat", lambda *a, **kw: regular if a[0] == str(fifo) else real_stat(*a, **kw))
     refused(files.read_bytes, fifo, kind="fifo", release=fifo, limit=100)
+
+
+def test_a_folder_nested_thousands_deep_is_removed(tmp_path):
+    """shutil.rmtree alone raises RecursionError here: a notebook could leave its run folder behind."""
+    root = tmp_path / "run"
+    os.makedirs(root)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(3000):  # by descriptors: the path itself would pass PATH_MAX
+            os.mkdir("d", dir_fd=fd)
+            fd, old = os.open("d", os.O_RDONLY, dir_fd=fd), fd
+            os.close(old)
+    finally:
+        os.close(fd)
+    files.remove_tree(root)
+    assert not root.exists()

@@ -19,6 +19,11 @@ driver, even while stuck in C code holding the GIL, where a thread polling ``get
 interval, or forever; process groups do not help against ``kill -9 PID``).  What such a run left, the
 next `davar grade` removes (`sandbox.remove_stale`, by the owner's pid in the run's name).
 
+A worker that dies (a crash in the harness, the OOM killer) or stays on one submission past
+`stall_limit_s` (killed by the driver) costs only that submission: its result says so (`worker_lost`,
+`worker_stalled`; not cached, so the same command grades it again), the submissions its pool's break
+interrupted run again on a fresh pool, and the batch goes on.
+
 Data: the driver resolves the data folder (``--data``, ``$DAVAR_DATA`` or the course's ``data/``) and its
 digest once (`DataExpected`); each worker, on this machine or on Dask, checks before its first notebook
 that the same path holds the same data (`check_data`: the assignment's public and hidden datasets, the
@@ -49,6 +54,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -57,7 +63,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +78,11 @@ from davar.run import sandbox
 from davar.run.sandbox import Slot, cpu_slots, gpu_slots
 
 _slot = Slot()  # this worker process's slot, set by `_start_worker`
+_began: Any = None  # where this worker says which job it takes (`_start_worker`)
+#: The messages of a result davar failed to compute: not cached, so the same command grades it again.
+HARNESS_FAILURES = frozenset({"harness_error", "worker_lost", "worker_stalled"})
+#: What `stall_limit_s` allows the graders of one submission beyond its notebooks' own time limits.
+STALL_MARGIN_S = 900
 #: What stops a batch (`Stopped`): `kill`, Ctrl-C, a closed terminal.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -308,52 +319,117 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: L
         yield from _on_pool(jobs, slots, stop=stop, on_running=on_running)
 
 
+def stall_limit_s(job: Job) -> float:
+    """How long a worker may spend on `job` before it is taken for stuck: twice every notebook's whole time
+    limit (a re-run without a fatal cell) and `STALL_MARGIN_S` for the graders.  Every step has its own
+    limit, so only a harness fault reaches this one."""
+    notebooks = len(job.submission.notebooks) or len(job.assignment.notebooks) or 1
+    return 2 * notebooks * job.assignment.limits(job.profile).total_timeout_s + STALL_MARGIN_S
+
+
 def _on_pool(jobs: list[Job], slots: list[Slot], *, stop: _Stop,
              on_running: Callable[[list[Running]], None] | None) -> Iterator[SubmissionResult]:
+    """Run `jobs` on a pool of workers, one slot each, yielding results as they finish.  A worker that dies
+    (a crash in the harness, the OOM killer) or stays on one job past `stall_limit_s` (then killed here)
+    breaks the pool: its job gets a result that says so (`worker_lost`, `worker_stalled`), the jobs the
+    break interrupted run again on a fresh pool (twice interrupted by a break without a culprit: lost too),
+    and the batch goes on."""
+    from davar.grading.grade import unexecuted_result
+
+    todo = dict(enumerate(jobs))
+    interrupted: dict[int, int] = {}
+    while todo:
+        ended = yield from _pool_round(todo, slots, stop=stop, on_running=on_running)
+        culprit = any(key != "pool_broken" for key, _ in ended.values())
+        for i, (key, values) in ended.items():
+            if key == "pool_broken":  # a bystander of another worker's end: again, as long as each break has
+                interrupted[i] = interrupted.get(i, 0) + (not culprit)  # a culprit that leaves the batch
+                if interrupted[i] < 2:
+                    continue
+                key = "worker_lost"
+            job = todo.pop(i)
+            yield unexecuted_result(job.submission, job.assignment, level=job.level, status="execution_error",
+                                    key=key, values=values)
+        sandbox.remove_stale()  # the ended workers' cgroups (what still ran in them) and run folders
+
+
+def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
+                on_running: Callable[[list[Running]], None] | None) -> Generator[
+                    SubmissionResult, None, dict[int, tuple[str, dict[str, Any]]]]:
+    """One pool for the jobs of `todo` (popped as their results are yielded) until they are done or the
+    pool breaks; then the jobs that were running, each with why it ended: `worker_stalled`,
+    `worker_lost` (its own worker died) or `pool_broken` (another one's did)."""
     ctx = multiprocessing.get_context("spawn")
-    free = ctx.Queue()
+    free, began = ctx.Queue(), ctx.Queue()
     for slot in slots:
         free.put(slot)
     # Workers are started by `submit`, here, in the thread that runs the batch: a worker's
     # PR_SET_PDEATHSIG fires when the thread that started it ends.
     pool = cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_start_worker,
-                                  initargs=(free, os.getpid()))
-    pending = {pool.submit(_run_in_slot, job): job.submission for job in jobs}
-    started: dict[cf.Future, float] = {}
+                                  initargs=(free, os.getpid(), began))
+    pending = {pool.submit(_run_in_slot, i, job): i for i, job in todo.items()}
+    started: dict[int, tuple[float, int]] = {}  # job -> when its worker took it, and that worker's pid
+    workers: dict[int, Any] = {}  # pid -> its multiprocessing.Process (the pool forgets them when it breaks)
+    stalled: dict[int, float] = {}
+    broken = False
     try:
-        while pending:
+        while pending and not broken:
             stop.check()
             done, _ = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
-            now = time.monotonic()
-            for f in pending:
-                if f.running() and f not in started:
-                    started[f] = now
+            workers.update(pool._processes or {})
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    i, pid = began.get_nowait()
+                    started[i] = (time.monotonic(), pid)
+            for i, (since, pid) in started.items():
+                if i in todo and i not in stalled and time.monotonic() - since > (limit := stall_limit_s(todo[i])):
+                    stalled[i] = limit
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
             if on_running:
-                on_running([Running(pending[f].student, t)
-                            for f, t in started.items() if f in pending and f not in done])
+                on_running([Running(todo[i].submission.student, since) for i, (since, _) in started.items()
+                            if i in todo])
             for f in done:
-                pending.pop(f)
+                i = pending.pop(f)
+                if isinstance(f.exception(), cf.process.BrokenProcessPool):
+                    broken = True
+                    continue
                 stop.check()  # nothing is yielded once stopping: what was yielded is what is kept
-                yield from_json(f.result())
+                result = f.result()
+                del todo[i]
+                yield from_json(result)
         stop.check()
     finally:
-        if pending:  # stopped, a worker's error, or the caller gave up: no worker goes on
+        if pending and not broken:  # stopped, a worker's error, or the caller gave up: no worker goes on
             for process in list((pool._processes or {}).values()):  # 3.14: pool.kill_workers()
                 with contextlib.suppress(OSError):
                     process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
-        if pending:
+        if pending and not broken:
             sandbox.remove_stale()  # the killed workers' cgroups (what still ran in them) and run folders
+    ended: dict[int, tuple[str, dict[str, Any]]] = {}
+    for i, (_, pid) in started.items():
+        if i in todo:
+            code = workers[pid].exitcode if pid in workers else None
+            if i in stalled:
+                ended[i] = ("worker_stalled", {"minutes": round(stalled[i] / 60)})
+            elif code not in (None, -signal.SIGTERM):  # the pool's break terminated the others
+                ended[i] = ("worker_lost", {"code": code})
+            else:
+                ended[i] = ("pool_broken", {"code": code})
+    return ended
 
 
-def _start_worker(slots: Any, driver: int) -> None:
+def _start_worker(slots: Any, driver: int, began: Any) -> None:
     """A pool worker's start: a session of its own (a terminal's Ctrl-C and hang-up reach the driver alone,
-    which stops the batch), death with the driver (`_die_with`), and its slot for life."""
-    global _slot
+    which stops the batch), death with the driver (`_die_with`), its slot for life, and the queue it tells
+    the driver which job it takes on."""
+    global _slot, _began
     with contextlib.suppress(OSError):
         os.setsid()
     _die_with(driver)
     _slot = slots.get()
+    _began = began
 
 
 def _die_with(driver: int) -> None:
@@ -374,7 +450,8 @@ def _watch_parent(driver: int) -> None:
     os._exit(1)
 
 
-def _run_in_slot(job: Job) -> str:
+def _run_in_slot(i: int, job: Job) -> str:
+    _began.put((i, os.getpid()))
     return job.run(_slot)
 
 

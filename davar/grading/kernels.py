@@ -1,6 +1,7 @@
 """The kernels of one submission's notebooks, as its graders need them: each started (or restored from its
 snapshot) when its first test needs `sub`, shut down after its last, and what the result needs of each run
-kept once its kernel is gone."""
+kept once its kernel is gone.  A notebook whose cell stopped its kernel runs once more without that cell
+(`rerun_without_fatal_cell` in assignment.toml), so a fatal last cell costs only what depends on it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from davar.errors import DavarError, GradeFailure, NotebookMissing, UnsafeFile
 from davar.grading.outcome import Ran
 from davar.intake.inbox import Submission
 from davar.probe.bridge import Sub
-from davar.results import Level, Message, SubmissionResult
+from davar.results import ExecutionRecord, Level, Message, SubmissionResult
 from davar.run import execute
 from davar.run.sandbox import Slot
 
@@ -29,18 +30,23 @@ class Kernels:
 
     Snapshots: each notebook's namespace is saved in `snapshot_dir` after it runs; with `previous` (this
     submission's last result), a notebook with a snapshot is restored instead of run again, and graded
-    as it ran then."""
+    as it ran then.
+
+    A fatal cell (`_fatal_cell`): the notebook is run once more in a fresh sandbox with that cell left
+    out, and that second run is the one graded (its record names the cell and why), its snapshot saved."""
 
     def __init__(self, submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                  data_root: Path | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
                  previous: SubmissionResult | None = None):
         self.submission, self.level, self.profile = submission, level, profile
         self.snapshot_dir, self.previous = snapshot_dir, previous
+        self.rerun_fatal = assignment.rerun_without_fatal_cell
         self._run = functools.partial(execute.run, submission, assignment, level=level, profile=profile, slot=slot,
                                       data_root=data_root)
         self.ran: dict[str, Ran] = {}  # notebook -> its run, once its kernel is shut down
         self.notes: list[Message] = []  # submission-level messages: snapshots used or not, what the shim did
-        self.blocked_before: tuple[dict[str, str], ...] = ()  # what the original runs of restored notebooks tried
+        # What runs not graded here tried: the original runs of restored notebooks, the first of re-run ones.
+        self.blocked_before: tuple[dict[str, str], ...] = ()
         self._up: dict[str, tuple[execute.LiveRun, contextlib.ExitStack]] = {}
         self._subs: dict[str, Sub] = {}
 
@@ -64,7 +70,9 @@ class Kernels:
                         self.notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
                         self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
                                        if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
-                        self.blocked_before = self.previous.sandbox.blocked
+                        self.blocked_before += self.previous.sandbox.blocked
+                        if before[notebook].skipped_cell is not None:  # as it ran then: without its fatal cell
+                            self.notes.append(_skipped_note(before[notebook]))
                         live = dataclasses.replace(live, execution=before[notebook], figures=tuple(
                             f for f in self.previous.figures if f.notebook == notebook))
                         self._up[notebook] = (live, stack.pop_all())
@@ -73,8 +81,8 @@ class Kernels:
             except UnsafeFile as e:  # the saved file is no longer one davar copies (davar.files)
                 reason = _in_both_languages(e)
             self.notes.append(catalogue.message("snapshot_fallback", {"notebook": notebook, "reason": reason}))
-        with contextlib.ExitStack() as stack:
-            live = stack.enter_context(self._run(notebook=notebook))
+        live, stack = self._execute(notebook)
+        with stack:  # closed here only if what follows fails
             if snapshot and live.bridge is not None:
                 try:  # no snapshot only means a later regrade runs it again; the result says why
                     live.save_snapshot(snapshot)
@@ -83,6 +91,25 @@ class Kernels:
                         "notebook": notebook, "reason": _in_both_languages(e)}))
             self._up[notebook] = (live, stack.pop_all())
         return live
+
+    def _execute(self, notebook: str) -> tuple[execute.LiveRun, contextlib.ExitStack]:
+        """A live run of `notebook` and the stack that ends it.  When a student's cell stopped the kernel
+        (`_fatal_cell`), that run is closed and the notebook runs once more in a fresh sandbox with the cell
+        left out; only once, so a second fatal cell is graded as it is.  What the first run tried against
+        the sandbox still counts."""
+        with contextlib.ExitStack() as stack:
+            live = stack.enter_context(self._run(notebook=notebook))
+            cell = _fatal_cell(live.execution) if self.rerun_fatal else None
+            if cell is None:
+                return live, stack.pop_all()
+            first = live.execution
+            self.blocked_before += live.sandbox_record().blocked
+        with contextlib.ExitStack() as stack:
+            live = stack.enter_context(self._run(notebook=notebook, skip_cells=(cell,)))
+            live = dataclasses.replace(live, execution=dataclasses.replace(
+                live.execution, skipped_cell=cell, skipped_reason=first.reason or "kernel_died"))
+            self.notes.append(_skipped_note(live.execution))
+            return live, stack.pop_all()
 
     @contextlib.contextmanager
     def timeout(self, notebook: str, seconds: float | None) -> Iterator[None]:
@@ -116,6 +143,22 @@ class Kernels:
         finally:
             for _, stack in self._up.values():
                 stack.close()
+
+
+def _fatal_cell(execution: ExecutionRecord) -> int | None:
+    """The student's cell that stopped the run, where leaving it out can save the rest: it killed the kernel
+    (out of memory, `os._exit`, a signal, a full disk) or ran past the cell time limit, and was running
+    then.  None after a total timeout (the notebook as a whole would meet it again), and when no cell of
+    the student's was running (a kernel that never started, or died in davar's setup cell or between cells)."""
+    stopped = execution.status == "dead" or (execution.status == "timeout" and execution.reason == "cell_timeout")
+    running = {c.index for c in execution.cells if c.status == "timeout"}  # unfinished when the run stopped
+    return execution.failing_cell if stopped and execution.failing_cell in running else None
+
+
+def _skipped_note(execution: ExecutionRecord) -> Message:
+    """The submission-level message of a run without its fatal cell (cells are numbered from 1 for people)."""
+    return catalogue.message("rerun_without_cell", {
+        "notebook": execution.notebook, "cell": (execution.skipped_cell or 0) + 1, "reason": execution.skipped_reason})
 
 
 def _in_both_languages(e: Exception) -> dict[str, str]:

@@ -15,6 +15,7 @@ from davar.results import (
     Level,
     Message,
     QuestionResult,
+    RunStatus,
     SandboxRecord,
     Status,
     SubmissionResult,
@@ -76,7 +77,7 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
             messages.append(catalogue.message(execution.reason or "kernel_died", {
                 "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
                 **_limit_values(assignment.limits(profile))}))
-    statuses = {e.status for e in executions}
+    statuses = {_as_submitted(e) for e in executions}
     status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
                       else "graded")
     if sandbox.blocked:
@@ -89,6 +90,14 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
         messages=tuple(messages), figures=tuple(f for run in runs for f in run.figures),
         submitted_at=submission.submitted_at, time_source=submission.time_source)
+
+
+def _as_submitted(execution: ExecutionRecord) -> RunStatus:
+    """How the notebook as submitted ran: one graded without its fatal cell (davar.grading.kernels) did not
+    run through, so its result keeps the status that says so ("timeout", "execution_error") for the TA."""
+    if execution.skipped_cell is None:
+        return execution.status
+    return "timeout" if execution.skipped_reason == "cell_timeout" else "dead"
 
 
 def _limit_values(limits: Limits) -> dict[str, Any]:

@@ -1,11 +1,18 @@
 """Runs INSIDE the sandbox as the kernel's entry point: ``python kernel_side.py -f CONNECTION_FILE``.
 
-It loads this folder's modules (davar/inside, bound read-only at /opt/davar; see ``__init__.py``) under
-private names, registers ``ops.py`` as ``_davar`` for the harness's bridge, starts the audit hook when the
-harness gave ``$DAVAR_AUDIT_SOCKET``, takes the folder off ``sys.path`` and starts an ordinary ipykernel.
+Before any of the student's code, it:
+
+1. loads this folder's modules (davar/inside, bound read-only at /opt/davar; see ``__init__.py``) under private
+   names, and starts the audit hook when the harness gave ``$DAVAR_AUDIT_SOCKET``;
+2. binds the bridge's requests (`ops.bind`: everything they use captured now), then takes the private
+   modules out of ``sys.modules`` and the folder off ``sys.path``: no ``import`` reaches any of it after this;
+3. initialises an ordinary ipykernel and registers, in its shell handlers, the handler of ``protocol.REQUEST``
+   messages, which answers each with ``protocol.REPLY`` once the reply file is written;
+4. installs the Colab/Kaggle shim configured by ``$DAVAR_SHIM`` and starts the kernel.
 """
 
 import importlib.util
+import json
 import os
 import sys
 from types import ModuleType
@@ -25,19 +32,49 @@ def _sibling(name: str) -> ModuleType:
     return module
 
 
-# Each before the modules that import it: ops.py imports all the others.
+# Each before the modules that import it: ops.py imports all but audit and colab_shim.
 protocol, audit, models, snapshots, colab_shim, ops = (
     _sibling(name) for name in ("protocol", "audit", "models", "snapshots", "colab_shim", "ops"))
 
 
+def bind():
+    """The bridge's `answer` (ops.bind), bound to the harness's exchange folders and to the snapshot's place
+    in the working folder the kernel starts in; afterwards nothing of this folder is importable."""
+    answer = ops.bind(exchange_in=os.environ.get(protocol.ENV_EXCHANGE_IN, "/exchange/in"),
+                      exchange_out=os.environ.get(protocol.ENV_EXCHANGE_OUT, "/exchange/out"),
+                      snapshot=os.path.join(os.getcwd(), protocol.SNAPSHOT))
+    for name in [n for n in sys.modules if n.startswith("_davar")]:
+        del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if p != _HERE]
+    return answer
+
+
+def serve(kernel, answer) -> None:
+    """Register the handler of the bridge's requests in `kernel`'s shell handlers: each request is answered
+    by `answer` on the notebook's namespace, then by a small REPLY message whose parent is the request.
+    What it calls is captured here, before the student's code."""
+    send, shell, reply = kernel.session.send, kernel.shell, protocol.REPLY
+
+    def davar_request(stream, idents, msg):
+        content = msg.get("content")
+        written = answer(content if isinstance(content, dict) else {}, shell.user_ns)
+        send(stream, reply, {"status": "ok" if written else "error"}, parent=msg, ident=idents)
+
+    kernel.shell_handlers[protocol.REQUEST] = davar_request
+
+
 def main():
-    sys.modules[protocol.MODULE] = ops
     if os.environ.get(protocol.ENV_AUDIT_SOCKET):
         audit.start(os.environ[protocol.ENV_AUDIT_SOCKET])
-    sys.path[:] = [p for p in sys.path if p != _HERE]
-    from ipykernel.kernelapp import launch_new_instance
+    answer = bind()
+    shim, report = json.loads(os.environ.get(protocol.ENV_SHIM) or "{}"), audit.report
+    from ipykernel.kernelapp import IPKernelApp
 
-    launch_new_instance()
+    app = IPKernelApp.instance()
+    app.initialize()
+    serve(app.kernel, answer)
+    colab_shim.install(shim, lambda op, target: report("shim", op, target))
+    app.start()
 
 
 if __name__ == "__main__":

@@ -1,224 +1,219 @@
-"""The requests the harness's bridge makes in the kernel, answered as plain data; kernel_side.py registers
-this module as ``_davar``.
+"""The bridge's requests, answered as plain data; kernel_side.py binds them once, when the kernel starts,
+before any of the student's code runs.
 
-The bridge runs ``_davar.<op>(request_id, ...)`` with ``silent=True`` (the ops are ``protocol.OPS``; the
-setup cell also calls `install_shim`).  Every request writes ``out/<rid>.json``, one of ``protocol.REPLIES``:
-a descriptor of plain data, with arrays in ``.npy`` files beside it (never pickles).  Student exceptions
-become ``{"error": ...}`` replies, a name the notebook lacks ``{"missing": name}``.
+`bind` returns ``answer(request, namespace)``, which serves one request (``protocol.OPS``) on the notebook's
+namespace: it writes ``<rid>.json`` in the exchange folder, one of ``protocol.REPLIES``: a descriptor of plain
+data, with arrays in ``.npy`` files beside it (never pickles).  Student exceptions become ``{"error": ...}``
+replies, a name the notebook lacks ``{"missing": name}``.
 
-Its siblings are imported by the private names kernel_side.py loaded them under, before this module.
+Why one factory of closures: everything `answer` uses (the modules it imports, its siblings' functions, its
+own helpers) is a local of `bind`, captured when the kernel starts.  A notebook that later patches an
+attribute of this module or of a sibling, or replaces a `sys.modules` entry, changes nothing it answers;
+nothing here is looked up by name at request time but the builtins (tests/inside/test_kernel_side.py checks
+it).  What a notebook can still do is in ARCHITECTURE.md §2, "Residual risk".
+
+Every file is written atomically under a name the notebook cannot guess (`tempfile.mkstemp`, then
+`os.replace`): what it planted at a reply's name (a link, a named pipe) is replaced, never followed or waited on.
+
+Its siblings are imported by the private names kernel_side.py loaded them under.
 """
 
-import json
-import os
-import traceback
 
-import _davar_audit as audit
-import _davar_colab_shim as colab_shim
-import _davar_models as models
-import _davar_protocol as protocol
-import _davar_snapshots as snapshots
+def bind(*, exchange_in, exchange_out, snapshot):
+    """``answer(request, namespace) -> bool`` for requests whose inputs are in the folder `exchange_in` and
+    whose replies go to `exchange_out`; `snapshot` is the namespace snapshot's absolute path.  `answer` is
+    True once the reply file is written."""
+    import contextlib
+    import inspect
+    import json
+    import os
+    import tempfile
+    import traceback
 
-EXCHANGE_IN = os.environ.get(protocol.ENV_EXCHANGE_IN, "/exchange/in")
-EXCHANGE_OUT = os.environ.get(protocol.ENV_EXCHANGE_OUT, "/exchange/out")
-
-# --------------------------------------------------------------------------- replies
-
-
-def _user_ns():
-    from IPython import get_ipython
-
-    return get_ipython().user_ns
-
-
-def _jsonable(obj):
-    json.dumps(obj, allow_nan=True)
-    return obj
-
-
-def _as_array(obj):
-    """numpy view of an array-like from numpy, torch or tensorflow, without copying types over."""
+    import _davar_models as models
+    import _davar_protocol as protocol
+    import _davar_snapshots as snapshots
     import numpy as np
 
-    if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor
-        obj = obj.detach().cpu().numpy()
-    elif hasattr(obj, "numpy") and not isinstance(obj, np.ndarray):  # tf tensor
-        obj = obj.numpy()
-    arr = np.asarray(obj)
-    if arr.dtype.hasobject:
-        raise TypeError(f"array of Python objects ({type(obj).__name__}) cannot be sent")
-    return arr
+    framework, torch_info, keras_info = models.framework, models.torch_info, models.keras_info
+    model_graph, forward, torch_shapes = models.graph, models.forward, models.torch_shapes
+    save, restore = snapshots.save, snapshots.restore
+    with_args = protocol.OPS_WITH_ARGS
+    snapshot_folder, snapshot_name = os.path.split(snapshot)
 
+    class Missing(Exception):
+        pass
 
-def _encode(obj, stem, counter):
-    """Plain-data descriptor of a value; arrays go to .npy files next to the reply."""
-    import numpy as np
+    # ----------------------------------------------------------------------- files and values
 
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return {"json": obj}
-    if isinstance(obj, np.generic):
-        return {"json": obj.item()}
-    if isinstance(obj, (list, tuple)) and not any(hasattr(x, "shape") for x in obj):
+    def write(folder, name, fill):
+        """``fill(f)`` into ``folder/name``, through a new file of a random name renamed over it: whatever
+        is at `name` is replaced, not opened.  Returns what `fill` returned."""
+        fd, part = tempfile.mkstemp(prefix=f"{name}.", suffix=".part", dir=folder)
         try:
-            return {"json": _jsonable(list(obj))}
-        except (TypeError, ValueError):
-            pass
-    if isinstance(obj, (list, tuple)):
-        return {"list": [_encode(x, stem, counter) for x in obj]}
-    if isinstance(obj, dict):
-        return {"dict": {str(k): _encode(v, stem, counter) for k, v in obj.items()}}
-    if hasattr(obj, "shape") or hasattr(obj, "__array__"):
-        counter[0] += 1
-        name = f"{stem}-{counter[0]}.npy"
-        np.save(os.path.join(EXCHANGE_OUT, name), _as_array(obj), allow_pickle=False)
-        return {"npy": name}
-    raise TypeError(f"a {type(obj).__name__} is not plain data")
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), 0o644)  # the harness reads it
+                result = fill(f)
+            os.replace(part, os.path.join(folder, name))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+            raise
+        return result
 
+    def lookup(namespace, name):
+        head, *rest = name.split(".")
+        if head not in namespace:
+            raise Missing(name)
+        obj = namespace[head]
+        for part in rest:
+            if not hasattr(obj, part):
+                raise Missing(name)
+            obj = getattr(obj, part)
+        return obj
 
-def _decode_arg(desc):
-    import numpy as np
+    def as_array(obj):
+        """numpy view of an array-like from numpy, torch or tensorflow, without copying types over."""
+        if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor
+            obj = obj.detach().cpu().numpy()
+        elif hasattr(obj, "numpy") and not isinstance(obj, np.ndarray):  # tf tensor
+            obj = obj.numpy()
+        arr = np.asarray(obj)
+        if arr.dtype.hasobject:
+            raise TypeError(f"array of Python objects ({type(obj).__name__}) cannot be sent")
+        return arr
 
-    if "npy" in desc:
-        return np.load(os.path.join(EXCHANGE_IN, os.path.basename(desc["npy"])), allow_pickle=False)
-    return desc["json"]
+    def encode(obj, stem, counter):
+        """Plain-data descriptor of a value; arrays go to .npy files next to the reply."""
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return {"json": obj}
+        if isinstance(obj, np.generic):
+            return {"json": obj.item()}
+        if isinstance(obj, (list, tuple)) and not any(hasattr(x, "shape") for x in obj):
+            try:
+                json.dumps(obj, allow_nan=True)
+                return {"json": list(obj)}
+            except (TypeError, ValueError):
+                pass
+        if isinstance(obj, (list, tuple)):
+            return {"list": [encode(x, stem, counter) for x in obj]}
+        if isinstance(obj, dict):
+            return {"dict": {str(k): encode(v, stem, counter) for k, v in obj.items()}}
+        if hasattr(obj, "shape") or hasattr(obj, "__array__"):
+            counter[0] += 1
+            name, arr = f"{stem}-{counter[0]}.npy", as_array(obj)
+            write(exchange_out, name, lambda f: np.save(f, arr, allow_pickle=False))
+            return {"npy": name}
+        raise TypeError(f"a {type(obj).__name__} is not plain data")
 
+    def decode_arg(desc):
+        if "npy" in desc:
+            return np.load(os.path.join(exchange_in, os.path.basename(desc["npy"])), allow_pickle=False)
+        return desc["json"]
 
-def _reply(rid, fn):
-    path = os.path.join(EXCHANGE_OUT, f"{rid}.json")
-    try:
-        reply = {"ok": fn()}
-    except _Missing as e:
-        reply = {"missing": str(e)}
-    except BaseException as e:  # the student's code raised: report it as data
-        tb = traceback.format_exception(type(e), e, e.__traceback__)
-        reply = {"error": {"type": type(e).__name__, "message": str(e)[:2000], "traceback": "".join(tb)[-8000:]}}
-    tmp = path + ".part"
-    with open(tmp, "w") as f:
-        json.dump(reply, f)
-    os.replace(tmp, path)
-
-
-class _Missing(Exception):
-    pass
-
-
-def _lookup(name):
-    ns = _user_ns()
-    head, *rest = name.split(".")
-    if head not in ns:
-        raise _Missing(name)
-    obj = ns[head]
-    for part in rest:
-        if not hasattr(obj, part):
-            raise _Missing(name)
-        obj = getattr(obj, part)
-    return obj
-
-
-# --------------------------------------------------------------------------- the ops
-
-
-def has(rid, name):
-    def run():
+    def error(e):
+        """A raised exception as reply data; its own words may fail to come (a student's ``__str__``)."""
         try:
-            obj = _lookup(name)
-        except _Missing:
+            tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))[-8000:]
+            return {"type": type(e).__name__, "message": str(e)[:2000], "traceback": tb}
+        except BaseException:
+            return {"type": type(e).__name__, "message": "", "traceback": ""}
+
+    # ----------------------------------------------------------------------- the ops: namespace, rid, name, args
+
+    def has(ns, rid, name, args):
+        try:
+            obj = lookup(ns, name)
+        except Missing:
             return {"json": {"exists": False}}
         return {"json": {"exists": True, "type": type(obj).__name__, "callable": callable(obj)}}
 
-    _reply(rid, run)
+    def value(ns, rid, name, args):
+        return encode(lookup(ns, name), rid, [0])
 
+    def call(ns, rid, name, args):
+        return encode(lookup(ns, name)(*[decode_arg(a) for a in args]), rid, [0])
 
-def value(rid, name):
-    _reply(rid, lambda: _encode(_lookup(name), rid, [0]))
+    def source(ns, rid, name, args):
+        return {"json": inspect.getsource(lookup(ns, name))}
 
-
-def call(rid, name, args):
-    _reply(rid, lambda: _encode(_lookup(name)(*[_decode_arg(a) for a in args]), rid, [0]))
-
-
-def source(rid, name):
-    import inspect
-
-    _reply(rid, lambda: {"json": inspect.getsource(_lookup(name))})
-
-
-def model_info(rid, name):
-    def run():
-        obj = _lookup(name)
-        kind = models.framework(obj)
+    def model_info(ns, rid, name, args):
+        obj = lookup(ns, name)
+        kind = framework(obj)
         if kind is None:
             return {"json": {"framework": None, "class": type(obj).__name__}}
-        return {"json": models.torch_info(obj) if kind == "torch" else models.keras_info(obj)}
+        return {"json": torch_info(obj) if kind == "torch" else keras_info(obj)}
 
-    _reply(rid, run)
-
-
-def model_graph(rid, name):
-    """The model's graph (torch: without shapes; those need an example input, see ``model_trace``)."""
-
-    def run():
-        obj = _lookup(name)
-        if models.framework(obj) is None:
+    def graph(ns, rid, name, args):
+        """The model's graph (torch: without shapes; those need an example input, see `model_trace`)."""
+        obj = lookup(ns, name)
+        if framework(obj) is None:
             return {"json": {"graph": None, "graph_error": f"not a model: {type(obj).__name__}"}}
-        return {"json": models.graph(obj)}
+        return {"json": model_graph(obj)}
 
-    _reply(rid, run)
+    def predict(ns, rid, name, args):
+        """Raw forward pass of a model on grader-made inputs (eval mode, no gradients)."""
+        model, x = lookup(ns, name), decode_arg(args[0])
+        if framework(model) == "torch":
+            return encode(forward(model, model, x), rid, [0])
+        return encode(model.predict(x, verbose=0), rid, [0])
 
-
-def predict(rid, name, args):
-    """Raw forward pass of a model on grader-made inputs (eval mode, no gradients)."""
-
-    def run():
-        model = _lookup(name)
-        x = _decode_arg(args[0])
-        if models.framework(model) == "torch":
-            return _encode(models.forward(model, model, x), rid, [0])
-        return _encode(model.predict(x, verbose=0), rid, [0])
-
-    _reply(rid, run)
-
-
-def model_trace(rid, name, args):
-    """What a pass on the example input ``args[0]`` shows: ``{"info": model_info with each layer's
-    output shape, "graph": ..., "graph_error": ...}`` (torch; a Keras model already knows its shapes,
-    so its info and graph come back as they are)."""
-
-    def run():
-        model = _lookup(name)
-        x = _decode_arg(args[0])
-        if models.framework(model) == "torch":
-            info = models.torch_info(model, models.torch_shapes(model, x))
-        elif models.framework(model) == "keras":
-            info = models.keras_info(model)
+    def model_trace(ns, rid, name, args):
+        """What a pass on the example input ``args[0]`` shows: ``{"info": model_info with each layer's
+        output shape, "graph": ..., "graph_error": ...}`` (torch; a Keras model already knows its shapes,
+        so its info and graph come back as they are)."""
+        model, x = lookup(ns, name), decode_arg(args[0])
+        if framework(model) == "torch":
+            info = torch_info(model, torch_shapes(model, x))
+        elif framework(model) == "keras":
+            info = keras_info(model)
         else:
             return {"json": {"info": {"framework": None, "class": type(model).__name__}}}
-        return {"json": {"info": info, **models.graph(model, x)}}
+        return {"json": {"info": info, **model_graph(model, x)}}
 
-    _reply(rid, run)
-
-
-def find_models(rid):
-    def run():
+    def find_models(ns, rid, name, args):
         found = {}
-        for k, v in list(_user_ns().items()):
-            if not k.startswith("_") and models.framework(v):
-                found[k] = {"framework": models.framework(v), "class": type(v).__name__}
+        for k, v in list(ns.items()):
+            if not k.startswith("_") and framework(v):
+                found[k] = {"framework": framework(v), "class": type(v).__name__}
         return {"json": found}
 
-    _reply(rid, run)
+    def take_snapshot(ns, rid, name, args):
+        """Save the namespace for a later regrade (snapshots.py), in the kernel's working folder as it was
+        when the kernel started, wherever the notebook has moved since."""
+        return {"json": write(snapshot_folder, snapshot_name, lambda f: save(ns, f))}
 
+    def restore_snapshot(ns, rid, name, args):
+        """Load a `snapshot` into this (fresh) kernel's namespace."""
+        return {"json": restore(ns, snapshot)}
 
-def install_shim(config):
-    """Colab/Kaggle compatibility (colab_shim.py), called by the setup cell; what it maps is reported."""
-    colab_shim.install(config, lambda op, target: audit.report("shim", op, target))
+    table = {"has": has, "value": value, "call": call, "source": source, "model_info": model_info,
+             "model_graph": graph, "predict": predict, "model_trace": model_trace, "find_models": find_models,
+             "snapshot": take_snapshot, "restore": restore_snapshot}
+    assert set(table) == protocol.OPS  # a request both sides know, or none
 
+    def answer(request, namespace):
+        try:
+            rid, op, name = request["rid"], request["op"], request.get("name")
+            args = json.loads(request["args"]) if op in with_args else []
+            if not (isinstance(rid, str) and rid.isascii() and rid.isalnum() and op in table):
+                return False
+        except Exception:  # not a request the bridge makes
+            return False
+        try:
+            reply = {"ok": table[op](namespace, rid, name, args)}
+        except Missing as e:
+            reply = {"missing": str(e)}
+        except BaseException as e:  # the student's code raised: report it as data
+            reply = {"error": error(e)}
+        try:
+            text = json.dumps(reply)
+        except BaseException as e:  # a value that was no JSON after all
+            text = json.dumps({"error": error(e)})
+        try:
+            write(exchange_out, f"{rid}.json", lambda f: f.write(text.encode()))
+        except Exception:  # a folder where the reply goes, a full disk: the bridge says it had no answer
+            return False
+        return True
 
-def snapshot(rid):
-    """Save the notebook's namespace for a later regrade (snapshots.py), in the kernel's working folder."""
-    _reply(rid, lambda: {"json": snapshots.save(_user_ns(), protocol.SNAPSHOT)})
-
-
-def restore(rid):
-    """Load a `snapshot` into this (fresh) kernel's namespace."""
-    _reply(rid, lambda: {"json": snapshots.restore(_user_ns(), protocol.SNAPSHOT)})
+    return answer

@@ -1,12 +1,15 @@
 """What the harness's bridge and the kernel side agree on; standard library only, imported by both.
 
-The bridge asks by executing `__import__(MODULE).<op>(request_id, ...)` in the kernel; the kernel side
-answers with `<request_id>.json` in the exchange folder, one of REPLIES, whose values are plain-data
-descriptors (VALUES): JSON, or an .npy file beside the reply, nested in lists and dicts.
+The bridge sends a REQUEST message on the kernel's shell channel, content ``{"rid", "op", "name", "args"}``
+(``op`` one of OPS; ``args`` the JSON text of a list of VALUES, for OPS_WITH_ARGS); the handler kernel_side.py
+bound when the kernel started writes ``<rid>.json`` in the exchange folder, one of REPLIES, whose values are
+plain-data descriptors (VALUES): JSON, or an .npy file beside the reply, nested in lists and dicts.  Then it
+answers with a small REPLY message (parent: the request), content ``{"status": "ok"}`` once the reply file
+is written, ``{"status": "error"}`` when it could not be.  Replies travel as files, never in messages.
 """
 
-#: The name the kernel side registers itself under in the kernel's sys.modules.
-MODULE = "_davar"
+#: The shell message types of a request and of its answer.
+REQUEST, REPLY = "davar_request", "davar_reply"
 #: The requests the bridge may make, and those of them that carry arguments (as VALUES).
 OPS = frozenset({"has", "value", "call", "source", "model_info", "model_graph", "predict", "model_trace",
                  "find_models", "snapshot", "restore"})
@@ -17,5 +20,7 @@ REPLIES = ("ok", "missing", "error")
 VALUES = ("json", "npy", "list", "dict")
 #: The kernel's namespace snapshot, in its working folder (never unpickled by the harness).
 SNAPSHOT = ".davar-snapshot.pkl"
-#: Environment variables the harness sets for the kernel.
+#: Environment variables the harness sets for the kernel: the exchange folders, the audit socket, and the
+#: Colab/Kaggle shim's configuration (JSON, colab_shim.install's `config`).
 ENV_EXCHANGE_IN, ENV_EXCHANGE_OUT, ENV_AUDIT_SOCKET = "DAVAR_EXCHANGE_IN", "DAVAR_EXCHANGE_OUT", "DAVAR_AUDIT_SOCKET"
+ENV_SHIM = "DAVAR_SHIM"

@@ -2,21 +2,22 @@
 
 Each value is pickled on its own (cloudpickle: functions and classes by value, models with their weights),
 modules by name.  The file is read back only by `restore`, in a sandboxed kernel like the one that saved
-it; davar never unpickles it.
+it; davar never unpickles it.  ops.py writes the file (atomically, at the path captured when the kernel
+started); the picklers are imported when the kernel starts, before the student's code.
 """
 
 import importlib
-import os
 import pickle
 import types
+
+import cloudpickle
 
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit"}
 
 
-def save(ns, path):
-    """Write the namespace `ns` to `path`; what was kept, the modules, and what could not be pickled."""
-    import cloudpickle
-
+def save(ns, out):
+    """Write the namespace `ns` to the binary file `out`; what was kept, the modules, and what could not be
+    pickled."""
     values, modules, skipped = {}, {}, {}
     for k, v in list(ns.items()):
         if k.startswith("_") or k in _IPYTHON_NAMES:
@@ -28,9 +29,7 @@ def save(ns, path):
             values[k] = cloudpickle.dumps(v)
         except BaseException as e:  # a generator, an open file, a lock: listed, not fatal
             skipped[k] = f"{type(e).__name__}: {e}"[:200]
-    with open(path + ".part", "wb") as f:
-        cloudpickle.dump({"values": values, "modules": modules}, f)
-    os.replace(path + ".part", path)
+    cloudpickle.dump({"values": values, "modules": modules}, out)
     return {"kept": sorted(values), "modules": modules, "skipped": skipped}
 
 

@@ -12,6 +12,7 @@ What is repaired: a UTF-8 byte-order mark, a notebook saved as UTF-16, data afte
 notebook's JSON (a second copy, editor junk), nbformat 3 (converted) and 4.0–4.4 (cell ids added),
 missing, invalid or duplicate cell ids, null or out-of-order execution counts (the notebook always
 runs from top to bottom; counts are cleared), cells of an unknown type (kept as raw text, not run),
+lone surrogates (a JSON escape of no character, which no file can hold as UTF-8: replaced by U+FFFD),
 and a file cut off inside the outputs of a cell whose code was already saved before them.  Never
 repaired: anything that would mean guessing code (a file cut off elsewhere, JSON broken inside the
 cells, text that is not UTF-8).
@@ -19,8 +20,10 @@ cells, text that is not UTF-8).
 Outputs are dropped while reading, before anything is parsed: the notebook runs again anyway, and a
 stray output of hundreds of MB must not be held in memory several times over.  The file is mapped,
 not read; a tokenizer walks its strings and brackets (C-speed regular expressions), and only the
-notebook without its outputs is ever copied and parsed.  Files over `MAX_BYTES` are refused, and so is
-anything but a regular file (a named pipe, a device, a link: `davar.files`), without waiting on it.
+notebook without its outputs is ever copied and parsed.  Papermill's record of an earlier run goes too
+(the run writes its own, and papermill fails on one that is not an object).  Files over `MAX_BYTES` are
+refused, and so is anything but a regular file (a named pipe, a device, a link: `davar.files`), without
+waiting on it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import mmap
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,10 @@ NBFORMAT_MINOR = 5
 # A JSON string (an unterminated one runs to the end of the file), or one structural character.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|(?P<s>[\[\]{}:])')  # s: structural
 _CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a surrogate, paired (an emoji) or lone, in JSON
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str json.loads made: a pair became one character
+# What papermill recorded of an earlier run: it writes there again (and fails where it is no object).
+_RUN_METADATA = {"papermill"}
 _CELL_PATHS = {("cells",), ("worksheets", "cells")}  # keys leading to the cell objects (v4, v3)
 _CELL_KEYS = {"code": {"id", "cell_type", "metadata", "source", "outputs", "execution_count"},
               "markdown": {"id", "cell_type", "metadata", "source", "attachments"},
@@ -90,14 +98,20 @@ def _load(f, name: str, note) -> NotebookNode:
                 note("repair_trailing_data", size=trailing)
             data = scan.reduced()
         try:
-            raw = json.loads(data)
+            raw = json.loads(data.decode("utf-8"))  # strictly: json.loads lets bytes of surrogates through
+            if _SURROGATE_ESCAPE.search(data):
+                raw = _without_lone_surrogates(raw, note)
         except UnicodeDecodeError as e:
             raise InvalidSubmission("notebook_not_utf8", notebook=name, position=scan.original(e.start)) from None
         except json.JSONDecodeError as e:
-            pos = scan.original(e.pos)
+            pos = scan.original(len(e.doc[:e.pos].encode()))  # e.pos counts characters, not bytes
             raise InvalidSubmission("notebook_bad_json", notebook=name, error=e.msg, line=_line_of(buf, pos)) from None
         except RecursionError:
             raise InvalidSubmission("notebook_bad_json", notebook=name, error="nested too deeply", line=1) from None
+        except ValueError:  # json.loads makes no int of more digits than Python converts (4300 by default)
+            long = re.search(rb"\d{%d}" % (sys.get_int_max_str_digits() + 1), data)
+            line = _line_of(buf, scan.original(long.start())) if long else 1
+            raise InvalidSubmission("notebook_bad_json", notebook=name, error="a number too long", line=line) from None
     return _notebook(raw, name, note)
 
 
@@ -261,6 +275,18 @@ def _truncated(scan: _Scan, name: str, note) -> bytes:
     return scan.reduced(scan.cut_open) + b"[]}]}"
 
 
+def _without_lone_surrogates(raw: Any, note) -> Any:
+    """`raw` with each lone surrogate (a JSON escape such as \\ud800 without its pair) replaced by U+FFFD.
+    It is no character: nothing can write it as UTF-8 (the notebook copied into the sandbox), and Python
+    cannot compile a cell holding one.  Only the text's escapes make one, so a file without any
+    (`_SURROGATE_ESCAPE`, most files) never comes here."""
+    text, count = _LONE_SURROGATE.subn("\ufffd", json.dumps(raw, ensure_ascii=False))
+    if not count:
+        return raw
+    note("repair_lone_surrogates", count=count)
+    return json.loads(text)
+
+
 def _line_of(buf, pos: int) -> int:
     step, lines = 2**24, 1
     for a in range(0, min(pos, len(buf)), step):
@@ -280,7 +306,8 @@ def _notebook(raw: Any, name: str, note) -> NotebookNode:
     if major not in (3, 4):
         raise InvalidSubmission("notebook_version", notebook=name, version=str(major)[:20])
     minor = raw.get("nbformat_minor", 0)
-    raw["nbformat"], raw["nbformat_minor"] = major, minor if isinstance(minor, int) else 0
+    minor = minor if isinstance(minor, int) and major == 4 else 0  # every v3 notebook is 3.0 (nbformat has no other)
+    raw["nbformat"], raw["nbformat_minor"] = major, minor
     if not isinstance(raw.get("metadata"), dict):
         raw["metadata"] = {}
     try:
@@ -297,9 +324,10 @@ def _notebook(raw: Any, name: str, note) -> NotebookNode:
         raise
     except Exception as e:  # nbformat raises several unrelated types for a malformed notebook
         raise InvalidSubmission("notebook_schema", notebook=name, error=_first_line(e)) from None
-    _fix_cells(nb, minor if major == 4 else 0, name, note)
+    _fix_cells(nb, minor, name, note)
     nb = nbformat.from_dict({"cells": [{k: v for k, v in c.items() if k in _CELL_KEYS[c.cell_type]} for c in nb.cells],
-                             "metadata": nb.metadata, "nbformat": 4, "nbformat_minor": NBFORMAT_MINOR})
+                             "metadata": {k: v for k, v in nb.metadata.items() if k not in _RUN_METADATA},
+                             "nbformat": 4, "nbformat_minor": NBFORMAT_MINOR})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -1,14 +1,24 @@
 """The narrow, data-only bridge between trusted graders and the student's live kernel (ARCHITECTURE.md §2).
 
-Requests go to the kernel as ``_davar.<op>(...)`` over the Jupyter protocol with ``silent=True``
-(the names and reply shapes both sides agree on are in davar/inside/protocol.py);
-inputs travel as ``.npy`` files in the exchange ``in`` folder (read-only inside the sandbox); answers
-come back as a JSON descriptor plus ``.npy`` files in ``out``.  The harness reads reply files through
-`davar.files` (no link followed, a named pipe or a device refused without waiting, regular files only),
-caps the total size of a reply, and loads arrays with ``allow_pickle=False``.  Nothing from the kernel is
-unpickled, ``torch.load``-ed or evaluated here.  Every request has a time limit (`Bridge.timeout_s`, or
-the grader's own): it covers the whole wait for the answer, however many other messages the kernel sends
-meanwhile; a request that runs past it breaks the bridge (`BridgeTimeout`, and the kernel is stopped).
+A request is a ``davar_request`` message on the kernel's shell channel (the names and reply shapes both sides
+agree on are in davar/inside/protocol.py); the kernel side serves it with a handler bound when the kernel
+started, before any of the student's code (davar/inside/kernel_side.py), and says it is done with a small
+``davar_reply``.  Inputs travel as ``.npy`` files in the exchange ``in`` folder (read-only inside the
+sandbox); answers come back as a JSON descriptor plus ``.npy`` files in ``out``, never in a message.
+
+The client listens on the shell channel and talks on control (to interrupt); iopub is not connected, so
+nothing piles up from what the kernel prints.  Its sockets take no message larger than `MAX_MESSAGE`: a
+reply is small, and a forged huge one is dropped by zmq (the request then ends at its time limit).
+The harness reads reply files through `davar.files` (no link followed, a named pipe or a device refused
+without waiting, regular files only), caps the total size of a reply, loads an array only once its header
+matches its bytes and its dtype is plain (numbers, booleans, text) and with ``allow_pickle=False``.
+Nothing from the kernel is unpickled, ``torch.load``-ed or evaluated here, and whatever a reply holds,
+reading it raises nothing but a `GradeFailure`.
+
+Every request has a time limit (`Bridge.timeout_s`, or the grader's own): it covers the whole wait for the
+answer, however many other messages the kernel sends meanwhile.  A request that runs past it fails
+(`BridgeTimeout`) and is interrupted, as a notebook's stop button does; a kernel that is not idle again
+within `INTERRUPT_GRACE_S` breaks the bridge (the kernel is stopped, and later requests fail at once).
 """
 
 from __future__ import annotations
@@ -18,16 +28,19 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import queue
 import re
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import zmq
 from jupyter_client import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
@@ -47,6 +60,14 @@ from davar.probe.graph import Graph
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _FILE = re.compile(r"[A-Za-z0-9_-]+(\.json|\.npy)")
 DEFAULT_TIMEOUT_S = 120.0
+#: How long a request past its limit has to answer once interrupted before its kernel is stopped.
+INTERRUPT_GRACE_S = 5.0
+#: The largest message the bridge's socket takes: a ``davar_reply`` is a few hundred bytes.
+MAX_MESSAGE = 2**16
+#: The dtype kinds an array of a reply may have: booleans, integers, floats, complex numbers and text.
+ARRAY_KINDS = "biufcUS"
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+T = TypeVar("T")
 
 
 class Bridge:
@@ -55,14 +76,20 @@ class Bridge:
         self.exchange_in, self.exchange_out = exchange_in, exchange_out
         self.reply_limit = reply_limit
         self.timeout_s = DEFAULT_TIMEOUT_S
-        self.kc = BlockingKernelClient()
+        self.kc = BlockingKernelClient()  # with a zmq context of its own, set before any socket exists
         self.kc.load_connection_info(km.get_connection_info())
-        self.kc.start_channels(hb=False)  # liveness comes from the kernel manager, not a heartbeat thread
+        self.kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+        # The shell channel, and control to interrupt a request past its limit; not iopub, which would pile
+        # up whatever the kernel prints; liveness comes from the kernel manager, not a heartbeat thread.
+        self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
         self._ids = itertools.count(1)
         self.broken: str | None = None
 
     def close(self) -> None:
-        self.kc.stop_channels()
+        with contextlib.suppress(Exception):
+            self.kc.shell_channel.close()
+            self.kc.control_channel.close()
+        self.kc.context.destroy(linger=0)
 
     # ------------------------------------------------------------------ transport
 
@@ -74,58 +101,58 @@ class Bridge:
         if name is not None and not _NAME.fullmatch(name):
             raise ValueError(f"not a Python name: {name!r}")
         rid = f"r{next(self._ids)}"
-        call_args = [repr(rid)]
-        if name is not None:
-            call_args.append(repr(name))
-        if op in protocol.OPS_WITH_ARGS:
-            call_args.append(f"__import__('json').loads({json.dumps(self._send_args(rid, args))!r})")
-        code = f"__import__({protocol.MODULE!r}).{op}({', '.join(call_args)})"
-        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
-        limit = timeout or self.timeout_s
         try:
-            reply = self._reply_to(msg_id, limit)
-        except Exception:  # queue.Empty: the student's code did not return in time
-            self._break("bridge_timeout")
+            self._ask(rid, op, name, args, timeout or self.timeout_s)
+            return self._answer(rid, name or op)
+        finally:
+            self._clean(rid)
+
+    def _ask(self, rid: str, op: str, name: str | None, args: tuple[Any, ...], limit: float) -> None:
+        """Send the request and wait, at most `limit` seconds, for the kernel side to say its reply is written."""
+        sent = self.kc.session.msg(protocol.REQUEST, {
+            "rid": rid, "op": op, "name": name,
+            "args": json.dumps(self._send_args(rid, args) if op in protocol.OPS_WITH_ARGS else [])})
+        self.kc.shell_channel.send(sent)
+        try:
+            reply = self._reply_to(sent["header"]["msg_id"], limit)
+        except queue.Empty:  # the student's code did not return in time
+            if not self._interrupted(sent["header"]["msg_id"], min(limit, INTERRUPT_GRACE_S)):
+                self._break("bridge_timeout")
             raise BridgeTimeout(name or op, limit) from None
         content = reply.get("content")
         status = content.get("status") if isinstance(content, dict) else None
         if status != "ok" and not os.path.lexists(self.exchange_out / f"{rid}.json"):
             self._break("kernel_gone") if not run_sync(self.km.is_alive)() else None
             raise ReplyRejected(name or op, "the kernel-side helper did not answer")
-        try:
-            answer = json.loads(self._read(f"{rid}.json", budget=[self.reply_limit], name=name or op).decode())
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            raise ReplyRejected(name or op, f"invalid reply: {type(e).__name__}: {e}"[:300]) from None
-        try:
-            if not isinstance(answer, dict) or len(answer) != 1:
-                raise ReplyRejected(name or op, "malformed reply")
-            if "missing" in answer:
-                raise MissingName(name or op)
-            if "error" in answer:
-                err = answer["error"] if isinstance(answer["error"], dict) else {}
-                raise StudentCodeRaised(name or op, f"{err.get('type')}: {err.get('message')}"[:500],
-                                        str(err.get("traceback", ""))[-20000:])
-            if "ok" not in answer:
-                raise ReplyRejected(name or op, "malformed reply")
-            try:
-                return self._decode(answer["ok"], budget=[self.reply_limit], name=name or op)
-            except RecursionError:
-                raise ReplyRejected(name or op, "reply nested too deeply") from None
-        finally:
-            self._clean(rid)
 
     def _reply_to(self, msg_id: str, limit: float) -> dict:
         """The kernel's reply to `msg_id` within `limit` seconds all told (queue.Empty past it): other
-        messages on the channel do not extend the wait."""
+        messages on the channel, and messages that cannot be read, do not extend the wait."""
         deadline = time.monotonic() + limit
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise queue.Empty
-            reply = self.kc.get_shell_msg(timeout=left)
+            try:
+                reply = self.kc.get_shell_msg(timeout=left)
+            except queue.Empty:
+                raise
+            except Exception:  # a bad signature, a garbled header: not the answer
+                continue
             parent = reply.get("parent_header") if isinstance(reply, dict) else None
             if isinstance(parent, dict) and parent.get("msg_id") == msg_id:
                 return reply
+
+    def _interrupted(self, msg_id: str, grace: float) -> bool:
+        """Interrupt the request still running, as a notebook's stop button does (``interrupt_request`` on the
+        control channel: a KeyboardInterrupt in the student's code), and whether the kernel side then
+        answered within `grace` seconds: the kernel is idle again and serves the next request."""
+        try:
+            self.kc.control_channel.send(self.kc.session.msg("interrupt_request", {}))
+            self._reply_to(msg_id, grace)
+        except Exception:  # queue.Empty: the code ignored it (or runs in C that never looks)
+            return False
+        return True
 
     def _break(self, why: str) -> None:
         """A request that never returned leaves the kernel busy for good: stop using it."""
@@ -144,6 +171,31 @@ class Bridge:
                 json.dumps(a)  # only plain data goes in, too
                 out.append({"json": a})
         return out
+
+    # ------------------------------------------------------------------ reading a reply
+
+    def _answer(self, rid: str, name: str) -> Any:
+        """The reply the kernel side wrote for `rid` (the answer for `name`), decoded: its value, or the
+        `GradeFailure` it stands for.  The reply file and its arrays share one size budget."""
+        budget = [self.reply_limit]
+        try:
+            answer = json.loads(self._read(f"{rid}.json", budget=budget, name=name).decode())
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            raise ReplyRejected(name, f"invalid reply: {type(e).__name__}: {e}"[:300]) from None
+        if not isinstance(answer, dict) or len(answer) != 1:
+            raise ReplyRejected(name, "malformed reply")
+        if "missing" in answer:
+            raise MissingName(name)
+        if "error" in answer:
+            err = answer["error"] if isinstance(answer["error"], dict) else {}
+            raise StudentCodeRaised(name, f"{err.get('type')}: {err.get('message')}"[:500],
+                                    str(err.get("traceback", ""))[-20000:])
+        if "ok" not in answer:
+            raise ReplyRejected(name, "malformed reply")
+        try:
+            return self._decode(answer["ok"], budget=budget, name=name)
+        except RecursionError:
+            raise ReplyRejected(name, "reply nested too deeply") from None
 
     def _read(self, fname: str, *, budget: list[int], name: str) -> bytes:
         """A reply file of the exchange folder (the answer for `name`), at most what is left of the reply's
@@ -166,16 +218,13 @@ class Bridge:
         if kind == "json":
             return val
         if kind == "npy":
-            data = self._read(str(val), budget=budget, name=name)
-            try:
-                return np.load(io.BytesIO(data), allow_pickle=False)
-            except ValueError as e:  # object arrays need pickle: refused
-                raise ReplyRejected(name, f"array refused: {e}") from None
-        if kind == "list":
+            return _array(self._read(str(val)[:200], budget=budget, name=name), name)
+        if kind == "list" and isinstance(val, list):
             return [self._decode(d, budget=budget, name=name) for d in val]
-        if kind == "dict":
+        if kind == "dict" and isinstance(val, dict):
             return {str(k): self._decode(d, budget=budget, name=name) for k, d in val.items()}
-        raise ReplyRejected(name, f"unknown reply kind {kind!r}")
+        raise ReplyRejected(name, "malformed reply" if kind in ("list", "dict") else
+                            f"unknown reply kind {str(kind)[:100]!r}")
 
     def _clean(self, rid: str) -> None:
         for folder in (self.exchange_in, self.exchange_out):
@@ -184,9 +233,53 @@ class Bridge:
                     p.unlink(missing_ok=True)
 
 
+def _array(data: bytes, name: str) -> np.ndarray:
+    """The array of an .npy file's bytes, loaded only when its header says exactly what follows it: a plain
+    dtype (`ARRAY_KINDS`, never objects, so no pickle) and as many items as the bytes hold (a forged shape
+    must not make numpy allocate what the file does not have)."""
+    f = io.BytesIO(data)
+    try:
+        read_header = _NPY_HEADERS[np.lib.format.read_magic(f)]
+        shape, _, dtype = read_header(f)
+        fits = dtype.kind in ARRAY_KINDS and dtype.itemsize > 0 and \
+            math.prod(shape) * dtype.itemsize == len(data) - f.tell()
+    except Exception as e:  # numpy's words for a damaged or unknown header (ValueError, KeyError, EOFError...)
+        raise ReplyRejected(name, f"array refused: {type(e).__name__}: {e}"[:300]) from None
+    if not fits:
+        raise ReplyRejected(name, f"array refused: dtype {dtype.str[:50]}, shape {str(shape)[:100]} "
+                                  f"in {len(data)} bytes")
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as e:  # a header numpy reads differently on the second look
+        raise ReplyRejected(name, f"array refused: {type(e).__name__}: {e}"[:300]) from None
+
+
 def _in_both_languages(e: UnsafeFile) -> dict[str, str]:
     """A refusal's words in fa and en, for a message value (`catalogue.text` picks the page's language)."""
     return {"fa": e.text("fa").rstrip("."), "en": e.text("en").rstrip(".")}
+
+
+def _as_array(name: str, val: Any) -> np.ndarray:
+    """A reply as an array: an array as it came, or JSON numbers, booleans or text in a regular nesting;
+    anything else (ragged lists, nulls, objects) is refused."""
+    if isinstance(val, np.ndarray):
+        return val
+    try:
+        arr = np.asarray(val)
+    except (ValueError, TypeError, OverflowError, RecursionError):  # ragged, or too deep for numpy
+        raise ReplyRejected(name, "not an array") from None
+    if arr.dtype.kind not in ARRAY_KINDS:
+        raise ReplyRejected(name, "not an array")
+    return arr
+
+
+def _well_formed(name: str, read: Callable[[], T]) -> T:
+    """What `read` makes of a reply's model description; a description of another shape (the kernel side
+    answers plain data, but not necessarily the data a model has) is refused, not a crash."""
+    try:
+        return read()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise ReplyRejected(name, f"malformed model description: {type(e).__name__}: {e}"[:300]) from None
 
 
 # ---------------------------------------------------------------------- what graders use
@@ -223,9 +316,9 @@ class ModelProbe:
 
     def __init__(self, bridge: Bridge, name: str):
         self._bridge, self.name = bridge, name
-        self._info = bridge.request("model_info", name)
+        self._info = _well_formed(name, lambda: dict(bridge.request("model_info", name)))
         if not self._info.get("framework"):
-            raise GradeFailure("not_a_model", name=name, type=self._info.get("class", "?"))
+            raise GradeFailure("not_a_model", name=name, type=str(self._info.get("class", "?"))[:200])
         self._traces: dict[Any, dict[str, Any]] = {}
 
     @property
@@ -233,23 +326,26 @@ class ModelProbe:
         return self._info["framework"]
 
     def param_count(self, trainable: bool | None = None) -> int:
-        return int(self._info["trainable_params"] if trainable else self._info["params"])
+        return _well_formed(self.name, lambda: int(self._info["trainable_params" if trainable else "params"]))
 
     def layers(self, example: np.ndarray | None = None) -> list[Layer]:
         info = self._info
         if example is not None and self.framework == "torch":
             info = self._trace(example).get("info") or info
-        return [Layer(name=layer["name"], type=layer["type"], module=layer["module"], params=int(layer["params"]),
-                      config=layer.get("config") or {},
-                      output_shape=tuple(layer["output_shape"]) if layer.get("output_shape") else None)
-                for layer in info["layers"]]
+        return _well_formed(self.name, lambda: [
+            Layer(name=str(layer["name"]), type=str(layer["type"]), module=str(layer["module"]),
+                  params=int(layer["params"]), config=dict(layer.get("config") or {}),
+                  output_shape=tuple(layer["output_shape"]) if layer.get("output_shape") else None)
+            for layer in info["layers"]])
 
     def has_layer(self, *types: str) -> bool:
         return any(layer.type in types for layer in self.layers())
 
     def graph(self, example: np.ndarray | None = None) -> Graph | None:
         reply = self._trace(example)
-        return Graph.from_json(reply["graph"]) if isinstance(reply.get("graph"), dict) else None
+        if not isinstance(reply.get("graph"), dict):
+            return None
+        return _well_formed(self.name, lambda: Graph.from_json(reply["graph"]))
 
     def graph_error(self, example: np.ndarray | None = None) -> str | None:
         """Why ``graph()`` is None (e.g. ``TraceError: symbolically traced variables cannot be used as
@@ -275,7 +371,7 @@ class ModelProbe:
         return self._traces[key]
 
     def predict(self, inputs: np.ndarray, *, timeout: float | None = None) -> np.ndarray:
-        return np.asarray(self._bridge.request("predict", self.name, inputs, timeout=timeout))
+        return _as_array(self.name, self._bridge.request("predict", self.name, inputs, timeout=timeout))
 
 
 class Sub:
@@ -310,12 +406,7 @@ class Sub:
         return self._bridge.request("value", name)
 
     def array(self, name: str) -> np.ndarray:
-        val = self._bridge.request("value", name)
-        if not isinstance(val, np.ndarray):
-            val = np.asarray(val)
-            if val.dtype == object:
-                raise ReplyRejected(name, "not an array")
-        return val
+        return _as_array(name, self._bridge.request("value", name))
 
     def call(self, name: str, *args: Any, timeout: float | None = None) -> Any:
         return self._bridge.request("call", name, *args, timeout=timeout)

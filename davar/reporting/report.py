@@ -544,6 +544,9 @@ def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
         if ex.cells_total else None,
         "failing_cell": label("failing_cell_value", lang, number=_num(ex.failing_cell + 1, lang))
         if ex.failing_cell is not None else None,
+        "skipped_cell": label("skipped_cell_value", lang, number=_num(ex.skipped_cell + 1, lang),
+                              reason=_named("execution_reason_name", ex.skipped_reason, lang))
+        if ex.skipped_cell is not None else None,
         "error_name": clean_terminal_text(ex.error_name),
         "error_value": _clip(clean_terminal_text(ex.error_value), MAX_ERROR_VALUE_CHARS),
         "traceback": traceback,

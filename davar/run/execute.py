@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from davar.run import figures, quota, sandbox
 INSIDE = Path(__file__).parent.parent / "inside"  # bound read-only into the sandbox as one folder
 SNAPSHOT = protocol.SNAPSHOT  # in the sandbox's working folder
 SETUP_TAG = "davar-setup"
+SKIPPED_SOURCE = "# davar: left out of this run: it stopped the kernel in the first run\n"
 #: What OpenMP, MKL, OpenBLAS, torch and TensorFlow read for their thread counts.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 
@@ -171,12 +171,19 @@ class _SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
 
 
-def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[str], shim: dict) -> list[str]:
-    """Copy the notebook with a setup cell in front (seeds; the Colab/Kaggle shim configured with `shim`);
+def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[str],
+                      skip: Collection[int] = ()) -> list[str]:
+    """Copy the notebook with a setup cell in front (seeds; the kernel side installed the Colab/Kaggle shim)
+    and the student's cells numbered in `skip` reduced to a comment (kept, so every cell keeps its number);
     return the type of each cell the student wrote."""
     nb = repair.load(src)[0]  # as davar.intake.repair reads it: outputs dropped, damage repaired, normalized
+    for i in skip:
+        nb.cells[i].source = SKIPPED_SOURCE
+    for cell in nb.cells:  # the tag tells davar's own cell from the student's (`_CellLog`): theirs never has it
+        tags = cell.metadata.get("tags")
+        if isinstance(tags, list) and SETUP_TAG in tags:
+            cell.metadata["tags"] = [t for t in tags if t != SETUP_TAG]
     code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
-    code += f"__import__({protocol.MODULE!r}).install_shim({json.dumps(shim)})\n"
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
     student_cells = [c.cell_type for c in nb.cells]
     nb.cells.insert(0, setup)
@@ -190,7 +197,8 @@ def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[
 class _CellLog:
     """nbclient hooks: our own record of what ran, and output trimming."""
 
-    def __init__(self, output_limit: int):
+    def __init__(self, output_limit: int, on_ready: Callable[[], None] = lambda: None):
+        self.on_ready = on_ready  # called once, as the first cell (ours) starts: the kernel is up
         self.started: dict[int, float] = {}
         self.finished: dict[int, tuple[int | None, float, CellStatus]] = {}  # executed index -> count, seconds, status
         self.ours: dict[int, bool] = {}
@@ -199,6 +207,8 @@ class _CellLog:
         self.output_used = 0
 
     def on_cell_start(self, cell, cell_index):
+        if not self.started:
+            self.on_ready()
         self.current = cell_index
         self.started[cell_index] = time.monotonic()
         self.ours[cell_index] = bool({SETUP_TAG, "injected-parameters"} & set(cell.metadata.get("tags", [])))
@@ -235,9 +245,10 @@ class _CellLog:
 @contextlib.contextmanager
 def run(submission: Submission, assignment: Assignment, *, notebook: str, level: Level, profile: str = "standin",
         slot: sandbox.Slot = sandbox.Slot(), data_root: Path | None = None, keep: bool = False,
-        snapshot: Path | None = None) -> Iterator[LiveRun]:
+        snapshot: Path | None = None, skip_cells: Collection[int] = ()) -> Iterator[LiveRun]:
     """Execute one of the submission's notebooks in a fresh sandboxed kernel; yield while it is alive.
-    The whole submission folder is copied into the sandbox, whichever notebook runs.
+    The whole submission folder is copied into the sandbox, whichever notebook runs.  The student's cells
+    numbered in `skip_cells` (0-based, as `ExecutionRecord.failing_cell`) run as a comment instead of their code.
 
     With `snapshot` (a file `LiveRun.save_snapshot` wrote), the notebook is not run: its saved
     namespace is restored into the fresh kernel instead, and a failure to do so is an "error" status
@@ -246,7 +257,7 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
     with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, kernel, audit, cgroup, disk, folder
         rundir = Path(tempfile.mkdtemp(prefix=sandbox.run_prefix()))  # owner in the name: `sandbox.remove_stale`
         if not keep:
-            cleanup.callback(shutil.rmtree, rundir, ignore_errors=True)
+            cleanup.callback(files.remove_tree, rundir)
         disk = box.disk_quota(rundir, limits, preload=quota.size_of(
             [submission.root / f for f in submission.files] + ([snapshot] if snapshot else [])))
         if disk:
@@ -260,19 +271,22 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
             source = _prepare_restore(paths.work, snapshot, limits.file_size_mb * 2**20)
         nb_in, nb_out = paths.work / ".davar-input.ipynb", rundir / "executed.ipynb"
         cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
-                                       shim={"downloads": downloads})
+                                       skip=skip_cells)
         box.prepare_paths(paths, slot)
         cgroup = box.cgroup(rundir.name, limits)
         if cgroup:
             cleanup.callback(cgroup.remove)
         audit = _audit_log(paths, assignment, data_root)
         cleanup.callback(audit.close)
-        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup)
+        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup,
+                                         shim={"downloads": downloads})
         cleanup.callback(_shutdown, km)
         record = _execute(km, nb_in, nb_out, notebook=notebook, cell_types=cell_types, limits=limits, cgroup=cgroup,
                           parameters=_parameters(box, paths, public, assignment, profile),
-                          kernel_env=kernel_env, cwd=paths.work, log=rundir / "kernel.log")
+                          kernel_env=kernel_env, cwd=paths.work, log=rundir / "kernel.log",
+                          on_ready=lambda: box.seal_paths(paths))
         record = _disk_use(record, disk)
+        _stop_clients(km)  # papermill's: what the kernel prints while graders probe it must not pile up here
         bridge = _bridge(km, paths, limits, record)
         if bridge:
             cleanup.callback(bridge.close)
@@ -329,7 +343,7 @@ def _prepare_work_folder(rundir: Path, submission: Submission, *, public: Path,
 
 def _prepare_restore(work: Path, snapshot: Path, limit: int) -> Path:
     """Put the snapshot where the kernel's `restore` finds it (at most `limit` bytes); return an empty
-    notebook to run instead of the student's (its setup cell still seeds and installs the shim)."""
+    notebook to run instead of the student's (its setup cell still seeds; the kernel has the shim)."""
     files.copy_file(snapshot, work / SNAPSHOT, limit=limit)
     empty = work / ".davar-restore.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), empty)
@@ -344,11 +358,16 @@ def _audit_log(paths: sandbox.Paths, assignment: Assignment, data_root: Path | N
 
 
 def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limits, slot: sandbox.Slot,
-                    cgroup: sandbox.Cgroup | None) -> tuple[_SandboxedKernelManager, dict[str, str]]:
+                    cgroup: sandbox.Cgroup | None, shim: dict) -> tuple[_SandboxedKernelManager, dict[str, str]]:
     """A kernel manager that starts the kernel in the sandbox, not yet started; and the environment to
-    start it with (a walled-off kernel has its own in its command, and nothing of ours)."""
+    start it with (a walled-off kernel has its own in its command, and nothing of ours).  The kernel side
+    installs the Colab/Kaggle shim configured with `shim` when it starts (davar/inside/kernel_side.py)."""
     env = {
         "HOME": box.seen(paths.work, sandbox.WORK),
+        # Not HOME's .ipython: a profile there (startup files, ipython_kernel_config.py) is the student's code,
+        # run while the kernel starts, before the kernel side serves the bridge and before the setup cell.
+        "IPYTHONDIR": box.seen(paths.work.parent / "ipython", "/tmp/ipython"),
+        "PYTHONNOUSERSITE": "1",  # nor HOME's .local (a usercustomize.py, .pth files) where a site allows them
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "MPLCONFIGDIR": "/tmp/matplotlib",
@@ -357,6 +376,7 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         protocol.ENV_AUDIT_SOCKET: str(paths.ipc / "audit.sock"),
         protocol.ENV_EXCHANGE_IN: box.seen(paths.exchange_in, sandbox.EXCHANGE_IN),
         protocol.ENV_EXCHANGE_OUT: box.seen(paths.exchange_out, sandbox.EXCHANGE_OUT),
+        protocol.ENV_SHIM: json.dumps(shim),
         "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
         **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
     }
@@ -416,10 +436,11 @@ def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parame
 
 def _execute(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, notebook: str, cell_types: list[str],
              parameters: dict, limits: Limits, cgroup: sandbox.Cgroup | None, kernel_env: dict[str, str], cwd: Path,
-             log: Path) -> ExecutionRecord:
+             log: Path, on_ready: Callable[[], None] = lambda: None) -> ExecutionRecord:
     """Start the kernel, run the notebook under the limits and say what happened: "ok" and "error"
-    only while the kernel is still alive, else "dead" or "timeout" with the reason."""
-    cells = _CellLog(limits.output_mb * 2**20)
+    only while the kernel is still alive, else "dead" or "timeout" with the reason.  `on_ready` is called
+    once the kernel is up, before the first cell runs."""
+    cells = _CellLog(limits.output_mb * 2**20, on_ready)
     deadline = _Deadline(limits.total_timeout_s, km, cgroup)
     started = time.monotonic()
     status: RunStatus = "ok"
@@ -497,12 +518,18 @@ def _figures(nb_out: Path, notebook: str, limits: Limits) -> tuple[tuple[Figure,
         return (), (catalogue.message("figures_refused", {"notebook": notebook, "reason": reason}),)
 
 
-def _shutdown(km: _SandboxedKernelManager) -> None:
-    """Stop the clients' channels (their zmq sockets and threads), then shut the kernel down at once
-    (a graceful shutdown stalls ~3 s about one time in ten, measured on these machines)."""
+def _stop_clients(km: _SandboxedKernelManager) -> None:
+    """Stop the channels (zmq sockets and threads) of the clients handed out: papermill's stays subscribed to
+    everything the kernel publishes, read by no one, until it is stopped."""
     for kc in km.clients:
         with contextlib.suppress(Exception):
             kc.stop_channels()
+
+
+def _shutdown(km: _SandboxedKernelManager) -> None:
+    """Stop the clients' channels (their zmq sockets and threads), then shut the kernel down at once
+    (a graceful shutdown stalls ~3 s about one time in ten, measured on these machines)."""
+    _stop_clients(km)
     with contextlib.suppress(Exception):
         if km.has_kernel:
             run_sync(km.shutdown_kernel)(now=True)

@@ -15,7 +15,9 @@ Each level is a `Sandbox` strategy (`Strict`, `Basic`, `Unsandboxed`); `strategy
 
 The kernel talks to the harness only over unix sockets in the run's ``ipc`` folder (bound at the
 same path inside, so the connection file is valid on both sides) and two exchange folders: ``in``
-(read-only inside) and ``out``.
+(read-only inside) and ``out``.  The ``ipc`` folder is the kernel's while it starts (it makes its sockets
+there) and the harness's once it is ready (`Sandbox.seal_paths`): a notebook that empties its ``/tmp``, where
+the folder is mounted, cannot take the graders' way in with it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from davar import files
 from davar.assignment import Limits
 from davar.errors import SandboxUnavailable
 from davar.results import LEVELS, Level
@@ -351,6 +354,12 @@ class Sandbox(abc.ABC):
         for d in (paths.work, paths.ipc, paths.exchange_in, paths.exchange_out):
             d.mkdir(parents=True, exist_ok=True)
 
+    def seal_paths(self, paths: Paths) -> None:
+        """Once the kernel is ready (it made its sockets in `paths.ipc`), before the student's first cell: a
+        kernel with its own uid may no longer remove them, which would leave the graders no way in.  Nothing
+        to do where the kernel runs as the harness's uid."""
+        return None
+
     @abc.abstractmethod
     def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
                        env: dict[str, str], inside: Path) -> list[str]:
@@ -417,6 +426,10 @@ class Strict(Sandbox):
                 os.chown(name, uid, uid, follow_symlinks=False)
         # the folders above the run dir must be traversable by the dropped uid
         paths.ipc.parent.chmod(0o755)
+
+    def seal_paths(self, paths: Paths) -> None:
+        os.chown(paths.ipc, os.geteuid(), os.getegid())  # its sockets stay its own, the folder is ours again
+        paths.ipc.chmod(0o755)
 
     def kernel_command(self, *, paths: Paths, limits: Limits, slot: Slot, cgroup: Cgroup | None,
                        env: dict[str, str], inside: Path) -> list[str]:
@@ -504,7 +517,7 @@ def remove_stale(tmp: Path | None = None) -> Leftovers:
         with contextlib.suppress(OSError):
             quota.unmount_stale(path)  # a mounted folder, or its image (`<folder>.disk`): both go
         if path.is_dir() and not os.path.ismount(path):
-            shutil.rmtree(path, ignore_errors=True)
+            files.remove_tree(path)
             folders += not path.exists()
     return Leftovers(cgroups=cgroups, folders=folders, processes=processes)
 

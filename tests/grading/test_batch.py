@@ -1,54 +1,24 @@
-"""davar.grading.batch through `davar grade`: parallel slots, resume after a killed driver, the cache."""
+"""davar.grading.batch through `davar grade`: parallel slots, stops and leftovers, the cache (the `course` and
+`leftovers` fixtures: conftest.py; a driver killed at any point: test_batch_faults.py)."""
 
-import os
 import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from davar import catalogue, cli, commands
 from davar.assignment import load
-from davar.book import gradebook
 from davar.errors import DataNotFound, DavarError
 from davar.grading import batch
 from davar.intake import inbox
 from davar.run import sandbox
 
 LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
-GRADER = '''
-import pytest
-from davar import expect
-
-@pytest.mark.davar(question="1", points=2)
-def test_answer(sub):
-    expect(sub.value("answer") == 42, "assertion", detail="answer")
-'''
-
-
-@pytest.fixture
-def course(tmp_path):
-    """A tiny assignment and six students, each notebook sleeping a little; students s3 and s5 are wrong."""
-    graders = tmp_path / "graders" / "tiny"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        'id = "tiny"\ntitle = { fa = "کوچک", en = "tiny" }\nnotebooks = ["hw.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 2\ntitle = { fa = "یک", en = "one" }\n')
-    (graders / "test_tiny.py").write_text(GRADER)
-    for i in range(6):
-        student = tmp_path / "subs" / f"s{i}"
-        student.mkdir(parents=True)
-        cell = f"import time\ntime.sleep(1)\nanswer = {41 if i in (3, 5) else 42}"
-        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)]), student / "hw.ipynb")
-    return graders, tmp_path / "subs", tmp_path / "out"
 
 
 def _rows(out):
@@ -77,33 +47,14 @@ def test_changing_a_grader_or_a_submission_invalidates_the_cache(course):
     graders, subs, out = course
     a = load(graders)
     before = {s.student: batch.cache_key(s, batch.assignment_digest(a)) for s in inbox.collect(subs, a)}
-    (graders / "test_tiny.py").write_text(GRADER.replace("== 42", "== 41"))
+    grader = graders / "test_tiny.py"
+    grader.write_text(grader.read_text().replace("== 42", "== 41"))
     after = {s.student: batch.cache_key(s, batch.assignment_digest(a)) for s in inbox.collect(subs, a)}
     assert not set(before.values()) & set(after.values())
     nb = subs / "s0" / "hw.ipynb"
     nb.write_text(nb.read_text().replace("time.sleep(1)", "time.sleep(0)"))
     changed = {s.student: batch.cache_key(s, batch.assignment_digest(a)) for s in inbox.collect(subs, a)}
     assert [k for k in changed if changed[k] != after[k]] == ["s0"]
-
-
-def test_a_killed_driver_resumes_without_losing_or_duplicating(course):
-    graders, subs, out = course
-    cmd = [sys.executable, "-m", "davar.cli", "grade", str(graders), str(subs), "--out", str(out),
-           "--sandbox", LEVEL, "--allow-weak-sandbox", "--workers", "1"]
-    driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and (not (out / "tiny" / "gradebook.sqlite").exists() or len(_rows(out)) < 2):
-        time.sleep(0.2)
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    first = _rows(out)
-    assert 2 <= len(first) < 6, "the driver was killed half way"
-    results = _grade(course, workers=1)
-    rows = _rows(out)
-    assert rows[:len(first)] == first  # what was graded is kept, not regraded
-    assert sorted(s for s, _ in rows) == [f"s{i}" for i in range(6)]  # each student exactly once
-    assert [r.student for r in results] == [f"s{i}" for i in range(6)]
-    assert {r.student for r in gradebook.latest(out / "tiny" / "gradebook.sqlite", "tiny")} == {f"s{i}" for i in range(6)}
 
 
 def test_a_dask_local_cluster_grades_like_the_local_pool(course, tmp_path):
@@ -119,7 +70,8 @@ def test_a_dask_local_cluster_grades_like_the_local_pool(course, tmp_path):
 def test_changed_graders_regrade_from_snapshots_without_running_again(course):
     graders, subs, out = course
     first = {r.student: r for r in _grade(course, workers=1)}
-    (graders / "test_tiny.py").write_text(GRADER.replace("== 42", "in (41, 42)"))  # the TA accepts 41 too
+    grader = graders / "test_tiny.py"
+    grader.write_text(grader.read_text().replace("== 42", "in (41, 42)"))  # the TA accepts 41 too
     snapshot = out / "tiny" / "snapshots" / "s5" / "hw.ipynb.pkl"
     snapshot.write_bytes(b"not a pickle")  # s5's snapshot cannot serve: it runs again
     again = {r.student: r for r in _grade(course, workers=1)}
@@ -160,87 +112,46 @@ def _driver(endless, tmp_path) -> subprocess.Popen:
         return subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def _stat(pid):
-    """(state, parent) of a process; None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
-
-
-def _runs(workers):
-    """The run folders, disk images and cgroups named after these processes."""
-    parents = [Path(tempfile.gettempdir()), *(sandbox.CGROUP_ROOT / c / "davar" for c in ("memory", "pids", ""))]
-    return sorted(p for w in workers for parent in parents for p in parent.glob(f"davar-run-{w}-*"))
-
-
-def _sandboxed(workers, kernels_only=False):
-    """The live processes of a sandbox uid in these processes' runs (their cgroup or command line); only the
-    kernels themselves (uid dropped, kernel_side.py started: bubblewrap is set to die with its parent)."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            uid = int((proc / "status").read_text().split("\nUid:")[1].split()[0])
-            cmdline = (proc / "cmdline").read_text()
-            where = (proc / "cgroup").read_text() + cmdline
-        except (OSError, IndexError):
-            continue
-        if kernels_only and "kernel_side.py" not in cmdline:
-            continue
-        if uid >= sandbox.BASE_UID and _stat(proc.name) and any(f"davar-run-{w}-" in where for w in workers):
-            found.append(int(proc.name))
-    return found
-
-
-def _until(condition, what, seconds=180):
-    deadline = time.monotonic() + seconds
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value
-
-
-def _kernels_running(driver):
+def _kernels_running(driver, leftovers):
     """The driver's two workers, once each has a kernel running in its run's cgroup."""
     assert driver.poll() is None, "the driver ended before its kernels started"
-    workers = [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat") if (_stat(p.parent.name) or (0, 0))[1]
-               == driver.pid]
-    busy = [w for w in workers if _sandboxed([w], kernels_only=True)]
+    busy = [w for w in leftovers.children(driver.pid) if leftovers.sandboxed([w], kernels_only=True)]
     return busy if len(busy) == 2 else None
 
 
 @strict
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_stop_signal_ends_the_workers_and_their_kernels_and_leaves_no_run_behind(endless, tmp_path, stop):
+def test_a_stop_signal_ends_the_workers_and_their_kernels_and_leaves_no_run_behind(endless, tmp_path, stop,
+                                                                                   leftovers):
     driver = _driver(endless, tmp_path)
     try:
-        workers = _until(lambda: _kernels_running(driver), "two kernels")
-        assert _sandboxed(workers) and _runs(workers)
+        workers = leftovers.until(lambda: _kernels_running(driver, leftovers), "two kernels")
+        assert leftovers.sandboxed(workers) and leftovers.runs(workers)
         driver.send_signal(stop)
         assert driver.wait(timeout=120) == 128 + stop
     finally:
         driver.kill()
-    assert not [w for w in workers if _stat(w)], "a worker outlived its driver"
-    assert _sandboxed(workers) == [] and _runs(workers) == []
+    assert not [w for w in workers if leftovers.stat(w)], "a worker outlived its driver"
+    assert leftovers.sandboxed(workers) == [] and leftovers.runs(workers) == []
     said = (tmp_path / "stdout").read_text()
     assert said.startswith(f"Stopped by {stop.name}") and "0 results of this run are in the gradebook" in said
     assert "2 submissions were not finished. Run the same command again" in said
 
 
 @strict
-def test_a_killed_driver_takes_its_workers_along_and_the_next_batch_removes_what_it_left(endless, tmp_path, capsys):
+def test_a_killed_driver_takes_its_workers_along_and_the_next_batch_removes_what_it_left(endless, tmp_path, capsys,
+                                                                                        leftovers):
     graders, subs, out = endless
     driver = _driver(endless, tmp_path)
     try:
-        workers = _until(lambda: _kernels_running(driver), "two kernels")
+        workers = leftovers.until(lambda: _kernels_running(driver, leftovers), "two kernels")
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=60)
     finally:
         driver.kill()
-    _until(lambda: not [w for w in workers if _stat(w)], "the workers to die with their driver", 30)
-    _until(lambda: not _sandboxed(workers), "their kernels to die", 30)
-    left = _runs(workers)
+    leftovers.until(lambda: not [w for w in workers if leftovers.stat(w)], "the workers to die with their driver", 30)
+    leftovers.until(lambda: not leftovers.sandboxed(workers), "their kernels to die", 30)
+    left = leftovers.runs(workers)
     assert len([p for p in left if p.parent.parent.name == "pids"]) == 2, left  # a kill -9 leaves cgroups, folders
     for i in range(2):
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")]),
@@ -250,7 +161,7 @@ def test_a_killed_driver_takes_its_workers_along_and_the_next_batch_removes_what
     said = re.search(r"Removed what an earlier batch left when it was killed: (\d+) cgroups, (\d+) run folders",
                      capsys.readouterr().out)
     assert said and int(said[1]) >= 2 and int(said[2]) >= 2  # (and any other dead batch's on this machine)
-    assert _runs(workers) == []
+    assert leftovers.runs(workers) == []
     assert _rows(out) == [("s0", 2.0), ("s1", 2.0)]
 
 

@@ -35,59 +35,101 @@ def try_read(path):
     "eats_memory": ["import numpy as np\nblocks = []\nfor _ in range(64):\n    blocks.append(np.ones(64 * 2**20, dtype=np.uint8))"],
     "forks_too_much": ["import threading, time\nthreads = []\nfor _ in range(2000):\n"
                        "    t = threading.Thread(target=time.sleep, args=(30,), daemon=True)\n    t.start()\n    threads.append(t)"],
+    # Every ordinary route to forge the bridge's answers, after the values and the model are made: import the kernel
+    # side, patch what gc still holds of it, replace sys.modules entries (its private names, and the libraries it
+    # writes with, forged), plant links and named pipes at the predictable names of its replies, its arrays, its
+    # old temporary files and the namespace snapshot, and move away from the working folder.  `TRIED` says
+    # what each attempt did; the graders must still get honest answers.
     "tampers_with_bridge": [
-        """import os, numpy as np, _davar
-MODE = "ok"
+        """import numpy as np
 small = np.arange(6).reshape(2, 3)
-def evil_encode(obj, stem, counter):
-    name = f"{stem}-1.npy"
-    path = os.path.join(_davar.EXCHANGE_OUT, name)
-    if MODE == "pickle":
-        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    elif MODE == "symlink":
-        os.symlink("/etc/hostname", path)
-    elif MODE == "huge":
-        np.save(path, np.zeros(40 * 2**20, dtype=np.uint8))
-    return {"npy": name}
-def set_mode(mode):
-    global MODE
-    MODE = mode
-    _davar._encode = evil_encode if mode != "ok" else original_encode
-    return mode
-original_encode = _davar._encode""",
+def double(x):
+    return x * 2
+def spin():
+    while True:
+        pass""",
         """import torch
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 2))
 not_a_model = [1, 2, 3]""",
+        """import gc, json, os, sys, tempfile, types
+import cloudpickle
+TRIED = {}
+try:
+    import _davar
+    TRIED["import"] = "imported"
+except ImportError as e:
+    TRIED["import"] = type(e).__name__
+TRIED["private_modules"] = sorted(m for m in sys.modules if m.startswith("_davar"))
+def forged(*args, **kwargs):
+    return {"json": 666}
+# The kernel side's functions and constants, wherever gc still finds its modules: all of ops.py and protocol.py,
+# and what ops.py calls of the others.
+CALLED = {"framework", "torch_info", "keras_info", "graph", "torch_shapes", "save", "restore"}
+TRIED["patched"] = {}
+for m in [m for m in gc.get_objects() if isinstance(m, types.ModuleType) and m.__name__.startswith("_davar")]:
+    everything = m.__name__ in ("_davar_ops", "_davar_protocol")
+    names = [k for k in vars(m) if not k.startswith("__") and (everything or k in CALLED)]
+    for k in names:
+        setattr(m, k, forged)
+    TRIED["patched"][m.__name__] = len(names)
+def replace_module(name, **forgeries):
+    fake = types.ModuleType(name)
+    fake.__dict__.update(vars(sys.modules[name]) if name in sys.modules else {})
+    fake.__dict__.update(forgeries)
+    sys.modules[name] = fake
+    return name
+real_save, real_dumps, real_dump = np.save, json.dumps, json.dump
+def forged_json(obj):
+    return {"ok": {"json": 666}} if isinstance(obj, dict) and len(obj) == 1 else obj
+TRIED["replaced"] = [
+    *(replace_module(name, **{k: forged for k in CALLED | {"bind", "answer"}})
+      for name in ("_davar", "_davar_ops", "_davar_models", "_davar_snapshots", "_davar_protocol")),
+    replace_module("numpy", save=lambda f, arr, *a, **k: real_save(f, np.full(np.shape(arr), 666), *a, **k)),
+    replace_module("json", dumps=lambda obj, *a, **k: real_dumps(forged_json(obj), *a, **k),
+                   dump=lambda obj, f, *a, **k: real_dump(forged_json(obj), f, *a, **k)),
+    replace_module("tempfile", mkstemp=forged),
+    replace_module("cloudpickle", dumps=lambda *a, **k: b"forged", dump=forged),
+]""",
+        """OUT = os.environ["DAVAR_EXCHANGE_OUT"]
+def plant(path, i):
+    if not os.path.lexists(path):
+        os.mkfifo(path) if i % 2 else os.symlink("/etc/hostname", path)
+for i in range(1, 200):
+    for name in (f"r{i}.json", f"r{i}-1.npy", f"r{i}.json.part", f"r{i}-1.npy.part"):
+        plant(os.path.join(OUT, name), i + name.endswith(".part"))
+TRIED["planted"] = len(os.listdir(OUT))
+for name in (".davar-snapshot.pkl", ".davar-snapshot.pkl.part"):
+    os.mkfifo(name)
+os.makedirs("elsewhere")
+os.chdir("elsewhere")
+TRIED["cwd"] = os.getcwd()""",
     ],
     "floods_output": ["for i in range(200_000):\n    print('spam ' * 20)"],
     "kills_kernel": ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],
-    # Named pipes (an open waits for a writer forever), a link to a device and a folder, each where the harness
-    # reads a file after the run: the namespace snapshot (the kernel then saves it elsewhere) and the bridge's
-    # replies (an array's .npy file, a reply's own .json), planted on request by replacing the kernel side's
-    # encoder and reply writer.
+    # Named pipes (an open waits for a writer forever), links to a device and folders, each where the harness reads
+    # a file after the run: the namespace snapshot (and its old temporary name; then the notebook moves away) and,
+    # on request, the names of the next replies and their arrays.  The kernel side writes over pipes and links; a
+    # folder at an array's name makes that answer fail, nothing more.
     "leaves_fifos_where_the_harness_reads": [
-        """import os, numpy as np, _davar
+        """import os, numpy as np
 answer = 42
 small = np.arange(6)
-os.mkfifo(".davar-snapshot.pkl")
+for name in (".davar-snapshot.pkl", ".davar-snapshot.pkl.part"):
+    os.mkfifo(name)
 os.makedirs("elsewhere")
-os.chdir("elsewhere")  # the kernel's snapshot lands here, the pipe stays where the harness reads it""",
-        """PLANTS = {"fifo": os.mkfifo, "device": lambda p: os.symlink("/dev/zero", p), "folder": os.mkdir}
-original_encode, original_reply = _davar._encode, _davar._reply
+os.chdir("elsewhere")  # the kernel side still saves the snapshot where the harness reads it, over the pipe""",
+        """OUT = os.environ["DAVAR_EXCHANGE_OUT"]
+PLANTS = {"fifo": os.mkfifo, "device": lambda p: os.symlink("/dev/zero", p), "folder": os.mkdir}
 def plant(how):
-    def encode(obj, stem, counter):
-        if not hasattr(obj, "shape"):
-            return original_encode(obj, stem, counter)
-        name = f"{stem}-1.npy"
-        PLANTS[how](os.path.join(_davar.EXCHANGE_OUT, name))
-        return {"npy": name}
-    def pipe_reply(rid, fn):  # once: the next request's reply is a named pipe
-        _davar._reply = original_reply
-        os.mkfifo(os.path.join(_davar.EXCHANGE_OUT, f"{rid}.json"))
-    _davar._encode = encode if how in PLANTS else original_encode
-    if how == "reply":
-        _davar._reply = pipe_reply
+    names = ["{}-1.npy"] if how == "folder" else ["{}.json", "{}-1.npy"]  # a folder at every next reply: no answers
+    for i in range(1, 100):
+        for name in names:
+            path = os.path.join(OUT, name.format(f"r{i}"))
+            if os.path.lexists(path) and not os.path.isdir(path):
+                os.remove(path)  # what an earlier call planted
+            if not os.path.lexists(path):
+                PLANTS[how](path)
     return how""",
     ],
     # /tmp first (the error caught), then the working folder: one quota for both, so the second write fails

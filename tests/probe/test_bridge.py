@@ -1,15 +1,25 @@
-"""The bridge accepts only plain data from the kernel: no pickles, no symlinks, nothing oversize."""
+"""The bridge between graders and the kernel: honest answers whatever a notebook patches or plants (a real
+sandboxed kernel), and a reading side that accepts only plain data and never blocks (a fake kernel side in this
+process: a shell socket that answers each request by planting chosen files)."""
 
+import json
 import os
 import queue
+import shutil
+import signal
+import stat
+import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zmq
+from jupyter_client.session import Session
 
 from davar import assignment, catalogue
-from davar.errors import GradeFailure, MissingName, ReplyRejected, StudentCodeRaised
+from davar.errors import BridgeTimeout, GradeFailure, MissingName, ReplyRejected, StudentCodeRaised
+from davar.inside import protocol
 from davar.intake import inbox
 from davar.probe.bridge import Bridge, Sub
 from davar.run import execute, sandbox
@@ -27,29 +37,32 @@ def sub(tmp_path_factory):
     spec = assignment.load(root / "graders" / "b")
     level = sandbox.choose_level("auto")
     with execute.run(inbox.collect(NOTEBOOKS / "tampers_with_bridge", spec)[0], spec, notebook=spec.notebooks[0], level=level) as live:
+        assert live.execution.status == "ok", live.execution
         yield Sub(live)
 
 
 def test_plain_values_arrays_and_calls_cross(sub):
     assert sub.has("small") and not sub.has("nothing_here")
     np.testing.assert_array_equal(sub.array("small"), np.arange(6).reshape(2, 3))
-    assert sub.call("set_mode", "ok") == "ok"
+    np.testing.assert_array_equal(sub.call("double", np.arange(3)), [0, 2, 4])
+    assert sub.call("double", "ab") == "abab"
     with pytest.raises(MissingName):
         sub.value("nothing_here")
     with pytest.raises(StudentCodeRaised):
-        sub.call("set_mode")  # missing argument: the student's function raises
+        sub.call("double")  # missing argument: the student's function raises
 
 
-@pytest.mark.parametrize("mode, why", [("pickle", "array refused"), ("symlink", "a symbolic link"),
-                                       ("huge", "over the 16 MB limit")])
-def test_tampered_replies_are_refused(sub, mode, why):
-    sub.call("set_mode", mode)
-    with pytest.raises(ReplyRejected) as e:
-        sub.array("small")
-    assert why in catalogue.text(e.value.key, "en", e.value.values)
-    with pytest.raises(ReplyRejected):
-        sub.call("set_mode", "ok")  # restores the encoder, but this reply is still made by the tampered one
-    np.testing.assert_array_equal(sub.array("small"), np.arange(6).reshape(2, 3))
+def test_what_the_notebook_tried_changed_no_answer(sub):
+    """tests/notebooks/make.py, "tampers_with_bridge": each attempt was made, and every answer here is honest."""
+    tried = sub.value("TRIED")
+    assert tried["import"] == "ModuleNotFoundError" and tried["private_modules"] == []
+    patched = {module for module, names in tried["patched"].items() if names}
+    assert {"_davar_ops", "_davar_protocol", "_davar_models", "_davar_snapshots"} <= patched
+    assert {"_davar", "_davar_ops", "numpy", "json", "tempfile", "cloudpickle"} <= set(tried["replaced"])
+    assert tried["planted"] >= 4 * 190 and tried["cwd"].endswith("/elsewhere")
+    for _ in range(3):  # over the links and pipes planted at the next replies' names
+        np.testing.assert_array_equal(sub.array("small"), np.arange(6).reshape(2, 3))
+        assert sub.value("not_a_model") == [1, 2, 3]
 
 
 def test_model_probe_matches_the_framework_reference(sub):
@@ -70,7 +83,7 @@ def test_model_probe_matches_the_framework_reference(sub):
 
 
 def test_source_of_a_student_function(sub):
-    assert sub.source("set_mode").startswith("def set_mode(mode):")
+    assert sub.source("double").startswith("def double(x):")
 
 
 def test_answer_walks_the_answers_dict(sub):
@@ -200,48 +213,249 @@ def test_a_model_under_another_name_is_discovered_not_guessed(sub):
         sub.model("net")
 
 
-# ---------------------------------------------------------------------- bounded: what a kernel leaves stalls nothing
+def test_the_snapshot_is_saved_where_the_kernel_started_and_restores(sub, tmp_path):
+    """The notebook left named pipes at the snapshot's name and its old temporary name, then moved away: the
+    kernel side writes over them, in the folder it started in, and reads the file back."""
+    kept = sub._live.save_snapshot(tmp_path / "snapshot.pkl")
+    assert {"small", "model", "double", "TRIED"} <= set(kept["kept"])
+    assert stat.S_ISREG(os.lstat(tmp_path / "snapshot.pkl").st_mode)
+    restored = sub._bridge.request("restore")
+    assert restored["failed"] == {} and restored["restored"] == len(kept["kept"])
+    np.testing.assert_array_equal(sub.array("small"), np.arange(6).reshape(2, 3))
+
+
+def test_a_probed_function_that_never_returns_is_interrupted_and_the_kernel_serves_on(sub):
+    """An endless loop in a probed function fails that request at its limit; the interrupt (a KeyboardInterrupt
+    in the loop) leaves the kernel idle, so the tests after it are still graded."""
+    with pytest.raises(BridgeTimeout):
+        sub.call("spin", timeout=2)
+    assert not sub._bridge.broken
+    np.testing.assert_array_equal(sub.call("double", np.arange(3)), [0, 2, 4])
+
+
+# ---------------------------------------------------------------------- the reading side, against a fake kernel side
+
+LIMIT = 2**20  # the fake bridge's reply_limit
+GUARD_S = 20  # far above what a request to the fake takes: only a read that blocks reaches it
+
+
+class FakeKernel:
+    """The kernel side as a stub in this process, and its kernel manager: a shell socket that answers each
+    ``davar_request`` by calling ``plant(rid, out)``, which writes what it likes into the exchange folder `out`,
+    then with a ``davar_reply`` whose content is what `plant` returned, or ``{"status": "ok"}``."""
+
+    def __init__(self, out: Path):
+        self.out, self.plant, self.requests, self.signals = out, lambda rid, out: None, [], []
+        self.folder = tempfile.mkdtemp(prefix="davar-fake-")  # short: an ipc path has a length limit
+        self.session = Session(key=b"fake-key")
+        self.context = zmq.Context()
+        self.socket = self.context.socket(zmq.ROUTER)
+        self.socket.bind(f"ipc://{self.folder}/k-1")
+        self.info = {"transport": "ipc", "ip": f"{self.folder}/k", "shell_port": 1, "iopub_port": 2, "stdin_port": 3,
+                     "control_port": 4, "hb_port": 5, "key": "fake-key", "signature_scheme": "hmac-sha256"}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            if not self.socket.poll(50):
+                continue
+            idents, frames = self.session.feed_identities(self.socket.recv_multipart())
+            request = self.session.deserialize(frames)
+            self.requests.append(request)
+            content = self.plant(request["content"]["rid"], self.out) or {"status": "ok"}
+            self.session.send(self.socket, protocol.REPLY, content, parent=request, ident=idents)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close(linger=0)
+        self.context.term()
+        shutil.rmtree(self.folder)
+
+    # what the bridge asks of a kernel manager
+    def get_connection_info(self):
+        return self.info
+
+    async def is_alive(self):
+        return True
+
+    async def signal_kernel(self, signum):
+        self.signals.append(signum)
+
+
+@pytest.fixture
+def fake(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    kernel = FakeKernel(tmp_path / "out")
+    bridge = Bridge(kernel, exchange_in=tmp_path / "in", exchange_out=tmp_path / "out", reply_limit=LIMIT)
+    yield kernel, bridge
+    bridge.close()
+    kernel.close()
+
+
+def _bounded(fn):
+    """fn() in a thread joined with `GUARD_S`: what it returned or raised; a failure, not a hang, if it blocks."""
+    done = {}
+
+    def run():
+        try:
+            done["value"] = fn()
+        except BaseException as e:  # handed back to the test
+            done["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(GUARD_S)
+    assert not thread.is_alive(), "reading the reply blocked"
+    return done
+
+
+def _reply(obj, **files):
+    """A plant: the reply ``<rid>.json`` holding `obj` (text as it is, else JSON with NaN allowed) and each of
+    `files` (name with ``{rid}``: a function of the path) planted."""
+    def plant(rid, out):
+        for name, make in files.items():
+            make(out / name.format(rid=rid))
+        if obj is not None:
+            text = obj if isinstance(obj, str) else json.dumps(obj)
+            (out / f"{rid}.json").write_text(text.replace("{rid}", rid))
+    return plant
+
+
+def _array(make):
+    return _reply({"ok": {"npy": "{rid}-1.npy"}}, **{"{rid}-1.npy": make})
+
+
+def _npy(arr, **kw):
+    return lambda p: np.save(p, arr, **kw)
+
+
+def _sparse(size):
+    def make(p):
+        with open(p, "wb") as f:
+            f.truncate(size)
+    return make
+
+
+def _forged_header(p):
+    """An .npy header that claims a terabyte over eight bytes."""
+    np.save(p, np.zeros(1, dtype=np.float64))
+    data = p.read_bytes().replace(b"(1,)", b"(2**40,)".replace(b"2**40", str(2**40).encode()))
+    p.write_bytes(data)
+
+
+def _device(p):
+    os.mknod(p, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # /dev/null's numbers: needs CAP_MKNOD
+
+
+REFUSED = {
+    "pickled object array": (_array(_npy(np.array([{"a": 1}], dtype=object), allow_pickle=True)), "array refused"),
+    "structured dtype": (_array(_npy(np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8")]))), "array refused"),
+    "datetime dtype": (_array(_npy(np.array(["2024-01-01"], dtype="datetime64[D]"))), "array refused"),
+    "forged array header": (_array(_forged_header), "array refused"),
+    "random bytes as an array": (_array(lambda p: p.write_bytes(os.urandom(100))), "array refused"),
+    "array that is a link": (_array(lambda p: p.symlink_to("/etc/hostname")), "a symbolic link"),
+    "array that is a pipe": (_array(os.mkfifo), "a named pipe"),
+    "array that is a device": (_array(_device), "a device node"),
+    "array that is a folder": (_array(os.mkdir), "a folder"),
+    "array over the limit": (_array(_sparse(LIMIT + 1)), "over the 1 MB limit"),
+    "arrays over the limit together": (
+        _reply({"ok": {"list": [{"npy": "{rid}-1.npy"}, {"npy": "{rid}-2.npy"}]}},
+               **{"{rid}-1.npy": _npy(np.zeros(LIMIT // 2)), "{rid}-2.npy": _npy(np.zeros(LIMIT // 2))}),
+        "over the"),
+    "reply that is a link": (_reply(None, **{"{rid}.json": lambda p: p.symlink_to("/etc/hostname")}),
+                             "a symbolic link"),
+    "reply that is a pipe": (_reply(None, **{"{rid}.json": os.mkfifo}), "a named pipe"),
+    "reply that is a folder": (_reply(None, **{"{rid}.json": os.mkdir}), "a folder"),
+    "reply over the limit": (_reply(None, **{"{rid}.json": _sparse(LIMIT + 1)}), "over the 1 MB limit"),
+    "malformed JSON": (_reply("{not json"), "invalid reply"),
+    "JSON nested too deeply": (_reply('{"ok": ' + '{"list": [' * 5000 + "]}" * 5000 + "}"), "refused"),
+    "a file outside the exchange folder": (_reply({"ok": {"npy": "../../etc/passwd"}}), "bad file name"),
+    "an unknown kind of value": (_reply({"ok": {"pickle": "gASV"}}), "unknown reply kind"),
+    "a list that is none": (_reply({"ok": {"list": 5}}), "malformed reply"),
+    "two answers": (_reply({"ok": {"json": 1}, "missing": "x"}), "malformed reply"),
+    "no reply file": (_reply(None), "cannot open reply"),
+    "no reply and an error": (lambda rid, out: {"status": "error"}, "did not answer"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_a_reply_that_is_not_plain_data_is_refused_without_blocking(fake, case, tmp_path):
+    kernel, bridge = fake
+    if case == "array that is a device":
+        try:
+            _device(tmp_path / "device")
+        except PermissionError:
+            pytest.skip("making a device node needs CAP_MKNOD")
+    kernel.plant, words = REFUSED[case]
+    done = _bounded(lambda: bridge.request("value", "small"))
+    e = done.get("error")
+    assert isinstance(e, ReplyRejected), done
+    assert e.values["name"] == "small" and words in catalogue.text(e.key, "en", e.values)
+    assert catalogue.text(e.key, "fa", e.values)
+    assert not bridge.broken and not [p for p in kernel.out.iterdir() if not p.is_dir()]  # the reply's files removed
+
+
+ACCEPTED = {
+    "NaN and infinities in JSON": (_reply('{"ok": {"json": [NaN, Infinity, -Infinity, 1e400]}}'),
+                                   [np.nan, np.inf, -np.inf, np.inf]),
+    "NaN and infinities in an array": (_array(_npy(np.array([np.nan, np.inf, -np.inf]))), [np.nan, np.inf, -np.inf]),
+    "an array of another byte order": (_array(_npy(np.arange(3, dtype=">i8"))), [0, 1, 2]),
+    "an array of text": (_array(_npy(np.array(["cat", "dog"]))), ["cat", "dog"]),
+}
+
+
+@pytest.mark.parametrize("case", ACCEPTED)
+def test_plain_data_of_any_plain_kind_is_accepted(fake, case):
+    kernel, bridge = fake
+    kernel.plant, want = ACCEPTED[case]
+    got = _bounded(lambda: bridge.request("value", "small"))
+    np.testing.assert_array_equal(got["value"], want)
+
+
+def test_a_request_is_a_message_on_the_shell_channel_and_nothing_the_kernel_prints_is_heard(fake):
+    """The request names its op and arguments (JSON text: NaN goes through); besides shell, only control (to
+    interrupt) is connected: no iopub, whose messages would pile up unread."""
+    kernel, bridge = fake
+    kernel.plant = _reply({"ok": {"json": "done"}})
+    assert bridge.request("call", "f", np.ones(2), float("nan")) == "done"
+    (request,) = kernel.requests
+    assert request["header"]["msg_type"] == protocol.REQUEST
+    content = request["content"]
+    assert (content["rid"], content["op"], content["name"]) == ("r1", "call", "f")
+    assert json.loads(content["args"])[0] == {"npy": "r1-in0.npy"} and np.isnan(json.loads(content["args"])[1]["json"])
+    kc = bridge.kc
+    assert (kc._iopub_channel, kc._stdin_channel, kc._hb_channel) == (None, None, None)
+
+
+def test_a_reply_message_over_the_size_cap_is_dropped_and_the_request_times_out(fake):
+    """A forged huge ``davar_reply`` never reaches the harness's memory: zmq drops it at the socket."""
+    kernel, bridge = fake
+    kernel.plant = lambda rid, out: {"status": "ok", "padding": "x" * 4 * 2**16}
+    done = _bounded(lambda: bridge.request("value", "small", timeout=1.0))
+    assert isinstance(done.get("error"), BridgeTimeout), done
+    assert bridge.broken == "bridge_timeout" and kernel.signals == [signal.SIGKILL]
 
 
 class _Chatty:
-    """A kernel client whose kernel answers everything but the request (as a student's thread could)."""
+    """A kernel client whose kernel answers everything but the request (as a student's thread could), and
+    sends what cannot be read."""
+
+    def __init__(self):
+        self.calls = 0
 
     def get_shell_msg(self, timeout):
+        self.calls += 1
+        if self.calls % 2:
+            raise ValueError("Invalid Signature")
         return {"parent_header": {"msg_id": "not-the-request"}, "content": {"status": "ok"}}
 
 
-def _bare_bridge(exchange_out):
-    bridge = Bridge.__new__(Bridge)  # no kernel: only the reading side is exercised
-    bridge.exchange_out = exchange_out
+def test_other_messages_do_not_extend_a_requests_time_limit():
+    bridge = Bridge.__new__(Bridge)  # no kernel: only the waiting is exercised
     bridge.kc = _Chatty()
-    return bridge
-
-
-@pytest.mark.parametrize("plant, kind", [
-    (lambda p: os.mkfifo(p), "a named pipe"),
-    (lambda p: p.symlink_to("/dev/zero"), "a symbolic link"),
-    (lambda p: p.mkdir(), "a folder"),
-])
-def test_a_reply_that_is_no_regular_file_is_refused_at_once(tmp_path, plant, kind):
-    plant(tmp_path / "r1.json")
-    result = {}
-    reader = threading.Thread(target=lambda: result.setdefault("e", _refusal(_bare_bridge(tmp_path))), daemon=True)
-    reader.start()
-    reader.join(20)  # a regression blocks forever: fail, do not hang
-    assert not reader.is_alive(), "reading the reply blocked"
-    e = result["e"]
-    assert e.values["name"] == "small"
-    assert kind in catalogue.text(e.key, "en", e.values) and "r1.json" in catalogue.text(e.key, "fa", e.values)
-
-
-def _refusal(bridge):
-    try:
-        bridge._read("r1.json", budget=[2**20], name="small")
-    except ReplyRejected as e:
-        return e
-    return None
-
-
-def test_other_messages_do_not_extend_a_requests_time_limit(tmp_path):
     with pytest.raises(queue.Empty):
-        _bare_bridge(tmp_path)._reply_to("the-request", 0.2)
+        bridge._reply_to("the-request", 0.2)

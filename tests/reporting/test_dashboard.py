@@ -168,6 +168,7 @@ def test_student_table_links_and_escaping(pages, lang):
     assert len(rows) == 9
     assert any(f'<a href="40100000/report.{lang}.html">' in row for row in rows)
     assert "<script>alert(1)</script>" not in body
+    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in pages[lang]
     evil_link = dashboard.report_link(EVIL, lang)
     assert "/" not in evil_link.split("/report.")[0] and "<" not in evil_link and '"' not in evil_link
     assert f'<a href="{evil_link}">' in body

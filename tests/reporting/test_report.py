@@ -195,6 +195,8 @@ def test_student_text_is_escaped(lang):
     assert "<b>eve</b>" not in html and "&lt;b&gt;eve&lt;/b&gt;" in html
     assert "<img src=x" not in html
     assert "<script" not in html  # no script anywhere, ours included
+    # and a browser would run none, should some slip through: the page may load only its own data: URIs
+    assert "content=\"default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'\"" in html
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])

@@ -1,0 +1,1 @@
+c.InteractiveShellApp.exec_lines = ['import _forge_exec']

@@ -1,0 +1,110 @@
+"""davar.grading.kernels: a cell that stops the kernel costs only what depends on it (the notebook runs once
+more without it, only once, unless the assignment says not to)."""
+
+import re
+
+import nbformat
+import pytest
+
+from davar.assignment import load
+from davar.grading.grade import grade_submission
+from davar.grading.kernels import _fatal_cell
+from davar.intake import inbox
+from davar.reporting import report
+from davar.results import CellRecord, ExecutionRecord
+from davar.run import sandbox
+
+LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
+GRADER = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=2)
+def test_answer(sub):
+    expect(sub.value("answer") == 42, "assertion", detail="answer")
+
+@pytest.mark.davar(question="1", points=1)
+def test_extra(sub):
+    expect(sub.value("extra") == 1, "assertion", detail="extra")
+'''
+EXIT = "import os\nos._exit(1)"
+KILL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+
+
+def _grade(tmp_path, cells, *, policy="", **kw):
+    """Grade one student's notebook of `cells` in a tiny assignment written in `tmp_path`; and a function that
+    grades it again (`grade_submission`'s keywords)."""
+    graders = tmp_path / "graders" / "tiny"
+    graders.mkdir(parents=True)
+    (graders / "assignment.toml").write_text(
+        f'id = "tiny"\ntitle = {{ fa = "کوچک", en = "tiny" }}\nnotebooks = ["hw.ipynb"]\n{policy}\n'
+        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
+        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n')
+    (graders / "test_tiny.py").write_text(GRADER)
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbformat.write(nb, student / "hw.ipynb")
+    assignment = load(graders)
+    [submission] = inbox.collect(tmp_path / "subs", assignment)
+
+    def grade(**kw):
+        return grade_submission(submission, assignment, level=LEVEL, data_root=tmp_path / "data", **kw)
+    return grade(**kw), grade
+
+
+def _outcomes(result):
+    return {t.id: t.outcome for q in result.questions for t in q.tests}
+
+
+def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path):
+    """Two runs: the first dies in cell 3, the second without it keeps `answer` but has no `extra`; its
+    snapshot regrades the same (a third kernel, restored)."""
+    snapshots = tmp_path / "snapshots"
+    result, grade = _grade(tmp_path, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"], snapshot_dir=snapshots)
+    ex = result.execution
+    assert (ex.status, ex.skipped_cell, ex.skipped_reason) == ("ok", 2, "kernel_died")
+    assert [c.index for c in ex.cells] == [0, 1, 2]  # the student's numbering is kept
+    assert result.score == 2 and _outcomes(result) == {"answer": "passed", "extra": "failed"}
+    assert result.status == "execution_error"  # as submitted, the notebook did not run through
+    assert [m.values for m in result.messages if m.key == "rerun_without_cell"] == [
+        {"notebook": "hw.ipynb", "cell": 3, "reason": "kernel_died"}]
+    page = re.sub(r"<[^>]+>", "", report.render_report(result, "en"))
+    assert "Cell left out" in page and "cell 3: it stopped the first run (the kernel died)" in page
+    again = grade(snapshot_dir=snapshots, previous=result)
+    assert {"snapshot_regraded", "rerun_without_cell"} <= {m.key for m in again.messages}
+    assert (again.execution, again.score) == (ex, 2)
+
+
+def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path):
+    result, _ = _grade(tmp_path, ["answer = 42", f"extra = 1\n{EXIT}"], policy="rerun_without_fatal_cell = false")
+    assert (result.execution.status, result.execution.skipped_cell, result.score) == ("dead", None, 0)
+    assert not any(m.key == "rerun_without_cell" for m in result.messages)
+
+
+def test_a_second_fatal_cell_is_graded_as_it_is(tmp_path):
+    """Two runs, not three: the second run dies in the next fatal cell and is graded so."""
+    result, _ = _grade(tmp_path, ["answer = 42", KILL, f"extra = 1\n{EXIT}"])
+    ex = result.execution
+    assert (ex.status, ex.failing_cell, ex.skipped_cell) == ("dead", 2, 1)
+    assert result.status == "execution_error" and result.score == 0
+
+
+def _record(status, reason, failing, running=None):
+    cells = tuple(CellRecord(index=i, execution_count=None, duration_s=0.0,
+                             status="timeout" if i == running else "ok" if running and i < running else "not_run")
+                  for i in range(3))
+    return ExecutionRecord(notebook="hw.ipynb", status=status, reason=reason, failing_cell=failing, cells=cells)
+
+
+@pytest.mark.parametrize(("record", "cell"), [
+    (_record("dead", "memory_limit", 1, running=1), 1),
+    (_record("timeout", "cell_timeout", 2, running=2), 2),
+    (_record("dead", "disk_limit", 2, running=2), 2),
+    (_record("timeout", "total_timeout", 2, running=2), None),  # the whole notebook would meet it again
+    (_record("dead", "kernel_died", 0), None),  # died in davar's setup cell: no student cell was running
+    (_record("dead", "kernel_start_failed", None), None),
+    (_record("error", "", 1, running=None), None),  # a raising cell leaves the kernel alive
+])
+def test_which_cell_is_left_out(record, cell):
+    assert _fatal_cell(record) == cell
