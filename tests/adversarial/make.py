@@ -99,6 +99,8 @@ import glob
 found = []
 for top in ("/submission", "/tmp", "/exchange", "/data", "/content", "/kaggle", "/opt", "/home", "/root"):
     for root, dirs, files in os.walk(top):
+        if root.startswith((sys.prefix, sys.base_prefix)):  # the Python it runs on (a venv under /tmp in CI)
+            continue
         found += [os.path.join(root, f) for f in files if f.endswith(".ipynb") and not f.startswith(".davar")]
 for host in set(host_paths().values()):  # beside this run's folders on the host: other runs, the class
     found += glob.glob(os.path.join(host, "..", "*", "*.ipynb"))
