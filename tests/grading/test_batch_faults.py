@@ -66,7 +66,8 @@ def test_a_driver_killed_at_any_point_resumes_without_losing_or_duplicating(cour
         driver.kill()
     committed = _rows(out)
     leftovers.until(lambda: not [w for w in workers if leftovers.stat(w)], "the workers to die with their driver", 30)
-    leftovers.until(lambda: not leftovers.sandboxed(workers), "their kernels to die", 30)
+    # their kernels die with them, but one caught starting may outlive them (SECURITY.md, residual risks): the
+    # next batch removes it, as asserted below
 
     again: set[int] = set()  # the same command, in this process, with an eye on its workers
     commands.grade(assignment=str(graders), path=subs, out=out, sandbox_level=LEVEL, allow_weak_sandbox=True,
