@@ -80,7 +80,7 @@ def _grade(args: argparse.Namespace) -> int:
                 allow_weak_sandbox=args.allow_weak_sandbox, profile=args.profile, data_root=args.data,
                 workers=args.workers, gpus=args.gpus, per_gpu=args.per_gpu, force=args.force, cluster=args.cluster,
                 trust_file_times=args.trust_file_times, times=args.times, on_start=start, on_result=finished,
-                on_running=running, on_leftovers=leftovers.append)
+                on_running=running, on_leftovers=leftovers.append, warm=not args.cold)
         except batch.Stopped as e:  # workers, kernels, cgroups and run folders are gone already
             stopped = e
     if stopped:
@@ -347,6 +347,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", type=lambda v: [g for g in v.split(",") if g], default=[],
                    help="CUDA devices for the slots, e.g. 0,1 (each slot sees one; replaces --workers; default none)")
     p.add_argument("--per-gpu", type=_at_least_one, default=1, help="slots per GPU, 1 or more (default 1)")
+    p.add_argument("--cold", action="store_true", help="start each kernel when its run needs it, not ahead of time "
+                   "while the previous submission is graded (slower; the same grades)")
     _lang_option(p, "the summary and errors")
 
     p = sub.add_parser("check", help="check your notebook with the public graders")

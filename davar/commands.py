@@ -27,6 +27,7 @@ from davar.intake import inbox
 from davar.reporting import dashboard, exports, report
 from davar.results import DataRecord, SubmissionResult, from_json
 from davar.run import quota, sandbox
+from davar.run.pool import Pool
 
 REPORT_FORMATS = ("html", "pdf", "csv", "xlsx", "moodle", "gradescope", "junit")
 
@@ -72,14 +73,15 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
           on_start: Callable[[int, int], None] | None = None,
           on_result: Callable[[SubmissionResult], None] | None = None,
           on_running: Callable[[list[batch.Running]], None] | None = None,
-          on_leftovers: Callable[[sandbox.Leftovers], None] | None = None) -> list[SubmissionResult]:
+          on_leftovers: Callable[[sandbox.Leftovers], None] | None = None, warm: bool = True) -> list[SubmissionResult]:
     """Grade every submission under `path` (skipping those already graded with the same graders, data
-    and files, unless `force`); write result.json + fa/en reports per student, the gradebook, the class
-    dashboard and grades.csv.  `times` is a TA's CSV of submission times (`davar.book.times`); a skipped
-    student whose submission time changed (`times`, `trust_file_times`) gets a new gradebook row with
-    it, nothing re-run.  `on_start(to_grade, skipped)`, `on_result(result)` and `on_running(running)`
-    report progress as it happens.  First, what a killed batch left (`sandbox.remove_stale`) is removed,
-    and `on_leftovers` told when there was any."""
+    and files, unless `force`), each in a kernel started ahead of time unless not `warm`; write
+    result.json + fa/en reports per student, the gradebook, the class dashboard and grades.csv.  `times`
+    is a TA's CSV of submission times (`davar.book.times`); a skipped student whose submission time
+    changed (`times`, `trust_file_times`) gets a new gradebook row with it, nothing re-run.
+    `on_start(to_grade, skipped)`, `on_result(result)` and `on_running(running)` report progress as it
+    happens.  First, what a killed batch left (`sandbox.remove_stale`) is removed, and `on_leftovers`
+    told when there was any."""
     a = assignment_mod.find(assignment)
     level = sandbox.choose_level(sandbox_level, allow_weak=allow_weak_sandbox)
     if (left := sandbox.remove_stale()) and on_leftovers:
@@ -121,10 +123,12 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     for result in batch.grade_all([p.submission for p in todo], a, level=level,
                                   workers=workers or batch.default_workers(a, profile), profile=profile,
                                   data_root=data_root, data_key=data.digest, gpus=gpus, per_gpu=per_gpu,
-                                  cluster=cluster, snapshots=snapshots, on_running=on_running):
+                                  cluster=cluster, snapshots=snapshots, on_running=on_running, warm=warm):
         store(dataclasses.replace(result, data=data))  # what it was graded on, the same for the whole batch
         if on_result:
             on_result(result)
+    if snapshots:  # every worker is done: no blob is being written (davar/grading/snapshot_store.py)
+        snapshots.sweep()
     report_all(assignment=str(a.directory), out=out, formats=("html", "csv"), students=False,
                accept_other_graders=True)  # the class pages after grading: `davar report` is where it is checked
     wanted = {p.submission.student for p in planned}
@@ -176,10 +180,16 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
     """A student's self-check: the public graders only, in the best sandbox this machine offers
     (`level="auto"`); with `out`, the fa/en reports are written there too."""
     a = assignment_mod.find(assignment)
-    data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)
-    sub = inbox.collect(notebook, a)[0]
-    result = grade_submission(sub, a, level=sandbox.choose_level(level), profile=profile, data_root=data_root,
-                              public_only=True, data=data)
+    chosen = sandbox.choose_level(level)
+    data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)  # what the kernel binds
+    # its kernel starts while the notebook is read and repaired and the graders are collected
+    pool = Pool(a, level=chosen, profile=profile, data_root=data_root, refill=False)
+    try:
+        sub = inbox.collect(notebook, a)[0]
+        result = grade_submission(sub, a, level=chosen, profile=profile, data_root=data_root, public_only=True,
+                                  data=data, pool=pool)
+    finally:
+        pool.close()
     if out:
         report.render_reports(view(result, a), out, assignment_title=a.title, course=a.course, messages=a.messages,
                               timezone=a.timezone)

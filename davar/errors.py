@@ -86,6 +86,20 @@ class UnsafeFile(DavarError):
         return str(self.values.get("kind", "too_large"))
 
 
+class SnapshotUnusable(DavarError):
+    """A namespace snapshot cannot be stored or serve a regrade (`davar.grading.snapshot_store`): the kernel's
+    container or a manifest is not laid out as davar writes it (``snapshot_malformed``), or a stored value's
+    bytes are gone or changed (``snapshot_blob_missing``, ``snapshot_blob_altered``).  Its caller makes it a
+    note: the snapshot is not kept, or the notebook runs for real."""
+
+
+class SnapshotIncomplete(DavarError):
+    """A grader asked a notebook restored from its snapshot about a value the snapshot left out
+    (``snapshot_value_dropped``: too large and unread when it was saved, or not picklable), or listed its
+    models when the snapshot may lack one (``snapshot_models_dropped``).  Raised by `davar.probe.bridge.Sub`;
+    the regrade is then discarded and the submission graded by running its notebooks (`davar.grading.grade`)."""
+
+
 class DiskSpaceLow(DavarError):
     """The host has too little free disk for a batch or a run to start (`davar.run.quota`): the message
     names the path, the free and the needed space (``disk_space_low``, ``disk_space_low_batch``,

@@ -72,6 +72,7 @@ from davar import __version__, datasets, files
 from davar.assignment import Assignment
 from davar.assignment import load as load_assignment
 from davar.errors import DataNotFound, DavarError, UnsafeFile
+from davar.grading import snapshot_store
 from davar.intake.inbox import Submission
 from davar.results import Level, SubmissionResult, from_json
 from davar.run import sandbox
@@ -153,8 +154,9 @@ def cache_key(submission: Submission, assignment_key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Snapshots:
-    """Where the notebooks' saved namespaces go (`<root>/<student>/<notebook>.pkl` + manifest.json), and
-    the last results of the students whose snapshots can serve a regrade (same files, same data)."""
+    """Where the notebooks' saved namespaces go (`<root>/<student>/<notebook>.json` manifests + manifest.json,
+    their values once for all students in `<root>/objects`: `snapshot_store`), and the last results of the
+    students whose snapshots can serve a regrade (same files, same data)."""
 
     root: Path
     previous: dict[str, SubmissionResult]
@@ -169,14 +171,22 @@ class Snapshots:
                     usable[s.student] = last[s.student]
         return cls(root, usable)
 
-    def prepare(self, submission: Submission, data_key: str) -> tuple[Path, SubmissionResult | None]:
-        """The student's snapshot folder; emptied first when the notebooks will run for real."""
+    def prepare(self, submission: Submission, data_key: str) -> tuple[Path | None, SubmissionResult | None]:
+        """The student's snapshot folder; emptied first when the notebooks will run for real.  None for a
+        student whose id names the blobs' folder: their notebooks run again at a regrade."""
+        if submission.student == snapshot_store.OBJECTS:
+            return None, None
         folder = self.root / submission.student
         if submission.student not in self.previous:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             (folder / "manifest.json").write_text(json.dumps({"digest": submission.digest, "data": data_key}))
         return folder, self.previous.get(submission.student)
+
+    def sweep(self) -> int:
+        """Remove the stored values no student's snapshot names any more; the bytes freed.  Only when no
+        worker is saving one (`snapshot_store`: at the end of a batch)."""
+        return snapshot_store.Store(self.root).sweep() if self.root.is_dir() else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +247,7 @@ class Job:
     snapshot_dir: Path | None = None  # save the notebooks' namespaces here
     previous: SubmissionResult | None = None  # regrade from those snapshots, as this result ran
     expected: DataExpected | None = None  # the driver's data: checked here first (`check_data`)
+    warm: bool = True  # in a kernel the worker's pool started ahead of time (`davar.run.pool`); else started now
 
     def run(self, slot: Slot, *, worker: str = "") -> str:
         """The result as JSON text (what crosses process and machine boundaries); a `DavarError` instead
@@ -244,14 +255,17 @@ class Job:
         import logging
 
         from davar.grading.grade import grade_submission
+        from davar.run.pool import for_slot
 
         if self.expected is not None:
             check_data(self.assignment, expected=self.expected, profile=self.profile, worker=worker or _this_worker())
         logging.getLogger("papermill").setLevel(logging.CRITICAL)
         logging.getLogger("traitlets").setLevel(logging.ERROR)
+        pool = for_slot(self.assignment, level=self.level, profile=self.profile, slot=slot,
+                        data_root=self.data_root) if self.warm else None
         return grade_submission(self.submission, self.assignment, level=self.level, profile=self.profile,
                                 data_root=self.data_root, slot=slot, snapshot_dir=self.snapshot_dir,
-                                previous=self.previous).to_json()
+                                previous=self.previous, pool=pool).to_json()
 
 
 class Stopped(Exception):
@@ -299,8 +313,10 @@ class _Stop:
 def grade_all(submissions: list[Submission], assignment: Assignment, *, level: Level, workers: int = 1,
               gpus: Sequence[str] = (), per_gpu: int = 1, profile: str = "standin", data_root: Path | None = None,
               data_key: str | None = None, cluster: str | None = None, snapshots: Snapshots | None = None,
-              on_running: Callable[[list[Running]], None] | None = None) -> Iterator[SubmissionResult]:
-    """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  With
+              on_running: Callable[[list[Running]], None] | None = None,
+              warm: bool = True) -> Iterator[SubmissionResult]:
+    """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  `warm`: each
+    worker starts the next kernels ahead of time (`davar.run.pool`; Dask workers always do).  With
     `gpus`, there are `per_gpu` slots on each listed device instead of `workers` CPU slots.  With
     `snapshots` (not on Dask), namespaces are saved and reused (module docstring).  `data_key` is
     `data_digest` when the caller has it.  Raises `Stopped` on a stop signal, and a worker's `DavarError`
@@ -314,7 +330,7 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: L
         jobs = []
         for s in submissions:
             folder, previous = snapshots.prepare(s, expected.digest) if snapshots else (None, None)
-            jobs.append(Job(s, assignment, level, profile, expected.root, folder, previous, expected))
+            jobs.append(Job(s, assignment, level, profile, expected.root, folder, previous, expected, warm))
         slots = gpu_slots(list(gpus), per_gpu) if gpus else cpu_slots(max(workers, 1))
         yield from _on_pool(jobs, slots, stop=stop, on_running=on_running)
 

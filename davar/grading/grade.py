@@ -31,16 +31,17 @@ from davar.results import (
     TestResult,
     awaiting_manual,
 )
+from davar.run.pool import Pool
 from davar.run.sandbox import Slot, strategy
 
 
 def grade_submission(submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                      data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot(),
                      snapshot_dir: Path | None = None, previous: SubmissionResult | None = None,
-                     data: DataRecord | None = None) -> SubmissionResult:
+                     data: DataRecord | None = None, pool: Pool | None = None) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
     is executed in the sandbox when its graders first need it (or restored from its snapshot: see
-    `Kernels`)."""
+    `Kernels`), in a kernel of `pool`'s when there is one."""
     if submission.problem is not None:  # a student's folder without a notebook to grade
         return unexecuted_result(submission, assignment, level=level, key=submission.problem.key,
                                  status="missing" if submission.problem.key == "no_notebook" else "invalid_submission",
@@ -48,12 +49,23 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
     try:
         repaired = [note for path in submission.notebooks.values() for note in repair.check(path)]
         kernels = Kernels(submission, assignment, level=level, profile=profile, data_root=data_root, slot=slot,
-                          snapshot_dir=snapshot_dir, previous=previous)
+                          snapshot_dir=snapshot_dir, previous=previous, pool=pool)
         session = GradingSession(assignment, kernels, data_root=data_root, public_only=public_only)
-        args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
+        # One pytest.main per submission: grader modules fresh for every student (`course_imports`) for ~30 ms
+        # (bench/README.md).  Without the plugins that look for unraisable exceptions with two full garbage
+        # collections per session (60 % of that time), nothing a grade depends on.
+        args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+                "-p", "no:threadexception", "--import-mode=importlib",
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
             code = pytest.main(args, plugins=[session])
+        if previous is not None and (fallback := kernels.incomplete) is not None:
+            # A grader needed a value its snapshot left out: this regrade cannot stand, whatever the grader
+            # made of the error.  Graded again from scratch, every notebook run for real (and saved anew).
+            again = grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root,
+                                     public_only=public_only, slot=slot, snapshot_dir=snapshot_dir, data=data,
+                                     pool=pool)
+            return dataclasses.replace(again, messages=(fallback, *again.messages))
         if session.harness_error is not None:
             raise session.harness_error
         if session.result is None:

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from davar import catalogue
 from davar.assignment import Assignment
-from davar.errors import DavarError, GradeFailure, NotebookMissing, UnsafeFile
+from davar.errors import DavarError, GradeFailure, NotebookMissing, SnapshotUnusable, UnsafeFile
+from davar.grading import snapshot_store
 from davar.grading.outcome import Ran
 from davar.intake.inbox import Submission
 from davar.probe.bridge import Sub
 from davar.results import ExecutionRecord, Level, Message, SubmissionResult
 from davar.run import execute
+from davar.run.pool import Pool
 from davar.run.sandbox import Slot
 
 #: What the Colab/Kaggle shim reports (davar/inside/colab_shim.py), as catalogue keys.
@@ -28,44 +30,71 @@ SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "p
 class Kernels:
     """One live kernel per notebook, one at a time as the tests are grouped by notebook.
 
-    Snapshots: each notebook's namespace is saved in `snapshot_dir` after it runs; with `previous` (this
+    `pool`: where each run takes its kernel, started while the previous submission was graded.
+
+    Snapshots: each notebook's namespace is saved right after it runs, and put in the store of
+    `snapshot_dir` when its kernel is closed, once its graders have shown what they read (`Sub.read`:
+    kept, with every small value; the rest is left out, `snapshot_store`).  With `previous` (this
     submission's last result), a notebook with a snapshot is restored instead of run again, and graded
-    as it ran then.
+    as it ran then; a grader that needs a value the snapshot left out sets `incomplete`, and the
+    submission is graded again by running it (`davar.grading.grade`).
 
     A fatal cell (`_fatal_cell`): the notebook is run once more in a fresh sandbox with that cell left
     out, and that second run is the one graded (its record names the cell and why), its snapshot saved."""
 
     def __init__(self, submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                  data_root: Path | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
-                 previous: SubmissionResult | None = None):
+                 previous: SubmissionResult | None = None, pool: Pool | None = None):
         self.submission, self.level, self.profile = submission, level, profile
         self.snapshot_dir, self.previous = snapshot_dir, previous
         self.rerun_fatal = assignment.rerun_without_fatal_cell
-        self._run = functools.partial(execute.run, submission, assignment, level=level, profile=profile, slot=slot,
-                                      data_root=data_root)
+        run = functools.partial(execute.run, submission, assignment, level=level, profile=profile, slot=slot,
+                                data_root=data_root)
+        # each run in a kernel of its own: the pool's next one (started ahead of time for this slot), else its own
+        self._run = lambda **kwargs: run(ready=pool.take() if pool else None, **kwargs)
         self.ran: dict[str, Ran] = {}  # notebook -> its run, once its kernel is shut down
         self.notes: list[Message] = []  # submission-level messages: snapshots used or not, what the shim did
         # What runs not graded here tried: the original runs of restored notebooks, the first of re-run ones.
         self.blocked_before: tuple[dict[str, str], ...] = ()
         self._up: dict[str, tuple[execute.LiveRun, contextlib.ExitStack]] = {}
         self._subs: dict[str, Sub] = {}
+        self._restored: dict[str, snapshot_store.Manifest] = {}  # notebook -> the manifest it was restored from
+        # notebook -> its saved container waiting for `close` to be put in the store, the values the kernel
+        # could not save, and the container's removal
+        self._unkept: dict[str, tuple[Path, tuple[str, ...], contextlib.ExitStack]] = {}
 
     def sub(self, notebook: str) -> Sub:
         """The graders' view of `notebook`, its kernel started on first use."""
         if notebook not in self._subs:
             if notebook not in self.submission.notebooks:
                 raise NotebookMissing(notebook)
-            self._subs[notebook] = Sub(self._start(notebook))
+            live = self._start(notebook)
+            kept = self._restored.get(notebook)
+            self._subs[notebook] = Sub(live) if kept is None else Sub(
+                live, dropped=frozenset(k for k, _ in kept.dropped), all_models=kept.all_models)
         return self._subs[notebook]
+
+    @property
+    def incomplete(self) -> Message | None:
+        """Why this grade cannot stand, when a grader needed a value a restored snapshot left out: the
+        `snapshot_fallback` note of the regrade that runs the notebooks again."""
+        for notebook, sub in self._subs.items():
+            if sub.needs is not None:
+                return catalogue.message("snapshot_fallback", {"notebook": notebook,
+                                                               "reason": _in_both_languages(sub.needs)})
+        return None
 
     def _start(self, notebook: str) -> execute.LiveRun:
         """A live run of `notebook`: restored from its snapshot when regrading one, else executed."""
-        snapshot = self.snapshot_dir / f"{notebook}.pkl" if self.snapshot_dir else None
+        # The notebook's manifest; its values are blobs in the store of all students (snapshot_store.py).
+        snapshot = self.snapshot_dir / f"{notebook}.json" if self.snapshot_dir else None
+        store = snapshot_store.Store(self.snapshot_dir.parent) if self.snapshot_dir else None
         before = {e.notebook: e for e in self.previous.executions} if self.previous else {}
-        if self.previous is not None and notebook in before and snapshot and snapshot.is_file():
+        if self.previous is not None and notebook in before and snapshot and store and snapshot.is_file():
             try:
-                with contextlib.ExitStack() as stack:
-                    live = stack.enter_context(self._run(notebook=notebook, snapshot=snapshot))
+                kept = snapshot_store.read_manifest(snapshot)
+                with contextlib.ExitStack() as stack, store.assembled(snapshot) as container:
+                    live = stack.enter_context(self._run(notebook=notebook, snapshot=container))
                     if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
                         self.notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
                         self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
@@ -76,21 +105,51 @@ class Kernels:
                         live = dataclasses.replace(live, execution=before[notebook], figures=tuple(
                             f for f in self.previous.figures if f.notebook == notebook))
                         self._up[notebook] = (live, stack.pop_all())
+                        self._restored[notebook] = kept
                         return live
                     reason: str | dict[str, str] = live.execution.error_value or live.execution.reason
-            except UnsafeFile as e:  # the saved file is no longer one davar copies (davar.files)
+            except (UnsafeFile, SnapshotUnusable) as e:  # a blob gone or altered, a file davar no longer copies
                 reason = _in_both_languages(e)
             self.notes.append(catalogue.message("snapshot_fallback", {"notebook": notebook, "reason": reason}))
         live, stack = self._execute(notebook)
         with stack:  # closed here only if what follows fails
-            if snapshot and live.bridge is not None:
-                try:  # no snapshot only means a later regrade runs it again; the result says why
-                    live.save_snapshot(snapshot)
-                except Exception as e:  # a pipe or a link where the file should be, a request past its limit, ...
-                    self.notes.append(catalogue.message("snapshot_not_saved", {
-                        "notebook": notebook, "reason": _in_both_languages(e)}))
+            if snapshot and store and live.bridge is not None:
+                self._save(notebook, live, store)
             self._up[notebook] = (live, stack.pop_all())
         return live
+
+    def _save(self, notebook: str, live: execute.LiveRun, store: snapshot_store.Store) -> None:
+        """Have the kernel save its namespace now, as the notebook left it (before any grader's call), into
+        a file that waits for `close` (`_keep`).  No snapshot only means a later regrade runs the notebook
+        again; the result says why."""
+        held = contextlib.ExitStack()
+        try:
+            container = held.enter_context(store.incoming())
+            reply = live.save_snapshot(container)
+            skipped = reply.get("skipped") if isinstance(reply, dict) else None  # the kernel's words: plain names
+            unpicklable = tuple(k for k in skipped if isinstance(k, str)) if isinstance(skipped, dict) else ()
+            self._unkept[notebook] = (container, unpicklable, held)
+        except Exception as e:  # a pipe or a link where the file should be, a request past its limit, ...
+            held.close()
+            self.notes.append(catalogue.message("snapshot_not_saved", {
+                "notebook": notebook, "reason": _in_both_languages(e)}))
+
+    def _keep(self, notebook: str) -> None:
+        """Put the namespace `_save` left for `notebook` in the store: what its graders read, and every small
+        value (`snapshot_store.Store.keep`)."""
+        if notebook not in self._unkept or self.snapshot_dir is None:
+            return
+        container, unpicklable, held = self._unkept.pop(notebook)
+        sub = self._subs.get(notebook)
+        needed = snapshot_store.Needed(frozenset(sub.read) if sub else frozenset(),
+                                       all_models=sub.listed_models if sub else False, unpicklable=unpicklable)
+        with held:
+            try:
+                snapshot_store.Store(self.snapshot_dir.parent).keep(
+                    container, self.snapshot_dir / f"{notebook}.json", needed)
+            except Exception as e:  # a broken container, a full disk
+                self.notes.append(catalogue.message("snapshot_not_saved", {
+                    "notebook": notebook, "reason": _in_both_languages(e)}))
 
     def _execute(self, notebook: str) -> tuple[execute.LiveRun, contextlib.ExitStack]:
         """A live run of `notebook` and the stack that ends it.  When a student's cell stopped the kernel
@@ -126,14 +185,17 @@ class Kernels:
             bridge.timeout_s = default
 
     def close(self, notebook: str) -> None:
-        """Keep what the result needs of the run, then shut its kernel down."""
+        """Keep what the result needs of the run, shut its kernel down, then store its snapshot."""
         if notebook in self._up:
             live, stack = self._up.pop(notebook)
-            with stack:
-                self.ran[notebook] = Ran(live.execution, live.sandbox_record(), live.figures)
-                self.notes += live.notes
-                self.notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
-                               for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
+            try:
+                with stack:
+                    self.ran[notebook] = Ran(live.execution, live.sandbox_record(), live.figures)
+                    self.notes += live.notes
+                    self.notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
+                                   for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
+            finally:
+                self._keep(notebook)
 
     def close_all(self) -> None:
         """Close every kernel still up (a session that ended early); each is shut down, whatever fails."""
@@ -143,6 +205,8 @@ class Kernels:
         finally:
             for _, stack in self._up.values():
                 stack.close()
+            for _, _, held in self._unkept.values():  # saved containers never kept
+                held.close()
 
 
 def _fatal_cell(execution: ExecutionRecord) -> int | None:

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import zmq
@@ -51,6 +51,7 @@ from davar.errors import (
     KernelUnavailable,
     MissingName,
     ReplyRejected,
+    SnapshotIncomplete,
     StudentCodeRaised,
     UnsafeFile,
 )
@@ -375,11 +376,34 @@ class ModelProbe:
 
 
 class Sub:
-    """The `sub` fixture: the executed submission as graders see it."""
+    """The `sub` fixture: the executed submission as graders see it.
 
-    def __init__(self, live):
+    It records the namespace names the graders ask about (`read`, a dotted name by its first part) and
+    whether they listed the models (`listed_models`): what a snapshot of this run keeps whatever its size
+    (`davar.grading.snapshot_store`).  Restored from a snapshot that left out the names `dropped`, a request
+    naming one raises `SnapshotIncomplete` (so does `find_models` unless `all_models` were kept), and `needs`
+    keeps the first such error, whatever the grader does with it: the submission is then graded again by
+    running its notebooks (`davar.grading.grade`)."""
+
+    def __init__(self, live, *, dropped: frozenset[str] = frozenset(), all_models: bool = True):
         self._live = live
         self.execution = live.execution
+        self._dropped, self._all_models = dropped, all_models
+        self.read: set[str] = set()
+        self.listed_models = False
+        self.needs: SnapshotIncomplete | None = None
+
+    def _named(self, name: str) -> str:
+        """`name`, recorded as read; `SnapshotIncomplete` when the snapshot this kernel came from left it out."""
+        head = name.partition(".")[0]
+        if head in self._dropped:
+            self._missing(SnapshotIncomplete("snapshot_value_dropped", name=head))
+        self.read.add(head)
+        return name
+
+    def _missing(self, e: SnapshotIncomplete) -> NoReturn:
+        self.needs = self.needs or e
+        raise e
 
     @property
     def _bridge(self) -> Bridge:
@@ -400,19 +424,19 @@ class Sub:
         return self._live.figures
 
     def has(self, name: str) -> bool:
-        return bool(self._bridge.request("has", name)["exists"])
+        return bool(self._bridge.request("has", self._named(name))["exists"])
 
     def value(self, name: str) -> Any:
-        return self._bridge.request("value", name)
+        return self._bridge.request("value", self._named(name))
 
     def array(self, name: str) -> np.ndarray:
-        return _as_array(name, self._bridge.request("value", name))
+        return _as_array(name, self._bridge.request("value", self._named(name)))
 
     def call(self, name: str, *args: Any, timeout: float | None = None) -> Any:
-        return self._bridge.request("call", name, *args, timeout=timeout)
+        return self._bridge.request("call", self._named(name), *args, timeout=timeout)
 
     def source(self, name: str) -> str:
-        return self._bridge.request("source", name)
+        return self._bridge.request("source", self._named(name))
 
     def model(self, name: str = "model", *, framework: str | None = None, discover: bool = False) -> ModelProbe:
         """The model the assignment's contract calls `name`.  A real notebook may name it otherwise:
@@ -420,7 +444,7 @@ class Sub:
         given) in its namespace is used, and the test's messages say so (`model_discovered`); with
         several candidates nothing is guessed."""
         try:
-            return ModelProbe(self._bridge, name)
+            return ModelProbe(self._bridge, self._named(name))
         except (MissingName, GradeFailure) as e:
             if not discover or getattr(e, "key", "") not in ("missing_name", "not_a_model"):
                 raise
@@ -430,10 +454,17 @@ class Sub:
             from davar.api import note
 
             note("model_discovered", expected=name, found=found[0])
-            return ModelProbe(self._bridge, found[0])
+            return ModelProbe(self._bridge, self._named(found[0]))
 
     def find_models(self) -> dict[str, dict[str, str]]:
-        return self._bridge.request("find_models")
+        """The models of the namespace by name; each is then read (a snapshot keeps every one listed)."""
+        if self._dropped and not self._all_models:
+            self._missing(SnapshotIncomplete("snapshot_models_dropped"))
+        found = self._bridge.request("find_models")
+        self.listed_models = True
+        if isinstance(found, dict):
+            self.read.update(found)
+        return found
 
     @property
     def answers(self) -> Any:

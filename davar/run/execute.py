@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -23,7 +24,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from traitlets import Integer, List, Unicode
+from traitlets import Integer, List, Type, Unicode
 
 from davar import catalogue, files
 from davar.assignment import Assignment, Limits
@@ -149,8 +151,35 @@ class AuditLog:
         self.sock.close()
 
 
+class _Client(AsyncKernelClient):
+    """jupyter_client's client, ready 0.2 s sooner: its `wait_for_ready` ends with 0.2 s of silence on IOPub
+    (a flush), paid by every run on its way to the first cell.  Ready here as soon as the kernel's reply to
+    kernel_info came on the shell channel and its idle status for that request on IOPub (so the subscription
+    is live); what else IOPub holds concerns no request of nbclient's, which reads only its own."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+        asked: set[str] = set()  # a slow kernel answers an earlier request while a later one waits
+        while time.monotonic() < deadline:
+            asked.add(self.kernel_info())
+            with contextlib.suppress(queue.Empty):
+                reply = await self.get_shell_msg(timeout=1)
+                answered = reply["parent_header"].get("msg_id")
+                while answered in asked:  # then wait for its idle status on IOPub
+                    msg = await self.get_iopub_msg(timeout=0.2)  # none: not subscribed yet, ask again
+                    if msg["parent_header"].get("msg_id") == answered and msg["msg_type"] == "status" \
+                            and msg["content"].get("execution_state") == "idle":
+                        self._handle_kernel_info_reply(reply)
+                        return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+
 class _SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command is the sandbox's, over IPC sockets."""
+
+    client_factory = Type(_Client, klass=AsyncKernelClient)
 
     sandbox_cmd = List(Unicode(), help="the sandbox's argv; {connection_file} is filled in")
     sandbox_uid = Integer(None, allow_none=True, help="the sandbox's uid, owner of the connection file")
@@ -197,8 +226,7 @@ def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[
 class _CellLog:
     """nbclient hooks: our own record of what ran, and output trimming."""
 
-    def __init__(self, output_limit: int, on_ready: Callable[[], None] = lambda: None):
-        self.on_ready = on_ready  # called once, as the first cell (ours) starts: the kernel is up
+    def __init__(self, output_limit: int):
         self.started: dict[int, float] = {}
         self.finished: dict[int, tuple[int | None, float, CellStatus]] = {}  # executed index -> count, seconds, status
         self.ours: dict[int, bool] = {}
@@ -207,8 +235,6 @@ class _CellLog:
         self.output_used = 0
 
     def on_cell_start(self, cell, cell_index):
-        if not self.started:
-            self.on_ready()
         self.current = cell_index
         self.started[cell_index] = time.monotonic()
         self.ours[cell_index] = bool({SETUP_TAG, "injected-parameters"} & set(cell.metadata.get("tags", [])))
@@ -242,59 +268,127 @@ class _CellLog:
         return tuple(out)
 
 
+#: What a kernel started ahead of its submission (`start` for a `davar.run.pool`) has room for on its file
+#: system: the submission's files and, for a regrade, its snapshot.  A larger submission starts its own kernel.
+WARM_PRELOAD_MB = 1024
+
+
+@dataclass(eq=False, kw_only=True)
+class Ready:
+    """A sandboxed kernel started before its submission is known (`start`): its run folder and file system,
+    cgroup, audit socket and kernel, the frameworks imported, nothing of a student's in it yet.  It serves
+    exactly one run (`run(ready=...)`), which closes it; `close` undoes it all."""
+
+    rundir: Path
+    paths: sandbox.Paths
+    limits: Limits
+    km: _SandboxedKernelManager
+    audit: AuditLog
+    cgroup: sandbox.Cgroup | None
+    disk: quota.DiskQuota | None
+    public: Path
+    downloads: dict[str, str]
+    preload: int  # bytes of the submission's (and its snapshot's) its file system has room for
+    error: str  # why the kernel did not start; "" when it did
+    stack: contextlib.ExitStack
+    closer: Executor | None = None  # where `close` does its work (a pool's thread); None: here, now
+
+    def alive(self) -> bool:
+        return not self.error and bool(run_sync(self.km.is_alive)())
+
+    def close(self) -> None:
+        """Kill the kernel and remove its cgroup, file system and run folder (in `closer` when it has one: the
+        run's result does not wait for that)."""
+        if self.closer is None:
+            self.stack.close()
+        else:
+            self.closer.submit(self.stack.close)
+
+
+def start(assignment: Assignment, *, level: Level, profile: str = "standin", slot: sandbox.Slot = sandbox.Slot(),
+          data_root: Path | None = None, preload: int, keep: bool = False) -> Ready:
+    """Start a kernel for one run of `assignment`: a fresh run folder (on its own disk quota, with room for
+    `preload` bytes of the submission's), the data binds, a fresh cgroup, the kernel started under the
+    sandbox's uid and rlimits, its frameworks imported, its socket folder sealed.  A kernel that did not
+    start is a `Ready` with its `error` (the run says "kernel_start_failed"); anything else that fails is
+    raised, with what was made undone."""
+    limits, box = assignment.limits(profile), sandbox.strategy(level)
+    with contextlib.ExitStack() as stack:  # undone in reverse: kernel, audit, cgroup, disk, folder
+        rundir = Path(tempfile.mkdtemp(prefix=sandbox.run_prefix()))  # owner in the name: `sandbox.remove_stale`
+        if not keep:
+            stack.callback(files.remove_tree, rundir)
+        disk = box.disk_quota(rundir, limits, preload=preload)
+        if disk:
+            stack.callback(disk.remove, keep_image=keep)
+        public = assignment.public_data(data_root)
+        maps, downloads = _data_map(assignment, public, box)
+        paths = _work_folder(rundir, public=public, maps=maps)
+        box.prepare_paths(paths, slot)
+        cgroup = box.cgroup(rundir.name, limits)
+        if cgroup:
+            stack.callback(cgroup.remove)
+        audit = _audit_log(paths, assignment, data_root)
+        stack.callback(audit.close)
+        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup,
+                                         shim={"downloads": downloads})
+        stack.callback(_shutdown, km)
+        error = _boot(km, env=kernel_env, cwd=paths.work, log=rundir / "kernel.log",
+                      frameworks=assignment.frameworks, timeout_s=limits.cell_timeout_s)
+        if not error:
+            box.seal_paths(paths)
+        return Ready(rundir=rundir, paths=paths, limits=limits, km=km, audit=audit, cgroup=cgroup, disk=disk,
+                     public=public, downloads=downloads, preload=preload, error=error, stack=stack.pop_all())
+    raise AssertionError("unreachable")  # for mypy: the with block returns or raises
+
+
 @contextlib.contextmanager
 def run(submission: Submission, assignment: Assignment, *, notebook: str, level: Level, profile: str = "standin",
         slot: sandbox.Slot = sandbox.Slot(), data_root: Path | None = None, keep: bool = False,
-        snapshot: Path | None = None, skip_cells: Collection[int] = ()) -> Iterator[LiveRun]:
+        snapshot: Path | None = None, skip_cells: Collection[int] = (),
+        ready: Ready | None = None) -> Iterator[LiveRun]:
     """Execute one of the submission's notebooks in a fresh sandboxed kernel; yield while it is alive.
     The whole submission folder is copied into the sandbox, whichever notebook runs.  The student's cells
     numbered in `skip_cells` (0-based, as `ExecutionRecord.failing_cell`) run as a comment instead of their code.
 
+    `ready`: a kernel `start`ed for this assignment, level, profile and slot ahead of time (`davar.run.pool`),
+    used by this run alone and closed after it; without one (or one too small for this submission) the
+    run starts its own, the same way, now.
+
     With `snapshot` (a file `LiveRun.save_snapshot` wrote), the notebook is not run: its saved
     namespace is restored into the fresh kernel instead, and a failure to do so is an "error" status
     with `error_name` "SnapshotRestoreFailed"."""
-    limits, box = assignment.limits(profile), sandbox.strategy(level)
-    with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, kernel, audit, cgroup, disk, folder
-        rundir = Path(tempfile.mkdtemp(prefix=sandbox.run_prefix()))  # owner in the name: `sandbox.remove_stale`
-        if not keep:
-            cleanup.callback(files.remove_tree, rundir)
-        disk = box.disk_quota(rundir, limits, preload=quota.size_of(
-            [submission.root / f for f in submission.files] + ([snapshot] if snapshot else [])))
-        if disk:
-            cleanup.callback(disk.remove, keep_image=keep)
-        public = assignment.public_data(data_root)
-        maps, downloads = _data_map(assignment, public, box)
-        paths = _prepare_work_folder(rundir, submission, public=public, maps=maps,
-                                     limit=assignment.intake.max_unpacked_mb * 2**20)
+    box = sandbox.strategy(level)
+    preload = quota.size_of([submission.root / f for f in submission.files] + ([snapshot] if snapshot else []))
+    with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, then the kernel and its run folder
+        if ready is not None and preload > ready.preload:
+            ready.close()
+            ready = None
+        if ready is None:
+            ready = start(assignment, level=level, profile=profile, slot=slot, data_root=data_root, preload=preload,
+                          keep=keep)
+        cleanup.callback(ready.close)
+        limits, paths = ready.limits, ready.paths
+        _copy_submission(paths.work, submission, limit=assignment.intake.max_unpacked_mb * 2**20)
+        disk = ready.disk.hold(ready.preload - preload) if ready.disk else None  # room for what it has, no more
         source = paths.work / submission.notebooks[notebook].relative_to(submission.root)
         if snapshot is not None:  # nothing of the student's runs: the namespace comes from the snapshot
             source = _prepare_restore(paths.work, snapshot, limits.file_size_mb * 2**20)
-        nb_in, nb_out = paths.work / ".davar-input.ipynb", rundir / "executed.ipynb"
+        nb_in, nb_out = paths.work / ".davar-input.ipynb", ready.rundir / "executed.ipynb"
         cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
                                        skip=skip_cells)
-        box.prepare_paths(paths, slot)
-        cgroup = box.cgroup(rundir.name, limits)
-        if cgroup:
-            cleanup.callback(cgroup.remove)
-        audit = _audit_log(paths, assignment, data_root)
-        cleanup.callback(audit.close)
-        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup,
-                                         shim={"downloads": downloads})
-        cleanup.callback(_shutdown, km)
-        record = _execute(km, nb_in, nb_out, notebook=notebook, cell_types=cell_types, limits=limits, cgroup=cgroup,
-                          parameters=_parameters(box, paths, public, assignment, profile),
-                          kernel_env=kernel_env, cwd=paths.work, log=rundir / "kernel.log",
-                          on_ready=lambda: box.seal_paths(paths))
+        box.hand_over(paths.work, slot)
+        record = _execute(ready, nb_in, nb_out, notebook=notebook, cell_types=cell_types,
+                          parameters=_parameters(box, paths, ready.public, assignment, profile))
         record = _disk_use(record, disk)
-        _stop_clients(km)  # papermill's: what the kernel prints while graders probe it must not pile up here
-        bridge = _bridge(km, paths, limits, record)
+        _stop_clients(ready.km)  # papermill's: what the kernel prints while graders probe it must not pile up here
+        bridge = _bridge(ready.km, paths, limits, record)
         if bridge:
             cleanup.callback(bridge.close)
         if snapshot is not None:
             record = _restore(bridge, record)
         shown, notes = _figures(nb_out, notebook, limits)
         yield LiveRun(submission=submission, notebook=notebook, execution=record, level=level, limits=limits,
-                      bridge=bridge, output_notebook=nb_out, audit=audit, figures=shown, workdir=paths.work,
+                      bridge=bridge, output_notebook=nb_out, audit=ready.audit, figures=shown, workdir=paths.work,
                       notes=notes)
 
 
@@ -316,11 +410,9 @@ def _data_map(assignment: Assignment, public: Path,
     return tuple(maps), downloads
 
 
-def _prepare_work_folder(rundir: Path, submission: Submission, *, public: Path,
-                         maps: tuple[tuple[Path, str], ...], limit: int) -> sandbox.Paths:
-    """The run's folders, with a copy of every file of the submission in the working folder (`davar.files`:
-    regular files only, `limit` bytes in all, else `InvalidSubmission`) and the mount points the data map
-    needs there (/content/... is the working folder)."""
+def _work_folder(rundir: Path, *, public: Path, maps: tuple[tuple[Path, str], ...]) -> sandbox.Paths:
+    """The run's folders, with the mount points the data map needs in the working folder (/content/... is
+    the working folder)."""
     paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
                           exchange_out=rundir / sandbox.REPLIES, data=public if public.is_dir() else None, maps=maps,
                           tmp=rundir / "tmp")
@@ -331,14 +423,19 @@ def _prepare_work_folder(rundir: Path, submission: Submission, *, public: Path,
                 (point if src.is_dir() else point.parent).mkdir(parents=True, exist_ok=True)
                 if not src.is_dir():
                     point.touch()
+    return paths
+
+
+def _copy_submission(work: Path, submission: Submission, *, limit: int) -> None:
+    """A copy of every file of the submission in the working folder (`davar.files`: regular files only, `limit`
+    bytes in all, else `InvalidSubmission`)."""
     budget = limit  # the submission's files together (the intake's cap on a submission)
     for rel in submission.files:
-        (paths.work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
         try:  # intake listed regular files; one that is no longer one (or has grown) is refused, not opened
-            budget -= files.copy_file(submission.root / rel, paths.work / rel, limit=budget, beneath=submission.root)
+            budget -= files.copy_file(submission.root / rel, work / rel, limit=budget, beneath=submission.root)
         except UnsafeFile as e:
             raise InvalidSubmission(e.key, **e.values) from None
-    return paths
 
 
 def _prepare_restore(work: Path, snapshot: Path, limit: int) -> Path:
@@ -419,10 +516,27 @@ class _Deadline:
         self._timer.cancel()
 
 
-def _start_kernel(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: Path) -> None:
-    """Start the kernel with the sandbox's command; what it prints goes to `log`."""
-    with open(log, "wb") as kernel_log:
-        run_sync(km.start_kernel)(env=env, cwd=str(cwd), stdout=kernel_log, stderr=subprocess.STDOUT)
+def _boot(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: Path, frameworks: Sequence[str],
+          timeout_s: float) -> str:
+    """Start the kernel with the sandbox's command (what it prints goes to `log`), wait until it answers, and
+    import numpy and the assignment's `frameworks` in it without a trace in its history (the setup cell
+    seeds them later, once the student's files are there); "" once it is ready, else why not."""
+    imports = "".join(f"try:\n    import {m}\nexcept ImportError:\n    pass\n" for m in ("numpy", *frameworks))
+    kc = None
+    try:
+        with open(log, "wb") as kernel_log:
+            run_sync(km.start_kernel)(env=env, cwd=str(cwd), stdout=kernel_log, stderr=subprocess.STDOUT)
+        kc = km.client()
+        kc.start_channels()
+        run_sync(kc.wait_for_ready)(timeout=60)
+        run_sync(kc.execute_interactive)(imports, silent=True, store_history=False, timeout=timeout_s,
+                                         output_hook=lambda msg: None)
+    except Exception as e:  # it died, never answered, or took longer than a cell may to import
+        return f"{type(e).__name__}: {e}"[:2000]
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+    return ""
 
 
 def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parameters: dict, limits: Limits,
@@ -434,19 +548,19 @@ def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parame
         on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
 
 
-def _execute(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, notebook: str, cell_types: list[str],
-             parameters: dict, limits: Limits, cgroup: sandbox.Cgroup | None, kernel_env: dict[str, str], cwd: Path,
-             log: Path, on_ready: Callable[[], None] = lambda: None) -> ExecutionRecord:
-    """Start the kernel, run the notebook under the limits and say what happened: "ok" and "error"
-    only while the kernel is still alive, else "dead" or "timeout" with the reason.  `on_ready` is called
-    once the kernel is up, before the first cell runs."""
-    cells = _CellLog(limits.output_mb * 2**20, on_ready)
+def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, cell_types: list[str],
+             parameters: dict) -> ExecutionRecord:
+    """Run the notebook in the started kernel under the limits and say what happened: "ok" and "error"
+    only while the kernel is still alive, else "dead" or "timeout" with the reason."""
+    km, limits, cgroup = ready.km, ready.limits, ready.cgroup
+    cells = _CellLog(limits.output_mb * 2**20)
     deadline = _Deadline(limits.total_timeout_s, km, cgroup)
     started = time.monotonic()
     status: RunStatus = "ok"
     reason, failing, error = "", None, {}
     try:
-        _start_kernel(km, env=kernel_env, cwd=cwd, log=log)
+        if ready.error:
+            raise RuntimeError(ready.error)  # "kernel_start_failed", below
         with deadline:
             _papermill(km, nb_in, nb_out, parameters=parameters, limits=limits, cells=cells)
     except papermill.PapermillExecutionError as e:

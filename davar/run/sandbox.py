@@ -354,6 +354,11 @@ class Sandbox(abc.ABC):
         for d in (paths.work, paths.ipc, paths.exchange_in, paths.exchange_out):
             d.mkdir(parents=True, exist_ok=True)
 
+    def hand_over(self, work: Path, slot: Slot) -> None:
+        """Give the working folder's contents (the submission's files, copied in after the kernel started) to
+        the kernel's uid, where it has one of its own."""
+        return None
+
     def seal_paths(self, paths: Paths) -> None:
         """Once the kernel is ready (it made its sockets in `paths.ipc`), before the student's first cell: a
         kernel with its own uid may no longer remove them, which would leave the graders no way in.  Nothing
@@ -418,14 +423,17 @@ class Strict(Sandbox):
         if paths.tmp is not None:  # shared by the kernel's processes, as a /tmp is
             paths.tmp.mkdir(exist_ok=True)
             paths.tmp.chmod(0o1777)
-        uid = slot.uid
         for d in (paths.ipc, paths.exchange_out):
-            os.chown(d, uid, uid)
-        for dirpath, dirnames, filenames in os.walk(paths.work):
-            for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
-                os.chown(name, uid, uid, follow_symlinks=False)
+            os.chown(d, slot.uid, slot.uid)
+        self.hand_over(paths.work, slot)
         # the folders above the run dir must be traversable by the dropped uid
         paths.ipc.parent.chmod(0o755)
+
+    def hand_over(self, work: Path, slot: Slot) -> None:
+        uid = slot.uid
+        for dirpath, dirnames, filenames in os.walk(work):
+            for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+                os.chown(name, uid, uid, follow_symlinks=False)
 
     def seal_paths(self, paths: Paths) -> None:
         os.chown(paths.ipc, os.geteuid(), os.getegid())  # its sockets stay its own, the folder is ours again

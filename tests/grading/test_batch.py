@@ -1,6 +1,7 @@
 """davar.grading.batch through `davar grade`: parallel slots, stops and leftovers, the cache (the `course` and
 `leftovers` fixtures: conftest.py; a driver killed at any point: test_batch_faults.py)."""
 
+import json
 import re
 import shutil
 import signal
@@ -72,15 +73,24 @@ def test_changed_graders_regrade_from_snapshots_without_running_again(course):
     first = {r.student: r for r in _grade(course, workers=1)}
     grader = graders / "test_tiny.py"
     grader.write_text(grader.read_text().replace("== 42", "in (41, 42)"))  # the TA accepts 41 too
-    snapshot = out / "tiny" / "snapshots" / "s5" / "hw.ipynb.pkl"
-    snapshot.write_bytes(b"not a pickle")  # s5's snapshot cannot serve: it runs again
+    store = out / "tiny" / "snapshots"
+    blobs = {p.name for p in (store / "objects").iterdir()}
+    named = {s: {v[0]: v[1] for v in json.loads((store / s / "hw.ipynb.json").read_text())["values"]} for s in first}
+    assert blobs == {h for values in named.values() for h in values.values()}  # each value once for the six:
+    assert len(blobs) == len(set(named["s0"].values())) + 1  # all the same but s3's and s5's `answer`
+    manifest = json.loads((store / "s5" / "hw.ipynb.json").read_text())
+    manifest["values"] = [[k, "0" * 64 if k == "answer" else h, n] for k, h, n in manifest["values"]]
+    (store / "s5" / "hw.ipynb.json").write_text(json.dumps(manifest))  # its blob gone: s5 runs again
+    (store / "objects" / ("ab" * 32)).write_bytes(b"named by no snapshot")  # the batch's end sweeps it away
     again = {r.student: r for r in _grade(course, workers=1)}
+    assert {p.name for p in (store / "objects").iterdir()} == blobs
     assert {s: r.score for s, r in again.items()} == {f"s{i}": 2.0 for i in range(6)}
     for student in ("s0", "s3"):
         assert [m.key for m in again[student].messages] == ["snapshot_regraded"]
         assert again[student].executions == first[student].executions  # the record of the original run
     [fallback] = again["s5"].messages
     assert fallback.key == "snapshot_fallback" and "hw.ipynb" in catalogue.render(fallback, "en")
+    assert "variable answer (000000000000) are missing" in catalogue.render(fallback, "en")
     assert again["s5"].executions[0].wall_s != first["s5"].executions[0].wall_s  # it did run again
 
 
@@ -152,7 +162,8 @@ def test_a_killed_driver_takes_its_workers_along_and_the_next_batch_removes_what
     leftovers.until(lambda: not [w for w in workers if leftovers.stat(w)], "the workers to die with their driver", 30)
     leftovers.until(lambda: not leftovers.sandboxed(workers), "their kernels to die", 30)
     left = leftovers.runs(workers)
-    assert len([p for p in left if p.parent.parent.name == "pids"]) == 2, left  # a kill -9 leaves cgroups, folders
+    # a kill -9 leaves cgroups and folders: the two running kernels', and those the pools had started ahead
+    assert len([p for p in left if p.parent.parent.name == "pids"]) >= 2, left
     for i in range(2):
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")]),
                        subs / f"s{i}" / "hw.ipynb")

@@ -60,7 +60,7 @@ def _outcomes(result):
 def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path):
     """Two runs: the first dies in cell 3, the second without it keeps `answer` but has no `extra`; its
     snapshot regrades the same (a third kernel, restored)."""
-    snapshots = tmp_path / "snapshots"
+    snapshots = tmp_path / "snapshots" / "s1"  # the student's folder; the store's blobs beside it
     result, grade = _grade(tmp_path, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"], snapshot_dir=snapshots)
     ex = result.execution
     assert (ex.status, ex.skipped_cell, ex.skipped_reason) == ("ok", 2, "kernel_died")

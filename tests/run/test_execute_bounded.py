@@ -95,7 +95,7 @@ def test_pipes_links_and_folders_where_the_harness_reads_are_refused_and_recorde
 
     notes = {m.key: m for m in result.messages}
     assert "snapshot_not_saved" not in notes  # written over the pipes, in the folder the kernel started in
-    assert files.is_regular(root / "snapshots" / "notebook.ipynb.pkl")
+    assert files.is_regular(root / "snapshots" / "notebook.ipynb.json")  # the manifest; its blobs in root/objects
     en, fa = _render(notes["submission_skipped"])  # never opened, never copied into the sandbox
     assert "2 entries" in en and "data.csv" in en and "passwd" in en and "data.csv" in fa
     assert {str(p) for p in submission.files} == {"notebook.ipynb"}

@@ -1,0 +1,97 @@
+"""Warm kernels: a slot's next sandboxed kernel started while the current submission is graded.
+
+    pool = Pool(assignment, level="strict", slot=slot)
+    with execute.run(sub, assignment, notebook="HW3.ipynb", level="strict", slot=slot, ready=pool.take()):
+        ...  # the next kernel is starting meanwhile, in a thread of the pool's
+
+A kernel is started by `execute.start` exactly as a run starts its own: a fresh run folder, disk quota,
+cgroup and uid, the data binds, the frameworks imported; only the submission's files arrive later, when
+it is taken, and the setup cell seeds after them.  It serves one run and is destroyed with it: nothing of
+one student reaches the next.  A kernel that could not start or died while it waited is not handed out
+(the run starts its own).  A batch worker or a Dask worker keeps one pool for its life (`for_slot`), closed
+when the process exits; a worker killed with its pool's kernel waiting leaves what `sandbox.remove_stale`
+removes (bubblewrap kills the kernel with its parent).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import functools
+from pathlib import Path
+
+from davar.assignment import Assignment
+from davar.results import Level
+from davar.run import execute
+from davar.run.sandbox import Slot
+
+
+class Pool:
+    """One slot's next kernels for one assignment, `depth` of them starting or waiting (two: a kernel takes
+    longer to start than a short submission to grade, and two start side by side on two cores).  They start
+    as the pool is made (while the caller reads the notebook and collects the graders); with `refill`,
+    each `take` starts another."""
+
+    def __init__(self, assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
+                 data_root: Path | None = None, refill: bool = True, depth: int = 2):
+        self.key = (assignment.directory, assignment.id, level, profile, slot, data_root)
+        self._start = functools.partial(execute.start, assignment, level=level, profile=profile, slot=slot,
+                                        data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20)
+        self._refill = refill
+        self._threads = cf.ThreadPoolExecutor(depth, thread_name_prefix="davar-warm")
+        self._closer = cf.ThreadPoolExecutor(1, thread_name_prefix="davar-close")  # runs that ended, destroyed
+        self._next = collections.deque(self._threads.submit(self._start) for _ in range(depth if refill else 1))
+
+    def take(self) -> execute.Ready | None:
+        """The oldest kernel started (waited for if it is still starting), now the caller's to close; None
+        when it could not start or has died since.  Another one starts now."""
+        if not self._next:
+            return None
+        future = self._next.popleft()
+        if self._refill:
+            self._next.append(self._threads.submit(self._start))
+        try:
+            ready = future.result()
+        except Exception:  # the host's disk is short, a cgroup could not be made, ...: the run says why itself
+            return None
+        if not ready.alive():
+            ready.close()
+            return None
+        return dataclasses.replace(ready, closer=self._closer)
+
+    def close(self) -> None:
+        """Destroy the kernels waiting (or starting) and those of the runs that ended; stop the threads."""
+        waiting, self._next = list(self._next), collections.deque()
+        self._threads.shutdown(wait=True)
+        for future in waiting:
+            if not future.cancelled() and future.exception() is None:
+                future.result().close()
+        self._closer.shutdown(wait=True)
+
+
+_pool: Pool | None = None
+
+
+def for_slot(assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
+             data_root: Path | None = None) -> Pool:
+    """This process's pool for the assignment (a batch or Dask worker grades one slot's submissions one
+    after the other); one for another assignment, level, profile or slot is closed first."""
+    global _pool
+    key = (assignment.directory, assignment.id, level, profile, slot, data_root)
+    if _pool is None or _pool.key != key:
+        close()
+        _pool = Pool(assignment, level=level, profile=profile, slot=slot, data_root=data_root)
+    return _pool
+
+
+@atexit.register
+def close() -> None:
+    """Close this process's pool, if it has one (at exit: no kernel outlives its worker)."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.close()
