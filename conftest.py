@@ -28,6 +28,24 @@ def course_module(repo):
 
 
 @pytest.fixture(scope="session")
+def one_question():
+    """`one_question(graders, grader, points=N)`: write in the folder `graders` (its name is the id) a one-question
+    assignment of `points` (cells stopped at 60 s, notebooks at 120 s, 1 GB), its notebook `notebook` (hw.ipynb),
+    `extra` top-level lines of assignment.toml, and `grader` as its test_tiny.py; returns the folder."""
+
+    def write(graders: Path, grader: str, *, points: int, notebook: str = "hw.ipynb", extra: str = "") -> Path:
+        graders.mkdir(parents=True)
+        (graders / "assignment.toml").write_text(
+            f'id = "{graders.name}"\ntitle = {{ fa = "کوچک", en = "tiny" }}\nnotebooks = ["{notebook}"]\n{extra}\n'
+            '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
+            f'[[questions]]\nid = "1"\npoints = {points}\ntitle = {{ fa = "یک", en = "one" }}\n')
+        (graders / "test_tiny.py").write_text(grader)
+        return graders
+
+    return write
+
+
+@pytest.fixture(scope="session")
 def hw2(repo):
     """iust-dl-1403-hw2 with its stand-in data built (offline, idempotent), as `davar data` builds it."""
     from davar import assignment

@@ -381,8 +381,9 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
         free.put(slot)
     # Workers are started by `submit`, here, in the thread that runs the batch: a worker's
     # PR_SET_PDEATHSIG fires when the thread that started it ends.
+    first = next(iter(todo.values()))  # every job of a batch is for the same assignment, level and data
     pool = cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_start_worker,
-                                  initargs=(free, os.getpid(), began))
+                                  initargs=(free, os.getpid(), began, first if first.warm else None))
     pending = {pool.submit(_run_in_slot, i, job): i for i, job in todo.items()}
     started: dict[int, tuple[float, int]] = {}  # job -> when its worker took it, and that worker's pid
     workers: dict[int, Any] = {}  # pid -> its multiprocessing.Process (the pool forgets them when it breaks)
@@ -436,16 +437,21 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
     return ended
 
 
-def _start_worker(slots: Any, driver: int, began: Any) -> None:
+def _start_worker(slots: Any, driver: int, began: Any, warm: Job | None) -> None:
     """A pool worker's start: a session of its own (a terminal's Ctrl-C and hang-up reach the driver alone,
-    which stops the batch), death with the driver (`_die_with`), its slot for life, and the queue it tells
-    the driver which job it takes on."""
+    which stops the batch), death with the driver (`_die_with`), its slot for life, the queue it tells
+    the driver which job it takes on, and (for `warm` jobs) its first kernels starting while it imports
+    what grading needs and waits for its first job."""
     global _slot, _began
     with contextlib.suppress(OSError):
         os.setsid()
     _die_with(driver)
     _slot = slots.get()
     _began = began
+    if warm is not None:
+        from davar.run.pool import for_slot
+
+        for_slot(warm.assignment, level=warm.level, profile=warm.profile, slot=_slot, data_root=warm.data_root)
 
 
 def _die_with(driver: int) -> None:

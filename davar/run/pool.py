@@ -21,6 +21,7 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import functools
+import os
 from pathlib import Path
 
 from davar.assignment import Assignment
@@ -30,13 +31,14 @@ from davar.run.sandbox import Slot
 
 
 class Pool:
-    """One slot's next kernels for one assignment, `depth` of them starting or waiting (two: a kernel takes
-    longer to start than a short submission to grade, and two start side by side on two cores).  They start
-    as the pool is made (while the caller reads the notebook and collects the graders); with `refill`,
-    each `take` starts another."""
+    """One slot's next kernels for one assignment, `depth` of them starting side by side or waiting: by default
+    two where the slot has two cores or more (a kernel takes longer to start than a short submission to grade,
+    and two starts at once take less than twice as long), else one.  They start as the pool is made (while the
+    caller reads the notebook and collects the graders); with `refill`, each `take` starts another."""
 
     def __init__(self, assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
-                 data_root: Path | None = None, refill: bool = True, depth: int = 2):
+                 data_root: Path | None = None, refill: bool = True, depth: int | None = None):
+        depth = depth or (2 if (slot.threads or len(os.sched_getaffinity(0))) >= 2 else 1)
         self.key = (assignment.directory, assignment.id, level, profile, slot, data_root)
         self._start = functools.partial(execute.start, assignment, level=level, profile=profile, slot=slot,
                                         data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20)
@@ -63,9 +65,10 @@ class Pool:
         return dataclasses.replace(ready, closer=self._closer)
 
     def close(self) -> None:
-        """Destroy the kernels waiting (or starting) and those of the runs that ended; stop the threads."""
+        """Destroy the kernels waiting (those starting once they are up: a start cannot be cut short) and those
+        of the runs that ended; stop the threads."""
         waiting, self._next = list(self._next), collections.deque()
-        self._threads.shutdown(wait=True)
+        self._threads.shutdown(wait=True, cancel_futures=True)
         for future in waiting:
             if not future.cancelled() and future.exception() is None:
                 future.result().close()

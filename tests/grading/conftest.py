@@ -21,16 +21,10 @@ def test_answer(sub):
 
 
 @pytest.fixture
-def course(tmp_path):
+def course(tmp_path, one_question):
     """A tiny assignment and six students, each notebook sleeping a little; students s3 and s5 are wrong.
     Returns (graders folder, submissions folder, reports folder); the grader is graders/test_tiny.py."""
-    graders = tmp_path / "graders" / "tiny"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        'id = "tiny"\ntitle = { fa = "کوچک", en = "tiny" }\nnotebooks = ["hw.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 2\ntitle = { fa = "یک", en = "one" }\n')
-    (graders / "test_tiny.py").write_text(GRADER)
+    graders = one_question(tmp_path / "graders" / "tiny", GRADER, points=2)
     for i in range(6):
         student = tmp_path / "subs" / f"s{i}"
         student.mkdir(parents=True)

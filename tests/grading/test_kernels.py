@@ -31,16 +31,10 @@ EXIT = "import os\nos._exit(1)"
 KILL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
 
 
-def _grade(tmp_path, cells, *, policy="", **kw):
+def _grade(tmp_path, one_question, cells, *, policy="", **kw):
     """Grade one student's notebook of `cells` in a tiny assignment written in `tmp_path`; and a function that
     grades it again (`grade_submission`'s keywords)."""
-    graders = tmp_path / "graders" / "tiny"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        f'id = "tiny"\ntitle = {{ fa = "کوچک", en = "tiny" }}\nnotebooks = ["hw.ipynb"]\n{policy}\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n')
-    (graders / "test_tiny.py").write_text(GRADER)
+    graders = one_question(tmp_path / "graders" / "tiny", GRADER, points=3, extra=policy)
     student = tmp_path / "subs" / "s1"
     student.mkdir(parents=True)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
@@ -57,11 +51,12 @@ def _outcomes(result):
     return {t.id: t.outcome for q in result.questions for t in q.tests}
 
 
-def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path):
+def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, one_question):
     """Two runs: the first dies in cell 3, the second without it keeps `answer` but has no `extra`; its
     snapshot regrades the same (a third kernel, restored)."""
     snapshots = tmp_path / "snapshots" / "s1"  # the student's folder; the store's blobs beside it
-    result, grade = _grade(tmp_path, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"], snapshot_dir=snapshots)
+    result, grade = _grade(tmp_path, one_question, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"],
+                           snapshot_dir=snapshots)
     ex = result.execution
     assert (ex.status, ex.skipped_cell, ex.skipped_reason) == ("ok", 2, "kernel_died")
     assert [c.index for c in ex.cells] == [0, 1, 2]  # the student's numbering is kept
@@ -76,15 +71,16 @@ def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path):
     assert (again.execution, again.score) == (ex, 2)
 
 
-def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path):
-    result, _ = _grade(tmp_path, ["answer = 42", f"extra = 1\n{EXIT}"], policy="rerun_without_fatal_cell = false")
+def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path, one_question):
+    result, _ = _grade(tmp_path, one_question, ["answer = 42", f"extra = 1\n{EXIT}"],
+                       policy="rerun_without_fatal_cell = false")
     assert (result.execution.status, result.execution.skipped_cell, result.score) == ("dead", None, 0)
     assert not any(m.key == "rerun_without_cell" for m in result.messages)
 
 
-def test_a_second_fatal_cell_is_graded_as_it_is(tmp_path):
+def test_a_second_fatal_cell_is_graded_as_it_is(tmp_path, one_question):
     """Two runs, not three: the second run dies in the next fatal cell and is graded so."""
-    result, _ = _grade(tmp_path, ["answer = 42", KILL, f"extra = 1\n{EXIT}"])
+    result, _ = _grade(tmp_path, one_question, ["answer = 42", KILL, f"extra = 1\n{EXIT}"])
     ex = result.execution
     assert (ex.status, ex.failing_cell, ex.skipped_cell) == ("dead", 2, 1)
     assert result.status == "execution_error" and result.score == 0

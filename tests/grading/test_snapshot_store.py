@@ -131,15 +131,10 @@ def test_answer(sub):
 """
 
 
-def test_a_grader_that_needs_a_value_left_out_grades_by_running_the_notebook(tmp_path):
+def test_a_grader_that_needs_a_value_left_out_grades_by_running_the_notebook(tmp_path, one_question):
     """Four kernels: the full run; a changed grader that reads only what was kept (from the snapshot);
     one that reads the big array left out (restored, then run for real)."""
-    graders = tmp_path / "graders" / "tiny"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        'id = "tiny"\ntitle = { fa = "کوچک", en = "tiny" }\nnotebooks = ["hw.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 2\ntitle = { fa = "یک", en = "one" }\n')
+    graders = one_question(tmp_path / "graders" / "tiny", "", points=2)
     (tmp_path / "subs" / "s1").mkdir(parents=True)
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK)]),
                    tmp_path / "subs" / "s1" / "hw.ipynb")

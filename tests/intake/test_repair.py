@@ -176,15 +176,9 @@ def test_double(sub):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(tmp_path_factory, one_question):
     root = tmp_path_factory.mktemp("repair")
-    graders = root / "graders" / "tiny-repair"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        'id = "tiny-repair"\ntitle = { fa = "ترمیم", en = "repair" }\nnotebooks = ["hw.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n')
-    (graders / "test_tiny.py").write_text(GRADER)
+    graders = one_question(root / "graders" / "tiny-repair", GRADER, points=3)
     return load_assignment(graders), root
 
 

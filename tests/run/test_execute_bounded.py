@@ -46,15 +46,9 @@ def test_planted_folder(sub):
 
 
 @pytest.fixture
-def planted(tmp_path):
+def planted(tmp_path, one_question):
     """The assignment, and the student's folder: the notebook, a named pipe and a link to a host file."""
-    graders = tmp_path / "graders" / "pipes"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        'id = "pipes"\ntitle = { fa = "لوله", en = "pipes" }\nnotebooks = ["notebook.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 4\ntitle = { fa = "یک", en = "one" }\n')
-    (graders / "test_pipes.py").write_text(GRADER)
+    graders = one_question(tmp_path / "graders" / "pipes", GRADER, points=4, notebook="notebook.ipynb")
     (tmp_path / "data" / "pipes" / "public").mkdir(parents=True)
     student = tmp_path / "subs" / "s1"
     student.mkdir(parents=True)

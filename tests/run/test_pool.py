@@ -35,14 +35,8 @@ sys.modules['left_behind'] = os
 """
 
 
-def _course(tmp_path, students=3):
-    graders = tmp_path / "graders" / "tiny"
-    graders.mkdir(parents=True)
-    (graders / "assignment.toml").write_text(
-        'id = "tiny"\ntitle = { fa = "کوچک", en = "tiny" }\nnotebooks = ["hw.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
-        '[[questions]]\nid = "1"\npoints = 1\ntitle = { fa = "یک", en = "one" }\n')
-    (graders / "test_tiny.py").write_text(GRADER)
+def _course(tmp_path, one_question, students=3):
+    graders = one_question(tmp_path / "graders" / "tiny", GRADER, points=1)
     for i in range(students):
         (tmp_path / "subs" / f"s{i}").mkdir(parents=True)
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)]),
@@ -51,8 +45,8 @@ def _course(tmp_path, students=3):
     return assignment, inbox.collect(tmp_path / "subs", assignment)
 
 
-def test_each_kernel_serves_one_student_and_is_destroyed_after_it(tmp_path, monkeypatch):
-    assignment, submissions = _course(tmp_path)
+def test_each_kernel_serves_one_student_and_is_destroyed_after_it(tmp_path, one_question, monkeypatch):
+    assignment, submissions = _course(tmp_path, one_question)
     pool = Pool(assignment, level=LEVEL)
     taken = []
     take = pool.take
@@ -67,8 +61,8 @@ def test_each_kernel_serves_one_student_and_is_destroyed_after_it(tmp_path, monk
     assert not any(ready.rundir.exists() or run_sync(ready.km.is_alive)() for ready in taken)
 
 
-def test_a_kernel_that_died_waiting_is_not_handed_out(tmp_path):
-    assignment, [submission] = _course(tmp_path, students=1)
+def test_a_kernel_that_died_waiting_is_not_handed_out(tmp_path, one_question):
+    assignment, [submission] = _course(tmp_path, one_question, students=1)
     pool = Pool(assignment, level=LEVEL, depth=1)
     try:
         waiting = pool._next[0].result()  # started, not yet taken
