@@ -5,13 +5,16 @@ touches the repository's `graders/`, `submissions/` or `data/`:
 
     graders/bench-work/      3 graders for the "work" notebook (a few seconds of numpy training)
     graders/bench-trivial/   1 grader for the trivial notebook (`answer = 42`)
+    graders/bench-torch/     1 grader for the torch notebook (`import torch`, a tensor op, `answer = 42`;
+                             `frameworks = ["torch"]`, so a warm kernel has torch imported already)
     graders/bench-train/     2 graders for the ~30 s torch training notebook (the regrade row)
     subs/<set>/<student>/hw.ipynb
-    otter/                   tests/q1..q3.py (OK format) -> autograder.zip, for `otter run`
-    nbgrader/                a course: nbgrader_config.py, source/bench/hw.ipynb with 3 test cells
+    otter/, otter-trivial/   tests/q*.py (OK format) -> autograder.zip, for `otter run`
+    nbgrader/, nbgrader-trivial/   a course: nbgrader_config.py, source/bench/hw.ipynb with its test cells
 
-The three tests are the same checks everywhere: the training loss fell to under half its start,
-the training accuracy is over 0.9, and `predict` on the first 200 points is over 0.9 accurate.
+The numpy notebook's three tests are the same checks everywhere: the training loss fell to under half
+its start, the training accuracy is over 0.9, and `predict` on the first 200 points is over 0.9
+accurate.  The trivial notebook's one test is `answer == 42` everywhere.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 # A two-layer numpy MLP trained with minibatch SGD on 4 Gaussian blobs: small matrices, so the time
 # is the Python training loop on one core, as in a typical homework.  EPOCHS sets the work
-# (~3 s on an idle core of this machine at the default).
+# (~1.7 s on a lightly loaded core of this machine at the default).
 WORK_DATA = """\
 import numpy as np
 rng = np.random.default_rng(0)
@@ -109,6 +112,13 @@ def trivial_notebook(i: int) -> nbformat.NotebookNode:
                         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
+def torch_notebook(i: int) -> nbformat.NotebookNode:
+    """`import torch` and a tiny tensor op: the cost is the framework's import, which a warm kernel has paid."""
+    cell = f"import torch\nstudent = {i}\nanswer = int(torch.tensor([40, 2]).sum())"
+    return new_notebook(cells=[new_code_cell(cell)],
+                        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
 def train_notebook(seconds: float) -> nbformat.NotebookNode:
     return new_notebook(cells=[new_code_cell(TRAIN_CELLS[0].format(seconds=seconds)), new_code_cell(TRAIN_CELLS[1])],
                         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
@@ -116,11 +126,14 @@ def train_notebook(seconds: float) -> nbformat.NotebookNode:
 
 # ------------------------------------------------------------------------------ davar graders
 
-def _assignment_toml(aid: str, questions: list[tuple[str, int]], *, memory_mb: int = 2048, timeout_s: int = 300) -> str:
-    lines = [f'id = "{aid}"', f'title = {{ fa = "{aid}", en = "{aid}" }}', 'notebooks = ["hw.ipynb"]', "",
-             "[limits]", f"cell_timeout_s = {timeout_s}", f"total_timeout_s = {timeout_s}", f"memory_mb = {memory_mb}"]
+def _assignment_toml(aid: str, questions: list[tuple[str, int]], *, frameworks: tuple[str, ...] = (),
+                     memory_mb: int = 2048, timeout_s: int = 300) -> str:
+    lines = [f'id = "{aid}"', f'title = {{ fa = "{aid}", en = "{aid}" }}', 'notebooks = ["hw.ipynb"]',
+             f"frameworks = {json.dumps(list(frameworks))}", "", "[limits]", f"cell_timeout_s = {timeout_s}",
+             f"total_timeout_s = {timeout_s}", f"memory_mb = {memory_mb}"]
     for qid, points in questions:
-        lines += ["", "[[questions]]", f'id = "{qid}"', f"points = {points}", f'title = {{ fa = "{qid}", en = "{qid}" }}']
+        lines += ["", "[[questions]]", f'id = "{qid}"', f"points = {points}",
+                  f'title = {{ fa = "{qid}", en = "{qid}" }}']
     return "\n".join(lines) + "\n"
 
 
@@ -191,16 +204,18 @@ def _students(root: Path, notebooks: list[nbformat.NotebookNode], prefix: str) -
     return root
 
 
-def build(work: Path, *, work_subs: int, trivial: int, rss_subs: int, epochs: int, train_seconds: float) -> dict[str, Path]:
+def build(work: Path, *, work_subs: int, trivial: int, peer_trivial: int, torch_subs: int, rss_subs: int,
+          epochs: int, train_seconds: float) -> dict[str, Path]:
     """Write the graders and the submission sets; returns the submission folders by set name."""
     work.mkdir(parents=True, exist_ok=True)
-    for aid, questions, grader in (("bench-work", [("1", 1), ("2", 1), ("3", 1)], WORK_GRADERS),
-                                   ("bench-trivial", [("1", 1)], TRIVIAL_GRADER),
-                                   ("bench-train", [("1", 1), ("2", 1)], None)):
+    for aid, questions, grader, frameworks in (("bench-work", [("1", 1), ("2", 1), ("3", 1)], WORK_GRADERS, ()),
+                                               ("bench-trivial", [("1", 1)], TRIVIAL_GRADER, ()),
+                                               ("bench-torch", [("1", 1)], TRIVIAL_GRADER, ("torch",)),
+                                               ("bench-train", [("1", 1), ("2", 1)], None, ("torch",))):
         folder = work / "graders" / aid
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        (folder / "assignment.toml").write_text(_assignment_toml(aid, questions))
+        (folder / "assignment.toml").write_text(_assignment_toml(aid, questions, frameworks=frameworks))
         if grader:
             (folder / f"test_{aid.split('-')[1]}.py").write_text(grader)
     write_train_graders(work, 0.5)
@@ -208,6 +223,8 @@ def build(work: Path, *, work_subs: int, trivial: int, rss_subs: int, epochs: in
     return {
         "work": _students(subs / "work", [work_notebook(epochs)] * work_subs, "s"),
         "trivial": _students(subs / "trivial", [trivial_notebook(i) for i in range(trivial)], "t"),
+        "peer-trivial": _students(subs / "peer-trivial", [trivial_notebook(i) for i in range(peer_trivial)], "p"),
+        "torch": _students(subs / "torch", [torch_notebook(i) for i in range(torch_subs)], "c"),
         "rss": _students(subs / "rss", [trivial_notebook(i) for i in range(rss_subs)], "r"),
         "train": _students(subs / "train", [train_notebook(train_seconds)], "s"),
         "warmup": _students(subs / "warmup", [trivial_notebook(0)], "w"),
@@ -216,25 +233,27 @@ def build(work: Path, *, work_subs: int, trivial: int, rss_subs: int, epochs: in
 
 # ------------------------------------------------------------------------------ Otter-Grader
 
-OTTER_TESTS = {
+# The checks of each notebook, as Python expressions (Otter doctests, nbgrader `assert` cells).
+WORK_TESTS = {
     "q1": "losses[-1] < 0.5 * losses[0]",
     "q2": "train_acc > 0.9",
     "q3": "float(np.mean(predict(X[:200]) == y[:200])) > 0.9",
 }
+TRIVIAL_TESTS = {"q1": "answer == 42"}
 
 
-def build_otter(work: Path) -> Path:
-    """tests/q1..q3.py in Otter's OK format (a doctest each, 1 point) and an empty requirements.txt,
+def build_otter(work: Path, *, trivial: bool = False) -> Path:
+    """tests/q*.py in Otter's OK format (a doctest each, 1 point) and an empty requirements.txt,
     for `otter generate` to turn into autograder.zip."""
-    root = work / "otter"
+    root = work / ("otter-trivial" if trivial else "otter")
     shutil.rmtree(root, ignore_errors=True)
     (root / "tests").mkdir(parents=True)
-    for name, expr in OTTER_TESTS.items():
+    for name, expr in (TRIVIAL_TESTS if trivial else WORK_TESTS).items():
         test = {"name": name, "points": 1, "suites": [{"type": "doctest", "scored": True, "setup": "", "teardown": "",
                                                        "cases": [{"code": f">>> bool({expr})\nTrue", "hidden": False,
                                                                   "locked": False}]}]}
-        (root / "tests" / f"{name}.py").write_text(f"OK_FORMAT = True\n\ntest = {json.dumps(test, indent=4)}\n".replace("true", "True")
-                                                   .replace("false", "False"))
+        text = f"OK_FORMAT = True\n\ntest = {json.dumps(test, indent=4)}\n"
+        (root / "tests" / f"{name}.py").write_text(text.replace("true", "True").replace("false", "False"))
     (root / "requirements.txt").write_text("")
     return root
 
@@ -249,20 +268,22 @@ c.Execute.timeout = 300
 """
 
 
-def nbgrader_notebook(epochs: int) -> nbformat.NotebookNode:
-    """The work notebook with the same three checks as nbgrader autograder-test cells (1 point each)."""
-    nb = work_notebook(epochs)
-    for name, expr in OTTER_TESTS.items():
+def nbgrader_notebook(epochs: int | None) -> nbformat.NotebookNode:
+    """The work notebook (or the trivial one, `epochs` None) with the same checks as nbgrader
+    autograder-test cells (1 point each)."""
+    nb = trivial_notebook(0) if epochs is None else work_notebook(epochs)
+    for name, expr in (TRIVIAL_TESTS if epochs is None else WORK_TESTS).items():
         nb.cells.append(new_code_cell(f"assert {expr}", metadata={"nbgrader": {
             "grade": True, "solution": False, "locked": True, "task": False, "points": 1, "grade_id": f"test_{name}",
             "schema_version": 3}}))
     return nb
 
 
-def build_nbgrader(work: Path, *, epochs: int) -> Path:
+def build_nbgrader(work: Path, *, epochs: int | None) -> Path:
     """A course folder: config, source/bench/hw.ipynb (then `nbgrader generate_assignment` makes the
-    release version the students would get and records the tests in the gradebook)."""
-    root = work / "nbgrader"
+    release version the students would get and records the tests in the gradebook); `epochs` None: the
+    trivial notebook, in `nbgrader-trivial/`."""
+    root = work / ("nbgrader-trivial" if epochs is None else "nbgrader")
     shutil.rmtree(root, ignore_errors=True)
     (root / "source" / "bench").mkdir(parents=True)
     (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(root=str(root)))
