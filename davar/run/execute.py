@@ -287,7 +287,6 @@ class Ready:
     cgroup: sandbox.Cgroup | None
     disk: quota.DiskQuota | None
     public: Path
-    downloads: dict[str, str]
     preload: int  # bytes of the submission's (and its snapshot's) its file system has room for
     error: str  # why the kernel did not start; "" when it did
     stack: contextlib.ExitStack
@@ -337,7 +336,7 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
         if not error:
             box.seal_paths(paths)
         return Ready(rundir=rundir, paths=paths, limits=limits, km=km, audit=audit, cgroup=cgroup, disk=disk,
-                     public=public, downloads=downloads, preload=preload, error=error, stack=stack.pop_all())
+                     public=public, preload=preload, error=error, stack=stack.pop_all())
     raise AssertionError("unreachable")  # for mypy: the with block returns or raises
 
 
