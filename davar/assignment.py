@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import dacite
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from davar import late
 from davar.errors import AssignmentError
@@ -39,7 +41,7 @@ class Limits:
     # `strict` makes it a size-capped file system (davar/run/quota.py).  The shipped samples' run folders
     # held 0.2–0.6 MB at the end (measured); 2 GB leaves room for a real dataset unzipped into /content.
     disk_mb: int = 2048
-    tmp_mb: int = 1024  # `basic`'s private /tmp (a tmpfs); `strict`'s /tmp is within `disk_mb`
+    tmp_mb: int = 1024  # `basic`'s private /tmp (a tmpfs; `strict`'s /tmp is within `disk_mb`) and /dev/shm's size
     cell_timeout_s: int = 300
     total_timeout_s: int = 900
     output_mb: int = 16
@@ -111,6 +113,22 @@ class Intake:
     student_pattern: str = ""
     max_unpacked_mb: int = 4096  # a whole course's export, nested zips included
     max_files: int = 20_000
+    # What of a student's files besides the notebooks enters the sandbox: globs matched against each file's
+    # path in the submission from the right, case not counting (`*.csv` at any depth, `data/*.txt`).  By
+    # default nothing does, so the run trains the model: saved weights stay out (davar/intake/inbox.py).
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Environment:
+    """`[environment]`: the packages beyond davar's own and the frameworks that the assignment's notebooks
+    may import.  Installed into the grading environment at setup (`davar requirements`, `make venv`),
+    never while grading; `davar audit-key` fails while one is missing or does not import."""
+
+    packages: tuple[str, ...] = ()  # pip requirement strings: "tqdm", "opencv-python-headless>=4.8"
+    # A package's import name where it is not found from the installed package's files (checked by importing
+    # it): {"opencv-python-headless" = "cv2"}.
+    imports: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +146,12 @@ class Assignment:
     # A student's cell that kills the kernel or runs past `cell_timeout_s`: run the notebook once more without
     # it (davar.grading.kernels), so only the tests that need what it makes lose their points.
     rerun_without_fatal_cell: bool = True
+    # A student's cell that raises: "continue" runs every later cell all the same (as Otter and nbgrader do,
+    # so an error in a plotting cell costs nothing defined after it); "stop" ends the run there.
+    on_cell_error: Literal["continue", "stop"] = "continue"
+    # `[names]`: other names a notebook may give what the graders ask for (`seq_model = ["model_seq", ...]`),
+    # tried in order when the notebook lacks the name itself (davar.probe.bridge.Sub).
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     base_limits: Limits = Limits()  # `[limits]`; `limits(profile)` applies a profile's overrides
     profiles: dict[str, Profile] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
@@ -138,6 +162,7 @@ class Assignment:
     data_map: dict[str, str] = field(default_factory=dict)
     visibility: Visibility = Visibility()
     intake: Intake = Intake()
+    environment: Environment = Environment()
     # `graders/<id>/messages.toml`: the course's own fa/en messages, looked up before the engine's.
     messages: dict[str, Any] = field(default_factory=dict)
 
@@ -216,23 +241,29 @@ def load(directory: Path) -> Assignment:
         overrides = table.get("limits", {})
         _typed(Limits, {**dataclasses.asdict(base_limits), **overrides}, f"{where} [profiles.{name}] limits")
         profiles[name] = Profile(parameters={k: v for k, v in table.items() if k != "limits"}, limits=overrides)
-    intake = _typed(Intake, spec.get("intake", {}), f"{where} [intake]")
-    _check_student_pattern(intake.student_pattern, where)
+    intake = _intake(spec.get("intake", {}), where)
+    environment = _environment(spec.get("environment", {}), where)
     rerun = spec.get("rerun_without_fatal_cell", True)
     if not isinstance(rerun, bool):
         raise AssignmentError("assignment_table_invalid", where=f"{where} rerun_without_fatal_cell",
                               error=f"true or false, not {rerun!r}")
+    on_cell_error = spec.get("on_cell_error", "continue")
+    if on_cell_error not in ("continue", "stop"):
+        raise AssignmentError("assignment_table_invalid", where=f"{where} on_cell_error",
+                              error=f'"continue" or "stop", not {on_cell_error!r}')
     return Assignment(
         id=spec["id"], directory=Path(directory).resolve(), title=spec["title"], course=spec.get("course", {}),
         notebooks=notebooks, frameworks=tuple(spec.get("frameworks", ())), questions=questions,
         deadline=spec.get("deadline", ""), timezone=spec.get("timezone", "Asia/Tehran"), seed=spec.get("seed", 42),
-        rerun_without_fatal_cell=rerun,
+        rerun_without_fatal_cell=rerun, on_cell_error=on_cell_error,
+        names=_names(spec.get("names", {}), f"{where} [names]"),
         base_limits=base_limits, profiles=profiles,
         datasets={name: _typed(Dataset, table, f"{where} [datasets.{name}]")
                   for name, table in spec.get("datasets", {}).items()},
         key=spec.get("key", {}), late=late.policy(spec.get("late", {}), assignment=spec["id"]),
         data_map=_typed(dict[str, str], spec.get("data_map", {}), f"{where} [data_map]"),
         visibility=_typed(Visibility, spec.get("visibility", {}), f"{where} [visibility]"), intake=intake,
+        environment=environment,
         messages=_messages(Path(directory) / "messages.toml"))
 
 
@@ -246,6 +277,57 @@ def _typed(cls: Any, table: Any, where: str) -> Any:
         return dacite.from_dict(cls, table, config=dacite.Config(strict=True))
     except dacite.DaciteError as e:
         raise AssignmentError("assignment_table_invalid", where=where, error=str(e)) from None
+
+
+def _names(table: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """`[names]`: each name the graders use -> the other Python names a notebook may give it."""
+    if not isinstance(table, dict) or not all(
+            isinstance(v, list) and all(isinstance(n, str) and n.isidentifier() for n in v) for v in table.values()):
+        raise AssignmentError("assignment_table_invalid", where=where,
+                              error="each name maps to a list of Python names, e.g. seq_model = [\"model_seq\"]")
+    return {str(k): tuple(v) for k, v in table.items()}
+
+
+def _intake(table: Any, where: str) -> Intake:
+    """`[intake]`, its student pattern compiled and its `allow` globs checked (relative, no "..")."""
+    intake = _typed(Intake, _as_tuples(table, ("allow",), f"{where} [intake]"), f"{where} [intake]")
+    _check_student_pattern(intake.student_pattern, where)
+    for glob in intake.allow:
+        if not glob.strip() or glob.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", glob):
+            raise AssignmentError("assignment_table_invalid", where=f"{where} [intake] allow",
+                                  error=f"a glob relative to the submission's folder, not {glob!r}")
+    return intake
+
+
+def _environment(table: Any, where: str) -> Environment:
+    """`[environment]`: each package a pip requirement string (PEP 508), each import named for a package listed."""
+    env = _typed(Environment, _as_tuples(table, ("packages",), f"{where} [environment]"), f"{where} [environment]")
+    names = set()
+    for spec in env.packages:
+        try:
+            names.add(canonicalize_name(Requirement(spec).name))
+        except InvalidRequirement as e:
+            raise AssignmentError("assignment_table_invalid", where=f"{where} [environment] packages",
+                                  error=f"{spec!r}: {e}") from None
+    if unknown := sorted(k for k in env.imports if canonicalize_name(k) not in names):
+        raise AssignmentError("assignment_table_invalid", where=f"{where} [environment] imports",
+                              error=f"not in packages: {', '.join(unknown)}")
+    return env
+
+
+def _as_tuples(table: Any, keys: tuple[str, ...], where: str) -> Any:
+    """`table` with the lists of strings under `keys` as tuples (TOML has lists; the dataclasses, tuples)."""
+    if not isinstance(table, dict):
+        return table  # `_typed` says what is wrong
+    out = dict(table)
+    for key in keys:
+        if key in out:
+            value = out[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise AssignmentError("assignment_table_invalid", where=f"{where} {key}",
+                                      error=f"a list of strings, not {value!r}")
+            out[key] = tuple(value)
+    return out
 
 
 def _check_student_pattern(pattern: str, where: str) -> None:

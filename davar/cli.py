@@ -7,8 +7,11 @@ davar/authoring/masters.py, davar/authoring/scaffold.py) and prints what it retu
     davar new ASSIGNMENT                         TA: scaffold a working assignment to start from
     davar assign ASSIGNMENT [--check]            TA: templates, reference and sample notebooks from the masters
     davar data ASSIGNMENT                        build the offline stand-in datasets
+    davar requirements [ASSIGNMENT ...]          setup: the pip requirements of the [environment] tables
     davar scores import ASSIGNMENT FILE.csv      TA: manual grades into the gradebook (nothing re-runs)
     davar scores list|delete ASSIGNMENT          TA: the manual scores stored; delete one student's (--student)
+    davar scores override ASSIGNMENT STUDENT TEST POINTS --reason "…"   TA: one student's points for an automatic
+                                                 test (--clear removes it); `scores overrides` lists them
     davar report ASSIGNMENT [--format html,pdf,…] TA: reports, dashboard and exports from the gradebook alone
 """
 
@@ -32,7 +35,7 @@ from davar import assignment as assignment_mod
 from davar import catalogue, commands, late
 from davar.authoring import masters, scaffold
 from davar.checks import show
-from davar.errors import DavarError
+from davar.errors import DavarError, ScoresError
 from davar.grading import batch
 from davar.reporting import report
 from davar.results import STATUSES, SubmissionResult
@@ -186,7 +189,11 @@ def _audit_key(args: argparse.Namespace) -> int:
         key = "audit_key_missing" if check.reference is None else "audit_key_disagrees"
         out.print(catalogue.text(key, lang, {"key": check.key, "official": show(check.official),
                                              "reference": show(check.reference)}))
-    if found.checks and not found.disagreements:
+    for total in found.inconsistent_sums:
+        out.print(catalogue.text("audit_key_sum", lang, {"key": total.key, "official": show(total.official),
+                                                         "parts": ", ".join(total.parts),
+                                                         "sum": show(total.parts_sum)}))
+    if found.checks and not found.disagreements and not found.inconsistent_sums:
         out.print(catalogue.text("audit_key_agrees", lang, {"count": len(found.checks)}))
     return 0 if found.reference_complete else 1
 
@@ -212,6 +219,12 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _requirements(args: argparse.Namespace) -> int:
+    for line in commands.requirements(assignments=args.assignments):
+        print(line)
+    return 0
+
+
 def _data(args: argparse.Namespace) -> int:
     print(commands.build_data(assignment=args.assignment, data_root=args.data))
     return 0
@@ -233,7 +246,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _scores(args: argparse.Namespace) -> int:
-    """`davar scores import|list|delete`: every sentence from the catalogue, in --lang; a refusal
+    """`davar scores import|list|delete|override|overrides`: every sentence from the catalogue, in --lang; a refusal
     (`ScoresError`) is printed by `main` in that language too, with exit 2, as every `DavarError` is."""
     lang = args.lang
     if args.action == "import":
@@ -251,17 +264,61 @@ def _scores(args: argparse.Namespace) -> int:
                 "source": s.source, "comment": s.comment}, variant=variant).rstrip())
         if not stored:
             console.print(catalogue.text("scores_list_empty", lang, {"assignment": Path(args.assignment).name}))
-    else:
+    elif args.action == "delete":
         count = commands.delete_scores(assignment=args.assignment, student=args.student, question=args.question,
                                        out=args.out)
         console.print(catalogue.text("scores_deleted", lang, {"count": count, "student": args.student}))
+    elif args.action == "override":
+        _override(args)
+    else:
+        _list_overrides(args)
     return 0
+
+
+def _override(args: argparse.Namespace) -> None:
+    """`davar scores override`: set (POINTS) or remove (--clear) one student's override of one test."""
+    import getpass
+
+    if args.clear == (args.points is not None):
+        raise ScoresError("override_points_or_clear")
+    by = args.by
+    if by is None:
+        try:
+            by = getpass.getuser()
+        except (OSError, KeyError):  # no login name: --by is needed (the library refuses an empty one)
+            by = ""
+    common = {"assignment": args.assignment, "student": args.student, "test": args.test, "by": by,
+              "question": args.question, "out": args.out}
+    if args.clear:
+        o = commands.clear_override(**common, reason=args.reason or "")
+        key = "scores_override_cleared"
+    else:
+        o = commands.override_score(**common, points=args.points, reason=args.reason or "")
+        key = "scores_overridden"
+    console.print(catalogue.text(key, args.lang, {
+        "student": o.student, "test": o.test, "question": o.question, "points": o.points, "max": o.max_points,
+        "auto_points": o.auto_points, "outcome": f"outcome_{o.outcome}"}), markup=False, soft_wrap=True)
+
+
+def _list_overrides(args: argparse.Namespace) -> None:
+    """`davar scores overrides`: the history, the latest first per student and test."""
+    stored = commands.list_overrides(assignment=args.assignment, out=args.out, student=args.student)
+    seen: set[tuple[str, str, str]] = set()
+    for o in stored:
+        variant = "cleared" if o.cleared else "replaced" if (o.student, o.question, o.test) in seen else "counted"
+        seen.add((o.student, o.question, o.test))
+        print(catalogue.text("scores_override_entry", args.lang, {
+            "student": o.student, "question": o.question, "test": o.test, "points": o.points, "max": o.max_points,
+            "auto_points": o.auto_points, "outcome": f"outcome_{o.outcome}", "by": o.by, "at": o.made_at,
+            "reason": o.reason}, variant=variant).rstrip())
+    if not stored:
+        console.print(catalogue.text("scores_overrides_empty", args.lang, {"assignment": Path(args.assignment).name}))
 
 
 #: Each subcommand's handler: it calls one library function (davar/commands.py) and prints.
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _grade, "check": _check, "audit-key": _audit_key, "new": _new, "assign": _assign, "data": _data,
-    "report": _report, "scores": _scores,
+    "requirements": _requirements, "report": _report, "scores": _scores,
 }
 
 
@@ -378,6 +435,11 @@ def _parser() -> argparse.ArgumentParser:
     _assignment(p)
     p.add_argument("--data", type=Path, help="where to build them (default: $DAVAR_DATA, else the course's data/)")
 
+    p = sub.add_parser("requirements", help="print the pip requirements that the assignments' [environment] "
+                                            "tables list, one a line, for `pip install -r` at setup")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="an assignment's id or folder (default: every assignment of the course)")
+
     p = sub.add_parser("report", help="reports, class dashboard and exports from the gradebook alone")
     _assignment(p)
     _out(p)
@@ -394,7 +456,7 @@ def _parser() -> argparse.ArgumentParser:
                         "assignment.toml (default: refuse, naming them)")
     _lang_option(p, "what is printed")
 
-    p = sub.add_parser("scores", help="manual grades a TA enters: import, list, delete")
+    p = sub.add_parser("scores", help="manual grades a TA enters: import, list, delete; overrides of automatic tests")
     actions = p.add_subparsers(dest="action", required=True)
     a = actions.add_parser("import", help="a CSV of manual grades into the gradebook (the whole file or nothing)")
     _assignment(a)
@@ -406,7 +468,23 @@ def _parser() -> argparse.ArgumentParser:
     _assignment(c)
     c.add_argument("--student", required=True, help="whose")
     c.add_argument("--question", help="only this question's (default: all of the student's)")
-    for q in (a, b, c):
+    d = actions.add_parser("override", help="a TA's points for one automatic test of one student, with a reason "
+                           "(replaces the test's points in every report and export; a regrade keeps it)")
+    _assignment(d)
+    d.add_argument("student", help="the student id")
+    d.add_argument("test", help="the test id, as the report and grades name it")
+    d.add_argument("points", nargs="?", help="the points given, 0 to the test's own points (leave out with --clear)")
+    d.add_argument("--reason", help="why: shown to the student next to the test (required to set an override; "
+                                    "default none when clearing)")
+    d.add_argument("--by", help="the TA who decides (default: your login name)")
+    d.add_argument("--question", help="the test's question, when two questions have a test of that id "
+                                      "(default: the one question that has it)")
+    d.add_argument("--clear", action="store_true", help="remove the student's override of the test: its automatic "
+                                                        "points count again (the override stays in the history)")
+    e = actions.add_parser("overrides", help="the overrides stored, with their history, the latest first per test")
+    _assignment(e)
+    e.add_argument("--student", help="only this student's (default: everyone's)")
+    for q in (a, b, c, d, e):
         _out(q)
         _lang_option(q, "what is printed")
     return parser

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from davar import assignment as assignment_mod
 from davar import datasets
-from davar.book import gradebook, scores
+from davar.book import decisions, gradebook, overrides, scores
 from davar.book import times as submission_times
 from davar.book.view import view
 from davar.errors import DataNotFound, DavarError, ScoresError
@@ -100,7 +100,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
         batch.data_digest(a, data_root=data_root, profile=profile))
     if on_start:
         on_start(len(todo), len(cached))
-    manual = gradebook.manual(book, a.id)
+    manual, decided = gradebook.manual(book, a.id), gradebook.overrides(book, a.id)
     graded_with = gradebook.GradedWith(graders=batch.graders_digest(a), config=batch.config_digest(a),
                                        folder=str(a.directory.resolve()))
     keys = {p.submission.student: p.cache_key for p in planned}
@@ -110,7 +110,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
         student_dir = book.parent / result.student
         student_dir.mkdir(parents=True, exist_ok=True)
         (student_dir / "result.json").write_text(result.to_json(), encoding="utf-8")  # the row, byte for byte
-        report.render_reports(view(result, a, manual), student_dir, assignment_title=a.title, course=a.course,
+        report.render_reports(view(result, a, manual, decided), student_dir, assignment_title=a.title, course=a.course,
                               messages=a.messages, release_hidden=a.visibility.release_hidden, timezone=a.timezone)
         harness_failed = any(m.key in batch.HARNESS_FAILURES for m in result.messages)
         gradebook.add(book, result, cache_key=None if harness_failed else keys[result.student], graded_with=graded_with)
@@ -206,6 +206,17 @@ def audit_key(*, assignment: str, sandbox_level: str = "strict", allow_weak_sand
     return dataclasses.replace(found, result=dataclasses.replace(found.result, data=data))
 
 
+def requirements(*, assignments: Sequence[str] = ()) -> list[str]:
+    """The pip requirements of the `[environment]` of `assignments` (default: every assignment of the course),
+    each once, sorted: what the setup installs into the grading environment (`make venv`), never grading."""
+    if assignments:
+        found = [assignment_mod.find(name) for name in assignments]
+    else:
+        root = assignment_mod.course_root()
+        found = [assignment_mod.load(root / "graders" / name) for name in assignment_mod.known(root)]
+    return sorted({package for a in found for package in a.environment.packages})
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Reports:
     """What `report_all` wrote, the students a Moodle worksheet had no row for, and those whose Moodle
@@ -219,10 +230,10 @@ class Reports:
 def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequence[str] = ("html",),
                release_hidden: bool | None = None, moodle_worksheet: Path | None = None,
                moodle_key: str = "ID number", students: bool = True, accept_other_graders: bool = False) -> Reports:
-    """Re-render from the gradebook alone: a view (`davar.book.view`: the TA's manual scores merged, the
-    current late policy applied) of the latest result of each student; nothing is executed.  Each
-    student's result.json is rewritten as the gradebook stores it.  Without `students`, only the
-    class-level outputs (dashboard, exports).  Results graded by other grader code, or in another
+    """Re-render from the gradebook alone: a view (`davar.book.view`: the TA's manual scores merged and
+    overrides applied, the current late policy) of the latest result of each student; nothing is
+    executed.  Each student's result.json is rewritten as the gradebook stores it.  Without
+    `students`, only the class-level outputs (dashboard, exports).  Results graded by other grader code, or in another
     course folder with another configuration, are refused (`_check_graded_with`) unless
     `accept_other_graders`."""
     a = assignment_mod.find(assignment)
@@ -235,9 +246,9 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequenc
     if not accept_other_graders:
         _check_graded_with(a, book)
     release = a.visibility.release_hidden if release_hidden is None else release_hidden
-    manual = gradebook.manual(book, a.id)
+    manual, decided = gradebook.manual(book, a.id), gradebook.overrides(book, a.id)
     stored = gradebook.latest_json(book, a.id)
-    results = [view(from_json(text), a, manual) for text in stored]
+    results = [view(from_json(text), a, manual, decided) for text in stored]
     written: list[Path] = []
     for text, r in zip(stored, results, strict=True) if students else ():
         student_dir = out_dir / r.student
@@ -342,3 +353,28 @@ def delete_scores(*, assignment: str, student: str, question: str | None = None,
         raise ScoresError("scores_nothing_to_delete", student=student, question=question,
                           suggestions=", ".join(close) or "-")
     return deleted
+
+
+def override_score(*, assignment: str, student: str, test: str, points: float | str, reason: str, by: str,
+                   question: str | None = None, out: Path = Path("reports")) -> overrides.Override:
+    """A TA's points for one automatic test of one student, with a reason (`davar.book.decisions`); the
+    next `davar report` shows it, and a regrade keeps it."""
+    a = assignment_mod.find(assignment)
+    return decisions.override_test(book=_existing_gradebook(a, out), assignment=a.id, student=student, test=test,
+                                   points=points, reason=reason, by=by, question=question)
+
+
+def clear_override(*, assignment: str, student: str, test: str, by: str, reason: str = "",
+                   question: str | None = None, out: Path = Path("reports")) -> overrides.Override:
+    """Remove a student's override of a test (kept in the history): its automatic points count again."""
+    a = assignment_mod.find(assignment)
+    return decisions.clear_override(book=_existing_gradebook(a, out), assignment=a.id, student=student, test=test,
+                                    by=by, reason=reason, question=question)
+
+
+def list_overrides(*, assignment: str, out: Path = Path("reports"), student: str | None = None
+                   ) -> list[overrides.Override]:
+    """Every override and clearing stored, by student, question and test, the latest first in each."""
+    a = assignment_mod.find(assignment)
+    book = _existing_gradebook(a, out)
+    return overrides.history(gradebook.overrides(book, a.id), None if student is None else scores.normalise(student))

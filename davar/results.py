@@ -101,10 +101,15 @@ def awaiting_manual(max_points: float) -> TestResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CellRecord:
-    index: int
+    index: int  # 0-based among all the cells of the notebook as the student wrote it
     execution_count: int | None
     duration_s: float
     status: CellStatus
+    # A cell that raised ("error"): what, and the names its code would have defined (davar.run.cell_names), so
+    # a grader's missing name can point at it.
+    error_name: str = ""
+    error_value: str = ""
+    defines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

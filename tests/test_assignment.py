@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from davar import assignment
-from davar.assignment import Dataset, Intake, Limits, Visibility
+from davar.assignment import Dataset, Environment, Intake, Limits, Visibility
 from davar.errors import AssignmentError
 from davar.late import LatePolicy
 
@@ -60,8 +60,23 @@ max_files = 50
 
 def test_defaults_when_tables_are_absent(tmp_path):
     a = load(tmp_path)
-    assert (a.base_limits, a.profiles, a.datasets, a.late, a.visibility, a.intake) == (
-        Limits(), {}, {}, LatePolicy(), Visibility(), Intake())
+    assert (a.base_limits, a.profiles, a.datasets, a.late, a.visibility, a.intake, a.environment) == (
+        Limits(), {}, {}, LatePolicy(), Visibility(), Intake(), Environment())
+    assert a.intake.allow == ()  # only the notebooks enter the sandbox
+
+
+def test_intake_allow_and_environment_are_typed(tmp_path):
+    a = load(tmp_path, """
+[intake]
+allow = ["*.csv", "data/*.txt"]
+[environment]
+packages = ["tqdm", "opencv-python-headless>=4.8", "albumentations; python_version >= '3.8'"]
+imports = { "Opencv_Python_Headless" = "cv2" }
+""")
+    assert a.intake.allow == ("*.csv", "data/*.txt")
+    assert a.environment == Environment(packages=("tqdm", "opencv-python-headless>=4.8",
+                                                  "albumentations; python_version >= '3.8'"),
+                                        imports={"Opencv_Python_Headless": "cv2"})
     assert Limits().disk_mb == 2048  # what a run folder may hold: the shipped samples write a few MB
 
 
@@ -76,6 +91,12 @@ def test_defaults_when_tables_are_absent(tmp_path):
     ("[intake]\nstudent_pattern = '^(?P<sid>\\\\d+)'\n", "named group `id`"),
     ("[data_map]\n\"/data\" = 3\n", "[data_map]"),
     ("[late]\npolicy = \"sometimes\"\n", "unknown policy"),
+    ("[intake]\nallow = \"*.csv\"\n", "[intake] allow"),  # a string, not a list of globs
+    ("[intake]\nallow = [\"../hidden/*\"]\n", "relative to the submission's folder"),
+    ("[environment]\npackages = [\"tqdm>=\"]\n", "[environment] packages"),  # no version after >=
+    ("[environment]\npackages = \"tqdm\"\n", "a list of strings"),
+    ("[environment]\npackages = [\"tqdm\"]\nimports = { opencv-python = \"cv2\" }\n", "not in packages"),
+    ("[environment]\npackage = [\"tqdm\"]\n", "[environment]"),
 ])
 def test_a_wrong_key_or_type_is_an_assignment_error_naming_it(tmp_path, tables, words):
     with pytest.raises(AssignmentError) as e:

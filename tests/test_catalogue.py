@@ -43,9 +43,14 @@ def test_a_course_does_not_redefine_an_engine_key(course):
 
 
 def _raised_keys(path: Path) -> set[str]:
-    """The literal message keys a grader module passes to expect, expect_close, award and note."""
+    """The literal message keys a grader module passes to expect, expect_close, award and note, also by way of
+    a dict's "key" entry (`{"key": "inception", ...}`, values for a later `expect(found, values.pop("key"), ...)`)."""
     keys = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Dict):
+            keys.update(v.value for k, v in zip(node.keys, node.values, strict=True)
+                        if isinstance(k, ast.Constant) and k.value == "key" and isinstance(v, ast.Constant)
+                        and isinstance(v.value, str))
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue
         if node.func.id == "expect_close":

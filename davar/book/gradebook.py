@@ -6,6 +6,8 @@ its row), so reports can be rebuilt from here alone.
 Manual scores a TA imports (`davar.book.scores`) are kept the same way, every import a row.  Deleting
 them (`delete_manual`, a TA's correction) marks the rows `deleted_at` rather than removing them: the
 history stays, and `manual` (what views and reports merge) no longer returns them.
+A TA's overrides of automatic tests (`davar.book.overrides`) are kept as rows too, a clearing being
+one more row: `overrides` returns them all, oldest first.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from davar.book.overrides import Override
 from davar.book.scores import ManualScore
 from davar.results import SubmissionResult, from_json
 
@@ -47,6 +50,20 @@ CREATE TABLE IF NOT EXISTS manual_scores (
     imported_at TEXT NOT NULL,
     source      TEXT NOT NULL,
     deleted_at  TEXT  -- set by delete_manual; NULL while the score counts
+);
+CREATE TABLE IF NOT EXISTS overrides (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment  TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    test        TEXT NOT NULL,
+    points      REAL,  -- NULL: this row clears the override
+    reason      TEXT NOT NULL,
+    made_by     TEXT NOT NULL,
+    made_at     TEXT NOT NULL,
+    outcome     TEXT NOT NULL,  -- the test's automatic outcome, points and max when it was made
+    auto_points REAL NOT NULL,
+    max_points  REAL NOT NULL
 );
 """
 
@@ -164,3 +181,23 @@ def delete_manual(path: Path, assignment: str, student: str, question: str | Non
         query, params = query + " AND question = ?", (*params, question)
     with closing(connect(path)) as db, db:
         return db.execute(query, params).rowcount
+
+
+def add_override(path: Path, assignment: str, override: Override) -> None:
+    """One more row of the override history (an override, or a clearing when its points are None)."""
+    o = override
+    with closing(connect(path)) as db, db:
+        db.execute(
+            "INSERT INTO overrides (assignment, student, question, test, points, reason, made_by, made_at, outcome,"
+            " auto_points, max_points) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (assignment, o.student, o.question, o.test, o.points, o.reason, o.by, o.made_at, o.outcome,
+             o.auto_points, o.max_points))
+
+
+def overrides(path: Path, assignment: str) -> list[Override]:
+    """Every override and clearing of the assignment, oldest first (`overrides.current` takes the latest)."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT student, question, test, points, reason, made_by, made_at, outcome, auto_points,"
+                          " max_points FROM overrides WHERE assignment = ? ORDER BY id", (assignment,)).fetchall()
+    return [Override(student=r[0], question=r[1], test=r[2], points=r[3], reason=r[4], by=r[5], made_at=r[6],
+                     outcome=r[7], auto_points=r[8], max_points=r[9]) for r in rows]

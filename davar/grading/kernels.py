@@ -24,7 +24,8 @@ from davar.run.pool import Pool
 from davar.run.sandbox import Slot
 
 #: What the Colab/Kaggle shim reports (davar/inside/colab_shim.py), as catalogue keys.
-SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip")}
+SHIM_KEYS = {f"shim_{op}" for op in ("mount", "download", "download_refused", "pip_present", "pip_missing", "unzip",
+                                     "standin_integrity", "cuda_on_cpu", "patch_failed")}
 
 
 class Kernels:
@@ -47,7 +48,7 @@ class Kernels:
                  previous: SubmissionResult | None = None, pool: Pool | None = None):
         self.submission, self.level, self.profile = submission, level, profile
         self.snapshot_dir, self.previous = snapshot_dir, previous
-        self.rerun_fatal = assignment.rerun_without_fatal_cell
+        self.rerun_fatal, self.aliases = assignment.rerun_without_fatal_cell, assignment.names
         run = functools.partial(execute.run, submission, assignment, level=level, profile=profile, slot=slot,
                                 data_root=data_root)
         # each run in a kernel of its own: the pool's next one (started ahead of time for this slot), else its own
@@ -70,8 +71,9 @@ class Kernels:
                 raise NotebookMissing(notebook)
             live = self._start(notebook)
             kept = self._restored.get(notebook)
-            self._subs[notebook] = Sub(live) if kept is None else Sub(
-                live, dropped=frozenset(k for k, _ in kept.dropped), all_models=kept.all_models)
+            self._subs[notebook] = Sub(live, aliases=self.aliases) if kept is None else Sub(
+                live, aliases=self.aliases, dropped=frozenset(k for k, _ in kept.dropped),
+                all_models=kept.all_models)
         return self._subs[notebook]
 
     @property

@@ -70,10 +70,9 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
                 "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
                 "disk_mb": assignment.limits(profile).disk_mb}))
         elif execution.status == "error":
-            messages.append(catalogue.message("cell_failed", {
-                "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
-                "error": f"{execution.error_name}: {execution.error_value}"[:300]}))
+            messages.extend(_cells_raised(execution))
         elif execution.status in ("dead", "timeout"):
+            messages.extend(_cells_raised(execution))  # before the one that stopped the kernel
             messages.append(catalogue.message(execution.reason or "kernel_died", {
                 "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
                 **_limit_values(assignment.limits(profile))}))
@@ -90,6 +89,28 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
         messages=tuple(messages), figures=tuple(f for run in runs for f in run.figures),
         submitted_at=submission.submitted_at, time_source=submission.time_source)
+
+
+#: Cells that raised listed one by one in the messages; the rest are counted (each is in the result's cells).
+MAX_LISTED_ERRORS = 10
+
+
+def _cells_raised(execution: ExecutionRecord) -> list[Message]:
+    """One message per cell that raised: "the cells after it did not run" where the run stopped there (the
+    assignment's `on_cell_error = "stop"`), "the next cells ran all the same" where it went on."""
+    raised = [(c.index, f"{c.error_name}: {c.error_value}") for c in execution.cells if c.status == "error"]
+    if not raised and execution.status == "error":  # a restore that failed: no cell of the student's raised
+        raised = [(execution.failing_cell or 0, f"{execution.error_name}: {execution.error_value}")]
+    if not raised:
+        return []
+    went_on = any(c.status != "not_run" for c in execution.cells if c.index > raised[0][0])
+    out = [catalogue.message("cell_raised" if went_on else "cell_failed", {
+        "notebook": execution.notebook, "cell": index + 1, "error": error[:300]})
+        for index, error in raised[:MAX_LISTED_ERRORS]]
+    if len(raised) > MAX_LISTED_ERRORS:
+        out.append(catalogue.message("cells_raised_more", {
+            "notebook": execution.notebook, "count": len(raised) - MAX_LISTED_ERRORS}))
+    return out
 
 
 def _as_submitted(execution: ExecutionRecord) -> RunStatus:

@@ -20,14 +20,14 @@ from __future__ import annotations
 import contextlib
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from davar import api
 from davar import assignment as assignment_mod
-from davar.errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, NotebookMissing
+from davar.errors import AssignmentError, DavarError, GradeFailure, KernelUnavailable, MissingName, NotebookMissing
 from davar.grading.outcome import build_result
 from davar.results import Outcome, SubmissionResult, TestResult
 
@@ -282,8 +282,9 @@ class GradingSession:
             messages.append(verdict.message(exc.key, exc.values))
         elif isinstance(exc, GradeFailure):
             outcome = "failed"
-            if not any(m.key == exc.key for m in messages):
-                messages.append(verdict.message(exc.key, exc.values))
+            key, values = self._why_missing(item, exc) if isinstance(exc, MissingName) else (exc.key, exc.values)
+            if not any(m.key in (exc.key, key) for m in messages):
+                messages.append(verdict.message(key, values))
         elif isinstance(exc, AssertionError):
             outcome = "failed"
             detail = str(exc).splitlines()[0][:300] if str(exc) else ""
@@ -296,6 +297,19 @@ class GradingSession:
             id=test_id, title=self._title(grading, test_id), outcome=outcome, points=round(max_points * fraction, 6),
             max_points=max_points, hidden=grading.hidden, duration_s=round(call.duration, 3),
             messages=tuple(messages)))
+
+    def _why_missing(self, item: pytest.Item, exc: MissingName) -> tuple[str, dict[str, Any]]:
+        """A name the notebook does not define, pointed at the cell that raised before it could (if one did)."""
+        name = str(exc.values["name"]).split(".")[0]
+        try:
+            execution = self.sub(item).execution
+        except Exception:  # no kernel: the test's own failure says why
+            return exc.key, exc.values
+        for cell in execution.cells:
+            if cell.status == "error" and name in cell.defines:
+                return "missing_name_raised", {**exc.values, "notebook": execution.notebook, "cell": cell.index + 1,
+                                               "error": f"{cell.error_name}: {cell.error_value}"[:300]}
+        return exc.key, exc.values
 
     def _title(self, grading: api.Grading, test_id: str) -> dict[str, str]:
         """The marker's title, else the question's `[questions.tests]` entry for the test (a

@@ -11,7 +11,9 @@ This folder is bound read-only into the sandbox as one directory (`/opt/davar`),
 - `audit.py`: the audit hook that reports attempts to leave the sandbox to the harness;
 - `models.py`: what a Keras or PyTorch model looks like (layers, graph) and a forward pass;
 - `snapshots.py`: the namespace saved for a regrade and restored;
-- `colab_shim.py` makes Colab/Kaggle notebooks run.
+- `colab_shim.py` makes Colab/Kaggle notebooks run (framework dataset loaders included, served offline);
+- `cuda_shim.py` runs a notebook written for a GPU on a slot without one (CUDA devices become the CPU);
+- `post_import.py` lets the shims adapt a library right after the student's code imports it.
 
 They use the standard library, numpy and cloudpickle (imported when the kernel starts, before the student's
 code) and, lazily, the frameworks; they import nothing of the harness (an import-linter contract).

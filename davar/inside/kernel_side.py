@@ -8,7 +8,8 @@ Before any of the student's code, it:
    modules out of ``sys.modules`` and the folder off ``sys.path``: no ``import`` reaches any of it after this;
 3. initialises an ordinary ipykernel and registers, in its shell handlers, the handler of ``protocol.REQUEST``
    messages, which answers each with ``protocol.REPLY`` once the reply file is written;
-4. installs the Colab/Kaggle shim configured by ``$DAVAR_SHIM`` and starts the kernel.
+4. installs the Colab/Kaggle shim configured by ``$DAVAR_SHIM`` and the CUDA-on-CPU shim (both adapt libraries
+   once they are imported: `post_import`), then starts the kernel, which imports the assignment's frameworks.
 """
 
 import importlib.util
@@ -32,9 +33,11 @@ def _sibling(name: str) -> ModuleType:
     return module
 
 
-# Each before the modules that import it: ops.py imports all but audit and colab_shim.
-protocol, audit, models, snapshots, colab_shim, ops = (
-    _sibling(name) for name in ("protocol", "audit", "models", "snapshots", "colab_shim", "ops"))
+# Each before the modules that import it: ops.py imports all but audit and the shims (colab_shim, cuda_shim and
+# post_import, which the shims are given).
+protocol, audit, models, snapshots, colab_shim, cuda_shim, post_import, ops = (
+    _sibling(name) for name in ("protocol", "audit", "models", "snapshots", "colab_shim", "cuda_shim", "post_import",
+                                "ops"))
 
 
 def bind():
@@ -73,7 +76,12 @@ def main():
     app = IPKernelApp.instance()
     app.initialize()
     serve(app.kernel, answer)
-    colab_shim.install(shim, lambda op, target: report("shim", op, target))
+    def said(op, target):
+        report("shim", op, target)
+
+    post_import.install(said)  # where a patch that fails is reported
+    colab_shim.install(shim, said, when_imported=post_import.when_imported)
+    cuda_shim.install(said, when_imported=post_import.when_imported)
     app.start()
 
 

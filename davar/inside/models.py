@@ -1,7 +1,9 @@
 """What the bridge learns of a student's Keras or PyTorch model, as plain JSON; ops.py asks it.
 
 `framework` tells a model from anything else; `torch_info` / `keras_info` list the class, the parameter
-counts and each layer (a torch model's leaf modules) with its scalar settings and output shape; `graph`
+counts and each layer (a torch model's leaf modules) with its scalar settings and output shape, and its
+weight tensors (`variables`: each one's identity in this kernel and its name, so a grader can tell two
+models that share tensors from two that only look alike); `graph`
 is the model's graph, which davar/probe/graph.py reads; `forward` runs a torch model on an input in eval
 mode without gradients.  torch and keras are imported here only when one of their models is asked about.
 """
@@ -70,6 +72,23 @@ def _shape_of(out):
         return None
 
 
+_MAX_VARIABLES = 2000  # weight tensors listed per model
+
+
+def _variables(pairs):
+    """[[identity, name], ...] of a model's weight tensors (at most `_MAX_VARIABLES`); the identity is
+    `id()` of the tensor object, the same for a tensor two models share, as long as both models live."""
+    out = []
+    try:
+        for name, v in pairs:
+            out.append([str(id(v)), str(name)[:300]])
+            if len(out) >= _MAX_VARIABLES:
+                break
+    except Exception:
+        pass
+    return out
+
+
 def torch_info(model, shapes=None):
     layers = []
     for qual, m in model.named_modules():
@@ -83,7 +102,8 @@ def torch_info(model, shapes=None):
                        "output_shape": (shapes or {}).get(qual)})
     return {"framework": "torch", "class": type(model).__name__, "layers": layers,
             "params": sum(p.numel() for p in model.parameters()),
-            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "variables": _variables(model.named_parameters())}
 
 
 def _keras_config(layer):
@@ -110,7 +130,8 @@ def keras_info(model):
                        "output_shape": shape})
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     return {"framework": "keras", "class": type(model).__name__, "layers": layers,
-            "params": int(model.count_params()), "trainable_params": trainable}
+            "params": int(model.count_params()), "trainable_params": trainable,
+            "variables": _variables((getattr(w, "path", None) or w.name, w) for w in model.weights)}
 
 
 # --------------------------------------------------------------------------- model graphs
@@ -386,3 +407,53 @@ def graph(model, example=None):
         return _graph_reply(lambda: _torch_graph(model, example))
     return _graph_reply(lambda: _keras_graph(model))
 
+
+
+# --------------------------------------------------------------------------- observing a call
+
+_MAX_OBSERVED = 2**26  # bytes of outputs kept per model (64 MiB): past it the model's record is dropped
+
+
+def observe(models, fn):
+    """``(fn(), {name: outputs})``: what each torch model of `models` ({name: object}) returned while ``fn``
+    ran (a forward hook on the model itself), the rows of its calls concatenated into one array (numpy); None
+    for a model that did not run, whose outputs do not stack, or that is no torch model.  The hooks are
+    removed whatever happens."""
+    import numpy as np
+
+    seen: dict[str, list | None] = {name: [] for name in models}
+    handles = []
+
+    def hook(name):
+        def record(module, inputs, output):  # returns None: the output is left as it is
+            for _ in range(4):
+                if isinstance(output, dict):
+                    output = next(iter(output.values()), None)
+                elif isinstance(output, (list, tuple)):
+                    output = output[0] if output else None
+                else:
+                    break
+            kept = seen[name]
+            if kept is not None and hasattr(output, "detach"):
+                kept.append(output.detach().float().cpu().numpy())
+                if sum(a.nbytes for a in kept) > _MAX_OBSERVED:
+                    seen[name] = None
+
+        return record
+
+    try:
+        for name, m in models.items():
+            if framework(m) == "torch":
+                handles.append(m.register_forward_hook(hook(name)))
+        result = fn()
+    finally:
+        for h in handles:
+            h.remove()
+    outputs = {}
+    for name, kept in seen.items():
+        try:
+            outputs[name] = np.concatenate([a.reshape(len(a), -1) if a.ndim else a.reshape(1, 1) for a in kept]) \
+                if kept else None
+        except ValueError:  # calls whose outputs have different widths
+            outputs[name] = None
+    return result, outputs

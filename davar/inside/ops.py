@@ -29,6 +29,7 @@ def bind(*, exchange_in, exchange_out, snapshot):
     import os
     import tempfile
     import traceback
+    from importlib import import_module
 
     import _davar_models as models
     import _davar_protocol as protocol
@@ -36,6 +37,7 @@ def bind(*, exchange_in, exchange_out, snapshot):
     import numpy as np
 
     framework, torch_info, keras_info = models.framework, models.torch_info, models.keras_info
+    observe = models.observe
     model_graph, forward, torch_shapes = models.graph, models.forward, models.torch_shapes
     save, restore = snapshots.save, snapshots.restore
     with_args = protocol.OPS_WITH_ARGS
@@ -108,7 +110,10 @@ def bind(*, exchange_in, exchange_out, snapshot):
 
     def decode_arg(desc):
         if "npy" in desc:
-            return np.load(os.path.join(exchange_in, os.path.basename(desc["npy"])), allow_pickle=False)
+            arr = np.load(os.path.join(exchange_in, os.path.basename(desc["npy"])), allow_pickle=False)
+            if desc.get("as") == "torch":  # for a student function that takes tensors (the notebook's torch)
+                arr = import_module("torch").from_numpy(arr)
+            return arr
         return desc["json"]
 
     def error(e):
@@ -133,6 +138,21 @@ def bind(*, exchange_in, exchange_out, snapshot):
 
     def call(ns, rid, name, args):
         return encode(lookup(ns, name)(*[decode_arg(a) for a in args]), rid, [0])
+
+    def call_observed(ns, rid, name, args):
+        """``call`` (``args[1:]``), recording what the models named in ``args[0]`` returned meanwhile:
+        ``{"result": VALUE, "outputs": {model: VALUE}}``, each model's outputs (torch: forward hooks on the
+        model itself) with their rows concatenated, None for a model that did not run (or a name that is no
+        torch model)."""
+        watched = decode_arg(args[0])
+        found = {}
+        for w in watched if isinstance(watched, list) else []:
+            with contextlib.suppress(Missing):
+                found[str(w)] = lookup(ns, str(w))
+        result, outputs = observe(found, lambda: lookup(ns, name)(*[decode_arg(a) for a in args[1:]]))
+        counter = [0]
+        return {"dict": {"result": encode(result, rid, counter),
+                         "outputs": {"dict": {k: encode(v, rid, counter) for k, v in outputs.items()}}}}
 
     def source(ns, rid, name, args):
         return {"json": inspect.getsource(lookup(ns, name))}
@@ -189,7 +209,7 @@ def bind(*, exchange_in, exchange_out, snapshot):
 
     table = {"has": has, "value": value, "call": call, "source": source, "model_info": model_info,
              "model_graph": graph, "predict": predict, "model_trace": model_trace, "find_models": find_models,
-             "snapshot": take_snapshot, "restore": restore_snapshot}
+             "snapshot": take_snapshot, "restore": restore_snapshot, "call_observed": call_observed}
     assert set(table) == protocol.OPS  # a request both sides know, or none
 
     def answer(request, namespace):

@@ -12,11 +12,12 @@ is written, ``{"status": "error"}`` when it could not be.  Replies travel as fil
 REQUEST, REPLY = "davar_request", "davar_reply"
 #: The requests the bridge may make, and those of them that carry arguments (as VALUES).
 OPS = frozenset({"has", "value", "call", "source", "model_info", "model_graph", "predict", "model_trace",
-                 "find_models", "snapshot", "restore"})
-OPS_WITH_ARGS = frozenset({"call", "predict", "model_trace"})
+                 "find_models", "snapshot", "restore", "call_observed"})
+OPS_WITH_ARGS = frozenset({"call", "predict", "model_trace", "call_observed"})
 #: A reply is one of: {"ok": VALUE}, {"missing": name}, {"error": {"type", "message", "traceback"}}.
 REPLIES = ("ok", "missing", "error")
-#: A value is one of: {"json": ...}, {"npy": file name}, {"list": [VALUE, ...]}, {"dict": {key: VALUE}}.
+#: A value is one of: {"json": ...}, {"npy": file name}, {"list": [VALUE, ...]}, {"dict": {key: VALUE}}.  An
+#: argument {"npy": file name, "as": "torch"} reaches the student's function as a torch tensor.
 VALUES = ("json", "npy", "list", "dict")
 #: The kernel's namespace snapshot, in its working folder (never unpickled by the harness).
 SNAPSHOT = ".davar-snapshot.pkl"

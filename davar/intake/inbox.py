@@ -45,6 +45,23 @@ time is the entry's (its UTC extended timestamp when the zip has one, else the D
 assignment's time zone: Moodle writes the time a file was uploaded), so the submitted-at time of
 a submission is its newest notebook's time in the export; for a submission repository (a folder with
 `.git`, as in a course's CI) the commit time of its notebooks' last change; otherwise the file's mtime.
+
+What of a student's folder enters the sandbox (`Submission.files`, what the run copies): the notebooks,
+and the files the assignment lets in with ``[intake] allow`` (globs such as ``"*.csv"``); nothing else.
+The grade is for a model the run trains from the notebook, so a model trained elsewhere (at home, maybe
+on a published test split that serves as the hidden set) must not be loadable from a file shipped
+beside it.  This is an allow-list, not a deny-list of weight suffixes, because a deny-list
+is beaten by a rename: ``torch.load``, ``np.load``, ``pickle`` and ``keras`` read a file of any name, and
+any kind of file can hold numbers.  Only the TA knows which other files the handout needs, and says so
+in the assignment.  Nothing is left out silently: the result lists what was left out, saved models and
+arrays (`WEIGHTS`: ``*.pt``, ``*.h5``, ``*.npz``, ``*.pkl``, ...) in one message and the rest in another,
+so a TA who sees a needed data file there adds its glob.  A file an `allow` glob lets in under the name of
+a text or image kind (``data.csv``) whose first bytes are those of a pickle, HDF5, NumPy, zip, safetensors
+or TFLite file is a saved model renamed, and is left out too (`serialised_format`), as is such a file
+named ``*.ipynb`` beside the assignment's notebooks.  A glob may let in a
+weight kind on purpose (``"*.npz"`` for data the handout gives as arrays).  What is left out is not read:
+it counts neither against the submission's size limit nor, beyond its name, in the digest.  The labelled
+samples' own files (`SAMPLE_FILES`) are never a student's and are ignored.
 """
 
 from __future__ import annotations
@@ -60,6 +77,7 @@ import struct
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
@@ -74,6 +92,16 @@ COPIED_WITHIN_S = 120  # a class's submissions spread over hours or days; `cp -r
 IGNORED = {".git", "__MACOSX", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", "desktop.ini"}
 MOODLE = re.compile(r"^(?P<name>.*)_(?P<id>\d+)_assignsubmission_(?P<plugin>[A-Za-z0-9]+)_(?P<rest>.*)$")
 QUERA_FIELDS = re.compile(r"^\s*(identity|full name)\s*:\s*(.+?)\s*$", re.MULTILINE)
+SAMPLE_FILES = {"expected.toml", "mutations.toml"}  # a labelled sample's outcome and edits (davar.authoring)
+# Saved models, weights and arrays, by how their names end (case not counting): PyTorch, Keras/TensorFlow
+# (HDF5, .keras, SavedModel, checkpoints, TFLite), NumPy, pickle/joblib, safetensors, ONNX, GGUF.
+WEIGHTS = (".pt", ".pth", ".pt2", ".bin", ".ckpt", ".h5", ".hdf5", ".keras", ".pb", ".tflite", ".index",
+           ".safetensors", ".npz", ".npy", ".pkl", ".pickle", ".joblib", ".onnx", ".gguf", ".msgpack")
+_TF_SHARD = re.compile(r"\.data-\d+-of-\d+$")  # a TensorFlow checkpoint's variables: ckpt.data-00000-of-00001
+# Kinds whose content is never a serialised model's: one of those formats under such a name is a rename.
+_PLAIN_KINDS = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".md", ".py", ".yaml", ".yml", ".xml", ".html",
+                ".svg", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".wav"}
+_SNIFFED = _PLAIN_KINDS | {".ipynb"}  # what enters under such a name is read first for a model's signature
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +124,9 @@ class Submission:
     # What the result says about the submitted files themselves: entries that are not regular files
     # (links, named pipes, devices, sockets), which are never opened or copied ("submission_skipped").
     notes: tuple[Message, ...] = ()
+    # Relative to root: the student's files left out of the sandbox, not being notebooks nor let in by the
+    # assignment's `[intake] allow` (module docstring); the notes name them.
+    excluded: tuple[Path, ...] = ()
 
 
 def collect(path: Path, assignment: Assignment, *, trust_file_times: bool = False) -> list[Submission]:
@@ -151,6 +182,7 @@ class _Intake:
         self.pattern = re.compile(pattern) if pattern else None
         self.max_bytes = assignment.intake.max_unpacked_mb * 2**20
         self.max_files = assignment.intake.max_files
+        self.allow = assignment.intake.allow
         self.zone = ZoneInfo(assignment.timezone)
 
     def who(self, label: str, *, default: str, name: str = "") -> tuple[str, str]:
@@ -236,7 +268,7 @@ class _Intake:
         root = folder
         if notebooks:  # the folder holding them, so the notebook's relative paths work
             root = Path(os.path.commonpath([p.parent for p in notebooks.values()]))
-        found = _one(root, notebooks, student=student, display_name=display, limit=self.max_bytes)
+        found = _one(root, notebooks, student=student, display_name=display, limit=self.max_bytes, allow=self.allow)
         if notebooks:
             return found
         where = {"expected": ", ".join(expected), "path": str(folder)}
@@ -301,60 +333,139 @@ def _commit_time(root: Path, notebooks: dict[str, Path]) -> str:
 
 
 def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: str = "",
-         only_notebooks: bool = False, limit: int) -> Submission:
-    """A lone notebook brings only itself; a student's folder brings its regular files, at most `limit`
-    bytes in all (else its `problem` is "submission_too_large").  Links, named pipes, devices and sockets
-    are never opened nor copied: they are listed in a "submission_skipped" note (`davar.files`)."""
+         only_notebooks: bool = False, limit: int, allow: tuple[str, ...] = ()) -> Submission:
+    """A lone notebook brings only itself; a student's folder brings its notebooks and the files `allow`
+    lets in (module docstring), at most `limit` bytes in all (else its `problem` is "submission_too_large");
+    the rest is listed in "submission_excluded" notes.  Links, named pipes, devices and sockets are never
+    opened nor copied: they are listed in a "submission_skipped" note (`davar.files`)."""
     if only_notebooks:
         tree = files.Tree(files=tuple(PurePath(p.relative_to(root)) for p in notebooks.values()), skipped=(),
                           size=sum(p.stat().st_size for p in notebooks.values()))
     else:
         tree = files.scan_tree(root, ignore=IGNORED)
+    entering, weights, others = admit([r for r in tree.files if r.name not in SAMPLE_FILES], allow)
+    left_out = sorted([*weights, *others])
     h, problem = hashlib.sha256(), None
+    for rel in left_out:  # its name only: what is not copied cannot change the grade, but the note can
+        h.update(b"left out\0" + str(rel).encode() + b"\0")
     kept: list[Path] = []
-    skipped, over = [str(r) for r, _ in tree.skipped], tree.size > limit
+    skipped = [str(r) for r, _ in tree.skipped]
+    size = tree.size - sum(_size(root / r) for r in (*left_out, *(r for r in tree.files if r.name in SAMPLE_FILES)))
+    over = size > limit
+    renamed: list[PurePath] = []
     if not over:  # nothing is read of a submission already known to be too large
-        kept, changed, over = _digest(h, root, [r for r in tree.files if r.name != "expected.toml"], limit)
+        own = {PurePath(p.relative_to(root)) for p in notebooks.values()}
+        suspect = {r for r in entering if r not in own and _kind(r) in _SNIFFED}
+        kept, changed, renamed, over = _digest(h, root, entering, limit, sniff=suspect)
         skipped += changed
     if over:
-        problem = catalogue.message("submission_too_large", {"size_mb": round(tree.size / 2**20, 1),
+        problem = catalogue.message("submission_too_large", {"size_mb": round(size / 2**20, 1),
                                                               "limit_mb": limit // 2**20})
     times = [p.stat().st_mtime for p in (notebooks.values() or kept)]
     committed = _commit_time(root, notebooks)
     submitted = committed or (datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds") if times else "")
+    notes = [_skipped(skipped)] if skipped else []
+    notes += [_excluded(kind, found, allow) for kind, found in (("weights", weights), ("renamed", renamed),
+                                                               ("other", others)) if found]
     return Submission(student=student, root=root, notebooks=notebooks, files=tuple(p.relative_to(root) for p in kept),
                       digest=h.hexdigest(), submitted_at=submitted, display_name=display_name,
                       time_source="git" if committed else "file" if submitted else "", problem=problem,
-                      notes=(_skipped(skipped),) if skipped else ())
+                      notes=tuple(notes), excluded=tuple(Path(r) for r in sorted([*left_out, *renamed])))
 
 
-def _digest(h, root: Path, rels: list[PurePath], limit: int) -> tuple[list[Path], list[str], bool]:
+def admit(rels: list[PurePath], allow: tuple[str, ...]) -> tuple[list[PurePath], list[PurePath], list[PurePath]]:
+    """A student's files by name (relative to the submission's folder): (those that enter the sandbox:
+    notebooks and what an `allow` glob matches, the saved models and arrays left out, the others left out)."""
+    entering: list[PurePath] = []
+    weights: list[PurePath] = []
+    others: list[PurePath] = []
+    for rel in rels:
+        lower = PurePosixPath(rel.as_posix().lower())
+        if lower.suffix == ".ipynb" or any(lower.match(glob.lower()) for glob in allow):
+            entering.append(rel)
+        elif lower.name.endswith(WEIGHTS) or _TF_SHARD.search(lower.name):
+            weights.append(rel)
+        else:
+            others.append(rel)
+    return entering, weights, others
+
+
+def serialised_format(head: bytes) -> str | None:
+    """The serialised-model or array format whose signature `head` (a file's first bytes) starts with, if any:
+    what `torch.save` (zip; pickle before 1.6), Keras (HDF5; zip for .keras), NumPy (.npy; zip for .npz),
+    pickle/joblib (protocol 2 and up), safetensors (a little-endian header length, then JSON) and TFLite write."""
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "HDF5"
+    if head.startswith(b"\x93NUMPY"):
+        return "NumPy"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if head[4:8] == b"TFL3":
+        return "TFLite"
+    if len(head) >= 10 and head[8:10] == b'{"' and 0 < int.from_bytes(head[:8], "little") < 2**30:
+        return "safetensors"
+    return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return 0
+
+
+def _kind(rel: PurePath) -> str:
+    return PurePosixPath(rel.as_posix().lower()).suffix
+
+
+def _digest(h, root: Path, rels: list[PurePath], limit: int, *,
+            sniff: Collection[PurePath] = ()) -> tuple[list[Path], list[str], list[PurePath], bool]:
     """Feed each file's path and bytes to `h`, reading at most `limit` bytes in all; the files read, those
-    that are no longer regular files (left out), and whether the limit was passed."""
+    that are no longer regular files (left out), those of `sniff` that hold a serialised model or array
+    (left out: `serialised_format`), and whether the limit was passed."""
     kept: list[Path] = []
     changed: list[str] = []
+    renamed: list[PurePath] = []
     for rel in rels:
+        check = rel in sniff
         try:
             with files.open_file(root / rel, limit=limit, beneath=root) as f:
+                chunk = f.read(min(files.CHUNK, limit + 1))
+                if check and serialised_format(chunk[:16]):
+                    renamed.append(rel)
+                    continue
                 h.update(str(rel).encode() + b"\0")
-                while chunk := f.read(min(files.CHUNK, limit + 1)):
+                while chunk:
                     limit -= len(chunk)
                     if limit < 0:  # it grew since it was listed
-                        return kept, changed, True
+                        return kept, changed, renamed, True
                     h.update(chunk)
+                    chunk = f.read(min(files.CHUNK, limit + 1))
         except UnsafeFile as e:
             if e.kind == "too_large":
-                return kept, changed, True
+                return kept, changed, renamed, True
             changed.append(str(rel))
             continue
         kept.append(root / rel)
-    return kept, changed, False
+    return kept, changed, renamed, False
 
 
 def _skipped(entries: list[str]) -> Message:
     """The note naming what of a submission is not a regular file (the first ten)."""
     shown = ", ".join(sorted(entries)[:10]) + (", …" if len(entries) > 10 else "")
     return catalogue.message("submission_skipped", {"count": len(entries), "entries": shown})
+
+
+def _excluded(kind: str, entries: list[PurePath], allow: tuple[str, ...]) -> Message:
+    """The note naming the files of one `kind` (weights, renamed, other) left out of the sandbox (the first ten),
+    with what the assignment lets in besides notebooks."""
+    names = sorted(str(e) for e in entries)
+    shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
+    return catalogue.message("submission_excluded", {"count": len(entries), "entries": shown,
+                                                     "allowed": ", ".join(allow)},
+                             variant=kind if kind == "renamed" or not allow else f"{kind}_allowed")
 
 
 def _copied(submissions: list[Submission]) -> bool:

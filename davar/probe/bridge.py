@@ -34,7 +34,7 @@ import queue
 import re
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -164,7 +164,11 @@ class Bridge:
     def _send_args(self, rid: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         out = []
         for i, a in enumerate(args):
-            if isinstance(a, np.ndarray):
+            if isinstance(a, AsTensor):
+                fname = f"{rid}-in{i}.npy"
+                np.save(self.exchange_in / fname, np.ascontiguousarray(a.array), allow_pickle=False)
+                out.append({"npy": fname, "as": "torch"})
+            elif isinstance(a, np.ndarray):
                 fname = f"{rid}-in{i}.npy"
                 np.save(self.exchange_in / fname, a, allow_pickle=False)
                 out.append({"npy": fname})
@@ -287,6 +291,24 @@ def _well_formed(name: str, read: Callable[[], T]) -> T:
 
 
 @dataclass(frozen=True, slots=True)
+class AsTensor:
+    """An argument of `Sub.call` that the student's function receives as a torch tensor (`array` travels as
+    .npy like any array; the kernel side makes it a tensor with the notebook's torch)."""
+
+    array: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What `Sub.call_observed` saw: the function's `result`, and each watched model's `outputs` while it ran
+    (rows of all its calls concatenated, one row per input row, flattened: N×k), None for a model that did not
+    run."""
+
+    result: Any
+    outputs: dict[str, np.ndarray | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Layer:
     name: str
     type: str
@@ -339,6 +361,12 @@ class ModelProbe:
                   output_shape=tuple(layer["output_shape"]) if layer.get("output_shape") else None)
             for layer in info["layers"]])
 
+    def variables(self) -> dict[str, str]:
+        """The model's weight tensors: identity in the student's kernel -> name (a Keras variable's path, a
+        torch parameter's qualified name).  Two models share a tensor when an identity is in both."""
+        return _well_formed(self.name, lambda: {str(i)[:40]: str(n)[:300]
+                                                for i, n in self._info.get("variables") or []})
+
     def has_layer(self, *types: str) -> bool:
         return any(layer.type in types for layer in self.layers())
 
@@ -385,21 +413,43 @@ class Sub:
     keeps the first such error, whatever the grader does with it: the submission is then graded again by
     running its notebooks (`davar.grading.grade`)."""
 
-    def __init__(self, live, *, dropped: frozenset[str] = frozenset(), all_models: bool = True):
+    def __init__(self, live, *, aliases: Mapping[str, tuple[str, ...]] | None = None,
+                 dropped: frozenset[str] = frozenset(), all_models: bool = True):
         self._live = live
         self.execution = live.execution
         self._dropped, self._all_models = dropped, all_models
+        self._aliases = dict(aliases or {})  # the assignment's `[names]`
+        self._resolved: dict[str, str] = {}  # a name with aliases -> the one the notebook has
         self.read: set[str] = set()
         self.listed_models = False
         self.needs: SnapshotIncomplete | None = None
 
     def _named(self, name: str) -> str:
-        """`name`, recorded as read; `SnapshotIncomplete` when the snapshot this kernel came from left it out."""
-        head = name.partition(".")[0]
+        """`name` as the notebook names it (`_alias`), recorded as read; `SnapshotIncomplete` when the snapshot
+        this kernel came from left it out."""
+        head, dot, rest = name.partition(".")
+        head = self._alias(head)
         if head in self._dropped:
             self._missing(SnapshotIncomplete("snapshot_value_dropped", name=head))
         self.read.add(head)
-        return name
+        return head + dot + rest
+
+    def _alias(self, name: str) -> str:
+        """`name`, or the first of its `[names]` aliases the notebook defines when it lacks `name` itself; the
+        test's messages say which was used (`name_alias`)."""
+        if name not in self._aliases:
+            return name
+        if name not in self._resolved:
+            def defined(n: str) -> bool:  # a name a restored snapshot left out was defined
+                return n in self._dropped or bool(self._bridge.request("has", n)["exists"])
+            self._resolved[name] = name if defined(name) else next(
+                (a for a in self._aliases[name] if defined(a)), name)
+        found = self._resolved[name]
+        if found != name:
+            from davar.api import note
+
+            note("name_alias", expected=name, found=found)
+        return found
 
     def _missing(self, e: SnapshotIncomplete) -> NoReturn:
         self.needs = self.needs or e
@@ -438,17 +488,31 @@ class Sub:
     def source(self, name: str) -> str:
         return self._bridge.request("source", self._named(name))
 
-    def model(self, name: str = "model", *, framework: str | None = None, discover: bool = False) -> ModelProbe:
-        """The model the assignment's contract calls `name`.  A real notebook may name it otherwise:
-        then, with `discover` (for questions with a single model), the one model (of `framework`, if
-        given) in its namespace is used, and the test's messages say so (`model_discovered`); with
-        several candidates nothing is guessed."""
+    def call_observed(self, name: str, *args: Any, models: list[str], timeout: float | None = None) -> Observed:
+        """`call`, watching the torch models named in `models` (forward hooks on each, removed after the call):
+        which of them the function ran, and what they returned, to compare with what it answered."""
+        watched = [self._named(m) for m in models]
+        reply = self._bridge.request("call_observed", self._named(name), watched, *args, timeout=timeout)
+        if not isinstance(reply, dict) or not isinstance(reply.get("outputs"), dict) or "result" not in reply:
+            raise ReplyRejected(name, "malformed reply")
+        outputs = {str(k): None if v is None else _as_array(name, v) for k, v in reply["outputs"].items()
+                   if str(k) in watched}
+        return Observed(result=reply["result"], outputs=outputs)
+
+    def model(self, name: str = "model", *, framework: str | None = None, kind: str | None = None,
+              discover: bool = False) -> ModelProbe:
+        """The model the assignment's contract calls `name` (or one of its `[names]` aliases).  A real notebook
+        may name it otherwise: then, with `discover`, the one model of its role in the namespace is used (of
+        `framework` and of class `kind`, e.g. "Sequential", where given: "the only model", "the Sequential
+        one"), and the test's messages say so (`model_discovered`); with several candidates nothing is
+        guessed."""
         try:
             return ModelProbe(self._bridge, self._named(name))
         except (MissingName, GradeFailure) as e:
             if not discover or getattr(e, "key", "") not in ("missing_name", "not_a_model"):
                 raise
-            found = sorted(k for k, v in self.find_models().items() if framework in (None, v["framework"]))
+            found = sorted(k for k, v in self.find_models().items()
+                           if framework in (None, v["framework"]) and kind in (None, v.get("class")))
             if len(found) != 1:
                 raise GradeFailure("model_not_found", name=name, candidates=", ".join(found) or "—") from None
             from davar.api import note

@@ -72,6 +72,11 @@ SERIES_COLOURS = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#57606
 # ---- numbers, language-independent ---------------------------------------------------------------
 
 
+def _decided(result: SubmissionResult, key: str) -> list[str]:
+    """The ids of the result's tests that carry a TA decision's message `key` (`report.DECISION_KEYS`)."""
+    return [t.id for q in result.questions for t in q.tests if any(m.key == key for m in t.messages)]
+
+
 @dataclass
 class TestStats:
     __test__ = False  # not a pytest test class
@@ -408,6 +413,10 @@ def _context(stats: ClassStats, assignment: Any, lang: str, release_hidden: bool
             "questions": {q.id: _num(q.points, lang) for q in r.questions if not q.awaiting_ta},
             "wall": _num(sum(ex.wall_s for ex in r.executions), lang),
             "standin": bool(r.data and r.data.standin),
+            # a TA's overrides of automatic tests (davar.book.overrides), and those whose automatic
+            # outcome has changed since the TA decided: the TA may revisit them
+            "overrides": _num(len(decided), lang) if (decided := _decided(r, "ta_override")) else None,
+            "revisit": _num(len(changed), lang) if (changed := _decided(r, "ta_override_changed")) else None,
         })
     standin = [r for r in stats.results if r.data and r.data.standin]
     profiles = Markup("، " if lang == "fa" else ", ").join(

@@ -8,7 +8,10 @@ Layout lives in ``templates/report.html`` + ``report.css``; every UI word lives 
 ``templates/labels.toml`` (fa and en side by side, for a translator); sentences about a test or a
 submission are rendered from their stored key and values when the page is made (``catalogue.render``,
 the assignment's ``messages`` first), so a wording fix shows without a regrade.  The result given is
-a view (``davar.book.view``): TA scores merged and lateness computed there, only shown here.
+a view (``davar.book.view``): TA scores merged, TA overrides applied and lateness computed there,
+only shown here.  A test a TA overrode (``davar.book.overrides``) shows the decision beside it: the
+automatic outcome and points, the TA's points, reason, who and when (`DecisionView`), and a warning
+when the automatic outcome has changed since; a withheld test shows none of it.
 
 Security: a report shows text a student controls (tracebacks, error values, messages quoting their
 output, blocked targets, ids, file names).  The jinja2 environment autoescapes everything; the only
@@ -86,6 +89,9 @@ MAX_LINE_CHARS = 1000
 MAX_ERROR_VALUE_CHARS = 2000
 MAX_BLOCKED_SHOWN = 50
 MAX_FIGURES_SHOWN = 24  # per report (davar.run.figures already keeps at most 12 per notebook)
+# The messages `davar.book.overrides` puts first on a test a TA overrode: shown as the TA's decision,
+# not in the test's list of messages.
+DECISION_KEYS = ("ta_override", "ta_override_changed")
 
 _FONTS = {"Vazirmatn-Regular.woff2", "Vazirmatn-Bold.woff2"}
 _FONT_URL = re.compile(r"""url\(\s*["']?fonts/([A-Za-z0-9._-]+\.woff2)["']?\s*\)""")
@@ -408,6 +414,41 @@ class TestView:
     outcome_label: Markup = Markup("")
     points: Markup = Markup("")
     messages: tuple[str, ...] = ()
+    decision: DecisionView | None = None  # a TA's override of this test (davar.book.overrides)
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A TA's override of an automatic test, as the report shows it: the automatic outcome and points
+    (now), the TA's points, reason, who and when, and what the automatic outcome was when the TA
+    decided, when it has changed since."""
+
+    automatic: Markup
+    points: Markup
+    reason: Markup
+    by: Markup
+    at: Markup
+    changed: Markup | None = None
+
+
+def _decision_view(decision: Message, changed: Message | None, lang: str, tz: tzinfo | None) -> DecisionView:
+    """From the ``ta_override`` (and ``ta_override_changed``) message `davar.book.overrides` puts first."""
+    v = decision.values
+
+    def outcome(value: str, points: float, max_points: float) -> Markup:
+        name = str(value).removeprefix("outcome_")
+        return label("decision_outcome", lang, outcome=_named("outcome_name", name, lang),
+                     points=label("score_fraction", lang, score=_num(points, lang), max=_num(max_points, lang)))
+
+    def text(value: str) -> Markup:
+        return Markup('<bdi dir="{}">{}</bdi>').format(_first_strong_direction(value), value)
+
+    return DecisionView(
+        automatic=outcome(v["outcome"], v["auto_points"], v["max"]),
+        points=label("score_fraction", lang, score=_num(v["points"], lang), max=_num(v["max"], lang)),
+        reason=text(str(v["reason"])), by=text(str(v["by"])), at=format_both_calendars(str(v["at"]), lang, tz),
+        changed=label("decision_changed", lang, then=outcome(changed.values["outcome"], changed.values["points"],
+                                                             changed.values["max"])) if changed else None)
 
 
 @dataclass(frozen=True)
@@ -419,9 +460,11 @@ class QuestionView:
     tests: tuple[TestView, ...]
 
 
-def _test_view(test: TestResult, lang: str, release_hidden: bool, messages: Mapping[str, Any] | None) -> TestView:
+def _test_view(test: TestResult, lang: str, release_hidden: bool, messages: Mapping[str, Any] | None,
+               tz: tzinfo | None = None) -> TestView:
     if withheld(test, release_hidden):  # no title, outcome, points or message
         return TestView(withheld=True, hidden=True, max_points=_num(test.max_points, lang))
+    decision = {m.key: m for m in test.messages if m.key in DECISION_KEYS}
     return TestView(
         withheld=False,
         hidden=test.hidden,
@@ -432,7 +475,9 @@ def _test_view(test: TestResult, lang: str, release_hidden: bool, messages: Mapp
         if has_label(f"outcome_name.{test.outcome}")
         else escape(test.outcome),
         points=label("score_fraction", lang, score=_num(test.points, lang), max=_num(test.max_points, lang)),
-        messages=tuple(_message_text(m, lang, messages) for m in test.messages),
+        messages=tuple(_message_text(m, lang, messages) for m in test.messages if m.key not in DECISION_KEYS),
+        decision=_decision_view(decision["ta_override"], decision.get("ta_override_changed"), lang, tz)
+        if "ta_override" in decision else None,
     )
 
 
@@ -444,7 +489,7 @@ def shown_points(question: QuestionResult, release_hidden: bool) -> float:
 
 
 def _question_view(question: QuestionResult, lang: str, release_hidden: bool,
-                   messages: Mapping[str, Any] | None) -> QuestionView:
+                   messages: Mapping[str, Any] | None, tz: tzinfo | None = None) -> QuestionView:
     awaiting = question.awaiting_ta
     # nothing marked yet: "— / 5", not a misleading "0 / 5"
     unmarked = awaiting and all(t.outcome == "manual" for t in question.tests)
@@ -454,7 +499,7 @@ def _question_view(question: QuestionResult, lang: str, release_hidden: bool,
         title=isolate(_pick(question.title, lang, question.id), lang),
         points=label("score_fraction", lang, score=score, max=_num(question.max_points, lang)),
         awaiting=awaiting,
-        tests=tuple(_test_view(t, lang, release_hidden, messages) for t in question.tests),
+        tests=tuple(_test_view(t, lang, release_hidden, messages, tz) for t in question.tests),
     )
 
 
@@ -570,7 +615,7 @@ def _context(
 ) -> dict[str, Any]:
     sb = result.sandbox
     tz = time_zone(timezone, assignment=result.assignment, lateness=result.lateness)
-    questions = tuple(_question_view(q, lang, release_hidden, messages) for q in result.questions)
+    questions = tuple(_question_view(q, lang, release_hidden, messages, tz) for q in result.questions)
     awaiting = sum(q.awaiting_points for q in result.questions)
     held = [t for q in result.questions for t in q.tests if withheld(t, release_hidden)]
     hidden = hidden_points(result, release_hidden)

@@ -28,6 +28,7 @@ from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import papermill
@@ -39,13 +40,14 @@ from traitlets import Integer, List, Type, Unicode
 
 from davar import catalogue, files
 from davar.assignment import Assignment, Limits
+from davar.datasets import native
 from davar.errors import InvalidSubmission, KernelUnavailable, UnsafeFile
 from davar.inside import protocol
 from davar.intake import repair
 from davar.intake.inbox import Submission
 from davar.probe.bridge import Bridge
 from davar.results import CellRecord, CellStatus, ExecutionRecord, Figure, Level, Message, RunStatus, SandboxRecord
-from davar.run import figures, quota, sandbox
+from davar.run import cell_names, figures, quota, sandbox
 
 INSIDE = Path(__file__).parent.parent / "inside"  # bound read-only into the sandbox as one folder
 SNAPSHOT = protocol.SNAPSHOT  # in the sandbox's working folder
@@ -229,6 +231,8 @@ class _CellLog:
     def __init__(self, output_limit: int):
         self.started: dict[int, float] = {}
         self.finished: dict[int, tuple[int | None, float, CellStatus]] = {}  # executed index -> count, seconds, status
+        self.errors: dict[int, dict[str, Any]] = {}  # executed index -> what the cell raised (`CellRecord`'s fields)
+        self.first_traceback = ""  # of the first cell that raised
         self.ours: dict[int, bool] = {}
         self.current: int | None = None
         self.output_limit = output_limit
@@ -250,6 +254,13 @@ class _CellLog:
         status: CellStatus = "ok" if ok else "error"
         self.finished[cell_index] = (cell.get("execution_count"), round(time.monotonic() - self.started[cell_index], 3),
                                      status)
+        if not ok:
+            content = execute_reply["content"]
+            if not self.errors:
+                self.first_traceback = "\n".join(content.get("traceback", []))[-20000:]
+            self.errors[cell_index] = {"error_name": str(content.get("ename", ""))[:200],
+                                       "error_value": str(content.get("evalue", ""))[:2000],
+                                       "defines": cell_names.defined(cell.get("source", ""))}
         self.output_used += len(json.dumps(cell.get("outputs", [])))
         if self.output_used > self.output_limit:
             cell["outputs"] = [nbformat.v4.new_output("stream", name="stderr", text="[davar: output truncated]\n")]
@@ -264,8 +275,13 @@ class _CellLog:
             i = ran.get(j, -1)  # -1: the cell never started
             unfinished: CellStatus = "timeout" if i == self.current else "not_run"
             count, seconds, status = self.finished.get(i, (None, 0.0, unfinished))
-            out.append(CellRecord(index=j, execution_count=count, duration_s=seconds, status=status))
+            out.append(CellRecord(index=j, execution_count=count, duration_s=seconds, status=status,
+                                  **self.errors.get(i, {})))
         return tuple(out)
+
+    def first_error(self) -> int | None:
+        """The executed index of the first cell that raised, if one did."""
+        return min(self.errors, default=None)
 
 
 #: What a kernel started ahead of its submission (`start` for a `davar.run.pool`) has room for on its file
@@ -377,7 +393,8 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
                                        skip=skip_cells)
         box.hand_over(paths.work, slot)
         record = _execute(ready, nb_in, nb_out, notebook=notebook, cell_types=cell_types,
-                          parameters=_parameters(box, paths, ready.public, assignment, profile))
+                          parameters=_parameters(box, paths, ready.public, assignment, profile),
+                          allow_errors=assignment.on_cell_error == "continue" and snapshot is None)
         record = _disk_use(record, disk)
         _stop_clients(ready.km)  # papermill's: what the kernel prints while graders probe it must not pile up here
         bridge = _bridge(ready.km, paths, limits, record)
@@ -394,10 +411,11 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
 def _data_map(assignment: Assignment, public: Path,
               box: sandbox.Sandbox) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
     """The assignment's `[data_map]` as sandbox mounts (path keys; only a walled-off kernel has mounts)
-    and the shim's downloads (the others, as paths the kernel sees).  Entries whose data is missing are
+    and the shim's downloads (the others, as paths the kernel sees), with the URLs of framework dataset
+    loaders whose files the public data holds (`native.loader_downloads`).  Entries whose data is missing are
     left out: the notebook then fails as it would on a machine without them."""
     maps, downloads = [], {}
-    for key, rel in assignment.data_map.items():
+    for key, rel in {**native.loader_downloads(public), **assignment.data_map}.items():
         src = public / rel
         if not src.exists() or ".." in Path(rel).parts:
             continue
@@ -539,18 +557,20 @@ def _boot(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: P
 
 
 def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parameters: dict, limits: Limits,
-               cells: _CellLog) -> None:
-    """Run the notebook in the started kernel, each cell under the cell time limit; `cells` records."""
+               cells: _CellLog, allow_errors: bool) -> None:
+    """Run the notebook in the started kernel, each cell under the cell time limit; `cells` records.  With
+    `allow_errors` every cell runs even after one raised (nbclient's option; papermill still raises at the end)."""
     papermill.execute_notebook(
         str(nb_in), str(nb_out), parameters=parameters, km=km, kernel_name="python3", progress_bar=False,
         execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
-        on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed)
+        on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed, allow_errors=allow_errors)
 
 
 def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, cell_types: list[str],
-             parameters: dict) -> ExecutionRecord:
+             parameters: dict, allow_errors: bool) -> ExecutionRecord:
     """Run the notebook in the started kernel under the limits and say what happened: "ok" and "error"
-    only while the kernel is still alive, else "dead" or "timeout" with the reason."""
+    only while the kernel is still alive, else "dead" or "timeout" with the reason.  "error": a cell raised
+    (with `allow_errors` the later cells ran all the same); `failing_cell` and the error are the first one's."""
     km, limits, cgroup = ready.km, ready.limits, ready.cgroup
     cells = _CellLog(limits.output_mb * 2**20)
     deadline = _Deadline(limits.total_timeout_s, km, cgroup)
@@ -561,11 +581,17 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, cell_typ
         if ready.error:
             raise RuntimeError(ready.error)  # "kernel_start_failed", below
         with deadline:
-            _papermill(km, nb_in, nb_out, parameters=parameters, limits=limits, cells=cells)
-    except papermill.PapermillExecutionError as e:
-        status, failing = "error", e.cell_index
-        error = {"error_name": e.ename, "error_value": str(e.evalue)[:2000],
-                 "traceback": "\n".join(e.traceback)[-20000:]}
+            _papermill(km, nb_in, nb_out, parameters=parameters, limits=limits, cells=cells,
+                       allow_errors=allow_errors)
+    except papermill.PapermillExecutionError as e:  # it names the last cell that raised; the record keeps the first
+        status, failing = "error", cells.first_error()
+        if failing is None:  # one papermill marked without an error reply
+            failing, error = e.cell_index, {"error_name": e.ename, "error_value": str(e.evalue)[:2000],
+                                            "traceback": "\n".join(e.traceback)[-20000:]}
+        else:
+            first = cells.errors[failing]
+            error = {"error_name": first["error_name"], "error_value": first["error_value"],
+                     "traceback": cells.first_traceback}
     except CellTimeoutError:
         status, reason, failing = "timeout", "cell_timeout", cells.current
     except (DeadKernelError, RuntimeError) as e:  # nbclient says "Kernel died" with either

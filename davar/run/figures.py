@@ -25,7 +25,8 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 MAX_FIGURES = 12
 MAX_SIDE = 1200
 MAX_PIXELS = 40_000_000  # refuse decompression bombs
-OURS = {"davar-setup", "injected-parameters"}  # cells davar adds in front of the student's
+# Cells that are not the student's: davar's in front of theirs, and papermill's notes before the cell that raised.
+OURS = {"davar-setup", "injected-parameters", "papermill-error-cell-tag"}
 
 
 def from_notebook(path: Path, notebook: str, *, limit: int) -> tuple[Figure, ...]:

@@ -301,6 +301,9 @@ def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], ins
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--bind", str(tmp), "/tmp"] if tmp else ["--perms", "1777", "--size", str(limits.tmp_mb * 2**20),
                                                      "--tmpfs", "/tmp"]
+    # POSIX semaphores and shared memory (multiprocessing's locks, a thread pool, DataLoader workers): a private
+    # tmpfs, its pages charged to the kernel's cgroup like any memory
+    args += ["--perms", "1777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/dev/shm"]
     for node in gpu_device_nodes(slot.gpu) if slot.gpu is not None else ():
         args += ["--dev-bind", node, node]
     made: set[str] = {"/", "/tmp"}

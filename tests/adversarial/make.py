@@ -215,7 +215,7 @@ def predict(x):
     while True:
         pass'''],
     "os_exit_in_the_last_cell": [HONEST, "import os\nos._exit(0)"],
-    "sys_exit_in_a_cell": [HONEST, "import sys\nsys.exit(3)", "answer = 0  # never runs"],
+    "sys_exit_in_a_cell": [HONEST, "import sys\nsys.exit(3)", "answer = 0  # runs all the same: the run goes on"],
     "exit_builtin_in_the_last_cell": [HONEST, "exit()"],
     "stops_itself_with_sigstop_in_the_last_cell": [HONEST, "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"],
     "kills_itself_with_sigkill_in_the_last_cell": [HONEST, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],

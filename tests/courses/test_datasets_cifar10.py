@@ -78,3 +78,24 @@ def test_build_is_deterministic(cifar10, root, tmp_path):
     cifar10.build_cifar10(tmp_path / "again")
     for rel in ("public/cifar10/data_batch_3.bin", "hidden/cifar10/test_batch.bin"):
         assert (tmp_path / "again" / rel).read_bytes() == (root / rel).read_bytes()
+
+
+def test_framework_loaders_get_the_public_records_and_a_test_batch_of_their_own(cifar10, root, tmp_path):
+    """What keras.datasets.cifar10 and torchvision's CIFAR10 download (davar/datasets/native.py): the public records
+    25 times in a row (keras reads 10,000 a batch), read back with keras's own parsing of davar's pickles."""
+    import tarfile
+
+    from davar.datasets import native
+
+    cifar = pytest.importorskip("keras.src.datasets.cifar")
+    served = root / "public" / "downloads" / "cifar10"
+    assert (served / native.STANDIN_MARK).is_file()
+    with tarfile.open(served / "cifar-10-python.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    images, labels = cifar.load_batch(str(tmp_path / "cifar-10-batches-py" / "data_batch_3"))
+    public, public_labels = cifar10.read_batch(root / "public" / "cifar10" / "data_batch_3.bin")
+    assert images.shape == (10_000, 3, 32, 32)
+    assert (images.transpose(0, 2, 3, 1)[::25] == public).all() and list(labels[::25]) == list(public_labels)
+    test, _ = cifar.load_batch(str(tmp_path / "cifar-10-batches-py" / "test_batch"))
+    hidden, _ = cifar10.load_test(root / "hidden" / "cifar10")
+    assert len(test) == 1000 and not {i.tobytes() for i in test.transpose(0, 2, 3, 1)} & {i.tobytes() for i in hidden}

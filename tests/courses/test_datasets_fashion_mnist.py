@@ -154,3 +154,18 @@ def test_question5_effects_hold_for_any_seed(fm, public, hidden, repo, seed):
             assert test >= base_test - limits["drop"], qid
     finally:
         torch.set_num_threads(threads)
+
+
+def test_framework_loaders_get_the_public_set_and_a_test_set_of_their_own(fm, root, public, hidden):
+    """What keras.datasets.fashion_mnist and torchvision's FashionMNIST download (davar/datasets/native.py)."""
+    from davar.datasets import native
+
+    served = root / "public" / "downloads" / fm.NAME
+    assert (served / native.STANDIN_MARK).is_file()
+    assert sorted(set(native.loader_downloads(root / "public").values())) == sorted(
+        f"downloads/{fm.NAME}/{name}" for name in native.IDX_FILES)
+    assert (fm.read_idx(served / fm.TRAIN_IMAGES) == public[0]).all()
+    assert (fm.read_idx(served / fm.TRAIN_LABELS) == public[1]).all()
+    test = fm.read_idx(served / fm.TEST_IMAGES)
+    assert len(test) == len(fm.read_idx(served / fm.TEST_LABELS)) == 1000
+    assert not {i.tobytes() for i in test} & {i.tobytes() for i in hidden[0]}  # never the hidden set

@@ -35,3 +35,46 @@ def test_check_key_lists_every_official_value(monkeypatch, hw2):
 def test_reference_solution_of_hw2_is_complete(hw2, capsys):
     assert cli.main(["audit-key", str(hw2.directory)]) == 0
     assert "100 %" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the course's environment (`[environment]`)
+
+ABSENT = "davar-surely-not-installed-pkg"
+
+
+def test_audit_key_fails_naming_a_package_missing_from_the_grading_environment(tmp_path, one_question, capsys):
+    folder = one_question(tmp_path / "graders" / "needs-absent", "def test_nothing():\n    pass\n", points=1,
+                          extra=f'[environment]\npackages = ["{ABSENT}>=1.0", "numpy"]\n')
+    code = cli.main(["audit-key", str(folder), "--sandbox", "none", "--allow-weak-sandbox", "--lang", "en"])
+    out = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert code == 2 and "lacks packages that needs-absent's [environment] lists" in out
+    assert f"{ABSENT}: not installed (the assignment asks for {ABSENT}>=1.0)" in out and "numpy:" not in out
+    code = cli.main(["audit-key", str(folder), "--sandbox", "none", "--allow-weak-sandbox", "--lang", "fa"])
+    assert code == 2 and "نصب نیست" in capsys.readouterr().err
+
+
+def test_check_environment_tells_missing_wrong_version_and_broken_apart(tmp_path, one_question):
+    from davar.assignment import load
+
+    folder = one_question(tmp_path / "graders" / "env", "", points=1, extra=(
+        f'[environment]\npackages = ["{ABSENT}", "numpy<1", "pytest", "tqdm; python_version < \'3.0\'"]\n'
+        'imports = { pytest = "davar_no_such_module" }\n'))
+    found = {m.values["package"]: m for m in audit.check_environment(load(folder))}
+    assert {p: m.key for p, m in found.items()} == {
+        ABSENT: "environment_missing", "numpy": "environment_version", "pytest": "environment_broken"}  # not tqdm
+    assert "ModuleNotFoundError" in found["pytest"].values["error"]
+
+
+@pytest.mark.parametrize("assignment_id", ["iust-dl-1402-hw3", "iust-dl-1403-hw2"])
+def test_the_shipped_environments_are_installed(repo, assignment_id):
+    from davar.assignment import load
+
+    a = load(repo / "graders" / assignment_id)
+    assert a.environment.packages and audit.check_environment(a) == ()
+
+
+def test_requirements_prints_the_union_of_the_courses_packages(tmp_path, one_question, repo, capsys):
+    other = one_question(tmp_path / "graders" / "other", "", points=1,
+                         extra='[environment]\npackages = ["tqdm", "pillow"]\n')
+    assert cli.main(["requirements", str(repo / "graders" / "iust-dl-1403-hw2"), str(other)]) == 0
+    assert capsys.readouterr().out.split() == ["opencv-python-headless", "pillow", "scikit-learn", "tqdm"]

@@ -6,6 +6,7 @@ import re
 import nbformat
 import pytest
 
+from davar import catalogue
 from davar.assignment import load
 from davar.grading.grade import grade_submission
 from davar.grading.kernels import _fatal_cell
@@ -104,3 +105,25 @@ def _record(status, reason, failing, running=None):
 ])
 def test_which_cell_is_left_out(record, cell):
     assert _fatal_cell(record) == cell
+
+
+def test_a_raising_cell_costs_only_what_it_defines(tmp_path, one_question):
+    """By default every cell runs after one raised: a failing plot costs nothing defined after it; each cell
+    that raised is listed; a name the raising cell would have defined points at it."""
+    result, _ = _grade(tmp_path, one_question, ["plt.plot([1])", "answer = 42", "extra = 1 / 0", "y = 2"])
+    ex = result.execution
+    assert (ex.status, ex.failing_cell, ex.error_name) == ("error", 0, "NameError")
+    assert [(c.status, c.error_name, c.defines) for c in ex.cells] == [
+        ("error", "NameError", ()), ("ok", "", ()), ("error", "ZeroDivisionError", ("extra",)), ("ok", "", ())]
+    assert result.score == 2 and result.status == "execution_error"
+    assert [(m.key, m.values["cell"]) for m in result.messages] == [("cell_raised", 1), ("cell_raised", 3)]
+    [extra] = [t for q in result.questions for t in q.tests if t.id == "extra"]
+    assert catalogue.render(extra.messages[0], "en") == (
+        "The notebook does not define `extra`: cell 3 of hw.ipynb, which would define it, raised "
+        "ZeroDivisionError: division by zero.")
+
+
+def test_the_stop_policy_ends_the_run_at_the_first_raising_cell(tmp_path, one_question):
+    result, _ = _grade(tmp_path, one_question, ["plt.plot([1])", "answer = 42"], policy='on_cell_error = "stop"')
+    assert [c.status for c in result.execution.cells] == ["error", "not_run"] and result.score == 0
+    assert [m.key for m in result.messages] == ["cell_failed"]

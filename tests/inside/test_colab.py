@@ -29,6 +29,7 @@ answer = float(np.loadtxt(f"{DATA_DIR}/numbers/values.csv", delimiter=",").sum()
 COLAB = """\
 !pip install -q numpy
 %pip install surely-not-installed-pkg
+!pip install tensorflow
 from google.colab import drive
 drive.mount('/content/drive')
 !gdown --id 1AbCdEfGhIjKlMnOpQr -O numbers.zip
@@ -93,6 +94,7 @@ def test_colab_notebook_grades_like_its_plain_twin(course):
     assert ("shim_mount", "/content/drive") in notes
     assert any(k == "shim_pip_present" and t.startswith("numpy ") for k, t in notes)
     assert ("shim_pip_missing", "surely-not-installed-pkg") in notes
+    assert any(k == "shim_pip_present" and t.startswith("tensorflow") for k, t in notes)  # tensorflow-cpu: the same import
     assert ("shim_download_refused", "https://unmapped.example.com/extra.bin") in notes
     assert {t for k, t in notes if k == "shim_download"} == {"1AbCdEfGhIjKlMnOpQr -> numbers.zip",
                                                              "https://example.com/numbers.zip -> again.zip"}

@@ -109,4 +109,5 @@ def test_the_ops_look_up_nothing_by_name_but_builtins():
                 walk(const)
 
     walk(ops.bind.__code__)
-    assert names and names <= set(vars(builtins))
+    rewritten = {"@py_builtins", "@pytest_ar"}  # pytest's assertion rewriting, where it rewrote davar (an editable install)
+    assert names and names - rewritten <= set(vars(builtins))

@@ -117,7 +117,7 @@ def test_a_lone_notebook_of_any_name_serves_a_one_notebook_assignment(tmp_path):
     [s] = inbox.collect(tmp_path / "subs", a)
     assert s.notebooks == {"hw.ipynb": tmp_path / "subs" / "s1" / "work" / "Untitled3.ipynb"}
     assert s.root == tmp_path / "subs" / "s1" / "work"  # the notebook's own folder: its relative paths work
-    assert set(s.files) == {Path("Untitled3.ipynb"), Path("data.csv")}
+    assert s.files == (Path("Untitled3.ipynb"),) and s.excluded == (Path("data.csv"),)  # no `[intake] allow`
 
 
 def test_student_pattern_gives_id_and_display_name(tmp_path):
@@ -155,7 +155,8 @@ def test_moodle_download_folders_and_flat_files(tmp_path):
     assert {k: s.display_name for k, s in subs.items()} == {"1001": "Ali Rezaei", "1002": "Sara Ahmadi",
                                                             "1003": "Reza Karimi"}
     assert subs["1001"].notebooks["HW2_CNN.ipynb"].name == "HW2_CNN (1).ipynb"
-    assert subs["1002"].root.name == "hw2" and set(subs["1002"].files) == {Path("HW2_CNN.ipynb"), Path("weights.txt")}
+    assert subs["1002"].root.name == "hw2" and subs["1002"].files == (Path("HW2_CNN.ipynb"),)
+    assert subs["1002"].excluded == (Path("weights.txt"),)
     assert subs["1003"].notebooks == {}  # in the export, with nothing to run: reported, not dropped
     assert subs["1001"].submitted_at == subs["1002"].submitted_at == local_time()
     # the older flat layout, already unpacked in a folder
@@ -165,7 +166,7 @@ def test_moodle_download_folders_and_flat_files(tmp_path):
     (flat / "Ali Rezaei_1001_assignsubmission_file_notes.txt").write_text("hi")
     [s] = inbox.collect(flat, a)
     assert (s.student, s.display_name) == ("1001", "Ali Rezaei")
-    assert set(s.files) == {Path("HW2_CNN.ipynb"), Path("notes.txt")}
+    assert s.files == (Path("HW2_CNN.ipynb"),) and s.excluded == (Path("notes.txt"),)
 
 
 def test_a_student_zip_inside_the_export_is_unpacked_once(tmp_path):
@@ -368,14 +369,116 @@ def test_a_pipe_in_a_flat_moodle_download_is_not_copied(tmp_path):
 
 
 def test_a_folder_over_the_intake_limit_is_not_read_and_not_run(tmp_path):
-    a = assignment(tmp_path, intake_toml="[intake]\nmax_unpacked_mb = 1\n")
+    a = assignment(tmp_path, intake_toml='[intake]\nmax_unpacked_mb = 1\nallow = ["*.csv"]\n')
     student = tmp_path / "subs" / "s1"
     student.mkdir(parents=True)
     (student / "hw.ipynb").write_text(notebook())
-    with open(student / "weights.bin", "wb") as f:
+    with open(student / "data.csv", "wb") as f:
         f.truncate(2**40)  # a terabyte, sparse: hashing it would take hours
     [sub] = _bounded(inbox.collect, tmp_path / "subs", a)
     assert sub.problem.key == "submission_too_large" and sub.problem.values["limit_mb"] == 1
     result = grade_submission(sub, a, level="none")
     assert result.status == "invalid_submission" and result.executions == ()
     assert "1 MB" in catalogue.render(result.messages[0], "en")
+
+
+# ---------------------------------------------------------------- what enters the sandbox
+
+
+def test_weights_stay_out_and_only_the_notebook_and_allowed_files_are_copied(tmp_path):
+    a = assignment(tmp_path, intake_toml='[intake]\nallow = ["*.csv"]\n')
+    student = tmp_path / "subs" / "s1"
+    (student / "data").mkdir(parents=True)
+    (student / "hw.ipynb").write_text(notebook())
+    (student / "model.pt").write_bytes(b"PK\x03\x04" + b"\0" * 60)  # what torch.save writes
+    (student / "w.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 60)
+    (student / "data" / "Train.CSV").write_text("x,y\n1,2\n")  # case does not count, nor depth
+    [sub] = inbox.collect(tmp_path / "subs", a)
+    assert set(sub.files) == {Path("hw.ipynb"), Path("data/Train.CSV")}
+    assert sub.excluded == (Path("model.pt"), Path("w.h5"))
+    [note] = sub.notes
+    assert (note.key, note.variant) == ("submission_excluded", "weights_allowed")
+    assert note.values["entries"] == "model.pt, w.h5"
+    en, fa = catalogue.render(note, "en"), catalogue.render(note, "fa")
+    assert "model.pt, w.h5" in en and "not copied into the sandbox" in en and "*.csv" in en
+    assert "model.pt, w.h5" in fa and "محیط ایزوله کپی نشد" in fa
+    # what is copied into the sandbox is `files`: the run's working folder holds no weights
+    from davar.run import execute
+    work = tmp_path / "work"
+    execute._copy_submission(work, sub, limit=2**20)
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()) == ["data/Train.CSV", "hw.ipynb"]
+
+
+def test_a_model_under_an_allowed_name_and_other_files_are_left_out_each_with_its_message(tmp_path):
+    a = assignment(tmp_path, intake_toml='[intake]\nallow = ["*.csv", "*.npz"]\n')
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    (student / "hw.ipynb").write_text(notebook())
+    (student / "labels.csv").write_bytes(b"\x80\x04\x95" + b"\0" * 20)  # a pickle renamed
+    (student / "arrays.npz").write_bytes(b"PK\x03\x04" + b"\0" * 20)  # a weight kind the TA lets in
+    (student / "helpers.py").write_text("x = 1\n")
+    (student / "ckpt.data-00000-of-00001").write_bytes(b"\0" * 8)  # a TensorFlow checkpoint's variables
+    (student / "extra.ipynb").write_bytes(b"PK\x03\x04" + b"\0" * 20)  # torch.save("extra.ipynb")
+    (student / "notes.ipynb").write_text(notebook())  # another notebook enters
+    [sub] = inbox.collect(tmp_path / "subs", a)
+    assert set(sub.files) == {Path("hw.ipynb"), Path("notes.ipynb"), Path("arrays.npz")}
+    assert {(m.variant, m.values["entries"]) for m in sub.notes} == {
+        ("weights_allowed", "ckpt.data-00000-of-00001"), ("renamed", "extra.ipynb, labels.csv"),
+        ("other_allowed", "helpers.py")}
+    plain = inbox.collect(tmp_path / "subs", assignment(tmp_path / "b"))[0]  # no `allow`: notebooks only
+    assert set(plain.files) == {Path("hw.ipynb"), Path("notes.ipynb")}
+    assert {m.variant for m in plain.notes} == {"weights", "renamed", "other"}
+    assert plain.digest != sub.digest
+
+
+@pytest.mark.parametrize("head, kind", [
+    (b"\x89HDF\r\n\x1a\n\0\0", "HDF5"), (b"\x93NUMPY\x01\x00", "NumPy"), (b"PK\x03\x04\x14\x00", "zip"),
+    (b"\x80\x02}q\x00", "pickle"), (b"\x1c\x00\x00\x00TFL3", "TFLite"),
+    ((40).to_bytes(8, "little") + b'{"w": {"dtype"', "safetensors"),
+    (b"x,y\n1,2\n", None), (b"\x89PNG\r\n\x1a\n", None), (b"", None),
+])
+def test_serialised_formats_are_told_by_their_first_bytes(head, kind):
+    assert inbox.serialised_format(head) == kind
+
+
+def test_a_huge_weights_file_is_left_out_unread_and_does_not_count_against_the_limit(tmp_path):
+    a = assignment(tmp_path, intake_toml="[intake]\nmax_unpacked_mb = 1\n")
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    (student / "hw.ipynb").write_text(notebook())
+    with open(student / "weights.bin", "wb") as f:
+        f.truncate(2**40)  # a terabyte, sparse: reading it would take hours
+    [sub] = _bounded(inbox.collect, tmp_path / "subs", a)
+    assert sub.problem is None and sub.files == (Path("hw.ipynb"),) and sub.excluded == (Path("weights.bin"),)
+
+
+def test_the_samples_own_files_are_not_a_students(tmp_path):
+    a = assignment(tmp_path)
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    (student / "hw.ipynb").write_text(notebook())
+    for name in ("expected.toml", "mutations.toml"):
+        (student / name).write_text("x = 1\n")
+    [sub] = inbox.collect(tmp_path / "subs", a)
+    assert sub.files == (Path("hw.ipynb"),) and sub.excluded == () and sub.notes == ()
+
+
+def test_a_graded_run_sees_the_allowed_files_and_not_the_weights(tmp_path, one_question):
+    """End to end: the kernel's working folder holds the notebook and the csv; the result names the weights."""
+    graders = one_question(tmp_path / "graders" / "tiny", (
+        "import pytest\nfrom davar import expect\n\n@pytest.mark.davar(question='1', points=1)\n"
+        "def test_files(sub):\n    seen = sub.value('seen')\n"
+        "    expect('data.csv' in seen and 'hw.ipynb' in seen and 'model.pt' not in seen, 'assertion', detail=str(seen))\n"),
+        points=1, extra='[intake]\nallow = ["*.csv"]\n')
+    student = tmp_path / "subs" / "s1"
+    student.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nseen = os.listdir('.')")]),
+                   student / "hw.ipynb")
+    (student / "model.pt").write_bytes(b"PK\x03\x04" + b"\0" * 60)
+    (student / "data.csv").write_text("x\n1\n")
+    a = load_assignment(graders)
+    [sub] = inbox.collect(tmp_path / "subs", a)
+    level = "strict" if sandbox.detect().best == "strict" else "none"
+    result = grade_submission(sub, a, level=level, data_root=tmp_path / "data")
+    assert result.score == 1, result.questions
+    assert [m.values["entries"] for m in result.messages if m.key == "submission_excluded"] == ["model.pt"]

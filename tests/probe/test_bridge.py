@@ -17,7 +17,7 @@ import pytest
 import zmq
 from jupyter_client.session import Session
 
-from davar import assignment, catalogue
+from davar import api, assignment, catalogue
 from davar.errors import BridgeTimeout, GradeFailure, MissingName, ReplyRejected, StudentCodeRaised
 from davar.inside import protocol
 from davar.intake import inbox
@@ -211,6 +211,22 @@ def test_a_model_under_another_name_is_discovered_not_guessed(sub):
     assert e.value.key == "model_not_found"
     with pytest.raises(MissingName):
         sub.model("net")
+
+
+def test_an_assignment_alias_is_used_when_the_name_is_missing_and_said(sub):
+    kinds = {name: info.get("class") for name, info in sub.find_models().items()}
+    aliased = Sub(sub._live, aliases={"net": ("no_such_model", "model"), "model": ("net",)})
+    verdict = api.Verdict()
+    token = api.current.set(verdict)
+    try:
+        assert aliased.model("net").name == "model" and aliased.has("net")
+        assert aliased.model("model").name == "model"  # the notebook has the name itself: no alias
+    finally:
+        api.current.reset(token)
+    assert [(m.key, m.values) for m in verdict.messages] == [("name_alias", {"expected": "net", "found": "model"})] * 2
+    assert sub.model("net", kind=kinds["model"], discover=True).name == "model"  # the one model of its class
+    with pytest.raises(GradeFailure, match="model_not_found"):
+        sub.model("net", kind="Functional", discover=True)
 
 
 def test_the_snapshot_is_saved_where_the_kernel_started_and_restores(sub, tmp_path):

@@ -323,3 +323,18 @@ def test_a_persian_title_with_an_ltr_list_keeps_its_order():
     en = dashboard.render_dashboard_page(cohort(), MixedTitle(), "en")
     assert '<h1>Class dashboard — HW3 — <bdi dir="rtl">تمرین سوم</bdi></h1>' in en
     assert "<title>Class dashboard — HW3 — \u2067تمرین سوم\u2069</title>" in en
+
+
+def test_a_tas_overrides_count_in_the_class_numbers_and_are_flagged_per_student():
+    from davar.book.overrides import Override, apply
+
+    before = cohort()
+    # student 0 failed `product` (0 / 4); the TA gave 4 when it had passed: the outcome changed since
+    made = Override(student=before[0].student, question="1", test="product", points=4.0, reason="r", by="Sara",
+                    made_at="2025-04-08T10:00:00+00:00", outcome="passed", auto_points=4.0, max_points=4.0)
+    after = [apply(r, [made]) for r in before]
+    assert dashboard.class_stats(after).questions[0].full == dashboard.class_stats(before).questions[0].full + 1
+    body = _body(dashboard.render_dashboard_page(after, FakeAssignment(), "en"))
+    row = next(r for r in re.findall(r'<tr class="student-row">(.*?)</tr>', body, re.S) if before[0].student in r)
+    assert "1</bdi> TA override(s)" in row and "automatic result changed since the decision" in row
+    assert body.count('class="tag ta-override"') == 1

@@ -371,3 +371,25 @@ def test_moodle_comment_says_the_grade_includes_hidden_points(tmp_path, results)
     assert "Question 1: 0.5 / 3" in released[1]
     fa = exports._summary(results[0], "fa", ASSIGNMENT, reveal_hidden=False)
     assert fa[-1] == "این نمره، نمرهٔ آزمون‌های پنهانی را هم در بر دارد که جزئیاتشان هنوز اعلام نشده است: ۱"
+
+
+def test_an_override_replaces_the_tests_points_in_every_export(tmp_path):
+    """A TA's override (davar.book.overrides, applied in the view every export is built from)."""
+    from davar.book.overrides import Override, apply
+
+    record = make("s1", q1=[outcome("shape", "passed", 1.0, 1.0), outcome("acc", "failed", 0.0, 2.0)])
+    shown = apply(record, [Override(student="s1", question="q1", test="acc", points=2.0, reason="=cmd|' /C calc'!A0",
+                                    by="Sara", made_at="2025-04-05T10:00:00+00:00", outcome="failed", auto_points=0,
+                                    max_points=2.0)])
+    df = pd.read_csv(exports.write_grades_csv([shown], ASSIGNMENT, tmp_path / "grades.csv"), encoding="utf-8-sig",
+                     dtype={"student": str}).set_index("student")
+    assert (df.loc["s1", "q1"], df.loc["s1", "score"], df.loc["s1", "final_score"]) == (3.0, 3.0, 3.0)
+    sheet = openpyxl.load_workbook(exports.write_grades_xlsx([shown], ASSIGNMENT, tmp_path / "g.xlsx")).active
+    header = [c.value for c in sheet[1]]
+    assert sheet.cell(row=2, column=header.index("score") + 1).value == 3.0
+    gradescope = exports.gradescope_results(shown, ASSIGNMENT)
+    acc = next(t for t in gradescope["tests"] if t["extra_data"]["test"] == "acc")
+    assert gradescope["score"] == 3.0 and (acc["score"], acc["status"]) == (2.0, "passed")
+    assert acc["output"].startswith("TA decision: 2 of 2 points instead of the automatic 0 (failed). Reason: =cmd|")
+    suite = ET.parse(exports.write_junit([shown], ASSIGNMENT, tmp_path / "junit.xml")).getroot().find("testsuite")
+    assert suite.get("failures") == "0"  # full points by the TA's decision

@@ -738,3 +738,46 @@ def test_the_students_name_is_escaped_with_its_own_direction(lang):
     named = dataclasses.replace(graded(), display_name="علی <script>x</script>")
     body = _body(report.render_report(named, lang))
     assert '<bdi dir="rtl">علی &lt;script&gt;x&lt;/script&gt;</bdi>' in body
+
+
+def _overridden(points: float = 5.0, outcome: str = "failed", auto_points: float = 3.5, test: str = "test_accuracy"):
+    """graded() with a TA's override of one test, as `davar.book.view` applies it."""
+    from davar.book.overrides import Override, apply
+
+    return apply(graded(), [Override(
+        student="40012345", question="5", test=test, points=points, reason="the model <b>rescales</b> its own input",
+        by="سارا", made_at="2025-04-05T10:00:00+00:00", outcome=outcome, auto_points=auto_points, max_points=5)])
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_an_override_is_shown_as_the_tas_decision(lang):
+    body = _body(report.render_report(_overridden(), lang, timezone="Asia/Tehran"))
+    row = re.search(r'<div class="decision">(.*?)</div>', body, re.S).group(1)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", row))
+    if lang == "fa":
+        assert "تصمیم دستیار آموزشی" in text and "نتیجهٔ خودکار: مردود، ۳٫۵ از ۵" in text
+        assert "نمرهٔ دستیار آموزشی: ۵ از ۵" in text and "۱۶ فروردین ۱۴۰۴، ۱۳:۳۰" in text
+    else:
+        assert "TA decision" in text and "Automatic result: Failed, 3.5 / 5" in text
+        assert "TA&#39;s points: 5 / 5" in text and "5 April 2025, 13:30" in text
+    assert "the model &lt;b&gt;rescales&lt;/b&gt; its own input" in row and "<b>rescales" not in body  # escaped
+    assert '<bdi dir="rtl">سارا</bdi>' in row
+    assert "decision-changed" not in row  # the automatic outcome is still the one the TA saw
+    assert str(report.label("outcome_name.ta_graded", lang)) in body
+    assert ("۸۷٫۳۴٪" if lang == "fa" else "87.34%") in body  # the grader's own message stays
+    q5 = re.search(r'<article class="question" id="q-5">(.*?)</article>', body, re.S).group(1)
+    assert f">{report.format_number(10, lang)}</bdi>" in q5.split("</div>")[0]  # 5 passed + 5 by the TA, not 8.5
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_an_override_says_when_the_automatic_outcome_changed_since(lang):
+    body = _body(report.render_report(_overridden(outcome="passed", auto_points=5.0), lang))
+    changed = re.search(r'<p class="decision-changed">(.*?)</p>', body, re.S).group(1)
+    assert str(report.label("outcome_name.passed", lang)) in changed
+    assert ("تغییر کرده است" if lang == "fa" else "has changed since this decision") in changed
+
+
+def test_an_override_of_a_withheld_hidden_test_gives_nothing_away():
+    body = _body(report.render_report(_overridden(points=4, test="hidden_accuracy", outcome="failed", auto_points=0),
+                                      "en", release_hidden=False))
+    assert 'class="decision"' not in body and "rescales" not in body and "SECRET" not in body

@@ -5,6 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from davar import assignment
@@ -56,6 +57,19 @@ def test_network_files_and_privileges_are_walled_off(spec, repo):
         assert sub.call("try_read", "/data/images.txt") == "read 7"
         blocked = {b["target"] for b in live.sandbox_record().blocked}
     assert str(spec.hidden_data() / "labels.csv") in blocked and "1.1.1.1:53" in blocked
+
+
+@strict
+def test_shared_memory_and_semaphores_work(spec, tmp_path):
+    """multiprocessing's locks need /dev/shm (keras's image_dataset_from_directory starts a thread pool,
+    torch's DataLoader workers share tensors there): a private tmpfs of the sandbox's own."""
+    folder = tmp_path / "subs" / "s1"
+    folder.mkdir(parents=True)
+    code = "from multiprocessing.pool import ThreadPool\nwith ThreadPool(2) as pool:\n    squares = pool.map(abs, [-1, -2])"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
+    with execute.run(inbox.collect(tmp_path / "subs", spec)[0], spec, notebook="notebook.ipynb", level="strict") as live:
+        assert live.execution.status == "ok", live.execution
+        assert Sub(live).value("squares") == [1, 2]
 
 
 @strict
