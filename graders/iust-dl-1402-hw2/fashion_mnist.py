@@ -44,10 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-from davar.datasets import standin
+from davar.datasets import native, standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
-FASHION_MNIST_VERSION = "fashion-mnist-standin-v2"
+FASHION_MNIST_VERSION = "fashion-mnist-standin-v3"
 NAME = "fashion_mnist"
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
            "Ankle boot")
@@ -59,6 +59,7 @@ TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.
 _SEED = 1402
 _N_TRAIN = 3000
 _N_HIDDEN = 1000
+_N_PUBLIC_TEST = 1000        # the test split keras's and torchvision's loaders get: never the hidden set
 _SHIFT = 2                   # largest shift, px
 _NOISE = 0.1                 # pixel noise (std, ink = 1)
 _LABEL_NOISE = 0.2           # share of public training labels replaced by another class
@@ -121,10 +122,16 @@ def build_fashion_mnist(root: Path) -> None:
     Writes the ``train-*`` pair (3,000 images) to ``root/public/fashion_mnist`` and the ``t10k-*``
     pair (1,000 images) to ``root/hidden/fashion_mnist``.  Deterministic; does nothing when it is
     already built (see :mod:`davar.datasets.standin`).
+
+    ``root/public/downloads/fashion_mnist`` gets what ``keras.datasets.fashion_mnist.load_data()`` and
+    torchvision's ``FashionMNIST(download=True)`` fetch (:mod:`davar.datasets.native`): the same training pair
+    and a ``t10k-*`` pair of 1,000 images drawn apart (another seed), so that the loaders' test split is
+    never the hidden set.
     """
     root = Path(root)
     public_dir, hidden_dir = root / "public" / NAME, root / "hidden" / NAME
-    if not standin.needs_build(root, NAME, FASHION_MNIST_VERSION, public_dir, hidden_dir):
+    downloads_dir = root / "public" / native.FOLDER / NAME
+    if not standin.needs_build(root, NAME, FASHION_MNIST_VERSION, public_dir, hidden_dir, downloads_dir):
         return
     rng = np.random.default_rng(_SEED)
     for folder, images_name, labels_name, n in ((public_dir, TRAIN_IMAGES, TRAIN_LABELS, _N_TRAIN),
@@ -134,6 +141,10 @@ def build_fashion_mnist(root: Path) -> None:
             labels = _relabel(labels, _LABEL_NOISE, rng)
         write_idx(folder / images_name, images)
         write_idx(folder / labels_name, labels)
+        if folder is public_dir:
+            public = images, labels
+    native.write_idx_set(downloads_dir, train=public, test=synthesize(_N_PUBLIC_TEST, np.random.default_rng(_SEED + 1)))
+    native.mark_standin(downloads_dir)
     standin.mark_built(root, NAME, FASHION_MNIST_VERSION)
 
 

@@ -36,6 +36,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import conventions
 import numpy as np
 
 from davar.datasets import standin
@@ -172,11 +173,7 @@ def load_hidden(folder: str | os.PathLike[str], size: int = IMAGE_SIZE) -> tuple
 
 
 def predicted_labels(outputs: np.ndarray) -> np.ndarray:
-    """Tumour (1) / none (0) from a model's outputs: ``(N,)`` or ``(N, 1)`` probabilities of a tumour
-    (> 0.5), or ``(N, 2)`` class scores (argmax).  Anything else raises ValueError."""
-    out = np.asarray(outputs, dtype=np.float64)
-    if out.ndim == 2 and out.shape[1] == 2:
-        return out.argmax(axis=1)
-    if out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
-        return (out.reshape(-1) > 0.5).astype(np.int64)
-    raise ValueError(f"outputs of shape {out.shape}: expected (N, 1) or (N, 2)")
+    """Tumour (1) / none (0) from a model's outputs: ``(N, 2)`` class scores (argmax), or ``(N,)`` /
+    ``(N, 1)`` for a tumour: probabilities (> 0.5) or, when any value is outside [0, 1], logits (> 0)
+    (conventions.py).  Anything else raises ValueError."""
+    return conventions.predicted_classes(outputs, len(CLASSES))

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from davar.datasets import standin
+from davar.datasets import native, standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
-CIFAR10_VERSION = "cifar10-v1"
+CIFAR10_VERSION = "cifar10-v2"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SIZE = 32
 RECORD = 1 + 3 * SIZE * SIZE
@@ -46,6 +46,8 @@ TEST_FILE = "test_batch.bin"
 _SEED = 10
 _PER_BATCH = 400
 _TEST = 1000
+_PUBLIC_TEST = 1000  # the test split keras's and torchvision's loaders get: never the hidden set
+_REPEAT = 25         # keras's loader reads exactly 10,000 records from each training batch: 400 × 25
 
 
 # --------------------------------------------------------------------------------------------------
@@ -58,16 +60,30 @@ def build_cifar10(root: Path) -> None:
 
     Writes ``root/public/cifar10/data_batch_{1..5}.bin`` + ``batches.meta.txt`` (2,000 records) and
     ``root/hidden/cifar10/test_batch.bin`` (1,000 records).  Deterministic; does nothing when built.
+
+    ``root/public/downloads/cifar10/cifar-10-python.tar.gz`` is what ``keras.datasets.cifar10.load_data()``
+    and torchvision's ``CIFAR10(download=True)`` fetch (:mod:`davar.datasets.native`): the same training
+    records, each 25 times in a row (keras's loader reads exactly 10,000 records from each of the five
+    batches; a notebook using it trains on 50,000 images an epoch), and a test batch of 1,000 records drawn
+    apart (another seed), so that the loaders' test split is never the hidden set.
     """
     root = Path(root)
     public_dir, hidden_dir = root / "public" / "cifar10", root / "hidden" / "cifar10"
-    if not standin.needs_build(root, "cifar10", CIFAR10_VERSION, public_dir, hidden_dir):
+    downloads_dir = root / "public" / native.FOLDER / "cifar10"
+    if not standin.needs_build(root, "cifar10", CIFAR10_VERSION, public_dir, hidden_dir, downloads_dir):
         return
     rng = np.random.default_rng(_SEED)
+    train = []
     for name in TRAIN_FILES:
-        write_batch(public_dir / name, *_draw(rng, _PER_BATCH))
+        train.append(_draw(rng, _PER_BATCH))
+        write_batch(public_dir / name, *train[-1])
     (public_dir / "batches.meta.txt").write_text("".join(c + "\n" for c in CLASSES) + "\n", "ascii")
     write_batch(hidden_dir / TEST_FILE, *_draw(rng, _TEST))
+    native.write_cifar10_python(downloads_dir / "cifar-10-python.tar.gz", classes=CLASSES,
+                                train=(np.concatenate([np.repeat(x, _REPEAT, axis=0) for x, _ in train]),
+                                       np.concatenate([np.repeat(y, _REPEAT) for _, y in train])),
+                                test=_draw(np.random.default_rng(_SEED + 1), _PUBLIC_TEST))
+    native.mark_standin(downloads_dir)
     standin.mark_built(root, "cifar10", CIFAR10_VERSION)
 
 

@@ -11,8 +11,21 @@
 - Accuracy: each model on the hidden slices (hidden test), against labels that never enter the
   sandbox; full points above the threshold, partial credit below it (assignment.toml).
 
-Inputs are what brain_mri.load_images returns (the template's loader is its copy):
-grey 64×64 slices in [0, 1], float32 (N, 64, 64, 1); outputs (N, 1) probabilities or (N, 2) scores.
+The design these points presuppose: TWO networks, each built and trained.  A `func_model` that wraps
+`seq_model`'s own layers (`keras.Model(seq_model.inputs, seq_model.outputs)`) or shares any weight tensor
+with it is one network trained once: the weight tensors' identities in the student's kernel
+(ModelProbe.variables()) must not meet, or `q4_same_architecture` and the Functional model's
+`q4_trained` and `q4_accuracy` are not awarded (the Sequential model's are: that network was built
+and trained), and their messages say why.  Nor are they when every weight of `func_model` equals
+`seq_model`'s value for value (`set_weights(seq_model.get_weights())`: copied, not trained; and how
+shared tensors come back from a snapshot, which pickles each name on its own).  Two networks trained
+apart never end bit for bit equal unless the notebook re-seeds and replays the same training for each.
+
+Inputs are what brain_mri.load_images returns (the template's loader is its copy): grey 64×64 slices
+in [0, 1], float32 (N, 64, 64, 1) — or, for a model that rescales its input itself (a `Rescaling(1/255)`
+layer before its first weights), the same slices as raw pixels in [0, 255] (conventions.py).  Outputs:
+(N, 1) / (N,) probabilities or logits of a tumour (logits when any value is outside [0, 1]), or (N, 2)
+class scores (argmax).  Each test's messages say which input scale and output reading were used.
 """
 
 from __future__ import annotations
@@ -21,10 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import brain_mri
+import conventions
 import numpy as np
 import pytest
 
-from davar import award_accuracy, expect
+from davar import award_accuracy, expect, note
 
 Q = "4"
 pytestmark = pytest.mark.davar(question=Q)
@@ -53,12 +67,36 @@ def _keras_model(sub, name: str):
     return model
 
 
+def _shared_weights(sub) -> tuple[list[str], int]:
+    """The names of func_model's weight tensors that are seq_model's very tensors, and how many it has."""
+    seq, func = (sub.model(name).variables() for name in MODELS.values())
+    return [func[i] for i in func if i in seq], len(func)
+
+
+def same_values(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    """Whether two models' weights (`get_weights()`, in layer order) are equal value for value: copied from
+    one to the other (`set_weights`), or one network's shared tensors restored from a snapshot as two."""
+    return bool(a) and len(a) == len(b) and all(np.shape(x) == np.shape(y) and np.array_equal(x, y)
+                                                for x, y in zip(a, b, strict=True))
+
+
+def _two_networks(sub) -> None:
+    """Fail the test (not awarded) when the two models share weight tensors, or when every weight of one is
+    the other's, value for value: one network, trained once."""
+    a, b = MODELS["Sequential"], MODELS["Functional"]
+    shared, total = _shared_weights(sub)
+    expect(not shared, "q4_shared_weights", a=a, b=b, shared=len(shared), total=total,
+           tensors=", ".join(shared[:3]) + (", …" if len(shared) > 3 else ""))
+    weights = [[np.asarray(w) for w in sub.call(f"{name}.get_weights")] for name in (a, b)]
+    expect(not same_values(*weights), "q4_copied_weights", a=a, b=b, total=len(weights[1]))
+
+
 @pytest.mark.davar(points=2)
 @pytest.mark.parametrize("api", MODELS)
 def test_q4_api(sub, api):
     name = MODELS[api]
-    _keras_model(sub, name)
-    cls = sub.find_models().get(name, {}).get("class", "?")
+    model = _keras_model(sub, name)  # its name in the notebook: an alias of the assignment's `[names]`, maybe
+    cls = sub.find_models().get(model.name, {}).get("class", "?")
     expect(cls == api, "keras_api", name=name, api=api, cls=cls)
 
 
@@ -87,6 +125,8 @@ def _layers(model) -> list:
 
 @pytest.mark.davar(points=6, timeout=60)
 def test_q4_same_architecture(sub, assignment):
+    """Presupposes two networks: not awarded when the two models share weight tensors."""
+    _two_networks(sub)
     ignore = set(assignment.question(Q).params(Params).ignore_config)
     seq, func = (_layers(_keras_model(sub, name)) for name in MODELS.values())
     names = {"a": MODELS["Sequential"], "b": MODELS["Functional"]}
@@ -110,20 +150,30 @@ def test_q4_same_architecture(sub, assignment):
 
 
 def _outputs(sub, name: str, images: np.ndarray) -> np.ndarray:
-    """Class labels (0/1) predicted by `name` for `images` (raw model outputs read by brain_mri)."""
-    outputs = _keras_model(sub, name).predict(images)
+    """Class labels (0/1) predicted by `name` for `images` ([0, 1]; raw pixels for a model that rescales
+    them itself), read as its outputs say (conventions.py); both choices are noted in the test's messages."""
+    model = _keras_model(sub, name)
+    rescaling = conventions.input_rescaling(model.layers())
+    if rescaling:
+        note("input_rescaled", name=name, layer=rescaling.layer, scale=rescaling.scale)
+    outputs = model.predict(conventions.fed(images, rescaling))
     try:
         labels = brain_mri.predicted_labels(outputs)
     except ValueError:
         labels = None
     expect(labels is not None and len(labels) == len(images), "model_outputs", name=name,
            shape=list(np.shape(outputs)), count=len(images), expected="(N, 1) / (N, 2)")
+    if conventions.output_kind(outputs) == "logits":
+        note("outputs_logits", name=name)
     return labels
 
 
 @pytest.mark.davar(points=2, timeout=120)
 @pytest.mark.parametrize("api", MODELS)
 def test_q4_trained(sub, public_slices, assignment, api):
+    """Presupposes two networks: the Functional model's is not awarded when it shares seq_model's weights."""
+    if api == "Functional":
+        _two_networks(sub)
     images, labels = public_slices
     name = MODELS[api]
     chance = float(np.bincount(labels).max() / len(labels))
@@ -136,6 +186,9 @@ def test_q4_trained(sub, public_slices, assignment, api):
 @pytest.mark.davar(points=3, hidden=True, timeout=120)
 @pytest.mark.parametrize("api", MODELS)
 def test_q4_accuracy(sub, hidden_slices, assignment, api):
+    """Presupposes two networks: the Functional model's is not awarded when it shares seq_model's weights."""
+    if api == "Functional":
+        _two_networks(sub)
     images, labels = hidden_slices
     measured = float(np.mean(_outputs(sub, MODELS[api], images) == labels))
     award_accuracy(assignment.question(Q), measured, name=MODELS[api])

@@ -28,11 +28,13 @@ NAME = "q6_model"
 
 
 def _dims(shape: Any) -> tuple[int, ...] | None:
-    """(height, width, channels) from a shape with or without the batch axis; None if it is not one."""
+    """(height, width, channels) from a shape with or without the batch axis (None as Keras writes it, or
+    the batch's size: (4, 32, 32, 3)); None if it is not one."""
     if not isinstance(shape, (list, tuple)):
         return None
     shape = list(shape)
-    if len(shape) == 4 and shape[0] is None:
+    batch = shape[0] if len(shape) == 4 else False
+    if batch is None or (isinstance(batch, (int, np.integer)) and not isinstance(batch, bool)):
         shape = shape[1:]
     if len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
                                   for d in shape):

@@ -29,7 +29,11 @@
 # | ث (امتیازی) | `best_model` | ترکیب داده‌افزایی، منظم‌سازی و Dropout؛ فاصلهٔ کمتر و دقت آزمون بهتر از ب |
 #
 # - ورودی هر مدل تنسور float32 با شکل `(N, 1, 28, 28)` و مقادیر بین ۰ و ۱ است (خروجی `to_input`) و خروجی آن
-#   ۱۰ عدد (logit) برای هر تصویر. اگر نرمال‌سازی دیگری می‌خواهید آن را داخل مدل بگذارید.
+#   ۱۰ عدد (logit) برای هر تصویر. داور تصاویر را از همین `to_input` شما به مدل‌ها می‌دهد؛ اگر آن را تغییر دهید
+#   (مثلاً بردار ۷۸۴تایی یا نرمال‌سازی دیگر) مدل‌ها همان را می‌گیرند.
+# - نمرهٔ دقت بخش الف فقط برای MLP با بهینه‌ساز SGD است. در بخش‌های پ تا ث خود روش‌ها سنجیده می‌شوند: تابع
+#   داده‌افزایی `augment` (که باید تصاویر را تغییر دهد)، اثر جریمهٔ L1/L2 یا weight decay در وزن‌های مدل، و لایه‌های
+#   Dropout؛ «بهبود» یعنی دقت آزمون پنهان بیش از تلورانس کمی پایین نیاید.
 # - مدل‌های ب تا ث را فقط روی `N_SMALL` تصویر اول دادهٔ آموزشی (`X_small`، `y_small`) آموزش دهید؛ داور دقت آموزش
 #   را روی همین تصاویر و دقت آزمون را روی دادهٔ پنهان می‌سنجد و فاصله = دقت آموزش − دقت آزمون.
 # - از `EPOCHS` و `SMALL_EPOCHS` برای تعداد دوره‌ها استفاده کنید (داور هنگام اجرا مقدار آن‌ها را تعیین می‌کند).
@@ -53,7 +57,12 @@
 #   better test accuracy than (b).
 #
 # Every model takes a float32 tensor `(N, 1, 28, 28)` with values in [0, 1] (what `to_input` returns)
-# and returns 10 logits per image; put any other normalisation inside the model.  Train the models of
+# and returns 10 logits per image; the grader feeds the images through your `to_input`, so if you change
+# it (flat vectors, another normalisation) the models get what they were trained on.  Part (a)'s accuracy
+# points are for an MLP trained with SGD only.  In (c)–(e) the techniques are measured: the augmentation
+# function `augment` (it must change the images), the L1/L2 penalty or weight decay as it shows in the
+# weights, Dropout layers; an "improvement" may not lose hidden test accuracy beyond a small tolerance.
+# Train the models of
 # (b)–(e) on the first `N_SMALL` training images only (`X_small`, `y_small`): the grader measures their
 # training accuracy on those images and their test accuracy on the hidden set; gap = training −
 # test accuracy.  Use `EPOCHS` and `SMALL_EPOCHS` for the number of epochs (the grader sets them).

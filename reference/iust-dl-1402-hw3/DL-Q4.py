@@ -25,9 +25,11 @@
 #
 # داور دو مدل را لایه به لایه مقایسه می‌کند (نوع لایه، تنظیمات مانند تعداد فیلتر، اندازهٔ هسته، گام، لایه‌گذاری و
 # تابع فعال‌سازی، شکل خروجی و تعداد پارامترها) و دقت هر دو را روی یک مجموعهٔ پنهان از تصاویر می‌سنجد. ورودی مدل‌ها
-# همان خروجی `load_images` است: تصویر خاکستری ۶۴×۶۴ با مقادیر بین ۰ و ۱، با شکل `(N, 64, 64, 1)`؛ خروجی آن‌ها
-# احتمال تومور `(N, 1)` (سیگموید) یا امتیاز دو کلاس `(N, 2)` (سافت‌مکس، اندیس ۱ = تومور) است. از `EPOCHS` برای
-# تعداد epochها استفاده کنید. نوت‌بوک باید بدون خطا و بدون اینترنت از ابتدا تا انتها اجرا شود.
+# همان خروجی `load_images` است: تصویر خاکستری ۶۴×۶۴ با مقادیر بین ۰ و ۱، با شکل `(N, 64, 64, 1)` (یا مقادیر خام
+# ۰ تا ۲۵۵ اگر مدل خودش با لایهٔ `Rescaling(1/255)` آن را مقیاس کند)؛ خروجی آن‌ها احتمال یا لوجیت تومور `(N, 1)` یا
+# امتیاز دو کلاس `(N, 2)` (اندیس ۱ = تومور) است. دو مدل باید دو شبکهٔ جدا باشند که هر کدام آموزش دیده است: مدلی
+# که لایه‌ها یا وزن‌های مدل دیگر را به کار ببرد یا کپی کند، نمرهٔ آموزش و دقت نمی‌گیرد. از `EPOCHS` برای تعداد
+# epochها استفاده کنید. نوت‌بوک باید بدون خطا و بدون اینترنت از ابتدا تا انتها اجرا شود.
 #
 # </div>
 #
@@ -36,9 +38,12 @@
 # `seq_model` and with the Functional API as `func_model`, and train both.  The grader compares the
 # two models layer by layer (type, configuration such as filters, kernel size, strides, padding and
 # activation, output shape, parameter count) and measures both on a hidden set of slices.  The models
-# take what `load_images` returns: grey 64×64 images in [0, 1], shape `(N, 64, 64, 1)`; they output the
-# tumour probability `(N, 1)` (sigmoid) or two class scores `(N, 2)` (softmax, index 1 = tumour).  Use
-# `EPOCHS` epochs.  The notebook must run from top to bottom without errors or the internet.
+# take what `load_images` returns: grey 64×64 images in [0, 1], shape `(N, 64, 64, 1)` (or raw pixels
+# 0–255 when a model rescales them itself with a `Rescaling(1/255)` layer); they output the tumour
+# probability or logit `(N, 1)`, or two class scores `(N, 2)` (index 1 = tumour).  The two models must be
+# two networks, each trained: one that reuses or copies the other's layers or weights earns no training
+# or accuracy points.  Use `EPOCHS` epochs.  The notebook must run from top to bottom without errors or
+# the internet.
 
 # %% id="parameters" tags=["parameters"]
 # Parameters: the grader replaces these values when it runs the notebook.

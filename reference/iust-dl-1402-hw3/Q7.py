@@ -20,9 +20,11 @@
 # روی یک ورودی مشترک که خروجی‌هایشان به هم **الحاق** می‌شود) برای دسته‌بندی تصاویر CIFAR-10 با Keras در متغیر
 # `model` پیاده‌سازی و آموزش دهید. داده‌ها نسخهٔ **دودویی** CIFAR-10 در `DATA_DIR/cifar10` است
 # (`data_batch_1.bin` تا `data_batch_5.bin`)؛ تابع‌های خواندن آن داده شده است. داور ماژول Inception را از گراف
-# مدل تشخیص می‌دهد و دقت مدل را روی دادهٔ آزمون پنهان CIFAR-10 می‌سنجد: **دقت بالای ۸۰٪** ده نمرهٔ امتیازی دارد.
-# ورودی مدل تصویر ۳۲×۳۲×۳ با مقادیر بین ۰ و ۱ (`float32`) و خروجی آن امتیاز ۱۰ کلاس `(N, 10)` است. از `EPOCHS`
-# برای تعداد epochها استفاده کنید. پاسخ بخش‌های تشریحی را در سلول متنی انتهای نوت‌بوک بنویسید.
+# مدل تشخیص می‌دهد و دقت آن را روی تصاویر آموزشی و روی دادهٔ آزمون پنهان CIFAR-10 می‌سنجد: **دقت بالای ۸۰٪ در
+# آموزش** ده نمرهٔ امتیازی دارد، فقط برای مدلی که ماژول Inception دارد. ورودی مدل تصویر ۳۲×۳۲×۳ با مقادیر بین ۰ و ۱
+# (`float32`) است، یا اگر مدل خودش با لایهٔ `Rescaling(1/255)` ورودی را مقیاس کند، مقادیر خام ۰ تا ۲۵۵؛ خروجی آن
+# امتیاز ۱۰ کلاس `(N, 10)` است (احتمال یا لوجیت). از `EPOCHS` برای تعداد epochها استفاده کنید. پاسخ بخش‌های
+# تشریحی را در سلول متنی انتهای نوت‌بوک بنویسید.
 #
 # </div>
 #
@@ -30,10 +32,11 @@
 # module** (at least three parallel branches with different kernel sizes on one input, their outputs
 # **concatenated**), as `model`.  The data is the **binary** CIFAR-10 in `DATA_DIR/cifar10`
 # (`data_batch_1.bin` … `data_batch_5.bin`); the functions that read it are given.  The grader finds the
-# Inception module in the model's graph and measures the model on the hidden CIFAR-10 test data:
-# **above 80 %** earns the 10 bonus points.  The model takes 32×32×3 images in [0, 1] (`float32`) and
-# outputs 10 class scores `(N, 10)`.  Use `EPOCHS` epochs.  Write the explanations in the text cell at
-# the end.
+# Inception module in the model's graph and measures the model on the training images and on the
+# hidden CIFAR-10 test data: **above 80 % in training** earns the 10 bonus points, for a model with an
+# Inception module only.  The model takes 32×32×3 images in [0, 1] (`float32`), or raw pixels 0–255 when
+# it rescales them itself with a `Rescaling(1/255)` layer, and outputs 10 class scores `(N, 10)`
+# (probabilities or logits).  Use `EPOCHS` epochs.  Write the explanations in the text cell at the end.
 
 # %% id="parameters" tags=["parameters"]
 # Parameters: the grader replaces these values when it runs the notebook.

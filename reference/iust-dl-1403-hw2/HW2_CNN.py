@@ -32,7 +32,18 @@
 # **Grading / نحوهٔ نمره‌دهی.** The grader runs this notebook top to bottom, then uses two names
 # from it: `model` (your `torch.nn.Module`, it must contain a convolutional layer) and
 # `predict(images)`. It calls `predict` on the train split, the test split and a **hidden** set of
-# images of the same kind, and measures the accuracy itself. Do not rename them.
+# images of the same kind, and measures the accuracy itself. Do not rename them. An accuracy counts
+# only when it is your model's: while `predict` runs, the grader records what `model` returns, and
+# `predict`'s labels must be the model's own predictions (its largest output) for those images; labels
+# taken from the file names do not count. Labels 0–3 are read as 1–4.
+#
+# <div dir="rtl">
+#
+# دقت فقط وقتی حساب می‌شود که دقت مدل شما باشد: هنگام اجرای `predict` داور خروجی `model` را ثبت می‌کند و
+# برچسب‌های `predict` باید همان پیش‌بینی خود مدل (بزرگ‌ترین خروجی آن) برای همان تصاویر باشد؛ برچسبی که از
+# نام فایل‌ها برداشته شود حساب نمی‌شود. برچسب‌های ۰ تا ۳ به‌جای ۱ تا ۴ خوانده می‌شوند.
+#
+# </div>
 
 # %% id="parameters" tags=["parameters"]
 # Parameters: the grader replaces these values when it runs the notebook.

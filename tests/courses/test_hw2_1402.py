@@ -312,12 +312,68 @@ def test_planted_q5_mistakes_are_measured_by_the_grader(graded):
     assert m.values["foreign"] == "Conv2d" and "Conv2d" in text(m, "en") and "Conv2d" in text(m, "fa")
     m = _messages(r, "q5a_optimizer")[0]
     assert (m.values["found"], m.values["expected"]) == ("torch.optim.adam.Adam", "torch.optim.SGD")
+    m = next(m for m in _messages(r, "q5a_accuracy") if m.key == "design_required")
+    assert m.variant == "fail" and "Conv2d" in m.values["found"] and "Adam" in m.values["found"]
+    assert m.values["measured"] > 0.85                                       # measured, reported, not counted
+    assert "Conv2d" in text(m, "fa") and "Adam" in text(m, "en")
     m = next(m for m in _messages(r, "q5d_regularization") if m.key == "gap_shrinks")
     assert abs(m.values["gap"]) < 0.05 and m.values["test"] < 0.2            # no gap, and no model either
-    assert m.values["test"] < m.values["base_test"] - m.values["drop"]
+    assert m.values["test"] < m.values["base_test"] - m.values["tolerance"]
     assert _messages(r, "q5e_best")[-1].key == "missing_name"
     ok = next(m for m in _messages(results["reference_solution"], "q5d_regularization") if m.key == "gap_shrinks")
     assert ok.values["gap"] <= ok.values["base_gap"] - ok.values["shrink"]
+
+
+@strict
+def test_points_need_the_design_and_the_techniques(graded):
+    """design_loopholes: each part's result without the part's design or technique, or worse on the hidden set."""
+    _, results = graded
+    r = results["design_loopholes"]
+    m = next(m for m in _messages(r, "q5a_accuracy") if m.key == "design_required")
+    assert m.variant == "fail" and "Conv2d" in m.values["found"]
+    assert [m.key for m in _messages(r, "q5c_augmentation")] == ["augmentation_missing"]
+    m = next(m for m in _messages(r, "q5d_regularization") if m.key == "gap_shrinks")
+    assert m.variant == "fail" and m.values["gap"] <= m.values["base_gap"] - m.values["shrink"]   # it shrank...
+    assert m.values["base_test"] - 0.10 <= m.values["test"] < m.values["base_test"] - m.values["tolerance"]  # ...losing accuracy
+    penalty = next(m for m in _messages(r, "q5d_regularization") if m.key == "penalty_in_weights")
+    assert penalty.variant == "pass" and penalty.values["ratio"] < penalty.values["limit"]
+
+
+@strict
+def test_the_techniques_are_measured_in_the_reference(graded):
+    _, results = graded
+    r = results["reference_solution"]
+    m = next(m for m in _messages(r, "q5c_augmentation") if m.key == "augmentation_changes")
+    assert m.variant == "pass" and m.values["name"] == "augment" and m.values["change"] > 0.01
+    m = next(m for m in _messages(r, "q5d_regularization") if m.key == "penalty_in_weights")
+    assert m.variant == "pass" and m.values["l2"] < m.values["fresh_l2"]
+    m = next(m for m in _messages(r, "q5e_best") if m.key == "techniques_combined")
+    assert m.variant == "pass" and "Dropout" in m.values["found"] and "augmentation" in m.values["found"]
+
+
+@strict
+def test_flat_inputs_and_weight_decay_are_graded_as_written(graded):
+    """other_conventions: its own `to_input` gives flat vectors (no Flatten layer), L2 is weight decay."""
+    _, results = graded
+    r = results["other_conventions"]
+    assert {t.id: t.outcome for q in r.questions for t in q.tests if t.id.startswith("q5")} == \
+        dict.fromkeys(("q5a_mlp", "q5a_loss", "q5a_optimizer", "q5a_accuracy", "q5b_overfit", "q5c_augmentation",
+                       "q5d_regularization", "q5e_best"), "passed")
+    assert not any(m.key == "preprocess_template" for m in _messages(r, "q5a_accuracy"))
+    m = next(m for m in _messages(r, "q5d_regularization") if m.key == "penalty_in_weights")
+    assert m.values["ratio"] < m.values["limit"]
+
+
+def test_fresh_network_norms_are_pytorchs(ref):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                              torch.nn.Linear(256, 10))
+    weights = [m.weight.detach().numpy() for m in net if isinstance(m, torch.nn.Linear)]
+    measured, expected = ref.weight_norms(weights), ref.init_norms([w.shape for w in weights])
+    assert measured["l2"] == pytest.approx(expected["l2"], rel=0.03)
+    assert measured["l1"] == pytest.approx(expected["l1"], rel=0.03)
+    assert ref.weight_norms([np.array([[3.0, -4.0]])]) == {"l2": 5.0, "l1": 7.0}
 
 
 @strict
