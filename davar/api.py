@@ -72,6 +72,7 @@ class Verdict:
 
     messages: list[Message] = field(default_factory=list)
     fraction: float | None = None
+    flagged: bool = False  # `flag` was called: the TA should look
     course: Mapping[str, Any] = field(default_factory=dict)  # the assignment's messages.toml
 
     def message(self, key: str, values: Mapping[str, Any], variant: str | None = None) -> Message:
@@ -110,6 +111,14 @@ def expect_close(submitted: Any, expected: Any, *, name: str, tol: float, key: s
 def note(key: str, **values: Any) -> None:
     """Record an informative catalogue message for this test (neither pass nor fail)."""
     _record(key, values)
+
+
+def flag(key: str, **values: Any) -> None:
+    """Record an informative catalogue message for this test and ask the TA to look at it (the class dashboard
+    counts the student's flagged tests), whatever its outcome: a measurement a grade cannot settle alone."""
+    _record(key, values)
+    with contextlib.suppress(LookupError):
+        current.get().flagged = True
 
 
 def award(fraction: float, key: str, **values: Any) -> None:

@@ -1,6 +1,6 @@
-"""What graders share when they compare a submitted answer with the reference: a tolerance check
-and a short, language-neutral text of a value for the fa/en messages ("expected …, submitted …"), and
-the partial-credit scale below a threshold."""
+"""What graders share when they compare a submitted answer with the reference: a tolerance check, an
+answer read as plain Python or as a count, a short, language-neutral text of a value for the fa/en messages
+("expected …, submitted …"), and the partial-credit scale below a threshold."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ def close(submitted: Any, expected: Any, tol: float) -> bool:
     except (TypeError, ValueError):
         return False
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol))
+
+
+def plain(value: Any) -> Any:
+    """An answer as plain Python: an array as (nested) lists, a numpy scalar as its number, a tuple as a list."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def integral(value: Any) -> int | None:
+    """An integral number as int (498, 498.0, np.int64(498)); anything else (None, text, 3.5, True) as None."""
+    value = plain(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    return int(value)
 
 
 def show(value: Any, *, limit: int = 2000) -> str:

@@ -64,6 +64,7 @@ class TestResult:
     hidden: bool = False
     duration_s: float = 0.0
     messages: tuple[Message, ...] = ()
+    flagged: bool = False  # the grader asks the TA to look at this test (`davar.flag`), whatever its outcome
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -108,6 +108,6 @@ def test_a_wrong_key_or_type_is_an_assignment_error_naming_it(tmp_path, tables, 
                                                  if (p / "assignment.toml").is_file()))
 def test_shipped_assignments_load_typed(assignment_id):
     a = assignment.load(ROOT / "graders" / assignment_id)
-    assert a.datasets and all(":" in d.standin for d in a.datasets.values())
+    assert all(":" in d.standin for d in a.datasets.values())  # the theory sheet has no data
     assert a.limits("standin").cell_timeout_s <= a.limits("real").cell_timeout_s
     assert set(a.profile_parameters("standin")) == set(a.profile_parameters("real"))

@@ -13,7 +13,7 @@ from davar.results import Message
 GRADERS = Path(__file__).resolve().parent.parent / "graders"
 COURSES = {p.parent.name: assignment.load(p.parent) for p in sorted(GRADERS.glob("*/assignment.toml"))}
 MESSAGES = {"davar": catalogue._entries(), **{c: a.messages for c, a in COURSES.items() if a.messages}}
-API = {"expect": 1, "award": 1, "note": 0}  # the grader API's functions -> the position of their key
+API = {"expect": 1, "award": 1, "note": 0, "flag": 0}  # the grader API's functions -> the position of their key
 
 
 def _fields(text):

@@ -296,7 +296,7 @@ class GradingSession:
         self.tests[item.nodeid] = (grading.question, TestResult(
             id=test_id, title=self._title(grading, test_id), outcome=outcome, points=round(max_points * fraction, 6),
             max_points=max_points, hidden=grading.hidden, duration_s=round(call.duration, 3),
-            messages=tuple(messages)))
+            messages=tuple(messages), flagged=verdict.flagged))
 
     def _why_missing(self, item: pytest.Item, exc: MissingName) -> tuple[str, dict[str, Any]]:
         """A name the notebook does not define, pointed at the cell that raised before it could (if one did)."""

@@ -361,7 +361,9 @@ def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: 
     if over:
         problem = catalogue.message("submission_too_large", {"size_mb": round(size / 2**20, 1),
                                                               "limit_mb": limit // 2**20})
-    times = [p.stat().st_mtime for p in (notebooks.values() or kept)]
+    # when it was handed in: its notebooks' times, else its other files' (a folder with only a PDF was handed
+    # in too; a left-out file's time is read, never its content)
+    times = [p.stat().st_mtime for p in (notebooks.values() or kept or [root / r for r in left_out])]
     committed = _commit_time(root, notebooks)
     submitted = committed or (datetime.fromtimestamp(max(times), tz=UTC).isoformat(timespec="seconds") if times else "")
     notes = [_skipped(skipped)] if skipped else []

@@ -417,6 +417,9 @@ def _context(stats: ClassStats, assignment: Any, lang: str, release_hidden: bool
             # outcome has changed since the TA decided: the TA may revisit them
             "overrides": _num(len(decided), lang) if (decided := _decided(r, "ta_override")) else None,
             "revisit": _num(len(changed), lang) if (changed := _decided(r, "ta_override_changed")) else None,
+            # tests whose grader asks the TA to look (`davar.flag`), hidden ones included: only their count shows
+            "flagged": _num(len(flagged), lang) if (flagged := [t for q in r.questions for t in q.tests
+                                                               if t.flagged]) else None,
         })
     standin = [r for r in stats.results if r.data and r.data.standin]
     profiles = Markup("، " if lang == "fa" else ", ").join(

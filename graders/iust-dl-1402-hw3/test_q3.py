@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from davar import expect
+from davar.checks import integral, plain
 
 Q = "3a"
 pytestmark = pytest.mark.davar(question=Q)
@@ -27,40 +27,24 @@ def _q3a(sub) -> dict[str, Any]:
     return q3a if isinstance(q3a, dict) else {}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _count(value: Any) -> int | None:
-    """An integral number as int; anything else (None, text, 3.5, True) as None."""
-    value = _plain(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        return None
-    return int(value)
-
-
 def _shape(value: Any) -> tuple[int, ...] | None:
     """A shape without the batch axis: [498, 16], (None, 498, 16) and, for one axis, 3776 all read."""
-    value = _plain(value)
-    if _count(value) is not None:
-        return (_count(value),)
+    value = plain(value)
+    if integral(value) is not None:
+        return (integral(value),)
     if not isinstance(value, list) or not value:
         return None
     if value[0] is None:
         value = value[1:]
-    dims = [_count(v) for v in value]
+    dims = [integral(v) for v in value]
     return tuple(dims) if dims and None not in dims else None
 
 
 def _show(value: Any) -> str:
-    return str(_plain(value))[:200]
+    return str(plain(value))[:200]
 
 
-READ = {"output_shape": _shape, "params": _count}  # how each per-layer answer is read
+READ = {"output_shape": _shape, "params": integral}  # how each per-layer answer is read
 
 
 @pytest.mark.davar(points=3)
@@ -89,7 +73,7 @@ def test_q3a_layers(sub, reference, field):
 def test_q3a_total_params(sub, reference):
     _, total = reference.q3a_layers()
     submitted = _q3a(sub).get("total_params")
-    expect(_count(submitted) == total, "answer_value", name='ANSWERS["q3a"]["total_params"]', expected=str(total),
+    expect(integral(submitted) == total, "answer_value", name='ANSWERS["q3a"]["total_params"]', expected=str(total),
            submitted=_show(submitted))
 
 

@@ -11,49 +11,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from davar import expect
+from davar.checks import integral, plain
 
 INVALID = "invalid"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _count(value: Any) -> int | None:
-    value = _plain(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        return None
-    return int(value)
-
-
 def _shape(value: Any) -> Any:
     """A shape as a tuple without the batch axis; INVALID for "invalid" or any size ≤ 0; None if unreadable."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, str):
         return INVALID if value.strip().lower() == INVALID else None
     if not isinstance(value, list) or not value:
         return None
     if value[0] is None or len(value) == 4:
         value = value[1:]
-    dims = [_count(v) for v in value]
+    dims = [integral(v) for v in value]
     if not dims or None in dims:
         return None
     return INVALID if min(d for d in dims if d is not None) <= 0 else tuple(dims)
 
 
 def _params(value: Any) -> Any:
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, str) and value.strip().lower() == INVALID:
         return INVALID
-    return _count(value)
+    return integral(value)
 
 
 @pytest.mark.davar(question="5a")
@@ -76,7 +61,7 @@ def test_q5a_layers(sub, reference, field):
         if not ok:
             wrong += 1
             expect(False, "answer_value", soft=True, name=f'ANSWERS["q5a"]["{name}"]["{field}"]',
-                   expected=str(list(want) if isinstance(want, tuple) else want), submitted=str(_plain(value))[:200])
+                   expected=str(list(want) if isinstance(want, tuple) else want), submitted=str(plain(value))[:200])
     expect(wrong == 0, "answers_match", name=f'ANSWERS["q5a"][…]["{field}"]', count=len(reference.q5a_layers()),
            wrong=wrong)
 
@@ -87,7 +72,7 @@ def test_q5b_same_padding(sub, reference, rng):
     for f in sizes:
         got = sub.call("same_padding", f)
         want = reference.same_padding(f)
-        if _count(got) != want:
+        if integral(got) != want:
             expect(False, "function_probe", name="same_padding", inputs=f"f = {f}", part="P", expected=str(want),
-                   submitted=str(_plain(got))[:100])
+                   submitted=str(plain(got))[:100])
     expect(True, "function_probe", name="same_padding", cases=len(sizes), shapes=", ".join(f"f = {f}" for f in sizes))

@@ -35,7 +35,7 @@ import digits14
 import numpy as np
 import pytest
 
-from davar import expect, note
+from davar import expect, flag, note
 
 Q = "5"
 pytestmark = pytest.mark.davar(question=Q)
@@ -198,5 +198,5 @@ def test_hidden_accuracy(sub, split, hidden, assignment, measured):
             gap = public.accuracy - mine.accuracy
             note("public_hidden", public=public.accuracy, hidden=mine.accuracy, gap=gap)
             if gap > params.max_gap:
-                note("public_hidden_gap", public=public.accuracy, hidden=mine.accuracy, gap=gap,
+                flag("public_hidden_gap", public=public.accuracy, hidden=mine.accuracy, gap=gap,
                      max_gap=params.max_gap)

@@ -338,3 +338,14 @@ def test_a_tas_overrides_count_in_the_class_numbers_and_are_flagged_per_student(
     row = next(r for r in re.findall(r'<tr class="student-row">(.*?)</tr>', body, re.S) if before[0].student in r)
     assert "1</bdi> TA override(s)" in row and "automatic result changed since the decision" in row
     assert body.count('class="tag ta-override"') == 1
+
+
+def test_a_test_the_grader_flags_for_the_ta_is_counted_on_the_students_row():
+    before = cohort()
+    first = before[0]
+    q = first.questions[0]
+    flagged = dataclasses.replace(first, questions=(dataclasses.replace(q, tests=(
+        dataclasses.replace(q.tests[0], flagged=True), *q.tests[1:])), *first.questions[1:]))
+    body = _body(dashboard.render_dashboard_page([flagged, *before[1:]], FakeAssignment(), "en"))
+    rows = re.findall(r'<tr class="student-row">(.*?)</tr>', body, re.S)
+    assert [first.student in r for r in rows if "for the TA to look at: <bdi" in r] == [True]

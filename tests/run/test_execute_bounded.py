@@ -48,7 +48,8 @@ def test_planted_folder(sub):
 @pytest.fixture
 def planted(tmp_path, one_question):
     """The assignment, and the student's folder: the notebook, a named pipe and a link to a host file."""
-    graders = one_question(tmp_path / "graders" / "pipes", GRADER, points=4, notebook="notebook.ipynb")
+    graders = one_question(tmp_path / "graders" / "pipes", GRADER, points=4, notebook="notebook.ipynb",
+                           extra='[intake]\nallow = ["*.csv", "passwd"]')
     (tmp_path / "data" / "pipes" / "public").mkdir(parents=True)
     student = tmp_path / "subs" / "s1"
     student.mkdir(parents=True)

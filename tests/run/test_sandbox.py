@@ -213,14 +213,18 @@ def test_each_level_is_one_strategy(tmp_path):
     assert plain[:3] == ["/bin/sh", "-c", 'exec "$@"'] and f"--cpu={limits.cpu_s}" in plain
     assert f"--reuid={slot.uid}" in plain and "--unshare-user" not in plain
     assert plain[-3:] == [sandbox.KERNEL_SIDE, "-f", "{connection_file}"]
-    # the disk quota: strict's /tmp is a folder of the run's capped file system, basic's a tmpfs of tmp_mb
-    assert "--tmpfs" in plain and "--tmpfs" in argv(basic)  # without a folder for it: a tmpfs
+    # the disk quota: strict's /tmp is a folder of the run's capped file system, basic's a tmpfs of tmp_mb;
+    # /dev/shm a tmpfs of its own in both
+    def tmpfs(command):
+        return {b for a, b in zip(command, command[1:], strict=False) if a == "--tmpfs"}
+
+    assert tmpfs(plain) == tmpfs(argv(basic)) == {"/tmp", "/dev/shm"}  # without a folder for /tmp: a tmpfs
     with_tmp = dataclasses.replace(paths, tmp=tmp_path / "t")
     strict_tmp = strict.kernel_command(paths=with_tmp, limits=limits, slot=slot, cgroup=None, env=env, inside=tmp_path)
-    assert "--tmpfs" not in strict_tmp and ["--bind", str(tmp_path / "t"), "/tmp"] == strict_tmp[
+    assert tmpfs(strict_tmp) == {"/dev/shm"} and ["--bind", str(tmp_path / "t"), "/tmp"] == strict_tmp[
         strict_tmp.index(str(tmp_path / "t")) - 1:strict_tmp.index(str(tmp_path / "t")) + 2]
     basic_tmp = basic.kernel_command(paths=with_tmp, limits=limits, slot=slot, cgroup=None, env=env, inside=tmp_path)
-    assert "--tmpfs" in basic_tmp and str(tmp_path / "t") not in basic_tmp
+    assert tmpfs(basic_tmp) == {"/tmp", "/dev/shm"} and str(tmp_path / "t") not in basic_tmp
     assert none.disk_quota(tmp_path, limits) is None and basic.disk_quota(tmp_path, limits) is None
     assert "disk_mb" in none.not_enforced and "disk_mb" in basic.not_enforced and strict.not_enforced == ("tmp_mb",)
 

@@ -50,7 +50,8 @@ def test_a_typo_in_the_id_lists_the_assignments_and_the_closest(monkeypatch, cap
     monkeypatch.chdir(ROOT)
     code, out = run(capsys, "assign", "iust-dl-1403-hw3", "--check")
     assert code == 2
-    assert "iust-dl-1402-hw2, iust-dl-1402-hw3, iust-dl-1403-hw2" in out and "did you mean" in out
+    assert "iust-dl-1402-hw2, iust-dl-1402-hw3, iust-dl-1402-hw4, iust-dl-1403-hw2, iust-dl-theory" in out
+    assert "did you mean" in out
 
 
 @pytest.mark.parametrize("workers", ["0", "-1", "two"])
