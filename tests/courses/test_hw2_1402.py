@@ -326,15 +326,16 @@ def test_planted_q5_mistakes_are_measured_by_the_grader(graded):
 
 @strict
 def test_points_need_the_design_and_the_techniques(graded):
-    """design_loopholes: each part's result without the part's design or technique, or worse on the hidden set."""
+    """design_loopholes: each part's result without the part's design or technique; d's drop on the hidden set
+    stays within one training run's noise (the tolerance), so d is awarded."""
     _, results = graded
     r = results["design_loopholes"]
     m = next(m for m in _messages(r, "q5a_accuracy") if m.key == "design_required")
     assert m.variant == "fail" and "Conv2d" in m.values["found"]
     assert [m.key for m in _messages(r, "q5c_augmentation")] == ["augmentation_missing"]
     m = next(m for m in _messages(r, "q5d_regularization") if m.key == "gap_shrinks")
-    assert m.variant == "fail" and m.values["gap"] <= m.values["base_gap"] - m.values["shrink"]   # it shrank...
-    assert m.values["base_test"] - 0.10 <= m.values["test"] < m.values["base_test"] - m.values["tolerance"]  # ...losing accuracy
+    assert m.variant == "pass" and m.values["gap"] <= m.values["base_gap"] - m.values["shrink"]   # it shrank...
+    assert m.values["base_test"] - m.values["tolerance"] <= m.values["test"] < m.values["base_test"]  # ...losing some
     penalty = next(m for m in _messages(r, "q5d_regularization") if m.key == "penalty_in_weights")
     assert penalty.variant == "pass" and penalty.values["ratio"] < penalty.values["limit"]
 
