@@ -16,11 +16,13 @@ test: venv
 	$(BIN)/tox -e py311 -x "testenv.deps+=-r$(abspath $(VENV))/course-requirements.txt"
 
 # From apt when we are root: bubblewrap (the sandbox), fonts and Pango (PDF reports, WeasyPrint) and
-# poppler-utils (the tests read the PDFs back).  Without root davar falls back to a weaker sandbox for
+# poppler-utils (the tests read the PDFs back), Chromium and its driver (the browser tests open the reports and
+# the review app in it, through Selenium).  Without root davar falls back to a weaker sandbox for
 # `davar check` and refuses `davar grade` unless --allow-weak-sandbox.
-APT_PACKAGES = bubblewrap fontconfig fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+APT_PACKAGES = bubblewrap fontconfig fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils \
+               chromium chromium-driver
 system:
-	@if [ "$$(id -u)" = 0 ] && ! { command -v bwrap && command -v pdftotext && ldconfig -p | grep -q libpangoft2; } >/dev/null; then \
+	@if [ "$$(id -u)" = 0 ] && ! { command -v bwrap && command -v pdftotext && command -v chromedriver && ldconfig -p | grep -q libpangoft2; } >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); fi
 
 venv: system $(BIN)/davar $(VENV)/course-requirements.txt

@@ -155,8 +155,9 @@ def test_a_grader_that_needs_a_value_left_out_grades_by_running_the_notebook(tmp
     again = grade("kept", previous=first)
     assert (again.score, [m.key for m in again.messages]) == (2, ["snapshot_regraded"])
     changed = grade("dropped", previous=first)
-    assert changed.score == 2 and changed.execution.wall_s != first.execution.wall_s  # it did run again
+    assert changed.score == 2
     [fallback] = changed.messages
     assert catalogue.render(fallback, "en") == ("The saved state of hw.ipynb could not be restored (a grader needs "
                                                 "`big`, which the snapshot did not keep), so it was run again.")
-    assert "big" in [k for k, _, _ in snapshot_store.read_manifest(folder / "hw.ipynb.json").values]  # now read
+    # It did run again: only a run writes the manifest, and this one kept what the new grader read.
+    assert "big" in [k for k, _, _ in snapshot_store.read_manifest(folder / "hw.ipynb.json").values]
