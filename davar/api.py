@@ -131,6 +131,23 @@ def award(fraction: float, key: str, **values: Any) -> None:
     _record(key, values, "pass" if fraction >= 1 else "fail")
 
 
+def expect_ran_through(sub: Any) -> None:
+    """`expect` that the notebook `sub` probes ran to its end without errors; a notebook a limit stopped is told
+    which (in the reader's language)."""
+    run = sub.execution
+    if run.status in ("timeout", "dead"):
+        expect(False, "notebook_stopped", notebook=run.notebook, cell=(run.failing_cell or 0) + 1,
+               reason=run.reason or "kernel_died")
+    expect(sub.ran_ok, "notebook_ran", notebook=run.notebook, cells=run.cells_total,
+           cell=(run.failing_cell or 0) + 1, error=run.error_name or run.status)
+
+
+def expect_figures(sub: Any, at_least: int) -> None:
+    """`expect` that the notebook `sub` probes drew at least `at_least` figures."""
+    count = len(sub.figures())
+    expect(count >= at_least, "figures_drawn", notebook=sub.execution.notebook, count=count, expected=at_least)
+
+
 def award_accuracy(question: Any, measured: float, *, name: str, split: str = "hidden") -> float:
     """Give the test its share of points for an accuracy measured by the grader: full above the
     question's `thresholds.accuracy`, else its `partial` scale (assignment.toml).  Returns the share."""

@@ -49,6 +49,15 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RubricItem:
+    """One item of a manual question's rubric (`[[questions.rubric]]`): what the TA looks for, its
+    points (negative for a deduction), shown in `davar review` and applied there with one key."""
+
+    text: dict[str, str]  # {fa, en}
+    points: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Question:
     id: str
     points: float
@@ -61,6 +70,10 @@ class Question:
     partial: tuple[tuple[float, float], ...] = ()
     tests: dict[str, dict[str, str]] = field(default_factory=dict)  # test id -> {fa, en} title
     extra: dict[str, Any] = field(default_factory=dict)  # the question's own keys: read them with `params`
+    # A manual question's rubric, and the cells of its answer (cell ids of the template: each with the
+    # cells a student added after it, up to the template's next cell), both for `davar review`.
+    rubric: tuple[RubricItem, ...] = ()
+    cells: tuple[str, ...] = ()
 
     def params(self, cls: type[T]) -> T:
         """The question's own keys in assignment.toml as the grader's dataclass `cls`, checked against
@@ -220,12 +233,16 @@ def load(directory: Path) -> Assignment:
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise AssignmentError("toml_unreadable", path=str(path), error=str(e)) from None
     notebooks = tuple(spec.get("notebooks", ()))
-    known = {"id", "points", "title", "manual", "bonus", "thresholds", "partial", "tests", "notebook"}
+    known = {"id", "points", "title", "manual", "bonus", "thresholds", "partial", "tests", "notebook", "rubric",
+             "cells"}
     questions = tuple(
         Question(id=str(q["id"]), points=float(q["points"]), title=q["title"], manual=q.get("manual", False),
                  bonus=q.get("bonus", False), thresholds=q.get("thresholds", {}), tests=q.get("tests", {}),
                  partial=tuple((float(floor), float(fraction)) for floor, fraction in q.get("partial", ())),
                  notebook=q.get("notebook", notebooks[0] if notebooks else ""),
+                 rubric=tuple(_rubric_item(item, f"{path} [[questions.rubric]] of {q['id']}")
+                              for item in q.get("rubric", ())),
+                 cells=tuple(str(c) for c in q.get("cells", ())),
                  extra={k: v for k, v in q.items() if k not in known})
         for q in spec.get("questions", [])
     )
@@ -277,6 +294,16 @@ def _typed(cls: Any, table: Any, where: str) -> Any:
         return dacite.from_dict(cls, table, config=dacite.Config(strict=True))
     except dacite.DaciteError as e:
         raise AssignmentError("assignment_table_invalid", where=where, error=str(e)) from None
+
+
+def _rubric_item(table: Any, where: str) -> RubricItem:
+    """A rubric item, its points an integer or a decimal in the TOML."""
+    if isinstance(table, dict) and isinstance(table.get("points"), int) and not isinstance(table["points"], bool):
+        table = {**table, "points": float(table["points"])}
+    item: RubricItem = _typed(RubricItem, table, where)
+    if set(item.text) != {"fa", "en"}:
+        raise AssignmentError("assignment_table_invalid", where=where, error="text needs fa and en")
+    return item
 
 
 def _names(table: Any, where: str) -> dict[str, tuple[str, ...]]:

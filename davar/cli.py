@@ -13,11 +13,16 @@ davar/authoring/masters.py, davar/authoring/scaffold.py) and prints what it retu
     davar scores override ASSIGNMENT STUDENT TEST POINTS --reason "…"   TA: one student's points for an automatic
                                                  test (--clear removes it); `scores overrides` lists them
     davar report ASSIGNMENT [--format html,pdf,…] TA: reports, dashboard and exports from the gradebook alone
+    davar export-public ASSIGNMENT OUT/          TA: the student bundle (public graders, templates; `pip install OUT/`)
+    davar ci ASSIGNMENT [--junit FILE]           a submission repo's CI: public graders, JUnit, a Markdown summary
+    davar init-ci ASSIGNMENT [--bundle DIR]      TA: a GitHub Actions workflow and a GitLab CI job running `davar ci`
+    davar review ASSIGNMENT [--submissions PATH] TA: grade the manual questions in the browser (a one-time token)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -37,6 +42,7 @@ from davar.authoring import masters, scaffold
 from davar.checks import show
 from davar.errors import DavarError, ScoresError
 from davar.grading import batch
+from davar.public import bundle, ci
 from davar.reporting import report
 from davar.results import STATUSES, SubmissionResult
 from davar.run import sandbox
@@ -169,12 +175,62 @@ def _check(args: argparse.Namespace) -> int:
         console.print(f"[yellow]{catalogue.text('sandbox_weak', args.lang, {'level': level})}[/]")
     result = commands.check(assignment=args.assignment, notebook=args.notebook, level=level, out=args.report,
                             profile=args.profile, data_root=args.data)
+    result = commands.self_check_view(result)  # no student id or submission time: a file's name and time
     if args.json:
-        print(result.to_json())
+        print(check_json(result, figures=args.figures))
     else:
-        _print_table(result, args.lang, assignment_mod.find(args.assignment).messages)
+        messages = commands.find_for_check(args.assignment, args.notebook).messages
+        _print_cell_errors(result, args.lang, messages)
+        _print_table(result, args.lang, messages, first=_CELL_KEYS)
+    if args.report:
+        console.print(catalogue.text("check_report_written", args.lang, {
+            "path": (args.report / f"report.{args.lang}.html").resolve()}), soft_wrap=True, highlight=False)
     ok = result.status == "graded" and all(t.outcome in ("passed", "manual") for q in result.questions for t in q.tests)
     return 0 if ok else 1
+
+
+#: The messages of cells that raised or stopped the run: a check prints them first, with the failing line.
+_CELL_KEYS = frozenset({"cell_failed", "cell_raised", "cells_raised_more", "cell_timeout", "total_timeout",
+                        "kernel_died", "kernel_start_failed", "memory_limit", "disk_limit", "disk_limit_full"})
+
+
+def check_json(result: SubmissionResult, *, figures: bool = False) -> str:
+    """`davar check --json`: the result without terminal escape codes (tracebacks cleaned, "Cell In[n]" as
+    the cell's number, `report.student_traceback`), figures only when asked for (base64 PNGs), and every cell
+    numbered as the messages, the report and Jupyter's cell list number it: from 1, markdown cells included
+    (the TA's result.json keeps davar.results' 0-based indexes)."""
+    def one(i: int | None) -> int | None:
+        return None if i is None else i + 1
+
+    executions = tuple(dataclasses.replace(
+        ex, traceback=report.student_traceback(ex), failing_cell=one(ex.failing_cell),
+        skipped_cell=one(ex.skipped_cell), cells=tuple(dataclasses.replace(c, index=c.index + 1) for c in ex.cells))
+        for ex in result.executions)
+    shown = tuple(dataclasses.replace(f, cell=f.cell + 1) for f in result.figures) if figures else ()
+    return dataclasses.replace(result, executions=executions, figures=shown).to_json()
+
+
+def _print_cell_errors(result: SubmissionResult, lang: str, messages: Mapping[str, Any]) -> None:
+    """What stopped or broke the notebook, before the table: each cell's error and the line that raised."""
+    out = Console()
+    for m in result.messages:
+        if m.key in _CELL_KEYS:
+            out.print(f"[red]{rich.markup.escape(_plain(catalogue.render(m, lang, messages)))}[/]", soft_wrap=True)
+    for ex in result.executions:
+        if ex.failing_cell is not None and (found := report.failing_line(ex)):
+            line, code = found
+            out.print(_plain(catalogue.text("check_failing_line", lang, {
+                "notebook": ex.notebook, "cell": ex.failing_cell + 1, "line": line, "code": code})),
+                markup=False, soft_wrap=True, highlight=False)
+
+
+def _plain(text: str) -> str:
+    """Text for a terminal: without the invisible direction marks (FSI, PDI, LRI, RLI, LRM, RLM, …) that
+    the catalogue puts around values for a web page; a terminal shows them as gaps and breaks tables."""
+    return text.translate(_BIDI)
+
+
+_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 def _audit_key(args: argparse.Namespace) -> int:
@@ -315,18 +371,64 @@ def _list_overrides(args: argparse.Namespace) -> None:
         console.print(catalogue.text("scores_overrides_empty", args.lang, {"assignment": Path(args.assignment).name}))
 
 
+# ---- the student bundle and a submission repository's CI (davar/public/)
+
+
+def _export_public(args: argparse.Namespace) -> int:
+    made = bundle.export(assignment_mod.find(args.assignment), args.out)
+    console.print(catalogue.text("public_written", _lang(args), {
+        "assignment": made.assignment, "out": made.out, "notebooks": len(made.notebooks),
+        "withheld": len(made.withheld)}))
+    return 0
+
+
+def _ci(args: argparse.Namespace) -> int:
+    level = sandbox.choose_level("auto")
+    if level != "strict":
+        console.print(f"[yellow]{catalogue.text('sandbox_weak', args.lang, {'level': level})}[/]")
+    outcome = ci.run(assignment=args.assignment, repo=args.repo, junit=args.junit, fail_under=args.fail_under,
+                     lang=args.lang, level=level, profile=args.profile, data_root=args.data)
+    if outcome.summary_path is None:
+        print(outcome.summary, end="")
+    return outcome.exit_code
+
+
+def _init_ci(args: argparse.Namespace) -> int:
+    for path in ci.init(assignment=args.assignment, repo=args.repo, bundle=args.bundle, force=args.force):
+        console.print(catalogue.text("ci_written", _lang(args), {"path": path}))
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    """`davar review`: the TA's grading app (davar/review/app.py) until Ctrl+C; the login URL with its token printed."""
+    from davar.review import app as review_app  # starlette and uvicorn only for this command
+
+    review = review_app.prepare(assignment=args.assignment, out=args.out, submissions=args.submissions,
+                                lang=args.lang or "fa")
+
+    def ready(url: str) -> None:
+        console.print(catalogue.text("review_started", review.lang, {"assignment": review.assignment.id, "url": url}),
+                      markup=False, soft_wrap=True)
+
+    review_app.serve(review, host=args.host, port=args.port, on_ready=ready)
+    return 0
+
+
 #: Each subcommand's handler: it calls one library function (davar/commands.py) and prints.
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _grade, "check": _check, "audit-key": _audit_key, "new": _new, "assign": _assign, "data": _data,
     "requirements": _requirements, "report": _report, "scores": _scores,
+    "export-public": _export_public, "ci": _ci, "init-ci": _init_ci, "review": _review,
 }
 
 
-def _print_table(result: SubmissionResult, lang: str, messages: Mapping[str, Any]) -> None:
-    """The result as a table in `lang`; its messages rendered now (`messages`: the assignment's own)."""
+def _print_table(result: SubmissionResult, lang: str, messages: Mapping[str, Any],
+                 first: frozenset[str] = frozenset()) -> None:
+    """The result as a table in `lang`; its messages rendered now (`messages`: the assignment's own), those
+    with a key in `first` left out (printed before it); no direction marks (`_plain`)."""
     words = report.labels()
     out = Console()
-    table = Table(title=f"{result.assignment} · {result.student}")
+    table = Table(title=" · ".join(part for part in (result.assignment, result.student) if part))
     for key in ("questions", "test", "outcome", "points", "details"):
         table.add_column(words[key][lang])
     for q in result.questions:
@@ -334,11 +436,13 @@ def _print_table(result: SubmissionResult, lang: str, messages: Mapping[str, Any
             msg = " ".join(catalogue.render(m, lang, messages) for m in t.messages)
             points = catalogue.format_number(t.points, lang, "points")
             max_points = catalogue.format_number(t.max_points, lang, "points")
-            table.add_row(q.id, t.title.get(lang, t.id), words[f"outcome_name.{t.outcome}"][lang],
-                          f"{points}/{max_points}", msg)
+            table.add_row(*(rich.markup.escape(_plain(cell)) for cell in (
+                q.id, t.title.get(lang, t.id), words[f"outcome_name.{t.outcome}"][lang], f"{points}/{max_points}",
+                msg)))
     out.print(table)
     for m in result.messages:
-        out.print(catalogue.render(m, lang, messages))
+        if m.key not in first:
+            out.print(_plain(catalogue.render(m, lang, messages)), markup=False, soft_wrap=True, highlight=False)
     status = words[f"status_name.{result.status}"][lang]
     score = catalogue.format_number(result.score, lang, "points")
     max_score = catalogue.format_number(result.max_score, lang, "points")
@@ -412,7 +516,10 @@ def _parser() -> argparse.ArgumentParser:
     _assignment(p)
     p.add_argument("notebook", type=Path, help="your notebook")
     _lang_option(p, "the table and errors")
-    p.add_argument("--json", action="store_true", help="print the result JSON instead of the table")
+    p.add_argument("--json", action="store_true", help="print the result JSON instead of the table (cells numbered "
+                   "from 1 as in the messages; no colour codes; figures only with --figures)")
+    p.add_argument("--figures", action="store_true", help="with --json: include the figures as base64 PNGs "
+                   "(default: left out)")
     p.add_argument("--report", type=Path, help="also write report.fa.html and report.en.html into this folder "
                                                "(default: no report)")
     _data_options(p)
@@ -440,6 +547,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                    help="an assignment's id or folder (default: every assignment of the course)")
 
+    p = sub.add_parser("export-public", help="the student bundle: public graders, templates, the stand-in data "
+                       "generator and the engine, pip-installable; no hidden or reference material")
+    _assignment(p)
+    p.add_argument("out", type=Path, help="a new or empty folder to write the bundle into")
+    _lang_option(p, "the summary and errors")
+
+    p = sub.add_parser("ci", help="a submission repository's CI: grade its notebook(s) with the public graders")
+    _assignment(p)
+    p.add_argument("--repo", type=Path, default=Path("."), help="the repository to search for the notebook(s) "
+                                                                "(default: the current folder)")
+    p.add_argument("--junit", type=Path, help="also write JUnit XML to this file (default: none)")
+    p.add_argument("--fail-under", type=float, help="pass when the public points reach this (default: pass only "
+                                                    "when every public test passes)")
+    _lang_option(p, "the summary and errors")
+    _data_options(p)
+
+    p = sub.add_parser("init-ci", help="write a GitHub Actions workflow and a GitLab CI job that run `davar ci`")
+    _assignment(p)
+    p.add_argument("--repo", type=Path, default=Path("."), help="the submission repository (default: here)")
+    p.add_argument("--bundle", default="davar-bundle", help="the bundle's folder in that repository, as "
+                   "`davar export-public` wrote it (default davar-bundle)")
+    p.add_argument("--force", action="store_true", help="replace workflow files that exist (default: refuse)")
+    _lang_option(p, "the messages and errors")
+
     p = sub.add_parser("report", help="reports, class dashboard and exports from the gradebook alone")
     _assignment(p)
     _out(p)
@@ -455,6 +586,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="report results graded by other grader code, or in another course folder with another "
                         "assignment.toml (default: refuse, naming them)")
     _lang_option(p, "what is printed")
+
+    p = sub.add_parser("review", help="grade the manual questions in the browser, one question across the class")
+    _assignment(p)
+    _out(p)
+    p.add_argument("--submissions", type=Path, help="the submissions folder `davar grade` read, whose answers the "
+                                                     "pages show (default: none, so no answers are shown)")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1; a shared "
+                                                       "server for several TAs: its address)")
+    p.add_argument("--port", type=int, default=8765, help="default 8765")
+    _lang_option(p, "the app's language at login")
 
     p = sub.add_parser("scores", help="manual grades a TA enters: import, list, delete; overrides of automatic tests")
     actions = p.add_subparsers(dest="action", required=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from davar import datasets
 from davar.book import decisions, gradebook, overrides, scores
 from davar.book import times as submission_times
 from davar.book.view import view
-from davar.errors import DataNotFound, DavarError, ScoresError
+from davar.errors import AssignmentError, DataNotFound, DavarError, ScoresError
 from davar.grading import audit as audit_mod
-from davar.grading import batch
+from davar.grading import batch, outcome
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
 from davar.reporting import dashboard, exports, report
@@ -178,10 +179,13 @@ def plan(*, assignment: str, path: Path, out: Path = Path("reports"), profile: s
 def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | None = None,
           profile: str = "standin", data_root: Path | None = None) -> SubmissionResult:
     """A student's self-check: the public graders only, in the best sandbox this machine offers
-    (`level="auto"`); with `out`, the fa/en reports are written there too."""
-    a = assignment_mod.find(assignment)
+    (`level="auto"`), under limits no stricter than the handout's (`as_promised`); the hidden tests left
+    out are announced by number and points (`hidden_tests_announced`).  With `out`, the fa/en self-check
+    reports are written there too (`self_check_view`: no student id, submission time or lateness).
+    The assignment is looked up from here, else from the notebook's folder upward (`find_for_check`)."""
+    a = as_promised(find_for_check(assignment, notebook), profile)
     chosen = sandbox.choose_level(level)
-    data = prepare_data(assignment=assignment, profile=profile, data_root=data_root)  # what the kernel binds
+    data = prepare_data(assignment=str(a.directory), profile=profile, data_root=data_root)  # what the kernel binds
     # its kernel starts while the notebook is read and repaired and the graders are collected
     pool = Pool(a, level=chosen, profile=profile, data_root=data_root, refill=False)
     try:
@@ -190,10 +194,59 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
                                   data=data, pool=pool)
     finally:
         pool.close()
+    withheld = _withheld(a)
+    if withheld and not any(m.key == "hidden_tests_announced" for m in result.messages):  # a student bundle
+        result = dataclasses.replace(result, messages=(*result.messages, outcome.hidden_announcement(
+            withheld, result.questions)))
     if out:
-        report.render_reports(view(result, a), out, assignment_title=a.title, course=a.course, messages=a.messages,
-                              timezone=a.timezone)
+        report.render_reports(self_check_view(result), out, assignment_title=a.title, course=a.course,
+                              messages=a.messages, timezone=a.timezone)
     return result
+
+
+def _withheld(a: assignment_mod.Assignment) -> list[float]:
+    """The points of each test a student bundle cut from its graders, from the bundle's `withheld.toml`
+    (`davar export-public`: their names, questions and points; a test whose points its source does not
+    state counts 0); none in a course repository, where a check deselects its hidden tests itself."""
+    path = a.directory.parent.parent / "withheld.toml"  # davar.public.bundle.WITHHELD, in the bundle's root
+    if not path.is_file():
+        return []
+    tests = tomllib.loads(path.read_text("utf-8")).get("tests", [])
+    return [float(t.get("points", 0.0)) for t in tests for _ in range(int(t.get("instances", 1)))]
+
+
+def find_for_check(assignment: str, notebook: Path) -> assignment_mod.Assignment:
+    """The assignment a student checks: by id or folder as every command finds it, else, where no course
+    is found from here ($DAVAR_COURSE, --course, davar.toml from the current folder upward), in the course
+    holding the notebook (a student's copy inside the bundle).  Neither: `check_no_course`, saying where to
+    run it."""
+    try:
+        return assignment_mod.find(assignment)
+    except AssignmentError as e:
+        if e.key != "course_not_found":
+            raise
+    try:
+        root = assignment_mod.course_root(Path(notebook).resolve().parent)
+    except AssignmentError:
+        raise AssignmentError("check_no_course", assignment=assignment, here=str(Path.cwd())) from None
+    return assignment_mod.find(root / "graders" / assignment)
+
+
+def as_promised(a: assignment_mod.Assignment, profile: str) -> assignment_mod.Assignment:
+    """`a` with `profile`'s limits no stricter than the assignment's own `[limits]`, what the handout
+    promises a student (a profile's shorter cell timeout is for the TA's batch, not for a self-check)."""
+    chosen = a.profiles.get(profile)
+    if chosen is None:
+        return a
+    base = a.base_limits
+    kept = {k: v for k, v in chosen.limits.items() if v >= getattr(base, k)}
+    return dataclasses.replace(a, profiles={**a.profiles, profile: dataclasses.replace(chosen, limits=kept)})
+
+
+def self_check_view(result: SubmissionResult) -> SubmissionResult:
+    """A self-check's result as its reports show it: no student id (a file name), no submission time (a
+    file's time) and no lateness; nothing of it is graded."""
+    return dataclasses.replace(result, student="", display_name="", submitted_at="", time_source="", lateness=None)
 
 
 def audit_key(*, assignment: str, sandbox_level: str = "strict", allow_weak_sandbox: bool = False,

@@ -154,9 +154,10 @@ class Tree:
     size: int  # the files' total bytes, as `lstat` says
 
 
-def scan_tree(root: Path, *, ignore: Collection[str] = ()) -> Tree:
+def scan_tree(root: Path, *, ignore: Collection[str] = (), marker: str = "") -> Tree:
     """Every regular file under `root`, links not followed (a linked folder is not entered, but recorded
-    as skipped); entries named in `ignore` are left out altogether, folders with what they hold."""
+    as skipped); entries named in `ignore` are left out altogether, folders with what they hold, and so are
+    folders holding a file named `marker`."""
     files: list[PurePath] = []
     skipped: list[tuple[PurePath, str]] = []
     size = 0
@@ -170,7 +171,8 @@ def scan_tree(root: Path, *, ignore: Collection[str] = ()) -> Tree:
                 st = entry.stat(follow_symlinks=False)
                 what = kind(st.st_mode)
                 if what == "directory":
-                    todo.append(rel / entry.name)
+                    if not (marker and os.path.lexists(Path(entry.path) / marker)):
+                        todo.append(rel / entry.name)
                 elif what == "file":
                     files.append(rel / entry.name)
                     size += st.st_size

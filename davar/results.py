@@ -106,8 +106,9 @@ class CellRecord:
     execution_count: int | None
     duration_s: float
     status: CellStatus
-    # A cell that raised ("error"): what, and the names its code would have defined (davar.run.cell_names), so
-    # a grader's missing name can point at it.
+    # A cell that raised ("error"): what; and any cell that did not run through (raised, stopped, never
+    # started): the names its code would have defined (davar.run.cell_names), so a grader's missing name can
+    # point at it.
     error_name: str = ""
     error_value: str = ""
     defines: tuple[str, ...] = ()

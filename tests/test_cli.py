@@ -2,15 +2,21 @@
 `davar scores import` (from the gradebook alone)."""
 
 import json
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from davar import cli
+from davar import cli, commands
 from davar.book import gradebook
+from davar.grading.outcome import public_view
+from davar.reporting import report
 from davar.run import sandbox
 
 SAMPLE = Path(__file__).resolve().parent.parent / "submissions" / "iust-dl-1403-hw2" / "under_threshold" / "HW2_CNN.ipynb"
+
+BIDI_MARKS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 pytestmark = pytest.mark.skipif(sandbox.detect().best == "none", reason="needs bubblewrap")
 
@@ -20,15 +26,94 @@ def test_check_prints_a_persian_table_and_fails_on_a_failed_public_test(hw2, cap
     assert cli.main(["check", str(hw2.directory), str(SAMPLE), "--lang", "fa"]) == 1
     out = capsys.readouterr().out
     assert "دقت روی دادهٔ آزمایشی بالای آستانه" in out and "مردود" in out and "۰/۵" in out
-    assert "hidden" not in out and "پنهان" not in out  # public graders only
+    assert "hidden_accuracy" not in out and "دقت روی دادهٔ پنهان" not in out  # public graders only ...
+    # ... and the hidden test announced by number and points, with the most this check can give
+    assert re.search("تصحیح دستیار [۰-۹]+ آزمون پنهان دیگر به ارزش [۰-۹٫]+ نمره", out) and "حداکثر" in out
+    assert not set(out) & set(BIDI_MARKS)  # a terminal shows them as gaps and breaks the table's borders
 
 
-def test_check_json_is_the_public_result(hw2, capsys, tmp_path):
-    assert cli.main(["check", str(hw2.directory), str(SAMPLE), "--json", "--report", str(tmp_path)]) == 1
-    result = json.loads(capsys.readouterr().out)
-    assert result["status"] == "graded" and result["score"] == 2 and result["max_score"] == 12
-    assert {t["id"] for q in result["questions"] for t in q["tests"]} == {"model_is_cnn", "train_accuracy", "test_accuracy"}
-    assert (tmp_path / "report.fa.html").is_file() and (tmp_path / "report.en.html").is_file()
+def test_check_json_is_the_public_result_the_tas_grade_gives(hw2, corpus, capsys, tmp_path):
+    assert cli.main(["check", str(hw2.directory), str(SAMPLE.parent), "--json", "--report", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    checked = {(q["id"], t["id"]): (t["outcome"], t["points"], t["max_points"])
+               for q in result["questions"] for t in q["tests"]}
+    graded = corpus("iust-dl-1403-hw2")[1]["under_threshold"]  # the TA's `davar grade` of the same notebook
+    assert checked == {(q.id, t.id): (t.outcome, t.points, t.max_points)
+                       for q in public_view(graded).questions for t in q.tests}
+    assert result["score"] == public_view(graded).score and result["max_score"] == public_view(graded).max_score
+    assert checked[("5", "test_accuracy")] == ("failed", 0, 5) and result["status"] == "graded"
+    assert "\x1b" not in captured.out and result["figures"] == []  # figures only with --figures
+    assert result["student"] == "" and result["submitted_at"] == "" and result["lateness"] is None
+    # the report's path is printed, and the self-check report has no student id, submission time or lateness
+    assert f"Report: {(tmp_path / 'report.en.html').resolve()}" in captured.err
+    assert (tmp_path / "report.fa.html").is_file()
+    page = (tmp_path / "report.en.html").read_text(encoding="utf-8")
+    words = report.labels()
+    assert not [k for k in ("student", "submitted_at", "deadline", "lateness", "late_penalty")
+                if words[k]["en"] in page[page.index("<body"):]]
+
+
+#: What a check says about the hidden test of `CHECKED`, its notebook cut short and a near-miss name.
+CHECKED = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=2)
+def test_answer(sub):
+    expect(sub.value("answer") == 42, "assertion", detail="answer")
+
+@pytest.mark.davar(question="1", points=1)
+def test_predict(sub):
+    expect(sub.value("predict") == 1, "assertion", detail="predict")
+
+@pytest.mark.davar(question="1", points=3, hidden=True)
+def test_secret(sub):
+    expect(sub.value("answer") == 42, "assertion", detail="a secret")
+'''
+
+
+def test_a_check_says_what_stopped_the_notebook_first_and_what_it_cannot_grade(tmp_path, one_question, capsys,
+                                                                                monkeypatch):
+    """The cell that stopped the run comes first with its line; a name its later cell defines is "not run:
+    the notebook stopped at cell N"; a near-miss name gets a hint; the hidden test is announced."""
+    monkeypatch.setenv("COLUMNS", "300")
+    graders = one_question(tmp_path / "graders" / "tiny", CHECKED, points=6, extra='on_cell_error = "stop"')
+    nb = tmp_path / "mine" / "hw.ipynb"
+    nb.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# mine"), nbformat.v4.new_code_cell("predict_labels = 1"),
+        nbformat.v4.new_code_cell("x = 1\ny = x / 0"), nbformat.v4.new_code_cell("answer = 42")]), nb)
+    assert cli.main(["check", str(graders), str(nb), "--report", str(tmp_path / "reports")]) == 1
+    out = capsys.readouterr().out
+    first, line = out.splitlines()[:2]
+    assert first == "hw.ipynb: cell 3 raised ZeroDivisionError: division by zero; the cells after it did not run."
+    assert line == "hw.ipynb, cell 3, line 2: y = x / 0"
+    assert ("Not run: hw.ipynb stopped at cell 3 (ZeroDivisionError: division by zero), so cell 4, which defines "
+            "`answer`, never ran.") in out
+    assert "The notebook does not define `predict`. Did you mean `predict_labels`?" in out
+    assert "also runs 1 hidden test(s) worth 3 point(s)" in out and "at most 3 point(s)" in out
+    assert "a secret" not in out and "secret" not in out
+    page = (tmp_path / "reports" / "report.en.html").read_text(encoding="utf-8")
+    assert "Cell 3, line 2" in page and "Cell In[" not in page  # one cell numbering: the traceback's too
+
+
+def test_a_check_finds_the_course_above_the_notebook_or_says_where_to_run(repo, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DAVAR_COURSE", raising=False)
+    found = commands.find_for_check("iust-dl-1403-hw2", repo / "submissions" / "iust-dl-1403-hw2" / "x.ipynb")
+    assert found.directory == repo / "graders" / "iust-dl-1403-hw2"  # the notebook lies inside the course
+    assert cli.main(["check", "iust-dl-1403-hw2", str(tmp_path / "hw.ipynb")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot find the graders of iust-dl-1403-hw2" in err and "davar --course BUNDLE check" in err
+
+
+def test_a_check_keeps_the_limits_the_handout_promises(hw2):
+    """The stand-in profile stops a cell at 180 s for the TA's batch; the handout promises 5 minutes."""
+    assert hw2.limits("standin").cell_timeout_s == 180 and hw2.base_limits.cell_timeout_s == 300
+    promised = commands.as_promised(hw2, "standin")
+    assert promised.limits("standin").cell_timeout_s == 300 and promised.limits("standin").total_timeout_s == 900
+    assert hw2.limits("standin").cell_timeout_s == 180  # the TA's assignment is left as it was
 
 
 def test_unknown_assignment_is_a_usage_error(capsys):
@@ -142,3 +227,97 @@ def test_every_option_of_every_subcommand_says_what_it_does_and_its_default():
             if not action.help or (optional_value and "default" not in action.help):
                 undocumented.append(f"{parser.prog} {action.dest}")
     assert undocumented == []
+
+
+#: A hidden test written first that changes what a public test finds: the grade runs it after the public ones.
+ORDERED = '''
+import pytest
+from davar import expect
+
+SEEN = []
+
+@pytest.mark.davar(question="1", points=3, hidden=True)
+def test_secret(sub):
+    SEEN.append("secret")
+    expect(sub.value("answer") == 42, "assertion", detail="secret")
+
+@pytest.mark.davar(question="1", points=2)
+def test_answer(sub):
+    expect(sub.value("answer") == 42 and not SEEN, "assertion", detail="answer")
+'''
+
+
+def test_check_and_grade_run_the_public_tests_alike(tmp_path, one_question):
+    """A check leaves the hidden tests out; the grade runs them after the public ones, so a hidden test that
+    changes what the public ones find cannot make the grade's public outcomes differ from the check's."""
+    from davar.grading.grade import grade_submission
+    from davar.intake import inbox
+
+    graders = one_question(tmp_path / "graders" / "tiny", ORDERED, points=5)
+    nb = tmp_path / "subs" / "s1" / "hw.ipynb"
+    nb.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")]), nb)
+    a = commands.assignment_mod.load(graders)
+    [submission] = inbox.collect(tmp_path / "subs", a)
+    graded = grade_submission(submission, a, level=sandbox.choose_level("auto"), data_root=tmp_path / "data")
+    checked = commands.check(assignment=str(graders), notebook=nb, data_root=tmp_path / "data")
+    assert [(t.id, t.outcome) for q in graded.questions for t in q.tests] == [("answer", "passed"), ("secret", "passed")]
+    def shown(result):
+        return [(q.id, q.max_points, [(t.id, t.outcome, t.points, t.max_points, t.messages) for t in q.tests])
+                for q in result.questions]
+    assert shown(public_view(graded)) == shown(checked) and checked.score == 2
+
+
+@pytest.mark.parametrize("assignment_id", sorted(p.name for p in (SAMPLE.parents[2]).iterdir() if p.is_dir()))
+def test_check_gives_every_sample_the_public_outcomes_and_points_of_its_grade(assignment_id, corpus):
+    """Every sample of every assignment: what `davar check` shows (the grade's run, its hidden tests left out:
+    `public_view`; check and grade share that run but for the hidden tests, run last) has the grade's public
+    outcomes and points, and announces exactly the hidden tests' number and points.  The samples' grades are
+    the corpus the course tests grade anyway: nothing runs twice."""
+    from davar.grading.outcome import hidden_announcement
+
+    _, results = corpus(assignment_id)
+    assert results
+    for student, graded in results.items():
+        checked = public_view(graded)
+        public = {(q.id, t.id): (t.outcome, t.points, t.max_points) for q in graded.questions for t in q.tests
+                  if not t.hidden}
+        assert {(q.id, t.id): (t.outcome, t.points, t.max_points) for q in checked.questions for t in q.tests} == \
+            public, student
+        for q in checked.questions:
+            assert q.manual or q.max_points == sum(t.max_points for t in q.tests), (student, q.id)
+        hidden = [t.max_points for q in graded.questions for t in q.tests if t.hidden]
+        told = hidden_announcement(hidden, checked.questions).values
+        assert told["count"] == len(hidden) and told["points"] == sum(hidden), student
+        assert checked.score == round(graded.score - sum(t.points for q in graded.questions for t in q.tests
+                                                           if t.hidden), 6), student
+
+
+def test_a_bundles_withheld_tests_are_what_its_check_announces(tmp_path, one_question):
+    """In a student bundle the hidden tests are cut from the graders: its withheld.toml says how many and
+    what they are worth (a parametrized test once per instance; points its source does not state count 0)."""
+    graders = one_question(tmp_path / "graders" / "tiny", CHECKED, points=6)
+    a = commands.assignment_mod.load(graders)
+    assert commands._withheld(a) == []  # a course repository: the check deselects its hidden tests itself
+    (tmp_path / "withheld.toml").write_text(
+        '[[tests]]\nname = "test_secret"\nquestion = "1"\npoints = 3.0\ninstances = 2\nreason = "hidden"\n'
+        '[[tests]]\nname = "test_key"\nquestion = "1"\nreason = "answer_key"\n', encoding="utf-8")
+    assert commands._withheld(a) == [3.0, 3.0, 0.0]
+
+
+def test_check_json_has_no_escape_codes_and_figures_only_when_asked():
+    from davar.results import CellRecord, ExecutionRecord, Figure, SandboxRecord, SubmissionResult
+
+    cells = (CellRecord(index=3, execution_count=2, duration_s=0, status="error"),)
+    result = SubmissionResult(
+        assignment="a", student="", digest="sha256:00", status="execution_error", questions=(),
+        sandbox=SandboxRecord(level="none", network=True), figures=(Figure(notebook="hw.ipynb", cell=3,
+                                                                            mime="image/png", data="iVBORw0K"),),
+        executions=(ExecutionRecord(notebook="hw.ipynb", status="error", cells=cells, failing_cell=3,
+                                    traceback="Cell \x1b[0;32mIn[2]\x1b[0m, line 1\n\x1b[0;31m----> 1\x1b[0m 1/0"),))
+    plain = json.loads(cli.check_json(result))
+    assert plain["figures"] == [] and plain["executions"][0]["traceback"] == "Cell 4, line 1\n----> 1 1/0"
+    # one numbering: the cell the traceback and the messages call 4 is 4 in the JSON too
+    assert plain["executions"][0]["failing_cell"] == 4 and plain["executions"][0]["cells"][0]["index"] == 4
+    with_figures = json.loads(cli.check_json(result, figures=True))
+    assert with_figures["figures"][0]["data"] == "iVBORw0K" and with_figures["figures"][0]["cell"] == 4

@@ -12,12 +12,15 @@ one more row: `overrides` returns them all, oldest first.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from davar.assignment import RubricItem
 from davar.book.overrides import Override
 from davar.book.scores import ManualScore
 from davar.results import SubmissionResult, from_json
@@ -50,6 +53,14 @@ CREATE TABLE IF NOT EXISTS manual_scores (
     imported_at TEXT NOT NULL,
     source      TEXT NOT NULL,
     deleted_at  TEXT  -- set by delete_manual; NULL while the score counts
+);
+CREATE TABLE IF NOT EXISTS rubrics (  -- a TA's edit of a manual question's rubric in `davar review`
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment  TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    items       TEXT NOT NULL,  -- JSON: [{"text": {"fa": ..., "en": ...}, "points": ...}, ...]
+    made_by     TEXT NOT NULL,
+    made_at     TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS overrides (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -137,6 +148,14 @@ def latest(path: Path, assignment: str) -> list[SubmissionResult]:
     return [from_json(text) for text in latest_json(path, assignment)]
 
 
+def latest_of(path: Path, assignment: str, student: str) -> SubmissionResult | None:
+    """One student's newest result (None when the gradebook has none)."""
+    with closing(connect(path)) as db:
+        row = db.execute("SELECT result_json FROM results WHERE assignment = ? AND student = ? ORDER BY id DESC"
+                         " LIMIT 1", (assignment, student)).fetchone()
+    return from_json(row[0]) if row else None
+
+
 def history(path: Path, assignment: str, student: str) -> list[SubmissionResult]:
     with closing(connect(path)) as db:
         rows = db.execute("SELECT result_json FROM results WHERE assignment = ? AND student = ? ORDER BY id",
@@ -151,6 +170,69 @@ def add_manual(path: Path, assignment: str, scores: list[ManualScore]) -> None:
             "INSERT INTO manual_scores (assignment, student, question, points, comment, lang, imported_at, source)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(assignment, s.student, s.question, s.points, s.comment, s.lang, s.imported_at, s.source) for s in scores])
+
+
+def manual_version(path: Path, assignment: str, student: str, question: str) -> int:
+    """The version of a student's manual score of one question: the row id of the one that counts, 0 for none."""
+    with closing(connect(path)) as db:
+        return _version(db, assignment, student, question)
+
+
+def _version(db: sqlite3.Connection, assignment: str, student: str, question: str) -> int:
+    row = db.execute("SELECT MAX(id) FROM manual_scores WHERE assignment = ? AND student = ? AND question = ?"
+                     " AND deleted_at IS NULL", (assignment, student, question)).fetchone()
+    return int(row[0] or 0)
+
+
+def save_manual(path: Path, assignment: str, score: ManualScore, *, version: int) -> tuple[bool, int]:
+    """Store one manual score if the one that counts is still `version` (what the TA saw: optimistic
+    versioning, for several TAs at once); return (stored, the version that counts now).  A score made
+    on an older version is a conflict: it is kept in the history, marked deleted at once, and does not
+    count, so nothing is silently overwritten and nothing is lost."""
+    s = score
+    with closing(connect(path)) as db:
+        db.execute("BEGIN IMMEDIATE")  # the check and the insert in one write transaction
+        try:
+            current = _version(db, assignment, s.student, s.question)
+            stale = None if current == version else datetime.now(UTC).isoformat(timespec="seconds")
+            cursor = db.execute(
+                "INSERT INTO manual_scores (assignment, student, question, points, comment, lang, imported_at, source,"
+                " deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (assignment, s.student, s.question, s.points, s.comment, s.lang, s.imported_at, s.source, stale))
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+    return (True, int(cursor.lastrowid or 0)) if stale is None else (False, current)
+
+
+def add_rubric(path: Path, assignment: str, question: str, items: Sequence[RubricItem], by: str) -> None:
+    """A TA's rubric of a manual question, one more row (the earlier ones stay)."""
+    text = json.dumps([{"text": i.text, "points": i.points} for i in items], ensure_ascii=False)
+    with closing(connect(path)) as db, db:
+        db.execute("INSERT INTO rubrics (assignment, question, items, made_by, made_at) VALUES (?, ?, ?, ?, ?)",
+                   (assignment, question, text, by, datetime.now(UTC).isoformat(timespec="seconds")))
+
+
+def rubric(path: Path, assignment: str, question: str) -> tuple[RubricItem, ...] | None:
+    """The latest rubric a TA saved for a manual question; None when none was (assignment.toml's counts)."""
+    with closing(connect(path)) as db:
+        row = db.execute("SELECT items FROM rubrics WHERE assignment = ? AND question = ? ORDER BY id DESC LIMIT 1",
+                         (assignment, question)).fetchone()
+    if row is None:
+        return None
+    return tuple(RubricItem(text=dict(i["text"]), points=float(i["points"])) for i in json.loads(row[0]))
+
+
+def manual_history(path: Path, assignment: str, student: str, question: str) -> list[tuple[ManualScore, bool]]:
+    """Every manual score of a student's question ever stored, oldest first, each with whether it still counts
+    (False: deleted, or a conflicting attempt `save_manual` kept)."""
+    with closing(connect(path)) as db:
+        rows = db.execute("SELECT student, question, points, comment, lang, imported_at, source, deleted_at"
+                          " FROM manual_scores WHERE assignment = ? AND student = ? AND question = ? ORDER BY id",
+                          (assignment, student, question)).fetchall()
+    return [(ManualScore(student=r[0], question=r[1], points=r[2], comment=r[3], lang=r[4], imported_at=r[5],
+                         source=r[6]), r[7] is None) for r in rows]
 
 
 def students(path: Path, assignment: str) -> set[str]:

@@ -4,6 +4,7 @@ it is built (and tested) the same with or without pytest."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -39,11 +40,13 @@ class Ran(NamedTuple):
 
 def build_result(assignment: Assignment, submission: Submission, tests: Iterable[tuple[str, TestResult]],
                  ran: Mapping[str, Ran], *, level: Level, profile: str, public_only: bool = False,
-                 notes: Sequence[Message] = (), blocked_before: Sequence[dict[str, str]] = ()) -> SubmissionResult:
+                 notes: Sequence[Message] = (), blocked_before: Sequence[dict[str, str]] = (),
+                 hidden: Sequence[float] = ()) -> SubmissionResult:
     """`tests` are (question id, result) in the order they ran, `ran` the notebooks' runs by name; `notes`
     the submission-level messages gathered while running; `blocked_before` what the original runs of the
     notebooks restored from snapshots attempted.  Public-only, a question keeps only the points of the
-    tests that ran."""
+    tests that ran, and the hidden tests left out (`hidden`: each one's points) are announced by their
+    number and points alone (`hidden_tests_announced`), with the most this check can give."""
     runs = [ran[nb] for nb in assignment.notebooks if nb in ran]
     by_q: dict[str, list[TestResult]] = {}
     for qid, t in tests:
@@ -76,6 +79,8 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
             messages.append(catalogue.message(execution.reason or "kernel_died", {
                 "notebook": execution.notebook, "cell": (execution.failing_cell or 0) + 1,
                 **_limit_values(assignment.limits(profile))}))
+    if public_only and hidden:
+        messages.append(hidden_announcement(hidden, questions))
     statuses = {_as_submitted(e) for e in executions}
     status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
                       else "graded")
@@ -89,6 +94,30 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=_versions(),
         messages=tuple(messages), figures=tuple(f for run in runs for f in run.figures),
         submitted_at=submission.submitted_at, time_source=submission.time_source)
+
+
+def public_view(result: SubmissionResult) -> SubmissionResult:
+    """What a student's `davar check` of the same notebook gives, read from the TA's result (`davar grade`):
+    its hidden tests left out, a question left with none of its automatic tests dropped, each question worth
+    what its remaining tests are (as `build_result` builds a public-only result).  The grade runs a notebook's
+    hidden tests after its public ones (davar.grading.plugin), so these ran as a check runs them."""
+    questions = []
+    for q in result.questions:
+        if q.manual:
+            questions.append(q)
+            continue
+        public = tuple(t for t in q.tests if not t.hidden)
+        if public:
+            questions.append(dataclasses.replace(q, tests=public, max_points=sum(t.max_points for t in public)))
+    return dataclasses.replace(result, questions=tuple(questions))
+
+
+def hidden_announcement(hidden: Sequence[float], questions: Sequence[QuestionResult]) -> Message:
+    """What a self-check says of the hidden tests it left out: how many, their points, and the most the
+    check itself can give (its automatic tests' points): never their names or content."""
+    reachable = sum(t.max_points for q in questions for t in q.tests if t.outcome != "manual")
+    return catalogue.message("hidden_tests_announced", {"count": len(hidden), "points": round(sum(hidden), 6),
+                                                        "reachable": round(reachable, 6)})
 
 
 #: Cells that raised listed one by one in the messages; the rest are counted (each is in the result's cells).

@@ -41,6 +41,24 @@ _grading = pytest.StashKey[api.Grading]()
 _verdict = pytest.StashKey[api.Verdict]()
 
 
+def _near_miss(name: str, notebook: Path | None) -> str:
+    """The name the notebook defines that is closest to `name` (`predict_labels` for `predict`), read from its
+    cells' source, never run; "" when none is close or the notebook cannot be read."""
+    import difflib
+
+    from davar.intake import repair
+    from davar.run import cell_names
+
+    if notebook is None:
+        return ""
+    try:
+        cells = repair.load(notebook)[0].cells
+    except Exception:  # a notebook davar could not read: no hint, the missing name still says what is wrong
+        return ""
+    names = {n for c in cells if c.cell_type == "code" for n in cell_names.defined(c.source)}
+    return next(iter(difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)), "")
+
+
 # --------------------------------------------------------------------------- options
 
 
@@ -167,6 +185,7 @@ class GradingSession:
         self.harness_error: BaseException | None = None  # davar itself could not run the submission: no result
         self.result: SubmissionResult | None = None
         self._last: dict[str, str] = {}  # notebook -> nodeid of the last test that needs it
+        self.hidden: tuple[float, ...] = ()  # the points of each hidden test a public-only run left out
 
     @property
     def assignment(self) -> Assignment:
@@ -215,6 +234,7 @@ class GradingSession:
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
+        self.hidden = tuple(item.stash[_grading].points for item in drop)  # announced, not shown (a check)
         totals: dict[str, float] = {}
         for item in items:
             grading = item.stash[_grading]
@@ -225,8 +245,11 @@ class GradingSession:
                     raise pytest.UsageError(
                         f"question {question.id}: graders give {totals.get(question.id, 0.0)} points, "
                         f"assignment.toml says {question.points}")
-        # One notebook's tests together, in the assignment's order: one kernel up at a time.
-        items.sort(key=lambda item: self.assignment.notebooks.index(self._notebook_of(item)))
+        # One notebook's tests together, in the assignment's order: one kernel up at a time; its hidden tests
+        # after its public ones, so that these meet the kernel as a student's `davar check` (public tests only)
+        # leaves it: check and grade give the public tests the same outcomes from the same state.
+        items.sort(key=lambda item: (self.assignment.notebooks.index(self._notebook_of(item)),
+                                     item.stash[_grading].hidden))
         self._last = {self._notebook_of(item): item.nodeid for item in items}
 
     # -- running
@@ -281,8 +304,8 @@ class GradingSession:
             outcome = "not_run"
             messages.append(verdict.message(exc.key, exc.values))
         elif isinstance(exc, GradeFailure):
-            outcome = "failed"
             key, values = self._why_missing(item, exc) if isinstance(exc, MissingName) else (exc.key, exc.values)
+            outcome = "not_run" if key == "missing_name_not_run" else "failed"  # its cell never ran
             if not any(m.key in (exc.key, key) for m in messages):
                 messages.append(verdict.message(key, values))
         elif isinstance(exc, AssertionError):
@@ -309,6 +332,14 @@ class GradingSession:
             if cell.status == "error" and name in cell.defines:
                 return "missing_name_raised", {**exc.values, "notebook": execution.notebook, "cell": cell.index + 1,
                                                "error": f"{cell.error_name}: {cell.error_value}"[:300]}
+            if cell.status in ("not_run", "timeout") and name in cell.defines and execution.failing_cell is not None:
+                return "missing_name_not_run", {**exc.values, "notebook": execution.notebook,
+                                                "cell": cell.index + 1, "stopped": execution.failing_cell + 1,
+                                                "error": f"{execution.error_name}: {execution.error_value}"[:300]
+                                                if execution.error_name else execution.reason}
+        if self.kernels is not None and (close := _near_miss(name, self.kernels.submission.notebooks.get(
+                execution.notebook))):
+            return "missing_name_close", {**exc.values, "close": close}
         return exc.key, exc.values
 
     def _title(self, grading: api.Grading, test_id: str) -> dict[str, str]:
@@ -333,7 +364,7 @@ class GradingSession:
             self.result = build_result(
                 self.assignment, kernels.submission, self.tests.values(), kernels.ran, level=kernels.level,
                 profile=kernels.profile, public_only=self.public_only, notes=kernels.notes,
-                blocked_before=kernels.blocked_before)
+                blocked_before=kernels.blocked_before, hidden=self.hidden)
             if self.result_path:
                 Path(self.result_path).write_text(self.result.to_json(), encoding="utf-8")
 

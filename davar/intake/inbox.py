@@ -53,7 +53,9 @@ on a published test split that serves as the hidden set) must not be loadable fr
 beside it.  This is an allow-list, not a deny-list of weight suffixes, because a deny-list
 is beaten by a rename: ``torch.load``, ``np.load``, ``pickle`` and ``keras`` read a file of any name, and
 any kind of file can hold numbers.  Only the TA knows which other files the handout needs, and says so
-in the assignment.  Nothing is left out silently: the result lists what was left out, saved models and
+in the assignment.  A folder holding a `davar.toml` (a course, or the student bundle a submission
+repository commits) is never the student's work: neither its notebooks nor its files are looked at.
+Nothing is left out silently: the result lists what was left out, saved models and
 arrays (`WEIGHTS`: ``*.pt``, ``*.h5``, ``*.npz``, ``*.pkl``, ...) in one message and the rest in another,
 so a TA who sees a needed data file there adds its glob.  A file an `allow` glob lets in under the name of
 a text or image kind (``data.csv``) whose first bytes are those of a pickle, HDF5, NumPy, zip, safetensors
@@ -84,7 +86,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from davar import catalogue, files
-from davar.assignment import Assignment
+from davar.assignment import COURSE_MARKER, Assignment
 from davar.errors import InvalidSubmission, UnsafeFile
 from davar.results import Message
 
@@ -286,7 +288,8 @@ def _entries(folder: Path) -> list[Path]:
 def _notebook_files(folder: Path) -> list[Path]:
     out = []
     for dirpath, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.startswith(".")
+                         and not os.path.lexists(Path(dirpath) / d / COURSE_MARKER))
         out += [Path(dirpath) / f for f in sorted(names) if f.lower().endswith(".ipynb") and not f.startswith(".")
                 and files.is_regular(Path(dirpath) / f)]  # a link or a pipe named .ipynb is no notebook
     return out
@@ -342,7 +345,7 @@ def _one(root: Path, notebooks: dict[str, Path], *, student: str, display_name: 
         tree = files.Tree(files=tuple(PurePath(p.relative_to(root)) for p in notebooks.values()), skipped=(),
                           size=sum(p.stat().st_size for p in notebooks.values()))
     else:
-        tree = files.scan_tree(root, ignore=IGNORED)
+        tree = files.scan_tree(root, ignore=IGNORED, marker=COURSE_MARKER)
     entering, weights, others = admit([r for r in tree.files if r.name not in SAMPLE_FILES], allow)
     left_out = sorted([*weights, *others])
     h, problem = hashlib.sha256(), None

@@ -269,6 +269,38 @@ def clean_terminal_text(text: str) -> str:
     return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
 
 
+_CELL_IN = re.compile(r"\bCell In\[(\d+)\]")
+_ARROW = re.compile(r"^-+> *(\d+) (.*)$")
+
+
+def student_traceback(ex: ExecutionRecord) -> str:
+    """The run's traceback cleaned (`clean_terminal_text`), each IPython "Cell In[n]" (n: the execution count,
+    which davar's own setup cell shifts) renamed "Cell N", the number every message, report and figure gives
+    the cell: its place in the student's notebook, counted from 1 over all cells, markdown included."""
+    number = {c.execution_count: c.index + 1 for c in ex.cells if c.execution_count is not None}
+
+    def renumber(match: re.Match[str]) -> str:
+        count = int(match.group(1))
+        return f"Cell {number[count]}" if count in number else match.group(0)
+
+    return _CELL_IN.sub(renumber, clean_terminal_text(ex.traceback))
+
+
+def failing_line(ex: ExecutionRecord) -> tuple[int, str] | None:
+    """The line of the failing cell that raised, as (line number in the cell, its code), from the first frame
+    of the traceback (the cell's own, even when the error came from a function it called); None without one."""
+    lines = clean_terminal_text(ex.traceback).split("\n")
+    start = next((i for i, line in enumerate(lines) if _CELL_IN.match(line.strip())), None)
+    if start is None:
+        return None
+    for line in lines[start + 1:]:
+        if not line.strip():  # the frame ended without an arrow
+            return None
+        if found := _ARROW.match(line.strip()):
+            return int(found.group(1)), _clip(found.group(2).strip(), 300)
+    return None
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
@@ -573,7 +605,7 @@ def _named(prefix: str, value: str, lang: str) -> Markup:
 
 
 def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
-    traceback, trimmed = trim_traceback(ex.traceback)
+    traceback, trimmed = trim_traceback(student_traceback(ex))
     cells_run = sum(1 for c in ex.cells if c.status != "not_run")
     return {
         "notebook": ex.notebook,
@@ -635,8 +667,8 @@ def _context(
         "dir": DIRECTION[lang],
         "course": isolate(_pick(course, lang), lang),
         # <title>: plain text, its runs of the other direction and the student id isolated
-        "page_title": " — ".join((label_text("page_title", lang), isolate_plain(title, lang),
-                                  first_strong(result.student))),
+        "page_title": " — ".join(part for part in (label_text("page_title", lang), isolate_plain(title, lang),
+                                                   first_strong(result.student)) if part),
         "assignment_title": isolate(title, lang),
         "assignment_id": result.assignment,
         "student": result.student,

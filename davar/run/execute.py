@@ -203,10 +203,10 @@ class _SandboxedKernelManager(AsyncKernelManager):
 
 
 def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[str],
-                      skip: Collection[int] = ()) -> list[str]:
+                      skip: Collection[int] = ()) -> list[tuple[str, str]]:
     """Copy the notebook with a setup cell in front (seeds; the kernel side installed the Colab/Kaggle shim)
     and the student's cells numbered in `skip` reduced to a comment (kept, so every cell keeps its number);
-    return the type of each cell the student wrote."""
+    return the type and source of each cell the student wrote."""
     nb = repair.load(src)[0]  # as davar.intake.repair reads it: outputs dropped, damage repaired, normalized
     for i in skip:
         nb.cells[i].source = SKIPPED_SOURCE
@@ -216,7 +216,7 @@ def _prepare_notebook(src: Path, dest: Path, *, seed: int, frameworks: Sequence[
             cell.metadata["tags"] = [t for t in tags if t != SETUP_TAG]
     code = "".join(_SEED_LINES[k] for k in [None, *frameworks] if k in _SEED_LINES).format(seed=seed)
     setup = nbformat.v4.new_code_cell(code, metadata={"tags": [SETUP_TAG]})
-    student_cells = [c.cell_type for c in nb.cells]
+    student_cells = [(c.cell_type, c.source) for c in nb.cells]
     nb.cells.insert(0, setup)
     # Some editors save no kernel metadata; papermill needs the language, and only Python runs here.
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -265,18 +265,19 @@ class _CellLog:
         if self.output_used > self.output_limit:
             cell["outputs"] = [nbformat.v4.new_output("stream", name="stderr", text="[davar: output truncated]\n")]
 
-    def cell_records(self, cell_types: list[str]) -> tuple[CellRecord, ...]:
-        """One record per code cell of the student's notebook, in the student's numbering."""
+    def cell_records(self, student_cells: list[tuple[str, str]]) -> tuple[CellRecord, ...]:
+        """One record per code cell of the student's notebook, in the student's numbering; a cell that did not
+        run through (raised, stopped or never started) with the names its code would have defined."""
         ran = {self.student_index(i): i for i, ours in self.ours.items() if not ours}
         out = []
-        for j, kind in enumerate(cell_types):
+        for j, (kind, source) in enumerate(student_cells):
             if kind != "code":
                 continue
             i = ran.get(j, -1)  # -1: the cell never started
             unfinished: CellStatus = "timeout" if i == self.current else "not_run"
             count, seconds, status = self.finished.get(i, (None, 0.0, unfinished))
-            out.append(CellRecord(index=j, execution_count=count, duration_s=seconds, status=status,
-                                  **self.errors.get(i, {})))
+            fields = self.errors.get(i) or ({} if status == "ok" else {"defines": cell_names.defined(source)})
+            out.append(CellRecord(index=j, execution_count=count, duration_s=seconds, status=status, **fields))
         return tuple(out)
 
     def first_error(self) -> int | None:
@@ -389,10 +390,10 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         if snapshot is not None:  # nothing of the student's runs: the namespace comes from the snapshot
             source = _prepare_restore(paths.work, snapshot, limits.file_size_mb * 2**20)
         nb_in, nb_out = paths.work / ".davar-input.ipynb", ready.rundir / "executed.ipynb"
-        cell_types = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
+        student_cells = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
                                        skip=skip_cells)
         box.hand_over(paths.work, slot)
-        record = _execute(ready, nb_in, nb_out, notebook=notebook, cell_types=cell_types,
+        record = _execute(ready, nb_in, nb_out, notebook=notebook, student_cells=student_cells,
                           parameters=_parameters(box, paths, ready.public, assignment, profile),
                           allow_errors=assignment.on_cell_error == "continue" and snapshot is None)
         record = _disk_use(record, disk)
@@ -566,7 +567,7 @@ def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parame
         on_cell_start=cells.on_cell_start, on_cell_executed=cells.on_cell_executed, allow_errors=allow_errors)
 
 
-def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, cell_types: list[str],
+def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, student_cells: list[tuple[str, str]],
              parameters: dict, allow_errors: bool) -> ExecutionRecord:
     """Run the notebook in the started kernel under the limits and say what happened: "ok" and "error"
     only while the kernel is still alive, else "dead" or "timeout" with the reason.  "error": a cell raised
@@ -607,7 +608,7 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, cell_typ
     return ExecutionRecord(
         notebook=notebook, status=status, wall_s=round(time.monotonic() - started, 3),
         peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None,
-        cells_total=cell_types.count("code"), cells=cells.cell_records(cell_types),
+        cells_total=sum(kind == "code" for kind, _ in student_cells), cells=cells.cell_records(student_cells),
         failing_cell=cells.student_index(failing), reason=reason, **error)
 
 

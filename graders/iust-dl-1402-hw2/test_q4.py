@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from davar import expect
+from davar import expect, expect_figures, expect_ran_through
 
 Q = "4"
 pytestmark = pytest.mark.davar(question=Q)
@@ -31,20 +31,12 @@ class Params:
 
 @pytest.mark.davar(points=1)
 def test_q4_runs(sub):
-    run = sub.execution
-    if run.status in ("timeout", "dead"):  # stopped by a limit: say which, in the reader's language
-        expect(False, "notebook_stopped", notebook=run.notebook, cell=(run.failing_cell or 0) + 1,
-               reason=run.reason or "kernel_died")
-    expect(sub.ran_ok, "notebook_ran", notebook=run.notebook, cells=run.cells_total,
-           cell=(run.failing_cell or 0) + 1, error=run.error_name or run.status)
+    expect_ran_through(sub)
 
 
 @pytest.mark.davar(points=2)
 def test_q4_figures(sub, assignment):
-    expected = assignment.question(Q).params(Params).min_figures
-    figures = sub.figures()
-    expect(len(figures) >= expected, "figures_drawn", notebook=sub.execution.notebook, count=len(figures),
-           expected=expected)
+    expect_figures(sub, assignment.question(Q).params(Params).min_figures)
 
 
 def _problem(runs, optimizers, learning_rates, steps) -> tuple[str, str] | None:

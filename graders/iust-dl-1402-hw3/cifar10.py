@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from davar.datasets import native, standin
+from davar.datasets import native, shapes, standin
 
 #: Bump when the generator changes: a root built by another version is rebuilt.
 CIFAR10_VERSION = "cifar10-v2"
@@ -93,20 +93,6 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(h % 1.0, s, v), dtype=np.float32) * 255
 
 
-def _shape_mask(kind: int, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, r: float) -> np.ndarray:
-    dy, dx = yy - cy, xx - cx
-    if kind == 0:                                                   # disc
-        return dy ** 2 + dx ** 2 <= r ** 2
-    if kind == 1:                                                   # square
-        return (np.abs(dy) <= r * 0.85) & (np.abs(dx) <= r * 0.85)
-    if kind == 2:                                                   # triangle, point up
-        return (dy <= r * 0.8) & (dy >= -r) & (np.abs(dx) <= (dy + r) * 0.6)
-    if kind == 3:                                                   # ring
-        d = np.sqrt(dy ** 2 + dx ** 2)
-        return (d <= r) & (d >= r * 0.55)
-    return (np.abs(dy) <= r * 0.3) & (np.abs(dx) <= r) | (np.abs(dx) <= r * 0.3) & (np.abs(dy) <= r)   # cross
-
-
 def _draw(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """n images (uint8, N×32×32×3) and balanced, shuffled labels."""
     labels = rng.permutation(np.arange(n) % len(CLASSES)).astype(np.int64)
@@ -121,7 +107,7 @@ def _draw(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         colour = _hsv_to_rgb(c / len(CLASSES) + rng.normal(0, 0.015), rng.uniform(0.7, 1.0), rng.uniform(0.75, 1.0))
         r = rng.uniform(6, 11)
         cy, cx = rng.uniform(r, SIZE - r, size=2)
-        mask = _shape_mask(int(c) % 5, yy, xx, cy, cx, r)
+        mask = shapes.mask(int(c) % 5, yy, xx, cy, cx, r)
         image[mask] = colour
         image += rng.normal(0, rng.uniform(4, 12), size=image.shape)
         images[i] = np.clip(np.rint(image), 0, 255).astype(np.uint8)

@@ -781,3 +781,36 @@ def test_an_override_of_a_withheld_hidden_test_gives_nothing_away():
     body = _body(report.render_report(_overridden(points=4, test="hidden_accuracy", outcome="failed", auto_points=0),
                                       "en", release_hidden=False))
     assert 'class="decision"' not in body and "rescales" not in body and "SECRET" not in body
+
+
+def test_the_failing_line_and_one_cell_numbering_in_the_traceback():
+    """IPython names a cell by its execution count (davar's setup cell runs first): the traceback shows the
+    cell's number in the notebook, the one messages give; the failing line is the failing cell's own."""
+    tb = ("\x1b[0;31mZeroDivisionError\x1b[0m  Traceback (most recent call last)\n"
+          "Cell \x1b[0;32mIn[5]\x1b[0m, line 3\n      1 x = 1\n      2 # train\n\x1b[0;32m----> 3\x1b[0m train()\n\n"
+          "Cell In[4], line 2, in train()\n      1 def train():\n----> 2     return 1 / 0\n\n"
+          "ZeroDivisionError: division by zero")
+    cells = (CellRecord(index=0, execution_count=None, duration_s=0, status="ok"),  # markdown: never counted
+             CellRecord(index=2, execution_count=4, duration_s=0, status="ok"),
+             CellRecord(index=4, execution_count=5, duration_s=0, status="error"))
+    ex = ExecutionRecord(notebook="hw.ipynb", status="error", cells=cells, failing_cell=4, traceback=tb)
+    assert report.failing_line(ex) == (3, "train()")
+    shown = report.student_traceback(ex)
+    assert "Cell 5, line 3" in shown and "Cell 3, line 2, in train()" in shown and "In[" not in shown
+    assert "\x1b" not in shown
+    assert report.failing_line(dataclasses.replace(ex, traceback="")) is None
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_a_self_check_report_has_no_student_id_submission_time_or_lateness(lang):
+    from davar.commands import self_check_view
+
+    late = Lateness(submitted_at="2026-12-01T10:00:00+03:30", deadline="2025-04-05T23:59:00+03:30",
+                    late_s=52_000_000, days_late=606, penalty=1.0, policy="per_day")
+    result = dataclasses.replace(graded(), submitted_at=late.submitted_at, time_source="file", lateness=late)
+    words = report.labels()
+    assert all(words[k][lang] in report.render_report(result, lang) for k in ("student", "submitted_at", "lateness"))
+    page = report.render_report(self_check_view(result), lang)
+    assert not [k for k in ("student", "submitted_at", "deadline", "lateness", "late_penalty")
+                if words[k][lang] in _body(page)]
+    assert "40012345" not in page and ("۶۰۶" if lang == "fa" else "606") not in _body(page)
