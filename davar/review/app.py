@@ -26,6 +26,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -43,6 +44,7 @@ from davar.book import decisions, gradebook, scores
 from davar.book.view import view
 from davar.errors import DavarError
 from davar.intake import inbox
+from davar.reporting import report
 from davar.review import render
 
 COOKIE = "davar_review"
@@ -243,7 +245,8 @@ def create_app(review: Review) -> Starlette:
             notebook=notebook is not None, current=current,
             version=gradebook.manual_version(review.book, a.id, student, q.id), result=shown,
             history=list(reversed(history)), problem=problem, problem_values=problem_values or {},
-            typed=typed or {}, rubric=rubric, rubric_text=rubric_text(rubric))
+            typed=typed or {}, rubric=rubric, rubric_text=rubric_text(rubric),
+            when=lambda value: report.format_timestamp(value, session.lang, ZoneInfo(a.timezone)))
 
     def save(request: Request, session: Session, q: Question, student: str,
              students: list[str]) -> Response:

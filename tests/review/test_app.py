@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
 
 from davar import commands
 from davar.book import gradebook
+from davar.reporting import report as report_mod
 from davar.review import app as review_app
 
 BASE = "http://127.0.0.1:8765"
@@ -56,6 +58,9 @@ def test_a_score_lands_in_the_gradebook_with_who_and_when_and_in_the_report(revi
     [score] = gradebook.manual(review.book, "m")
     assert (score.student, score.question, score.points, score.source) == ("40010001", "3", 7.5, "review:TA one")
     assert score.imported_at
+    shown = client.get("/q/3/40010001").text  # the time in the assignment's zone and the TA's calendar, not ISO
+    assert score.imported_at not in shown and report_mod.format_timestamp(
+        score.imported_at, "en", ZoneInfo(a.timezone)) in shown
     assert "1 of 2" in client.get("/").text  # progress of the question
     commands.report_all(assignment=str(a.directory), out=out)
     report = (out / "m" / "40010001" / "report.fa.html").read_text("utf-8")
