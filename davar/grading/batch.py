@@ -53,6 +53,7 @@ import dataclasses
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import queue
 import shutil
@@ -449,9 +450,12 @@ def _start_worker(slots: Any, driver: int, began: Any, warm: Job | None) -> None
     _slot = slots.get()
     _began = began
     if warm is not None:
-        from davar.run.pool import for_slot
+        from davar.run import pool
 
-        for_slot(warm.assignment, level=warm.level, profile=warm.profile, slot=_slot, data_root=warm.data_root)
+        pool.for_slot(warm.assignment, level=warm.level, profile=warm.profile, slot=_slot, data_root=warm.data_root)
+        # A worker leaves through multiprocessing's exit, which joins every thread (the pool's starts included)
+        # before `atexit` runs; its finalizers run before that join: the pool closes there, starts cut short.
+        multiprocessing.util.Finalize(None, pool.close, exitpriority=0)
 
 
 def _die_with(driver: int) -> None:

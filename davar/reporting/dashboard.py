@@ -16,16 +16,15 @@ those tests (`report.hidden_points`, ``hidden_points`` in grades.csv).  Every ti
 assignment's zone (``timezone``), named in the header; each submission time says where it comes from
 (``time_source``).  A student's name from the LMS export (``display_name``) is in the student table.
 
-Plots are matplotlib (Agg, no pyplot state) PNGs inlined as ``data:`` URIs, so a page is one file.
-They carry numbers only — tick labels in the page's digits, Persian digits on the fa page — because
-matplotlib cannot shape Persian; every word about a plot (titles, legends, which bar is which test)
-is HTML around it, from ``templates/labels.toml``.  The same results give byte-identical pages.
+Plots are inline SVG drawn by `davar.reporting.charts` (why not matplotlib: its docstring), so a page is
+one file and the browser (or WeasyPrint) shapes their text in the page's font; tick labels are in the
+page's digits, Persian digits on the fa page.  The words about a plot (titles, legends, which bar is
+which test) are HTML around it, from ``templates/labels.toml``, and its accessible name (``<title>``)
+is the section's heading (a metric's: its test's title).  The same results give byte-identical pages.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from davar import catalogue
+from davar.reporting import charts
 from davar.reporting.report import (
     DIRECTION,
     LANGS,
@@ -210,113 +210,53 @@ def class_stats(results: Iterable[SubmissionResult], assignment: Any = None) -> 
 # ---- plots ---------------------------------------------------------------------------------------
 
 
-class _Plot:
-    """One matplotlib figure with the page's digits on its axes, saved as a deterministic PNG."""
-
-    def __init__(self, lang: str, size: tuple[float, float] = (6.4, 3.0)):
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-        self.lang = lang
-        self.figure = Figure(figsize=size, dpi=100, layout="constrained")
-        self.ax = self.figure.add_subplot()
-        self.ax.spines[["top", "right"]].set_visible(False)
-        self.ax.grid(axis="both", color="#eaeef2", linewidth=0.8)
-        self.ax.set_axisbelow(True)
-        self._formatter, self._integers = FuncFormatter, MaxNLocator
-
-    def number_axis(self, axis: str, kind: str = "number", integer: bool = False) -> None:
-        which = self.ax.xaxis if axis == "x" else self.ax.yaxis
-        if kind == "percent":
-            which.set_major_formatter(self._formatter(lambda v, _: format_percent_short(v, self.lang)))
-        else:
-            which.set_major_formatter(self._formatter(lambda v, _: format_number(round(v, 6), self.lang)))
-        if integer:
-            which.set_major_locator(self._integers(integer=True))
-
-    def png(self) -> str:
-        out = io.BytesIO()
-        # no "Software" text chunk: the same data gives the same bytes whatever matplotlib's version
-        self.figure.savefig(out, format="png", metadata={"Software": None})
-        return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+def _number(lang: str) -> charts.Format:
+    return lambda value: format_number(value, lang)
 
 
-def _rc() -> Any:
-    import matplotlib
-
-    return matplotlib.rc_context({"font.family": "DejaVu Sans", "font.size": 10, "axes.unicode_minus": False,
-                                  "text.parse_math": False, "svg.hashsalt": "davar"})
+def _percent(lang: str) -> charts.Format:
+    return lambda value: format_percent_short(value, lang)
 
 
-def _score_histogram(stats: ClassStats, lang: str) -> str:
-    plot = _Plot(lang)
+def _score_histogram(stats: ClassStats, lang: str) -> Markup:
     top = stats.max_score or 1.0
     scores = [min(max(r.final_score, 0.0), top) for r in stats.results]
-    bins = [top * i / 10 for i in range(11)]
-    plot.ax.hist(scores, bins=bins, color=SERIES_COLOURS[0], edgecolor="white")
-    plot.ax.set_xlim(0, top)
-    plot.number_axis("x")
-    plot.number_axis("y", integer=True)
-    return plot.png()
+    return charts.histogram([(scores, SERIES_COLOURS[0])], charts.bin_edges(0.0, top, 10),
+                            title=label_text("dashboard.scores", lang), x_format=_number(lang),
+                            count_format=_number(lang))
 
 
 def _horizontal_shares(lang: str, rows: Sequence[Sequence[float]], colours: Sequence[str],
-                       labels: Sequence[str]) -> str:
+                       labels: Sequence[str], title: str) -> Markup:
     """Stacked horizontal bars (one row per item, top to bottom), x from 0 to 100 %."""
-    plot = _Plot(lang, (6.4, max(1.6, 0.38 * len(rows) + 0.9)))
-    ys = list(range(len(rows)))[::-1]
-    left = [0.0] * len(rows)
-    for k, colour in enumerate(colours):
-        widths = [row[k] for row in rows]
-        plot.ax.barh(ys, widths, left=left, color=colour, height=0.7)
-        left = [a + b for a, b in zip(left, widths, strict=True)]
-    plot.ax.set_yticks(ys, list(labels))
-    plot.ax.set_xlim(0, 1)
-    plot.number_axis("x", "percent")
-    return plot.png()
+    return charts.share_bars(rows, colours, labels, title=title, x_format=_percent(lang))
 
 
-def _metric_plot(metric: MetricStats, lang: str) -> str:
-    plot = _Plot(lang, (6.4, 2.4))
+def _metric_plot(metric: MetricStats, lang: str, title: str) -> Markup:
     values = metric.measured
     low = min(values + list(metric.thresholds))
     high = max(values + list(metric.thresholds))
     span = (high - low) or max(abs(high), 1.0) * 0.1
     lo, hi = low - 0.05 * span, high + 0.05 * span
-    plot.ax.hist(values, bins=[lo + (hi - lo) * i / 20 for i in range(21)], color=SERIES_COLOURS[0], edgecolor="white")
-    for threshold in sorted(metric.thresholds):
-        plot.ax.axvline(threshold, color=OUTCOME_COLOURS["failed"], linestyle="--", linewidth=1.5)
-    plot.ax.set_xlim(lo, hi)
-    plot.number_axis("x", "percent" if metric.percent else "number")
-    plot.number_axis("y", integer=True)
-    return plot.png()
+    return charts.histogram([(values, SERIES_COLOURS[0])], charts.bin_edges(lo, hi, 20), title=title,
+                            x_format=_percent(lang) if metric.percent else _number(lang),
+                            count_format=_number(lang), height=240,
+                            lines=sorted(metric.thresholds), line_colour=OUTCOME_COLOURS["failed"])
 
 
-def _runtime_plot(stats: ClassStats, lang: str) -> str:
-    plot = _Plot(lang)
+def _runtime_plot(stats: ClassStats, lang: str) -> Markup:
     series = list(stats.runtimes.values())
     top = max((max(s) for s in series if s), default=1.0) or 1.0
-    bins = [top * i / 15 for i in range(16)]
-    colours = [SERIES_COLOURS[i % len(SERIES_COLOURS)] for i in range(len(series))]
-    plot.ax.hist(series, bins=bins, stacked=True, color=colours, edgecolor="white")
-    plot.ax.set_xlim(0, top)
-    plot.number_axis("x")
-    plot.number_axis("y", integer=True)
-    return plot.png()
+    return charts.histogram([(s, SERIES_COLOURS[i % len(SERIES_COLOURS)]) for i, s in enumerate(series)],
+                            charts.bin_edges(0.0, top, 15), title=label_text("dashboard.runtimes", lang),
+                            x_format=_number(lang), count_format=_number(lang))
 
 
-def _status_plot(stats: ClassStats, lang: str) -> str:
-    plot = _Plot(lang, (6.4, 1.1))
+def _status_plot(stats: ClassStats, lang: str) -> Markup:
     n = len(stats.results) or 1
-    left = 0.0
-    for status in STATUSES:
-        share = stats.statuses[status] / n
-        plot.ax.barh([0], [share], left=left, color=STATUS_COLOURS[status], height=0.8)
-        left += share
-    plot.ax.set_yticks([])
-    plot.ax.set_xlim(0, 1)
-    plot.number_axis("x", "percent")
-    return plot.png()
+    return charts.share_bars([[stats.statuses[s] / n for s in STATUSES]], [STATUS_COLOURS[s] for s in STATUSES],
+                             title=label_text("dashboard.statuses", lang), x_format=_percent(lang),
+                             height=110, thickness=0.8)
 
 
 # ---- page ----------------------------------------------------------------------------------------
@@ -377,9 +317,9 @@ def _context(stats: ClassStats, assignment: Any, lang: str, release_hidden: bool
         metrics.append({
             "question": m.question,
             "title": isolate(_pick(m.title, lang, m.test), lang),
-            "alt": isolate_plain(_pick(m.title, lang, m.test), lang),
             "key": m.key,
-            "plot": _metric_plot(m, lang),
+            # the chart's accessible name (its <title>): plain text, runs of the other direction isolated
+            "plot": _metric_plot(m, lang, isolate_plain(_pick(m.title, lang, m.test), lang)),
             "count": _num(len(m.measured), lang),
             "above": _num(m.above, lang),
             "median": Markup('<bdi class="num">{}</bdi>').format(fmt(statistics.median(m.measured))),
@@ -457,12 +397,14 @@ def _context(stats: ClassStats, assignment: Any, lang: str, release_hidden: bool
             for q in stats.questions
         ],
         "question_plot": _horizontal_shares(lang, [(q.mean, 1 - q.mean) for q in stats.questions],  # ids as written
-                                            (SERIES_COLOURS[0], "#eaeef2"), [q.id for q in stats.questions])
+                                            (SERIES_COLOURS[0], "#eaeef2"), [q.id for q in stats.questions],
+                                            label_text("dashboard.questions", lang))
         if stats.questions and n else None,
         "tests": _shares_view(stats, lang),
         "test_plot": _horizontal_shares(lang, [tuple(t.share(k) for k in outcome_kinds) for t in stats.tests],
                                         [OUTCOME_COLOURS[k] for k in outcome_kinds],
-                                        [format_number(i, lang) for i in range(1, len(stats.tests) + 1)])
+                                        [format_number(i, lang) for i in range(1, len(stats.tests) + 1)],
+                                        label_text("dashboard.tests", lang))
         if stats.tests else None,
         "outcome_legend": [{"kind": k, "colour": OUTCOME_COLOURS[k],
                             "label": label(f"dashboard.outcome.{k}", lang)} for k in outcome_kinds],
@@ -493,8 +435,7 @@ def render_dashboard_page(results: Iterable[SubmissionResult], assignment: Any, 
     def t(key: str, **values: Any) -> Markup:
         return label(key, lang, **values)
 
-    with _rc():
-        context = _context(stats, assignment, lang, release_hidden)
+    context = _context(stats, assignment, lang, release_hidden)
     return _environment().get_template("dashboard.html").render(**context, t=t, stylesheet=stylesheet())
 
 

@@ -322,12 +322,14 @@ class Ready:
 
 
 def start(assignment: Assignment, *, level: Level, profile: str = "standin", slot: sandbox.Slot = sandbox.Slot(),
-          data_root: Path | None = None, preload: int, keep: bool = False) -> Ready:
+          data_root: Path | None = None, preload: int, keep: bool = False,
+          cancel: threading.Event | None = None) -> Ready:
     """Start a kernel for one run of `assignment`: a fresh run folder (on its own disk quota, with room for
     `preload` bytes of the submission's), the data binds, a fresh cgroup, the kernel started under the
     sandbox's uid and rlimits, its frameworks imported, its socket folder sealed.  A kernel that did not
     start is a `Ready` with its `error` (the run says "kernel_start_failed"); anything else that fails is
-    raised, with what was made undone."""
+    raised, with what was made undone.  Once `cancel` is set, a start still importing gives up (a `Ready`
+    with an error, to be closed): a pool that closes does not wait for imports whose kernel it destroys."""
     limits, box = assignment.limits(profile), sandbox.strategy(level)
     with contextlib.ExitStack() as stack:  # undone in reverse: kernel, audit, cgroup, disk, folder
         rundir = Path(tempfile.mkdtemp(prefix=sandbox.run_prefix()))  # owner in the name: `sandbox.remove_stale`
@@ -349,7 +351,7 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
                                          shim={"downloads": downloads})
         stack.callback(_shutdown, km)
         error = _boot(km, env=kernel_env, cwd=paths.work, log=rundir / "kernel.log",
-                      frameworks=assignment.frameworks, timeout_s=limits.cell_timeout_s)
+                      frameworks=assignment.frameworks, timeout_s=limits.cell_timeout_s, cancel=cancel)
         if not error:
             box.seal_paths(paths)
         return Ready(rundir=rundir, paths=paths, limits=limits, km=km, audit=audit, cgroup=cgroup, disk=disk,
@@ -534,12 +536,18 @@ class _Deadline:
         self._timer.cancel()
 
 
+def preload_code(frameworks: Sequence[str]) -> str:
+    """What a kernel runs before the submission arrives: numpy and the assignment's frameworks imported."""
+    return "".join(f"try:\n    import {m}\nexcept ImportError:\n    pass\n" for m in ("numpy", *frameworks))
+
+
 def _boot(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: Path, frameworks: Sequence[str],
-          timeout_s: float) -> str:
+          timeout_s: float, cancel: threading.Event | None = None) -> str:
     """Start the kernel with the sandbox's command (what it prints goes to `log`), wait until it answers, and
     import numpy and the assignment's `frameworks` in it without a trace in its history (the setup cell
-    seeds them later, once the student's files are there); "" once it is ready, else why not."""
-    imports = "".join(f"try:\n    import {m}\nexcept ImportError:\n    pass\n" for m in ("numpy", *frameworks))
+    seeds them later, once the student's files are there); "" once it is ready, else why not.  The import
+    is waited for in short steps, so a kernel that dies importing (its memory limit) or a `cancel` ends the
+    wait at once rather than after `timeout_s`."""
     kc = None
     try:
         with open(log, "wb") as kernel_log:
@@ -547,14 +555,23 @@ def _boot(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: P
         kc = km.client()
         kc.start_channels()
         run_sync(kc.wait_for_ready)(timeout=60)
-        run_sync(kc.execute_interactive)(imports, silent=True, store_history=False, timeout=timeout_s,
-                                         output_hook=lambda msg: None)
-    except Exception as e:  # it died, never answered, or took longer than a cell may to import
+        asked = kc.execute(preload_code(frameworks), silent=True, store_history=False)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if cancel is not None and cancel.is_set():
+                return "cancelled: the pool closed while the kernel was importing"
+            with contextlib.suppress(queue.Empty):
+                if run_sync(kc.get_shell_msg)(timeout=0.2)["parent_header"].get("msg_id") == asked:
+                    return ""
+            if not run_sync(km.is_alive)():
+                return "the kernel died while importing " + ", ".join(("numpy", *frameworks))
+            if time.monotonic() > deadline:
+                return f"the imports took longer than {timeout_s:g} s"
+    except Exception as e:  # it died, never answered, or could not start
         return f"{type(e).__name__}: {e}"[:2000]
     finally:
         if kc is not None:
             kc.stop_channels()
-    return ""
 
 
 def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parameters: dict, limits: Limits,

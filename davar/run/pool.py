@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import threading
 from pathlib import Path
 
 from davar.assignment import Assignment
@@ -40,8 +41,10 @@ class Pool:
                  data_root: Path | None = None, refill: bool = True, depth: int | None = None):
         depth = depth or (2 if (slot.threads or len(os.sched_getaffinity(0))) >= 2 else 1)
         self.key = (assignment.directory, assignment.id, level, profile, slot, data_root)
+        self._cancel = threading.Event()  # set by `close`: a start still importing gives up
         self._start = functools.partial(execute.start, assignment, level=level, profile=profile, slot=slot,
-                                        data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20)
+                                        data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20,
+                                        cancel=self._cancel)
         self._refill = refill
         self._threads = cf.ThreadPoolExecutor(depth, thread_name_prefix="davar-warm")
         self._closer = cf.ThreadPoolExecutor(1, thread_name_prefix="davar-close")  # runs that ended, destroyed
@@ -65,8 +68,9 @@ class Pool:
         return dataclasses.replace(ready, closer=self._closer)
 
     def close(self) -> None:
-        """Destroy the kernels waiting (those starting once they are up: a start cannot be cut short) and those
-        of the runs that ended; stop the threads."""
+        """Destroy the kernels waiting (a start still importing its frameworks gives up first: nobody waits
+        for a torch import only to destroy its kernel) and those of the runs that ended; stop the threads."""
+        self._cancel.set()
         waiting, self._next = list(self._next), collections.deque()
         self._threads.shutdown(wait=True, cancel_futures=True)
         for future in waiting:

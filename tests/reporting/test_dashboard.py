@@ -1,12 +1,13 @@
-"""The class dashboard: both pages, plots as deterministic PNG data URIs, the numbers behind them,
+"""The class dashboard: both pages, plots as deterministic inline SVG charts drawn to the numbers behind them,
 Persian digits and rtl on the fa page, escaped student ids and links."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import io
 import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,27 @@ def _body(html: str) -> str:
     return re.sub(r"<style>.*?</style>", "", html, flags=re.S)
 
 
-def _images(html: str) -> list[bytes]:
-    return [base64.b64decode(d, validate=True) for d in re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)]
+SVG = "{http://www.w3.org/2000/svg}"
+#: the sections with a chart, in the page's order
+CHARTS = ("scores", "statuses", "questions", "tests", "metrics", "runtimes")
+
+
+def _section(body: str, name: str) -> str:
+    return re.search(rf'<section class="plot-section" id="{name}">(.*?)</section>', body, re.S).group(1)
+
+
+def _charts(html: str) -> list[str]:
+    return re.findall(r"<svg .*?</svg>", _body(html), re.S)
+
+
+def _chart(html: str, section: str) -> ET.Element:
+    """The section's one chart, parsed (each is well-formed SVG on its own)."""
+    (svg,) = _charts(_section(_body(html), section))
+    return ET.fromstring(svg)
+
+
+def _bars(chart: ET.Element) -> list[dict[str, str]]:
+    return [dict(r.attrib) for r in chart.iter(f"{SVG}rect")]
 
 
 def test_class_stats_numbers():
@@ -124,8 +144,7 @@ def test_class_stats_numbers():
 def test_pages_direction_and_digits(pages, lang):
     html = pages[lang]
     assert f'<html lang="{lang}" dir="{report.DIRECTION[lang]}">' in html
-    body = _body(html)
-    text = re.sub(r'data:image/png;base64,[^"]+', "", body)
+    text = _body(html)
     if lang == "fa":
         assert "تمرین سوم" in text and "داشبورد کلاس" in text
         assert ">۹</bdi>" in text  # nine submissions
@@ -137,18 +156,56 @@ def test_pages_direction_and_digits(pages, lang):
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
-def test_plots_are_png_data_uris(pages, lang):
-    images = _images(pages[lang])
-    # scores, statuses, questions, tests, one metric, runtimes
-    assert len(images) == 6
-    from PIL import Image
+def test_plots_are_inline_svg_charts_in_their_sections(pages, lang):
+    body = _body(pages[lang])
+    assert len(_charts(pages[lang])) == 6  # scores, statuses, questions, tests, one metric, runtimes
+    assert "<img" not in body and "data:image/png" not in body
+    names = {s: report.label_text(f"dashboard.{s}", lang) for s in CHARTS}
+    names["metrics"] = "دقت" if lang == "fa" else "accuracy"  # the metric's test
+    for section in CHARTS:
+        chart = _chart(pages[lang], section)
+        # the old <img>'s alt text: the chart's accessible name
+        assert chart.get("role") == "img" and chart.get("aria-label") == names[section], section
+        assert chart.find(f"{SVG}title").text == names[section], section
+        assert chart.get("direction") == "ltr" and chart.get("width") == "100%", section
+        assert re.fullmatch(r"0 0 640 \d+", chart.get("viewBox")), section
+        assert not [e for e in chart.iter() if e.tag in (f"{SVG}script", f"{SVG}style", f"{SVG}image")], section
+        bars = _bars(chart)  # something drawn, not an empty frame
+        assert bars and all(float(b["width"]) > 0 and float(b["height"]) > 0 for b in bars), section
+        lines = list(chart.iter(f"{SVG}line"))
+        assert any(line.get("stroke") == "#eaeef2" for line in lines), section  # the grid
+        assert any(line.get("x1") != line.get("x2") or line.get("y1") != line.get("y2") for line in lines), section
+    viewboxes = {s: int(_chart(pages[lang], s).get("viewBox").split()[3]) for s in CHARTS}
+    # the old figures' heights: 300 px, the status bar 110, a metric 240, a share bar 0.38 in a row + 0.9 in
+    assert viewboxes == {"scores": 300, "statuses": 110, "questions": 204, "tests": 242, "metrics": 240,
+                         "runtimes": 300}
 
-    for png in images:
-        assert png.startswith(b"\x89PNG\r\n\x1a\n")
-        with Image.open(io.BytesIO(png)) as im:
-            assert im.width >= 400 and im.height >= 80
-            assert im.convert("L").getextrema()[0] < 128  # something drawn, not blank
-    assert re.findall(r'<img src="([a-z:/;0-9]+,)', _body(pages[lang])) == ["data:image/png;base64,"] * 6
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_charts_are_drawn_to_the_numbers(pages, lang):
+    # the status bar: 8 graded, 1 execution error, widths in that proportion, in the statuses' colours
+    graded, error = _bars(_chart(pages[lang], "statuses"))
+    assert (graded["fill"], error["fill"]) == (dashboard.STATUS_COLOURS["graded"],
+                                               dashboard.STATUS_COLOURS["execution_error"])
+    assert float(graded["width"]) / float(error["width"]) == pytest.approx(8, rel=0.01)
+    assert float(error["x"]) == pytest.approx(float(graded["x"]) + float(graded["width"]), abs=0.02)
+    # the score histogram: numpy's counts of the final scores over 10 bins from 0 to the maximum score
+    import numpy as np
+
+    counts = np.histogram([r.final_score for r in cohort()], bins=np.linspace(0, 12, 11))[0].tolist()
+    bars = _bars(_chart(pages[lang], "scores"))
+    width = float(bars[0]["width"])
+    origin = float(bars[0]["x"]) - width * counts.index(next(c for c in counts if c))
+    drawn = [0] * 10
+    unit = min(float(b["height"]) for b in bars) / min(c for c in counts if c)
+    for b in bars:
+        drawn[round((float(b["x"]) - origin) / width)] = round(float(b["height"]) / unit, 2)
+    assert drawn == counts
+    # the per-test bars: product passed by 5 of 9, failed by 3, not run by 1
+    product = _bars(_chart(pages[lang], "tests"))[:3]
+    assert [b["fill"] for b in product] == [dashboard.OUTCOME_COLOURS[k] for k in ("passed", "failed", "other")]
+    assert [float(b["width"]) / float(product[0]["width"]) for b in product] == pytest.approx([1, 3 / 5, 1 / 5],
+                                                                                              abs=0.01)
 
 
 def test_rendering_is_deterministic(tmp_path: Path, pages):
@@ -157,8 +214,39 @@ def test_rendering_is_deterministic(tmp_path: Path, pages):
 
 
 def test_plot_ticks_use_the_page_digits(pages):
-    # same data, different tick labels (Persian digits on the fa page): different images
-    assert _images(pages["fa"])[0] != _images(pages["en"])[0]
+    fa, en = (_charts(pages[lang]) for lang in ("fa", "en"))
+    for i, chart in enumerate(fa):
+        labels = re.findall(r"<text [^>]*>([^<]*)</text>", chart)
+        if CHARTS[i] == "questions":  # its rows: the question ids, as written
+            labels, ids = labels[:-3], labels[-3:]
+            assert ids == ["1", "2", "3"]
+        assert labels and all(re.fullmatch("[۰-۹٫٬٪]+", label) for label in labels), labels
+    for chart in en:
+        labels = re.findall(r"<text [^>]*>([^<]*)</text>", chart)
+        assert labels and all(re.fullmatch("[0-9.,%]+", label) for label in labels), labels
+    # same data, same geometry: only the tick labels' digits differ (the accessible names are the languages')
+    assert [re.sub(r"<text ([^>]*)>[^<]*</text>", r"<text \1/>", c.split("</title>")[1]) for c in fa] == [
+        re.sub(r"<text ([^>]*)>[^<]*</text>", r"<text \1/>", c.split("</title>")[1]) for c in en]
+
+
+def test_a_hostile_row_label_is_text_in_the_chart():
+    results = [dataclasses.replace(r, questions=(r.questions[0], dataclasses.replace(r.questions[1], id=EVIL),
+                                                 r.questions[2])) for r in cohort()]
+    html = dashboard.render_dashboard_page(results, FakeAssignment(), "en")
+    assert "<script>" not in _body(html)
+    chart = _chart(html, "questions")  # still well-formed: the id is text in it, not markup
+    assert EVIL in [t.text for t in chart.iter(f"{SVG}text")]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ET.tostring(chart, encoding="unicode")
+
+
+def test_no_matplotlib_in_rendering_the_dashboard(tmp_path: Path):
+    """matplotlib stays installed (student notebooks use it); rendering the dashboard imports none of it."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import test_dashboard as t; "
+            "t.dashboard.render_dashboard(t.cohort(), t.FakeAssignment(), sys.argv[2]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)],
+                          capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.strip() == "[]" and (tmp_path / "index.html").exists()
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
@@ -206,7 +294,7 @@ def test_empty_class(tmp_path: Path):
     paths = dashboard.render_dashboard([], FakeAssignment(), tmp_path)
     body = _body(paths[1].read_text("utf-8"))
     assert str(report.label("dashboard.empty", "en")) in body
-    assert "<img" not in body
+    assert "<svg" not in body and "<img" not in body
 
 
 def test_unknown_language_rejected():
@@ -215,14 +303,10 @@ def test_unknown_language_rejected():
 
 
 def test_plot_tick_formatters():
-    plot = dashboard._Plot("fa")
-    plot.number_axis("x", "percent")
-    plot.number_axis("y")
-    assert plot.ax.xaxis.get_major_formatter()(0.9, 0) == "۹۰٪"
-    assert plot.ax.yaxis.get_major_formatter()(2.5, 0) == "۲٫۵"
-    en = dashboard._Plot("en")
-    en.number_axis("x", "percent")
-    assert en.ax.xaxis.get_major_formatter()(0.925, 0) == "92.5%"
+    assert dashboard._percent("fa")(0.9) == "۹۰٪"
+    assert dashboard._number("fa")(2.5) == "۲٫۵"
+    assert dashboard._percent("en")(0.925) == "92.5%"
+    assert dashboard._number("en")(12.0) == "12"
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])

@@ -1,7 +1,9 @@
 """davar.run.pool: a kernel started ahead of time serves one run of one student and is destroyed after it; one
-that died while it waited is not handed out; grader modules are fresh for every submission graded in a worker."""
+that died while it waited is not handed out; grader modules are fresh for every submission graded in a worker;
+closing a pool does not wait for the imports of a kernel it destroys."""
 
 import signal
+import threading
 import time
 
 import nbformat
@@ -10,7 +12,7 @@ from jupyter_core.utils import run_sync
 from davar.assignment import load
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
-from davar.run import sandbox
+from davar.run import execute, sandbox
 from davar.run.pool import Pool
 
 LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
@@ -77,3 +79,54 @@ def test_a_kernel_that_died_waiting_is_not_handed_out(tmp_path, one_question):
     finally:
         pool.close()
     assert (result.status, result.score) == ("graded", 1.0), result.messages
+
+
+def _slow_to_import(tmp_path, one_question, monkeypatch, code):
+    """An assignment whose cells may run for an hour, kernels whose warm-up imports run `code` (a wait for them
+    that is not cut short would outlast every margin below), and an event set once a kernel is sent them."""
+    graders = one_question(tmp_path / "graders" / "tiny", GRADER, points=1)
+    toml = graders / "assignment.toml"
+    toml.write_text(toml.read_text().replace("cell_timeout_s = 60\ntotal_timeout_s = 120",
+                                             "cell_timeout_s = 3600\ntotal_timeout_s = 7200"))
+    importing = threading.Event()
+
+    def preload_code(frameworks):
+        importing.set()
+        return code
+
+    monkeypatch.setattr(execute, "preload_code", preload_code)
+    return load(graders), importing
+
+
+def _within(seconds, fn):
+    """`fn()` in a thread; its value, or a failure when it has not returned after `seconds` (a margin of minutes
+    around what takes a second: the test is about never returning, not about speed)."""
+    out = []
+    thread = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s"
+    return out[0] if out else None
+
+
+def test_closing_the_pool_cuts_short_a_kernel_still_importing(tmp_path, one_question, monkeypatch):
+    assignment, importing = _slow_to_import(tmp_path, one_question, monkeypatch,
+                                            "import time\nwhile True:\n    time.sleep(0.05)\n")
+    pool = Pool(assignment, level=LEVEL, depth=1)
+    [starting] = pool._next
+    assert importing.wait(300), "the kernel never got to its imports"
+    _within(300, pool.close)
+    ready = starting.result()
+    assert ready.error.startswith("cancelled"), ready.error
+    assert not ready.rundir.exists() and not run_sync(ready.km.is_alive)()
+
+
+def test_a_kernel_that_dies_importing_is_not_waited_for(tmp_path, one_question, monkeypatch):
+    assignment, _ = _slow_to_import(tmp_path, one_question, monkeypatch, "import os\nos._exit(3)\n")
+    ready = _within(300, lambda: execute.start(assignment, level=LEVEL, preload=0))
+    try:
+        assert ready.error.startswith("the kernel died while importing numpy"), ready.error
+        assert not ready.alive()
+    finally:
+        ready.close()
+    assert not ready.rundir.exists()
