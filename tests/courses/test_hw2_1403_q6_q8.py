@@ -214,5 +214,5 @@ def test_dashboard_shows_the_dice_distribution_against_its_threshold():
     html = dashboard.render_dashboard_page(results, a, "en", release_hidden=True)
     section = html[html.index('id="metrics"'):]
     for split in ("train", "test"):    # a plot each, captioned with the test and its 40 % line
-        assert re.search(rf'<img src="data:image/png;base64,[^"]+" alt="Dice on {split}">', section)
+        assert re.search(rf'<svg [^>]*role="img" aria-label="Dice on {split}"', section)
     assert section.count('above the threshold <bdi class="num">40%</bdi>') == 2
