@@ -53,9 +53,13 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
         session = GradingSession(assignment, kernels, data_root=data_root, public_only=public_only)
         # One pytest.main per submission: grader modules fresh for every student (`course_imports`) for ~30 ms
         # (bench/README.md).  Without the plugins that look for unraisable exceptions with two full garbage
-        # collections per session (60 % of that time), nothing a grade depends on.
-        args = [str(assignment.directory), "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
-                "-p", "no:threadexception", "--import-mode=importlib",
+        # collections per session (60 % of that time), nothing a grade depends on.  Only davar's own plugin: one
+        # installed in the environment must not change a grade (pytest-randomly reseeds, pytest-rerunfailures
+        # reruns) nor its cost (hypothesis's imports and assert-rewrites all of hypothesis in the session's
+        # summary: 2 s of the first submission of each worker).
+        args = [str(assignment.directory), "-q", "--disable-plugin-autoload", "-p", "davar.grading.plugin",
+                "-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "no:threadexception",
+                "--import-mode=importlib",
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
             code = pytest.main(args, plugins=[session])
