@@ -75,6 +75,10 @@ def main():
 
     app = IPKernelApp.instance()
     app.initialize()
+    # exit() or quit() in a cell does nothing: ipykernel would stop its event loop 0.1 s later and leave the
+    # process hanging, and whether the graders' requests came in before that was a race (measured: the first
+    # submission of a worker lost the tests after it in about 1 run of 3).
+    app.kernel.shell.ask_exit = lambda: None
     serve(app.kernel, answer)
     def said(op, target):
         report("shim", op, target)
