@@ -81,6 +81,7 @@ from davar.run.sandbox import Slot, cpu_slots, gpu_slots
 
 _slot = Slot()  # this worker process's slot, set by `_start_worker`
 _began: Any = None  # where this worker says which job it takes (`_start_worker`)
+_untaken: Any = None  # the batch's jobs no worker has taken yet, shared by its workers (`_start_worker`)
 #: The messages of a result davar failed to compute: not cached, so the same command grades it again.
 HARNESS_FAILURES = frozenset({"harness_error", "worker_lost", "worker_stalled"})
 #: What `stall_limit_s` allows the graders of one submission beyond its notebooks' own time limits.
@@ -377,14 +378,14 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
     pool breaks; then the jobs that were running, each with why it ended: `worker_stalled`,
     `worker_lost` (its own worker died) or `pool_broken` (another one's did)."""
     ctx = multiprocessing.get_context("spawn")
-    free, began = ctx.Queue(), ctx.Queue()
+    free, began, untaken = ctx.Queue(), ctx.Queue(), ctx.Value("i", len(todo))
     for slot in slots:
         free.put(slot)
     # Workers are started by `submit`, here, in the thread that runs the batch: a worker's
     # PR_SET_PDEATHSIG fires when the thread that started it ends.
     first = next(iter(todo.values()))  # every job of a batch is for the same assignment, level and data
     pool = cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_start_worker,
-                                  initargs=(free, os.getpid(), began, first if first.warm else None))
+                                  initargs=(free, os.getpid(), began, untaken, first if first.warm else None))
     pending = {pool.submit(_run_in_slot, i, job): i for i, job in todo.items()}
     started: dict[int, tuple[float, int]] = {}  # job -> when its worker took it, and that worker's pid
     workers: dict[int, Any] = {}  # pid -> its multiprocessing.Process (the pool forgets them when it breaks)
@@ -438,21 +439,23 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
     return ended
 
 
-def _start_worker(slots: Any, driver: int, began: Any, warm: Job | None) -> None:
+def _start_worker(slots: Any, driver: int, began: Any, untaken: Any, warm: Job | None) -> None:
     """A pool worker's start: a session of its own (a terminal's Ctrl-C and hang-up reach the driver alone,
     which stops the batch), death with the driver (`_die_with`), its slot for life, the queue it tells
-    the driver which job it takes on, and (for `warm` jobs) its first kernels starting while it imports
-    what grading needs and waits for its first job."""
-    global _slot, _began
+    the driver which job it takes on, the count of jobs not yet taken, and (for `warm` jobs) its first
+    kernels starting while it imports what grading needs and waits for its first job: no more of them
+    than jobs are left to take."""
+    global _slot, _began, _untaken
     with contextlib.suppress(OSError):
         os.setsid()
     _die_with(driver)
     _slot = slots.get()
-    _began = began
+    _began, _untaken = began, untaken
     if warm is not None:
         from davar.run import pool
 
-        pool.for_slot(warm.assignment, level=warm.level, profile=warm.profile, slot=_slot, data_root=warm.data_root)
+        pool.for_slot(warm.assignment, level=warm.level, profile=warm.profile, slot=_slot, data_root=warm.data_root,
+                      wanted=_untaken_jobs)
         # A worker leaves through multiprocessing's exit, which joins every thread (the pool's starts included)
         # before `atexit` runs; its finalizers run before that join: the pool closes there, starts cut short.
         multiprocessing.util.Finalize(None, pool.close, exitpriority=0)
@@ -476,8 +479,14 @@ def _watch_parent(driver: int) -> None:
     os._exit(1)
 
 
+def _untaken_jobs() -> int:
+    return int(_untaken.value)
+
+
 def _run_in_slot(i: int, job: Job) -> str:
     _began.put((i, os.getpid()))
+    with _untaken.get_lock():
+        _untaken.value -= 1
     return job.run(_slot)
 
 
@@ -517,15 +526,22 @@ def _write(files: dict[str, bytes], root: Path) -> None:
 _courses: dict[str, Path] = {}  # per worker process: course digest -> where its graders were written
 
 
-def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: dict[str, bytes], course_key: str,
-                     assignment_id: str, level: Level, profile: str, expected: DataExpected) -> str:
-    """A Dask task: write the submission and (once per worker) the graders locally, then grade, on the
-    driver's data (`check_data`: refused when this worker does not have it)."""
+def _course_here(course: dict[str, bytes], course_key: str, assignment_id: str) -> Assignment:
+    """The assignment of `course` on this worker, its graders written once per worker."""
     if course_key not in _courses:
         # named as a run folder of this worker: once the worker is gone, `sandbox.remove_stale` removes it
         _courses[course_key] = Path(tempfile.mkdtemp(prefix=f"{sandbox.run_prefix()}course-"))
         _write(course, _courses[course_key])
-    assignment = load_assignment(_courses[course_key] / "graders" / assignment_id)
+    return load_assignment(_courses[course_key] / "graders" / assignment_id)
+
+
+def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: dict[str, bytes], course_key: str,
+                     assignment_id: str, level: Level, profile: str, expected: DataExpected) -> str:
+    """A Dask task: write the submission and (once per worker) the graders locally, then grade, on the
+    driver's data (`check_data`: refused when this worker does not have it)."""
+    from distributed import get_client, get_worker
+
+    assignment = _course_here(course, course_key, assignment_id)
     worker = _dask_worker()
     check_data(assignment, expected=expected, profile=profile, worker=worker)  # before anything is written
     with tempfile.TemporaryDirectory(prefix="davar-sub-") as tmp:
@@ -534,7 +550,20 @@ def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: di
         local = dataclasses.replace(submission, root=root, notebooks={
             name: root / path.relative_to(submission.root) for name, path in submission.notebooks.items()})
         job = Job(local, assignment, level, profile, expected.root, expected=expected)
-        return job.run(_worker_slot(), worker=worker)
+        return job.run(_worker_slot(get_worker(), get_client().scheduler_info()["workers"]), worker=worker)
+
+
+def _warm_worker(course: dict[str, bytes], course_key: str, assignment_id: str, level: Level, profile: str,
+                 expected: DataExpected, workers: dict[str, Any], dask_worker: Any = None) -> None:
+    """Run on every Dask worker as the batch starts (`Client.run`): its pool's first kernels start while the
+    tasks are on their way.  A worker without the driver's data starts none: its first task says why."""
+    from davar.run import pool
+
+    assignment = _course_here(course, course_key, assignment_id)
+    with contextlib.suppress(DavarError):
+        check_data(assignment, expected=expected, profile=profile, worker=_dask_worker())
+        pool.for_slot(assignment, level=level, profile=profile, slot=_worker_slot(dask_worker, workers),
+                      data_root=expected.root)
 
 
 def _dask_worker() -> str:
@@ -543,18 +572,18 @@ def _dask_worker() -> str:
 
     try:
         return f"{socket.gethostname()} ({get_worker().address})"
-    except ValueError:  # not in a worker (called directly)
+    except ValueError:  # not in a task (called directly, or by `Client.run`)
         return _this_worker()
 
 
-def _worker_slot() -> Slot:
-    """A LocalCluster's workers are named 0…n-1; other workers get their rank among the cluster's."""
-    from distributed import get_client, get_worker
-
-    worker = get_worker()
-    if str(worker.name).isdigit():
-        return Slot(int(worker.name))
-    return Slot(sorted(get_client().scheduler_info()["workers"]).index(worker.address))
+def _worker_slot(worker: Any, workers: dict[str, Any]) -> Slot:
+    """A LocalCluster's workers are named 0…n-1; other workers get their rank among the cluster's `workers`
+    (the scheduler's).  Workers sharing a host share its cores as `cpu_slots` shares them (the math libraries'
+    threads, the pool's depth)."""
+    on_host = sum(w.get("host") == worker.ip for w in workers.values())
+    threads = max(1, len(os.sched_getaffinity(0)) // on_host) if on_host > 1 else None
+    index = int(worker.name) if str(worker.name).isdigit() else sorted(workers).index(worker.address)
+    return Slot(index, threads=threads)
 
 
 def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: Level,
@@ -573,6 +602,8 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
             client = stack.enter_context(Client(cluster))
         course = _course_files(assignment)
         course_key = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(course.items()))).hexdigest()
+        client.run(_warm_worker, course, course_key, assignment.id, level, profile, expected,
+                   client.scheduler_info()["workers"])
         [shared] = client.scatter([course], broadcast=True)
         most = assignment.intake.max_unpacked_mb * 2**20  # what intake lets a submission hold
         futures = [client.submit(_grade_on_worker, _files(s.root, s.files, most), s, shared, course_key, assignment.id,

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from davar.assignment import Assignment
@@ -35,10 +36,14 @@ class Pool:
     """One slot's next kernels for one assignment, `depth` of them starting side by side or waiting: by default
     two where the slot has two cores or more (a kernel takes longer to start than a short submission to grade,
     and two starts at once take less than twice as long), else one.  They start as the pool is made (while the
-    caller reads the notebook and collects the graders); with `refill`, each `take` starts another."""
+    caller reads the notebook and collects the graders); with `refill`, each `take` starts another.  `wanted`,
+    when the owner knows it, says how many more kernels it will take at most (a batch's jobs no worker has
+    taken yet): no kernel starts beyond that, so the end of a batch, or a one-student regrade, does not start
+    kernels only to destroy them."""
 
     def __init__(self, assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
-                 data_root: Path | None = None, refill: bool = True, depth: int | None = None):
+                 data_root: Path | None = None, refill: bool = True, depth: int | None = None,
+                 wanted: Callable[[], int] | None = None):
         depth = depth or (2 if (slot.threads or len(os.sched_getaffinity(0))) >= 2 else 1)
         self.key = (assignment.directory, assignment.id, level, profile, slot, data_root)
         self._cancel = threading.Event()  # set by `close`: a start still importing gives up
@@ -46,9 +51,11 @@ class Pool:
                                         data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20,
                                         cancel=self._cancel)
         self._refill = refill
+        self._wanted = wanted
         self._threads = cf.ThreadPoolExecutor(depth, thread_name_prefix="davar-warm")
         self._closer = cf.ThreadPoolExecutor(1, thread_name_prefix="davar-close")  # runs that ended, destroyed
-        self._next = collections.deque(self._threads.submit(self._start) for _ in range(depth if refill else 1))
+        first = min(depth if refill else 1, wanted() if wanted else depth)
+        self._next = collections.deque(self._threads.submit(self._start) for _ in range(first))
 
     def take(self) -> execute.Ready | None:
         """The oldest kernel started (waited for if it is still starting), now the caller's to close; None
@@ -56,7 +63,7 @@ class Pool:
         if not self._next:
             return None
         future = self._next.popleft()
-        if self._refill:
+        if self._refill and (self._wanted is None or self._wanted() > len(self._next)):
             self._next.append(self._threads.submit(self._start))
         try:
             ready = future.result()
@@ -83,14 +90,14 @@ _pool: Pool | None = None
 
 
 def for_slot(assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
-             data_root: Path | None = None) -> Pool:
+             data_root: Path | None = None, wanted: Callable[[], int] | None = None) -> Pool:
     """This process's pool for the assignment (a batch or Dask worker grades one slot's submissions one
-    after the other); one for another assignment, level, profile or slot is closed first."""
+    after the other); one for another assignment, level, profile or slot is closed first.  `wanted`: `Pool`."""
     global _pool
     key = (assignment.directory, assignment.id, level, profile, slot, data_root)
     if _pool is None or _pool.key != key:
         close()
-        _pool = Pool(assignment, level=level, profile=profile, slot=slot, data_root=data_root)
+        _pool = Pool(assignment, level=level, profile=profile, slot=slot, data_root=data_root, wanted=wanted)
     return _pool
 
 

@@ -2,12 +2,14 @@
 `leftovers` fixtures: conftest.py; a driver killed at any point: test_batch_faults.py)."""
 
 import json
+import os
 import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -18,6 +20,7 @@ from davar.errors import DataNotFound, DavarError
 from davar.grading import batch
 from davar.intake import inbox
 from davar.run import sandbox
+from davar.run.sandbox import Slot, cpu_slots
 
 LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
 
@@ -175,6 +178,19 @@ def test_a_killed_driver_takes_its_workers_along_and_the_next_batch_removes_what
     assert said and int(said[1]) >= 2 and int(said[2]) >= 2  # (and any other dead batch's on this machine)
     assert leftovers.runs(workers) == []
     assert _rows(out) == [("s0", 2.0), ("s1", 2.0)]
+
+
+def test_dask_workers_on_one_host_share_its_cores_as_local_slots_do():
+    """Two LocalCluster workers get what `cpu_slots(2)` gives (half the cores each: the math libraries' threads
+    and the pool's depth); a worker alone on its host is not capped; a worker not named by its rank gets it."""
+    cores = len(os.sched_getaffinity(0))
+    workers = {"tcp://10.0.0.1:1": {"host": "10.0.0.1"}, "tcp://10.0.0.1:2": {"host": "10.0.0.1"},
+               "tcp://10.0.0.2:1": {"host": "10.0.0.2"}}
+    first = SimpleNamespace(ip="10.0.0.1", name=0, address="tcp://10.0.0.1:1")
+    assert batch._worker_slot(first, workers) == Slot(0, threads=max(1, cores // 2))
+    alone = SimpleNamespace(ip="10.0.0.2", name="gpu-box", address="tcp://10.0.0.2:1")
+    assert batch._worker_slot(alone, workers) == Slot(2)
+    assert [s.threads for s in cpu_slots(2)] == [max(1, cores // 2)] * 2
 
 
 def test_a_worker_without_the_drivers_data_stops_the_batch_and_no_one_gets_a_result(course, monkeypatch):

@@ -2,6 +2,7 @@
 that died while it waited is not handed out; grader modules are fresh for every submission graded in a worker;
 closing a pool does not wait for the imports of a kernel it destroys."""
 
+import dataclasses
 import signal
 import threading
 import time
@@ -79,6 +80,43 @@ def test_a_kernel_that_died_waiting_is_not_handed_out(tmp_path, one_question):
     finally:
         pool.close()
     assert (result.status, result.score) == ("graded", 1.0), result.messages
+
+
+def test_no_kernel_starts_beyond_what_its_owner_will_take(tmp_path, one_question, monkeypatch):
+    """A batch's last job, or a one-student regrade: the pool starts only the kernels still wanted, so none
+    is started only to be destroyed."""
+    assignment, _ = _course(tmp_path, one_question, students=1)
+    monkeypatch.setattr(execute, "start", lambda *a, **kw: Ready())
+    left = [1]
+    pool = Pool(assignment, level=LEVEL, depth=2, wanted=lambda: left[0])
+    try:
+        assert len(pool._next) == 1  # of a depth of 2
+        left[0] = 0  # the owner took its last job
+        assert pool.take() is not None
+        assert not pool._next
+        assert pool.take() is None  # one more than it said: that run starts its own kernel
+    finally:
+        pool.close()
+    unbounded = Pool(assignment, level=LEVEL, depth=2)
+    try:
+        assert len(unbounded._next) == 2
+        assert unbounded.take() is not None
+        assert len(unbounded._next) == 2
+    finally:
+        unbounded.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Ready:
+    """What `execute.start` gives, for the pool's bookkeeping alone: alive, and closed for nothing."""
+
+    closer: object = None
+
+    def alive(self):
+        return True
+
+    def close(self):
+        pass
 
 
 def _slow_to_import(tmp_path, one_question, monkeypatch, code):
