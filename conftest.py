@@ -45,6 +45,48 @@ def one_question():
     return write
 
 
+#: A grader of `grade_cells`: 2 points when the notebook's `answer` is 42.
+ANSWER_GRADER = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=2)
+def test_answer(sub):
+    expect(sub.value("answer") == 42, "assertion", detail="answer")
+'''
+
+
+@pytest.fixture(scope="session")
+def grade_cells(one_question):
+    """`grade_cells(folder, cells, grader=ANSWER_GRADER, points=2, extra="", **kw)`: under `folder`, a
+    one-question assignment (`one_question`) and one student whose notebook is `cells`, graded by
+    `grade_submission` (its keywords: `kw`) in the best sandbox here; returns (result, grade), where
+    `grade(**kw)` grades the same student again."""
+    from davar.assignment import load
+    from davar.grading.grade import grade_submission
+    from davar.intake import inbox
+    from davar.run import sandbox
+
+    level = "strict" if sandbox.detect().best == "strict" else "none"
+
+    def run(folder: Path, cells: list[str], *, grader: str = ANSWER_GRADER, points: int = 2, extra: str = "", **kw):
+        import nbformat
+
+        assignment = load(one_question(folder / "graders" / "tiny", grader, points=points, extra=extra))
+        student = folder / "subs" / "s1"
+        student.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]),
+                       student / "hw.ipynb")
+        [submission] = inbox.collect(folder / "subs", assignment)
+
+        def grade(**kw):
+            return grade_submission(submission, assignment, level=level, data_root=folder / "data", **kw)
+
+        return grade(**kw), grade
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def hw2(repo):
     """iust-dl-1403-hw2 with its stand-in data built (offline, idempotent), as `davar data` builds it."""

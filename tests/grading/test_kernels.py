@@ -3,19 +3,13 @@ more without it, only once, unless the assignment says not to)."""
 
 import re
 
-import nbformat
 import pytest
 
 from davar import catalogue
-from davar.assignment import load
-from davar.grading.grade import grade_submission
 from davar.grading.kernels import _fatal_cell
-from davar.intake import inbox
 from davar.reporting import report
 from davar.results import CellRecord, ExecutionRecord
-from davar.run import sandbox
 
-LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
 GRADER = '''
 import pytest
 from davar import expect
@@ -32,31 +26,20 @@ EXIT = "import os\nos._exit(1)"
 KILL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
 
 
-def _grade(tmp_path, one_question, cells, *, policy="", **kw):
-    """Grade one student's notebook of `cells` in a tiny assignment written in `tmp_path`; and a function that
-    grades it again (`grade_submission`'s keywords)."""
-    graders = one_question(tmp_path / "graders" / "tiny", GRADER, points=3, extra=policy)
-    student = tmp_path / "subs" / "s1"
-    student.mkdir(parents=True)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbformat.write(nb, student / "hw.ipynb")
-    assignment = load(graders)
-    [submission] = inbox.collect(tmp_path / "subs", assignment)
-
-    def grade(**kw):
-        return grade_submission(submission, assignment, level=LEVEL, data_root=tmp_path / "data", **kw)
-    return grade(**kw), grade
+def _grade(grade_cells, tmp_path, cells, *, policy="", **kw):
+    """`grade_cells` with this module's two tests (3 points) and `policy` in assignment.toml."""
+    return grade_cells(tmp_path, cells, grader=GRADER, points=3, extra=policy, **kw)
 
 
 def _outcomes(result):
     return {t.id: t.outcome for q in result.questions for t in q.tests}
 
 
-def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, one_question):
+def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, grade_cells):
     """Two runs: the first dies in cell 3, the second without it keeps `answer` but has no `extra`; its
     snapshot regrades the same (a third kernel, restored)."""
     snapshots = tmp_path / "snapshots" / "s1"  # the student's folder; the store's blobs beside it
-    result, grade = _grade(tmp_path, one_question, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"],
+    result, grade = _grade(grade_cells, tmp_path, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"],
                            snapshot_dir=snapshots)
     ex = result.execution
     assert (ex.status, ex.skipped_cell, ex.skipped_reason) == ("ok", 2, "kernel_died")
@@ -72,16 +55,16 @@ def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, one_question):
     assert (again.execution, again.score) == (ex, 2)
 
 
-def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path, one_question):
-    result, _ = _grade(tmp_path, one_question, ["answer = 42", f"extra = 1\n{EXIT}"],
+def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path, grade_cells):
+    result, _ = _grade(grade_cells, tmp_path, ["answer = 42", f"extra = 1\n{EXIT}"],
                        policy="rerun_without_fatal_cell = false")
     assert (result.execution.status, result.execution.skipped_cell, result.score) == ("dead", None, 0)
     assert not any(m.key == "rerun_without_cell" for m in result.messages)
 
 
-def test_a_second_fatal_cell_is_graded_as_it_is(tmp_path, one_question):
+def test_a_second_fatal_cell_is_graded_as_it_is(tmp_path, grade_cells):
     """Two runs, not three: the second run dies in the next fatal cell and is graded so."""
-    result, _ = _grade(tmp_path, one_question, ["answer = 42", KILL, f"extra = 1\n{EXIT}"])
+    result, _ = _grade(grade_cells, tmp_path, ["answer = 42", KILL, f"extra = 1\n{EXIT}"])
     ex = result.execution
     assert (ex.status, ex.failing_cell, ex.skipped_cell) == ("dead", 2, 1)
     assert result.status == "execution_error" and result.score == 0
@@ -107,10 +90,10 @@ def test_which_cell_is_left_out(record, cell):
     assert _fatal_cell(record) == cell
 
 
-def test_a_raising_cell_costs_only_what_it_defines(tmp_path, one_question):
+def test_a_raising_cell_costs_only_what_it_defines(tmp_path, grade_cells):
     """By default every cell runs after one raised: a failing plot costs nothing defined after it; each cell
     that raised is listed; a name the raising cell would have defined points at it."""
-    result, _ = _grade(tmp_path, one_question, ["plt.plot([1])", "answer = 42", "extra = 1 / 0", "y = 2"])
+    result, _ = _grade(grade_cells, tmp_path, ["plt.plot([1])", "answer = 42", "extra = 1 / 0", "y = 2"])
     ex = result.execution
     assert (ex.status, ex.failing_cell, ex.error_name) == ("error", 0, "NameError")
     assert [(c.status, c.error_name, c.defines) for c in ex.cells] == [
@@ -123,7 +106,7 @@ def test_a_raising_cell_costs_only_what_it_defines(tmp_path, one_question):
         "ZeroDivisionError: division by zero.")
 
 
-def test_the_stop_policy_ends_the_run_at_the_first_raising_cell(tmp_path, one_question):
-    result, _ = _grade(tmp_path, one_question, ["plt.plot([1])", "answer = 42"], policy='on_cell_error = "stop"')
+def test_the_stop_policy_ends_the_run_at_the_first_raising_cell(tmp_path, grade_cells):
+    result, _ = _grade(grade_cells, tmp_path, ["plt.plot([1])", "answer = 42"], policy='on_cell_error = "stop"')
     assert [c.status for c in result.execution.cells] == ["error", "not_run"] and result.score == 0
     assert [m.key for m in result.messages] == ["cell_failed"]

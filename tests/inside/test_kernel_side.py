@@ -11,8 +11,6 @@ import sys
 import types
 from pathlib import Path
 
-import nbformat
-
 from davar.inside import ops, protocol
 
 KERNEL_SIDE = Path(protocol.__file__).with_name("kernel_side.py")
@@ -111,29 +109,14 @@ def test_the_ops_look_up_nothing_by_name_but_builtins():
                 walk(const)
 
     walk(ops.bind.__code__)
-    rewritten = {"@py_builtins", "@pytest_ar"}  # pytest's assertion rewriting, where it rewrote davar (an editable install)
+    rewritten = {"@py_builtins", "@pytest_ar"}  # pytest's assertion rewriting, where it rewrote davar (editable)
     assert names and names - rewritten <= set(vars(builtins))
 
 
-def test_exit_in_a_cell_leaves_the_kernel_serving(tmp_path, one_question):
+def test_exit_in_a_cell_leaves_the_kernel_serving(tmp_path, grade_cells):
     """ipykernel's exit() stops the kernel's event loop 0.1 s later and leaves the process hanging; the kernel
     side makes it do nothing, so the cells after it run and the graders' requests are answered, whatever the
     timing."""
-    from davar.assignment import load
-    from davar.grading.grade import grade_submission
-    from davar.intake import inbox
-    from davar.run import sandbox
-
-    grader = ('import pytest\nfrom davar import expect\n\n@pytest.mark.davar(question="1", points=2)\n'
-              'def test_answer(sub):\n    expect(sub.value("answer") == 42, "assertion", detail="answer")\n')
-    graders = one_question(tmp_path / "graders" / "tiny", grader, points=2)
-    student = tmp_path / "subs" / "s1"
-    student.mkdir(parents=True)
-    cells = ["exit()\nimport time\ntime.sleep(0.5)  # past the 0.1 s after which ipykernel stops its loop",
-             "answer = 42", "quit()"]
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), student / "hw.ipynb")
-    assignment = load(graders)
-    [submission] = inbox.collect(tmp_path / "subs", assignment)
-    level = "strict" if sandbox.detect().best == "strict" else "none"
-    result = grade_submission(submission, assignment, level=level, data_root=tmp_path / "data")
+    result, _ = grade_cells(tmp_path, ["exit()\nimport time\ntime.sleep(0.5)  # past the 0.1 s after which "
+                                       "ipykernel stops its loop", "answer = 42", "quit()"])
     assert (result.status, result.score) == ("graded", 2), result.messages
