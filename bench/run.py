@@ -7,7 +7,8 @@
 Rows (README.md says what each one measures): the nbclient floor; davar per submission (sandbox on,
 3 graders); Otter-Grader `otter run` and `nbgrader autograde` on the same notebook and checks, and on the
 trivial notebook (each installed by this script into its own virtualenv under bench/.venvs/); regrade
-from a snapshot vs the full run of a notebook that trains ~30 s; trivial submissions with the warm pool
+from a snapshot vs the full run of a notebook that trains ~30 s (by a new `davar grade`, and on a Dask worker
+kept running between the commands); trivial submissions with the warm pool
 and without it, on 1 and 2 workers; the local pool vs a Dask LocalCluster; an `import torch` notebook
 against its own floor; the driver's peak RSS over a large batch; the snapshot store's bytes per student.
 The last line on stdout is a JSON object with the headline figures; every goal is issue 12's.
@@ -52,6 +53,7 @@ GOALS = {
     "vs_otter_trivial": ("≥ 6×", lambda v: v >= 6),
     "speedup_2_workers": ("≥ 1.8×", lambda v: v >= 1.8),
     "regrade_speedup": ("≥ 20×", lambda v: v >= 20),
+    "regrade_speedup_cluster": ("≥ 20×", lambda v: v >= 20),  # the same, on a worker kept between commands
     "dask_vs_local": ("≥ 0.9×", lambda v: v >= 0.9),
     "driver_rss_mb": ("flat, ≤ 300 MB", lambda v: v <= 300),
     "snapshot_mb_per_student": ("≤ 10 MB", lambda v: v <= 10),
@@ -295,6 +297,29 @@ def main() -> int:
                     **goal("regrade_speedup", figures["regrade_speedup"]),
                     note=("" if scores_ok(again, 2) else "WRONG SCORES ")
                     + ("" if from_snapshot else "NOT FROM SNAPSHOT")))
+    if not args.no_dask:  # the same on a Dask cluster kept running between the commands (README: "kept warm")
+        from distributed import LocalCluster
+
+        from davar.run import sandbox
+
+        err.print("regrade on a running Dask worker: the full run, then from the snapshot")
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            kept = {"workers": 1, "cluster": cluster.scheduler_address}
+            full_c, first_c = davar_grade(graders / "bench-train", sets["train"], reports / "train-cluster", level,
+                                          **kept)
+            fixtures.write_train_graders(work, 0.65)
+            regrade_c, again_c = davar_grade(graders / "bench-train", sets["train"], reports / "train-cluster", level,
+                                             keep=True, **kept)
+        sandbox.remove_stale()  # what the closed cluster's worker left
+        figures["regrade_speedup_cluster"] = full_c / regrade_c
+        regraded = all(any(m.key == "snapshot_regraded" for m in r.messages) for r in again_c)
+        rows.append(Row("full run on a running Dask worker", len(first_c), full_c, full_c / len(first_c),
+                        note="" if scores_ok(first_c, 2) else "WRONG SCORES"))
+        rows.append(Row("regrade there (a grader changed)", len(again_c), regrade_c, regrade_c / len(again_c),
+                        vs_peers=f"{figures['regrade_speedup_cluster']:.1f}× faster than that full run",
+                        **goal("regrade_speedup_cluster", figures["regrade_speedup_cluster"]),
+                        note=("" if scores_ok(again_c, 2) else "WRONG SCORES ")
+                        + ("" if regraded else "NOT FROM SNAPSHOT")))
 
     # 4. the trivial notebook: harness cost only; the pool on and off, 1 and 2 workers, Dask
     err.print("trivial floor")

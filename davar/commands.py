@@ -95,7 +95,7 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     if todo:  # room on the host for every parallel run's disk quota, and a margin (davar/run/quota.py)
         runs = 0 if cluster else len(gpus) * per_gpu if gpus else workers or batch.default_workers(a, profile)
         quota.check_batch(disk_mb=a.limits(profile).disk_mb, runs=runs, out=out)
-    snapshots = None if cluster else batch.Snapshots.load(
+    snapshots = batch.Snapshots.load(
         book.parent / "snapshots", [p.submission for p in todo],
         {p.submission.student: p.previous for p in todo if p.previous},
         batch.data_digest(a, data_root=data_root, profile=profile))

@@ -35,8 +35,12 @@ Past one machine, the same task runs on Dask distributed (`cluster="local"` for 
 scheduler address).  The submission's files and the assignment's graders and reference travel with
 the tasks (the graders once per worker, broadcast); each worker needs davar, the frameworks and the
 assignment's data at the same `--data` path, and must run one task at a time
-(`dask worker --nthreads 1`); its slot is its rank among the cluster's workers.  Results come back as
-JSON text, never as pickled objects, and the gradebook stays with the driver.
+(`dask worker --nthreads 1`); its slot is its rank among the cluster's workers, sharing its host's cores
+with the others there.  Each worker's first kernels start as the batch starts (`_warm_worker`), and its pool
+outlives the batch: a cluster kept running between commands regrades in kernels already warm.  A worker
+that sees the driver's snapshot folder (the same machine, a shared file system) saves and restores
+snapshots as the driver's own workers do.  Results come back as JSON text, never as pickled objects, and
+the gradebook stays with the driver.
 
 Resume and cache: `cache_key` names what a result depends on: the submission's files, the graders
 and reference, the data, the profile and davar's version.  A submission whose key is already in the
@@ -320,14 +324,15 @@ def grade_all(submissions: list[Submission], assignment: Assignment, *, level: L
     """Grade `submissions`, yielding each result as soon as it is ready (in finishing order).  `warm`: each
     worker starts the next kernels ahead of time (`davar.run.pool`; Dask workers always do).  With
     `gpus`, there are `per_gpu` slots on each listed device instead of `workers` CPU slots.  With
-    `snapshots` (not on Dask), namespaces are saved and reused (module docstring).  `data_key` is
+    `snapshots`, namespaces are saved and reused (module docstring; on Dask, by the workers that see the
+    driver's snapshot folder).  `data_key` is
     `data_digest` when the caller has it.  Raises `Stopped` on a stop signal, and a worker's `DavarError`
     (its data is not the driver's); either way the workers are stopped first and nothing more is yielded."""
     expected = DataExpected.resolve(assignment, data_root=data_root, profile=profile, digest=data_key)
     with _Stop() as stop:
         if cluster:
             yield from _on_dask(submissions, assignment, cluster=cluster, workers=workers, level=level,
-                                profile=profile, expected=expected, stop=stop)
+                                profile=profile, expected=expected, snapshots=snapshots, stop=stop)
             return
         jobs = []
         for s in submissions:
@@ -536,9 +541,11 @@ def _course_here(course: dict[str, bytes], course_key: str, assignment_id: str) 
 
 
 def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: dict[str, bytes], course_key: str,
-                     assignment_id: str, level: Level, profile: str, expected: DataExpected) -> str:
+                     assignment_id: str, level: Level, profile: str, expected: DataExpected,
+                     snapshot_dir: Path | None = None, previous: str | None = None) -> str:
     """A Dask task: write the submission and (once per worker) the graders locally, then grade, on the
-    driver's data (`check_data`: refused when this worker does not have it)."""
+    driver's data (`check_data`: refused when this worker does not have it).  `snapshot_dir` and `previous`
+    (a result's JSON) as `Snapshots.prepare` gave them, used where this worker sees the driver's folder."""
     from distributed import get_client, get_worker
 
     assignment = _course_here(course, course_key, assignment_id)
@@ -549,8 +556,22 @@ def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: di
         _write(files, root)
         local = dataclasses.replace(submission, root=root, notebooks={
             name: root / path.relative_to(submission.root) for name, path in submission.notebooks.items()})
-        job = Job(local, assignment, level, profile, expected.root, expected=expected)
+        if not _sees_driver_folder(snapshot_dir, submission, expected):
+            snapshot_dir = previous = None  # another machine: the notebooks run, nothing is saved
+        job = Job(local, assignment, level, profile, expected.root, snapshot_dir,
+                  from_json(previous) if previous else None, expected)
         return job.run(_worker_slot(get_worker(), get_client().scheduler_info()["workers"]), worker=worker)
+
+
+def _sees_driver_folder(snapshot_dir: Path | None, submission: Submission, expected: DataExpected) -> bool:
+    """Whether `snapshot_dir` here is the driver's: the manifest `Snapshots.prepare` wrote there just now, for
+    this submission and data (a folder on a shared file system, or this very machine)."""
+    if snapshot_dir is None:
+        return False
+    with contextlib.suppress(OSError, ValueError, UnsafeFile):
+        manifest = json.loads(files.read_bytes(snapshot_dir / "manifest.json", limit=2**16, beneath=snapshot_dir))
+        return bool(manifest == {"digest": submission.digest, "data": expected.digest})
+    return False
 
 
 def _warm_worker(course: dict[str, bytes], course_key: str, assignment_id: str, level: Level, profile: str,
@@ -587,7 +608,8 @@ def _worker_slot(worker: Any, workers: dict[str, Any]) -> Slot:
 
 
 def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: str, workers: int, level: Level,
-             profile: str, expected: DataExpected, stop: _Stop) -> Iterator[SubmissionResult]:
+             profile: str, expected: DataExpected, snapshots: Snapshots | None,
+             stop: _Stop) -> Iterator[SubmissionResult]:
     from distributed import Client, LocalCluster, as_completed
 
     with contextlib.ExitStack() as stack:
@@ -606,9 +628,13 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
                    client.scheduler_info()["workers"])
         [shared] = client.scatter([course], broadcast=True)
         most = assignment.intake.max_unpacked_mb * 2**20  # what intake lets a submission hold
-        futures = [client.submit(_grade_on_worker, _files(s.root, s.files, most), s, shared, course_key, assignment.id,
-                                 level, profile, expected, pure=False, key=f"davar-{s.student}-{s.digest[:12]}")
-                   for s in submissions]
+        futures = []
+        for s in submissions:
+            folder, previous = snapshots.prepare(s, expected.digest) if snapshots else (None, None)
+            futures.append(client.submit(
+                _grade_on_worker, _files(s.root, s.files, most), s, shared, course_key, assignment.id, level, profile,
+                expected, folder and folder.absolute(), previous.to_json() if previous else None, pure=False,
+                key=f"davar-{s.student}-{s.digest[:12]}"))
         try:
             finished = as_completed(futures)
             while not finished.is_empty():

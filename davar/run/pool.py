@@ -45,7 +45,7 @@ class Pool:
                  data_root: Path | None = None, refill: bool = True, depth: int | None = None,
                  wanted: Callable[[], int] | None = None):
         depth = depth or (2 if (slot.threads or len(os.sched_getaffinity(0))) >= 2 else 1)
-        self.key = (assignment.directory, assignment.id, level, profile, slot, data_root)
+        self.key = kernel_key(assignment, level=level, profile=profile, slot=slot, data_root=data_root)
         self._cancel = threading.Event()  # set by `close`: a start still importing gives up
         self._start = functools.partial(execute.start, assignment, level=level, profile=profile, slot=slot,
                                         data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20,
@@ -89,12 +89,20 @@ class Pool:
 _pool: Pool | None = None
 
 
+def kernel_key(assignment: Assignment, *, level: Level, profile: str, slot: Slot, data_root: Path | None) -> tuple:
+    """What a kernel started ahead of time depends on: the assignment as its assignment.toml says (limits,
+    frameworks, data), not the folder its graders are in, so a Dask worker keeps its kernels when a new
+    version of the graders arrives in another folder; the sandbox level, profile, slot and data."""
+    return (dataclasses.replace(assignment, directory=Path()), assignment.data_root(data_root).absolute(), level,
+            profile, slot)
+
+
 def for_slot(assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
              data_root: Path | None = None, wanted: Callable[[], int] | None = None) -> Pool:
     """This process's pool for the assignment (a batch or Dask worker grades one slot's submissions one
     after the other); one for another assignment, level, profile or slot is closed first.  `wanted`: `Pool`."""
     global _pool
-    key = (assignment.directory, assignment.id, level, profile, slot, data_root)
+    key = kernel_key(assignment, level=level, profile=profile, slot=slot, data_root=data_root)
     if _pool is None or _pool.key != key:
         close()
         _pool = Pool(assignment, level=level, profile=profile, slot=slot, data_root=data_root, wanted=wanted)

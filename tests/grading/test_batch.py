@@ -98,6 +98,29 @@ def test_changed_graders_regrade_from_snapshots_without_running_again(course):
     assert {k: h for k, h, _ in rewritten}["answer"] == named["s5"]["answer"]  # it did run again: only a run writes
 
 
+def test_a_running_dask_cluster_regrades_from_snapshots_in_the_kernels_it_kept(course):
+    """A cluster that outlives `davar grade` (a TA's scheduler and workers): its worker sees the driver's
+    snapshot folder (this machine), so a changed grader regrades from the snapshots, and the worker keeps the
+    pool it started for the first version of the graders (a kernel already warm when the regrade comes)."""
+    distributed = pytest.importorskip("distributed")
+    graders, _, _ = course
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        pool_now = lambda: id(__import__("davar.run.pool", fromlist=["_pool"])._pool)  # noqa: E731 (sent by value)
+        first = {r.student: r for r in _grade(course, workers=1, cluster=cluster.scheduler_address)}
+        [kept] = client.run(pool_now).values()
+        grader = graders / "test_tiny.py"
+        grader.write_text(grader.read_text().replace("== 42", "in (41, 42)"))  # the TA accepts 41 too
+        again = {r.student: r for r in _grade(course, workers=1, cluster=cluster.scheduler_address)}
+        assert list(client.run(pool_now).values()) == [kept]
+    batch._remove_after(pids)
+    assert {s: r.score for s, r in first.items()} == {f"s{i}": 0.0 if i in (3, 5) else 2.0 for i in range(6)}
+    assert {s: r.score for s, r in again.items()} == {f"s{i}": 2.0 for i in range(6)}
+    assert all([m.key for m in r.messages] == ["snapshot_regraded"] for r in again.values())
+    assert all(again[s].executions == first[s].executions for s in first)
+
+
 # ------------------------------------------------------------------------ stops, leftovers, the workers' data
 
 strict = pytest.mark.skipif(LEVEL != "strict", reason="needs the strict sandbox: cgroups and sandbox uids")
