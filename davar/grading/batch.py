@@ -85,7 +85,7 @@ from davar.run.sandbox import Slot, cpu_slots, gpu_slots
 
 _slot = Slot()  # this worker process's slot, set by `_start_worker`
 _began: Any = None  # where this worker says which job it takes (`_start_worker`)
-_untaken: Any = None  # the batch's jobs no worker has taken yet, shared by its workers (`_start_worker`)
+_kernels_left: Any = None  # the batch's notebook runs no worker has started yet, shared (`_start_worker`)
 #: The messages of a result davar failed to compute: not cached, so the same command grades it again.
 HARNESS_FAILURES = frozenset({"harness_error", "worker_lost", "worker_stalled"})
 #: What `stall_limit_s` allows the graders of one submission beyond its notebooks' own time limits.
@@ -383,14 +383,15 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
     pool breaks; then the jobs that were running, each with why it ended: `worker_stalled`,
     `worker_lost` (its own worker died) or `pool_broken` (another one's did)."""
     ctx = multiprocessing.get_context("spawn")
-    free, began, untaken = ctx.Queue(), ctx.Queue(), ctx.Value("i", len(todo))
+    free, began = ctx.Queue(), ctx.Queue()
+    kernels_left = ctx.Value("i", sum(len(job.submission.notebooks) for job in todo.values()))
     for slot in slots:
         free.put(slot)
     # Workers are started by `submit`, here, in the thread that runs the batch: a worker's
     # PR_SET_PDEATHSIG fires when the thread that started it ends.
     first = next(iter(todo.values()))  # every job of a batch is for the same assignment, level and data
     pool = cf.ProcessPoolExecutor(max_workers=len(slots), mp_context=ctx, initializer=_start_worker,
-                                  initargs=(free, os.getpid(), began, untaken, first if first.warm else None))
+                                  initargs=(free, os.getpid(), began, kernels_left, first if first.warm else None))
     pending = {pool.submit(_run_in_slot, i, job): i for i, job in todo.items()}
     started: dict[int, tuple[float, int]] = {}  # job -> when its worker took it, and that worker's pid
     workers: dict[int, Any] = {}  # pid -> its multiprocessing.Process (the pool forgets them when it breaks)
@@ -444,23 +445,23 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
     return ended
 
 
-def _start_worker(slots: Any, driver: int, began: Any, untaken: Any, warm: Job | None) -> None:
+def _start_worker(slots: Any, driver: int, began: Any, kernels_left: Any, warm: Job | None) -> None:
     """A pool worker's start: a session of its own (a terminal's Ctrl-C and hang-up reach the driver alone,
     which stops the batch), death with the driver (`_die_with`), its slot for life, the queue it tells
-    the driver which job it takes on, the count of jobs not yet taken, and (for `warm` jobs) its first
-    kernels starting while it imports what grading needs and waits for its first job: no more of them
-    than jobs are left to take."""
-    global _slot, _began, _untaken
+    the driver which job it takes on, the count of notebook runs not yet started, and (for `warm` jobs) its
+    first kernels starting while it imports what grading needs and waits for its first job: no more of them
+    than runs are left (a run that needs one more, a re-run without a fatal cell, starts its own)."""
+    global _slot, _began, _kernels_left
     with contextlib.suppress(OSError):
         os.setsid()
     _die_with(driver)
     _slot = slots.get()
-    _began, _untaken = began, untaken
+    _began, _kernels_left = began, kernels_left
     if warm is not None:
         from davar.run import pool
 
         pool.for_slot(warm.assignment, level=warm.level, profile=warm.profile, slot=_slot, data_root=warm.data_root,
-                      wanted=_untaken_jobs)
+                      wanted=_kernels_wanted)
         # A worker leaves through multiprocessing's exit, which joins every thread (the pool's starts included)
         # before `atexit` runs; its finalizers run before that join: the pool closes there, starts cut short.
         multiprocessing.util.Finalize(None, pool.close, exitpriority=0)
@@ -484,14 +485,15 @@ def _watch_parent(driver: int) -> None:
     os._exit(1)
 
 
-def _untaken_jobs() -> int:
-    return int(_untaken.value)
+def _kernels_wanted(taken: int) -> int:
+    """The batch's notebook runs left once this worker's pool has handed out `taken` more kernels (`Pool`)."""
+    with _kernels_left.get_lock():
+        _kernels_left.value -= taken
+        return int(_kernels_left.value)
 
 
 def _run_in_slot(i: int, job: Job) -> str:
     _began.put((i, os.getpid()))
-    with _untaken.get_lock():
-        _untaken.value -= 1
     return job.run(_slot)
 
 
@@ -529,14 +531,17 @@ def _write(files: dict[str, bytes], root: Path) -> None:
 
 
 _courses: dict[str, Path] = {}  # per worker process: course digest -> where its graders were written
+_courses_lock = threading.Lock()  # a task and `_warm_worker` may ask at once
 
 
 def _course_here(course: dict[str, bytes], course_key: str, assignment_id: str) -> Assignment:
     """The assignment of `course` on this worker, its graders written once per worker."""
-    if course_key not in _courses:
-        # named as a run folder of this worker: once the worker is gone, `sandbox.remove_stale` removes it
-        _courses[course_key] = Path(tempfile.mkdtemp(prefix=f"{sandbox.run_prefix()}course-"))
-        _write(course, _courses[course_key])
+    with _courses_lock:
+        if course_key not in _courses:
+            # named as a run folder of this worker: once the worker is gone, `sandbox.remove_stale` removes it
+            folder = Path(tempfile.mkdtemp(prefix=f"{sandbox.run_prefix()}course-"))
+            _write(course, folder)
+            _courses[course_key] = folder
     return load_assignment(_courses[course_key] / "graders" / assignment_id)
 
 
@@ -574,10 +579,12 @@ def _sees_driver_folder(snapshot_dir: Path | None, submission: Submission, expec
     return False
 
 
-def _warm_worker(course: dict[str, bytes], course_key: str, assignment_id: str, level: Level, profile: str,
-                 expected: DataExpected, workers: dict[str, Any], dask_worker: Any = None) -> None:
-    """Run on every Dask worker as the batch starts (`Client.run`): its pool's first kernels start while the
-    tasks are on their way.  A worker without the driver's data starts none: its first task says why."""
+async def _warm_worker(course: dict[str, bytes], course_key: str, assignment_id: str, level: Level, profile: str,
+                       expected: DataExpected, workers: dict[str, Any], dask_worker: Any = None) -> None:
+    """Run on every Dask worker as the batch starts (`Client.run`, in the worker's event loop, maybe while its
+    first task already runs; a coroutine, so that the driver need not wait for it): its pool's first kernels
+    start while the tasks are on their way.  A worker without the driver's data starts none: its first task
+    says why."""
     from davar.run import pool
 
     assignment = _course_here(course, course_key, assignment_id)
@@ -625,7 +632,7 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
         course = _course_files(assignment)
         course_key = hashlib.sha256(b"".join(k.encode() + b"\0" + v for k, v in sorted(course.items()))).hexdigest()
         client.run(_warm_worker, course, course_key, assignment.id, level, profile, expected,
-                   client.scheduler_info()["workers"])
+                   client.scheduler_info()["workers"], wait=False)  # a worker that does not answer holds up nothing
         [shared] = client.scatter([course], broadcast=True)
         most = assignment.intake.max_unpacked_mb * 2**20  # what intake lets a submission hold
         futures = []
@@ -633,7 +640,7 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
             folder, previous = snapshots.prepare(s, expected.digest) if snapshots else (None, None)
             futures.append(client.submit(
                 _grade_on_worker, _files(s.root, s.files, most), s, shared, course_key, assignment.id, level, profile,
-                expected, folder and folder.absolute(), previous.to_json() if previous else None, pure=False,
+                expected, folder.absolute() if folder else None, previous.to_json() if previous else None, pure=False,
                 key=f"davar-{s.student}-{s.digest[:12]}"))
         try:
             finished = as_completed(futures)

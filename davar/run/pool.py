@@ -37,13 +37,14 @@ class Pool:
     two where the slot has two cores or more (a kernel takes longer to start than a short submission to grade,
     and two starts at once take less than twice as long), else one.  They start as the pool is made (while the
     caller reads the notebook and collects the graders); with `refill`, each `take` starts another.  `wanted`,
-    when the owner knows it, says how many more kernels it will take at most (a batch's jobs no worker has
-    taken yet): no kernel starts beyond that, so the end of a batch, or a one-student regrade, does not start
+    when the owner knows it, is told how many kernels were just taken (0 as the pool starts, 1 at each
+    `take`) and says how many more will be taken after them (a batch's notebooks no worker has started
+    yet): no kernel starts beyond that, so the end of a batch, or a one-student regrade, does not start
     kernels only to destroy them."""
 
     def __init__(self, assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
                  data_root: Path | None = None, refill: bool = True, depth: int | None = None,
-                 wanted: Callable[[], int] | None = None):
+                 wanted: Callable[[int], int] | None = None):
         depth = depth or (2 if (slot.threads or len(os.sched_getaffinity(0))) >= 2 else 1)
         self.key = kernel_key(assignment, level=level, profile=profile, slot=slot, data_root=data_root)
         self._cancel = threading.Event()  # set by `close`: a start still importing gives up
@@ -54,7 +55,7 @@ class Pool:
         self._wanted = wanted
         self._threads = cf.ThreadPoolExecutor(depth, thread_name_prefix="davar-warm")
         self._closer = cf.ThreadPoolExecutor(1, thread_name_prefix="davar-close")  # runs that ended, destroyed
-        first = min(depth if refill else 1, wanted() if wanted else depth)
+        first = min(depth if refill else 1, wanted(0) if wanted else depth)
         self._next = collections.deque(self._threads.submit(self._start) for _ in range(first))
 
     def take(self) -> execute.Ready | None:
@@ -63,7 +64,7 @@ class Pool:
         if not self._next:
             return None
         future = self._next.popleft()
-        if self._refill and (self._wanted is None or self._wanted() > len(self._next)):
+        if self._refill and (self._wanted is None or self._wanted(1) > len(self._next)):
             self._next.append(self._threads.submit(self._start))
         try:
             ready = future.result()
@@ -87,33 +88,37 @@ class Pool:
 
 
 _pool: Pool | None = None
+_pool_lock = threading.RLock()  # a Dask worker's task and its warm-up (`batch._warm_worker`) may ask at once
 
 
 def kernel_key(assignment: Assignment, *, level: Level, profile: str, slot: Slot, data_root: Path | None) -> tuple:
     """What a kernel started ahead of time depends on: the assignment as its assignment.toml says (limits,
     frameworks, data), not the folder its graders are in, so a Dask worker keeps its kernels when a new
-    version of the graders arrives in another folder; the sandbox level, profile, slot and data."""
+    version of the graders arrives in another folder (such a kernel's audit knows the graders' file names
+    of the version it started for); the sandbox level, profile, slot and data."""
     return (dataclasses.replace(assignment, directory=Path()), assignment.data_root(data_root).absolute(), level,
             profile, slot)
 
 
 def for_slot(assignment: Assignment, *, level: Level, profile: str = "standin", slot: Slot = Slot(),
-             data_root: Path | None = None, wanted: Callable[[], int] | None = None) -> Pool:
+             data_root: Path | None = None, wanted: Callable[[int], int] | None = None) -> Pool:
     """This process's pool for the assignment (a batch or Dask worker grades one slot's submissions one
     after the other); one for another assignment, level, profile or slot is closed first.  `wanted`: `Pool`."""
     global _pool
     key = kernel_key(assignment, level=level, profile=profile, slot=slot, data_root=data_root)
-    if _pool is None or _pool.key != key:
-        close()
-        _pool = Pool(assignment, level=level, profile=profile, slot=slot, data_root=data_root, wanted=wanted)
-    return _pool
+    with _pool_lock:
+        if _pool is None or _pool.key != key:
+            close()
+            _pool = Pool(assignment, level=level, profile=profile, slot=slot, data_root=data_root, wanted=wanted)
+        return _pool
 
 
 @atexit.register
 def close() -> None:
     """Close this process's pool, if it has one (at exit: no kernel outlives its worker)."""
     global _pool
-    pool, _pool = _pool, None
+    with _pool_lock:
+        pool, _pool = _pool, None
     if pool is not None:
         with contextlib.suppress(Exception):
             pool.close()

@@ -87,16 +87,28 @@ def test_no_kernel_starts_beyond_what_its_owner_will_take(tmp_path, one_question
     is started only to be destroyed."""
     assignment, _ = _course(tmp_path, one_question, students=1)
     monkeypatch.setattr(execute, "start", lambda *a, **kw: Ready())
-    left = [1]
-    pool = Pool(assignment, level=LEVEL, depth=2, wanted=lambda: left[0])
+    left = [2]  # one student's two notebooks
+
+    def wanted(taken):
+        left[0] -= taken
+        return left[0]
+
+    pool = Pool(assignment, level=LEVEL, depth=1, wanted=wanted)
     try:
-        assert len(pool._next) == 1  # of a depth of 2
-        left[0] = 0  # the owner took its last job
+        assert len(pool._next) == 1
         assert pool.take() is not None
-        assert not pool._next
-        assert pool.take() is None  # one more than it said: that run starts its own kernel
+        assert len(pool._next) == 1  # for the second notebook
+        assert pool.take() is not None
+        assert not pool._next and left == [0]  # none for nobody
+        assert pool.take() is None  # one more than it said (a re-run): that run starts its own kernel
     finally:
         pool.close()
+    left = [1]
+    bounded = Pool(assignment, level=LEVEL, depth=2, wanted=wanted)
+    try:
+        assert len(bounded._next) == 1  # not the depth: one is wanted
+    finally:
+        bounded.close()
     unbounded = Pool(assignment, level=LEVEL, depth=2)
     try:
         assert len(unbounded._next) == 2
