@@ -62,6 +62,8 @@ def grade_cells(one_question):
     one-question assignment (`one_question`) and one student whose notebook is `cells`, graded by
     `grade_submission` (its keywords: `kw`) in the best sandbox here; returns (result, grade), where
     `grade(**kw)` grades the same student again."""
+    import nbformat
+
     from davar.assignment import load
     from davar.grading.grade import grade_submission
     from davar.intake import inbox
@@ -70,8 +72,6 @@ def grade_cells(one_question):
     level = "strict" if sandbox.detect().best == "strict" else "none"
 
     def run(folder: Path, cells: list[str], *, grader: str = ANSWER_GRADER, points: int = 2, extra: str = "", **kw):
-        import nbformat
-
         assignment = load(one_question(folder / "graders" / "tiny", grader, points=points, extra=extra))
         student = folder / "subs" / "s1"
         student.mkdir(parents=True)

@@ -281,45 +281,34 @@ def main() -> int:
                         f"davar {figures['vs_nbgrader']:.2f}× faster", **goal("vs_nbgrader", figures["vs_nbgrader"]),
                         note="" if ok else "WRONG SCORES"))
 
-    # 3. regrade from the snapshot vs the full run (only a grader changes in between)
-    err.print(f"regrade: full run of a {train_seconds:g} s training notebook")
-    full_t, first = davar_grade(graders / "bench-train", sets["train"], reports / "train", level, workers=1)
-    fixtures.write_train_graders(work, 0.6)
-    err.print("regrade: from the snapshot")
-    regrade_t, again = davar_grade(graders / "bench-train", sets["train"], reports / "train", level, workers=1,
-                                   keep=True)
-    from_snapshot = all(any(m.key == "snapshot_regraded" for m in r.messages) for r in again)
-    figures["regrade_speedup"] = full_t / regrade_t
-    rows.append(Row(f"full run, torch training ~{train_seconds:g} s", len(first), full_t, full_t / len(first),
-                    note="" if scores_ok(first, 2) else "WRONG SCORES"))
-    rows.append(Row("regrade from snapshot (a grader changed)", len(again), regrade_t, regrade_t / len(again),
-                    vs_peers=f"{figures['regrade_speedup']:.1f}× faster than the full run",
-                    **goal("regrade_speedup", figures["regrade_speedup"]),
-                    note=("" if scores_ok(again, 2) else "WRONG SCORES ")
-                    + ("" if from_snapshot else "NOT FROM SNAPSHOT")))
-    if not args.no_dask:  # the same on a Dask cluster kept running between the commands (README: "kept warm")
+    # 3. regrade from the snapshot vs the full run (only a grader changes in between): by a new `davar grade`,
+    # then on a Dask cluster kept running between the commands (README: "Kernels kept warm between commands")
+    def regrade(out: str, threshold: float, key: str, full_name: str, regrade_name: str, **kwargs) -> None:
+        err.print(f"{regrade_name}: the full run of a {train_seconds:g} s training notebook, then the regrade")
+        full_t, first = davar_grade(graders / "bench-train", sets["train"], reports / out, level, workers=1, **kwargs)
+        fixtures.write_train_graders(work, threshold)
+        regrade_t, again = davar_grade(graders / "bench-train", sets["train"], reports / out, level, workers=1,
+                                       keep=True, **kwargs)
+        from_snapshot = all(any(m.key == "snapshot_regraded" for m in r.messages) for r in again)
+        figures[key] = full_t / regrade_t
+        rows.append(Row(full_name, len(first), full_t, full_t / len(first),
+                        note="" if scores_ok(first, 2) else "WRONG SCORES"))
+        rows.append(Row(regrade_name, len(again), regrade_t, regrade_t / len(again),
+                        vs_peers=f"{figures[key]:.1f}× faster than that full run", **goal(key, figures[key]),
+                        note=("" if scores_ok(again, 2) else "WRONG SCORES ")
+                        + ("" if from_snapshot else "NOT FROM SNAPSHOT")))
+
+    regrade("train", 0.6, "regrade_speedup", f"full run, torch training ~{train_seconds:g} s",
+            "regrade from snapshot (a grader changed)")
+    if not args.no_dask:
         from distributed import LocalCluster
 
         from davar.run import sandbox
 
-        err.print("regrade on a running Dask worker: the full run, then from the snapshot")
         with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            kept = {"workers": 1, "cluster": cluster.scheduler_address}
-            full_c, first_c = davar_grade(graders / "bench-train", sets["train"], reports / "train-cluster", level,
-                                          **kept)
-            fixtures.write_train_graders(work, 0.65)
-            regrade_c, again_c = davar_grade(graders / "bench-train", sets["train"], reports / "train-cluster", level,
-                                             keep=True, **kept)
+            regrade("train-cluster", 0.65, "regrade_speedup_cluster", "full run on a running Dask worker",
+                    "regrade there (a grader changed)", cluster=cluster.scheduler_address)
         sandbox.remove_stale()  # what the closed cluster's worker left
-        figures["regrade_speedup_cluster"] = full_c / regrade_c
-        regraded = all(any(m.key == "snapshot_regraded" for m in r.messages) for r in again_c)
-        rows.append(Row("full run on a running Dask worker", len(first_c), full_c, full_c / len(first_c),
-                        note="" if scores_ok(first_c, 2) else "WRONG SCORES"))
-        rows.append(Row("regrade there (a grader changed)", len(again_c), regrade_c, regrade_c / len(again_c),
-                        vs_peers=f"{figures['regrade_speedup_cluster']:.1f}× faster than that full run",
-                        **goal("regrade_speedup_cluster", figures["regrade_speedup_cluster"]),
-                        note=("" if scores_ok(again_c, 2) else "WRONG SCORES ")
-                        + ("" if regraded else "NOT FROM SNAPSHOT")))
 
     # 4. the trivial notebook: harness cost only; the pool on and off, 1 and 2 workers, Dask
     err.print("trivial floor")

@@ -169,13 +169,17 @@ class Snapshots:
 
     @classmethod
     def load(cls, root: Path, submissions: list[Submission], last: dict[str, SubmissionResult], data_key: str):
-        usable = {}
-        for s in submissions:
-            with contextlib.suppress(OSError, ValueError, UnsafeFile):  # davar.files: a regular file, 64 KiB at most
-                manifest = json.loads(files.read_bytes(root / s.student / "manifest.json", limit=2**16, beneath=root))
-                if manifest == {"digest": s.digest, "data": data_key} and s.student in last:
-                    usable[s.student] = last[s.student]
-        return cls(root, usable)
+        return cls(root, {s.student: last[s.student] for s in submissions
+                          if s.student in last and cls.holds(root / s.student, s, data_key)})
+
+    @staticmethod
+    def holds(folder: Path, submission: Submission, data_key: str) -> bool:
+        """Whether the student's snapshot `folder` was saved for these files and data: its manifest, as
+        `prepare` wrote it (read as `davar.files` reads: a regular file, 64 KiB at most)."""
+        with contextlib.suppress(OSError, ValueError, UnsafeFile):
+            manifest = json.loads(files.read_bytes(folder / "manifest.json", limit=2**16, beneath=folder.parent))
+            return bool(manifest == {"digest": submission.digest, "data": data_key})
+        return False
 
     def prepare(self, submission: Submission, data_key: str) -> tuple[Path | None, SubmissionResult | None]:
         """The student's snapshot folder; emptied first when the notebooks will run for real.  None for a
@@ -561,22 +565,13 @@ def _grade_on_worker(files: dict[str, bytes], submission: Submission, course: di
         _write(files, root)
         local = dataclasses.replace(submission, root=root, notebooks={
             name: root / path.relative_to(submission.root) for name, path in submission.notebooks.items()})
-        if not _sees_driver_folder(snapshot_dir, submission, expected):
-            snapshot_dir = previous = None  # another machine: the notebooks run, nothing is saved
+        if snapshot_dir is None or not Snapshots.holds(snapshot_dir, submission, expected.digest):
+            # not the driver's folder, which `Snapshots.prepare` has just written (another machine, no shared
+            # file system): the notebooks run, nothing is saved
+            snapshot_dir = previous = None
         job = Job(local, assignment, level, profile, expected.root, snapshot_dir,
                   from_json(previous) if previous else None, expected)
         return job.run(_worker_slot(get_worker(), get_client().scheduler_info()["workers"]), worker=worker)
-
-
-def _sees_driver_folder(snapshot_dir: Path | None, submission: Submission, expected: DataExpected) -> bool:
-    """Whether `snapshot_dir` here is the driver's: the manifest `Snapshots.prepare` wrote there just now, for
-    this submission and data (a folder on a shared file system, or this very machine)."""
-    if snapshot_dir is None:
-        return False
-    with contextlib.suppress(OSError, ValueError, UnsafeFile):
-        manifest = json.loads(files.read_bytes(snapshot_dir / "manifest.json", limit=2**16, beneath=snapshot_dir))
-        return bool(manifest == {"digest": submission.digest, "data": expected.digest})
-    return False
 
 
 async def _warm_worker(course: dict[str, bytes], course_key: str, assignment_id: str, level: Level, profile: str,
