@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import papermill
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -578,6 +577,8 @@ def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parame
                cells: _CellLog, allow_errors: bool) -> None:
     """Run the notebook in the started kernel, each cell under the cell time limit; `cells` records.  With
     `allow_errors` every cell runs even after one raised (nbclient's option; papermill still raises at the end)."""
+    import papermill  # not at the top: a worker's first kernels start before this import (0.2 s; pool.py)
+
     papermill.execute_notebook(
         str(nb_in), str(nb_out), parameters=parameters, km=km, kernel_name="python3", progress_bar=False,
         execution_timeout=limits.cell_timeout_s, start_timeout=60, request_save_on_cell_execute=False,
@@ -589,6 +590,8 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, student_
     """Run the notebook in the started kernel under the limits and say what happened: "ok" and "error"
     only while the kernel is still alive, else "dead" or "timeout" with the reason.  "error": a cell raised
     (with `allow_errors` the later cells ran all the same); `failing_cell` and the error are the first one's."""
+    from papermill import PapermillExecutionError  # as in `_papermill`
+
     km, limits, cgroup = ready.km, ready.limits, ready.cgroup
     cells = _CellLog(limits.output_mb * 2**20)
     deadline = _Deadline(limits.total_timeout_s, km, cgroup)
@@ -601,7 +604,7 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, student_
         with deadline:
             _papermill(km, nb_in, nb_out, parameters=parameters, limits=limits, cells=cells,
                        allow_errors=allow_errors)
-    except papermill.PapermillExecutionError as e:  # it names the last cell that raised; the record keeps the first
+    except PapermillExecutionError as e:  # it names the last cell that raised; the record keeps the first
         status, failing = "error", cells.first_error()
         if failing is None:  # one papermill marked without an error reply
             failing, error = e.cell_index, {"error_name": e.ename, "error_value": str(e.evalue)[:2000],
