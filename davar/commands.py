@@ -141,17 +141,16 @@ def grade(*, assignment: str, path: Path, out: Path = Path("reports"), sandbox_l
     return [r for r in gradebook.latest(book, a.id) if r.student in wanted]
 
 
-def _import_idle(*modules: str) -> None:
-    """Import `modules` in a thread at the lowest priority (on Linux a thread has its own nice value): the
-    driver mostly waits while its workers grade, and what it imports then is not waited for after the
+def _import_idle(name: str) -> None:
+    """Import module `name` in a thread at the lowest priority (on Linux a thread has its own nice value):
+    the driver mostly waits while its workers grade, and what it imports then is not waited for after the
     last result (pandas: 0.2 s of the class pages' 0.3 s, measured on these machines)."""
 
     def work() -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        for name in modules:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(name)
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
     threading.Thread(target=work, name="davar-imports", daemon=True).start()
 

@@ -3,9 +3,6 @@
 
 import json
 import re
-import subprocess
-import sys
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import nbformat
@@ -324,15 +321,3 @@ def test_check_json_has_no_escape_codes_and_figures_only_when_asked():
     assert plain["executions"][0]["failing_cell"] == 4 and plain["executions"][0]["cells"][0]["index"] == 4
     with_figures = json.loads(cli.check_json(result, figures=True))
     assert with_figures["figures"][0]["data"] == "iVBORw0K" and with_figures["figures"][0]["cell"] == 4
-
-
-def test_the_davar_command_is_davar_main_which_leaves_the_command_line_unimported_until_it_runs():
-    """A batch's spawned workers run the driver's main script again: `davar` must not import the command
-    line there (davar/__main__.py)."""
-    entry = {e.name: e.value for e in entry_points(group="console_scripts")}["davar"]
-    assert entry == "davar.__main__:main"
-    loaded = subprocess.run([sys.executable, "-c", "import sys, davar.__main__; print('davar.cli' in sys.modules)"],
-                            capture_output=True, text=True, check=True)
-    assert loaded.stdout.strip() == "False"
-    shown = subprocess.run([sys.executable, "-m", "davar", "--help"], capture_output=True, text=True)
-    assert shown.returncode == 0 and "davar grade" in shown.stdout
