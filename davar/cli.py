@@ -151,7 +151,7 @@ def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, 
     and grades are."""
     words = report.labels()
     by_status = {s: sum(r.status == s for r in results) for s in STATUSES}
-    restored = sum(any(m.key == "snapshot_regraded" for m in r.messages) for r in results)
+    restored = sum(any(m.key in ("snapshot_regraded", "snapshot_replayed") for m in r.messages) for r in results)
     assignment_id = results[0].assignment if results else ""
     out_dir = (out / assignment_id).resolve()
     print(catalogue.text("grade_summary", lang, {

@@ -154,3 +154,12 @@ class ReplyRejected(BridgeError):
 class BridgeTimeout(BridgeError):
     def __init__(self, name: str, seconds: float):
         super().__init__("bridge_timeout", name=name, seconds=seconds)
+
+
+class NotReplayed(BridgeError):
+    """A regrade answered from the replies the last grading got (`davar.probe.bridge.Replay`) asked what they
+    do not hold (another request, or the same one in another order): that regrade is discarded and graded
+    again with the notebook's snapshot restored into a kernel (`davar.grading.grade`)."""
+
+    def __init__(self, name: str):
+        super().__init__("not_replayed", name=name)

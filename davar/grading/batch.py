@@ -389,7 +389,7 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
     `worker_lost` (its own worker died) or `pool_broken` (another one's did)."""
     ctx = multiprocessing.get_context("spawn")
     free, began = ctx.Queue(), ctx.Queue()
-    kernels_left = ctx.Value("i", sum(len(job.submission.notebooks) for job in todo.values()))
+    kernels_left = ctx.Value("i", sum(_runs(job) for job in todo.values()))
     for slot in slots:
         free.put(slot)
     # Workers are started by `submit`, here, in the thread that runs the batch: a worker's
@@ -448,6 +448,14 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
             else:
                 ended[i] = ("pool_broken", {"code": code})
     return ended
+
+
+def _runs(job: Job) -> int:
+    """The notebook runs `job` will start: none for a regraded notebook its last grading's replies can answer
+    (a request they lack has its kernel started then: `davar.grading.kernels`)."""
+    if job.previous is None or job.snapshot_dir is None:
+        return len(job.submission.notebooks)
+    return sum(not snapshot_store.has_replies(job.snapshot_dir / f"{nb}.json") for nb in job.submission.notebooks)
 
 
 def _start_worker(slots: Any, driver: int, began: Any, kernels_left: Any, warm: Job | None) -> None:

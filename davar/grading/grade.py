@@ -38,10 +38,12 @@ from davar.run.sandbox import Slot, strategy
 def grade_submission(submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                      data_root: Path | None = None, public_only: bool = False, slot: Slot = Slot(),
                      snapshot_dir: Path | None = None, previous: SubmissionResult | None = None,
-                     data: DataRecord | None = None, pool: Pool | None = None) -> SubmissionResult:
+                     data: DataRecord | None = None, pool: Pool | None = None,
+                     replay: bool = True) -> SubmissionResult:
     """Run the graders of `assignment` (pytest, in this process) on `submission`; each of its notebooks
-    is executed in the sandbox when its graders first need it (or restored from its snapshot: see
-    `Kernels`), in a kernel of `pool`'s when there is one."""
+    is executed in the sandbox when its graders first need it (or, regraded, answered from its last
+    grading's replies with `replay`, or restored from its snapshot: see `Kernels`), in a kernel of
+    `pool`'s when there is one."""
     if submission.problem is not None:  # a student's folder without a notebook to grade
         return unexecuted_result(submission, assignment, level=level, key=submission.problem.key,
                                  status="missing" if submission.problem.key == "no_notebook" else "invalid_submission",
@@ -49,7 +51,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
     try:
         repaired = [note for path in submission.notebooks.values() for note in repair.check(path)]
         kernels = Kernels(submission, assignment, level=level, profile=profile, data_root=data_root, slot=slot,
-                          snapshot_dir=snapshot_dir, previous=previous, pool=pool)
+                          snapshot_dir=snapshot_dir, previous=previous, pool=pool, replay=replay)
         session = GradingSession(assignment, kernels, data_root=data_root, public_only=public_only)
         # One pytest.main per submission: grader modules fresh for every student (`course_imports`) for ~30 ms
         # (bench/README.md).  Without the plugins that look for unraisable exceptions with two full garbage
@@ -63,6 +65,10 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
             code = pytest.main(args, plugins=[session])
+        if kernels.missed:  # the graders asked what the last grading did not: again, in restored kernels
+            return grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root,
+                                    public_only=public_only, slot=slot, snapshot_dir=snapshot_dir, previous=previous,
+                                    data=data, pool=pool, replay=False)
         if previous is not None and (fallback := kernels.incomplete) is not None:
             # A grader needed a value its snapshot left out: this regrade cannot stand, whatever the grader
             # made of the error.  Graded again from scratch, every notebook run for real (and saved anew).

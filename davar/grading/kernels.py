@@ -17,8 +17,8 @@ from davar.errors import DavarError, GradeFailure, NotebookMissing, SnapshotUnus
 from davar.grading import snapshot_store
 from davar.grading.outcome import Ran
 from davar.intake.inbox import Submission
-from davar.probe.bridge import Sub
-from davar.results import ExecutionRecord, Level, Message, SubmissionResult
+from davar.probe.bridge import Replay, Reply, Sub
+from davar.results import ExecutionRecord, Figure, Level, Message, SandboxRecord, SubmissionResult
 from davar.run import execute
 from davar.run.pool import Pool
 from davar.run.sandbox import Slot
@@ -38,16 +38,21 @@ class Kernels:
     kept, with every small value; the rest is left out, `snapshot_store`).  With `previous` (this
     submission's last result), a notebook with a snapshot is restored instead of run again, and graded
     as it ran then; a grader that needs a value the snapshot left out sets `incomplete`, and the
-    submission is graded again by running it (`davar.grading.grade`).
+    submission is graded again by running it (`davar.grading.grade`).  Before any kernel, such a notebook is
+    graded from the replies its last grading got (`davar.probe.bridge.Replay`) when its manifest has them
+    and `replay` is on; a request they lack sets `missed`, and the submission is graded again with `replay`
+    off.  A grading in a kernel keeps its replies with the snapshot (the full run's with its values, a
+    restored kernel's in place of the old ones).
 
     A fatal cell (`_fatal_cell`): the notebook is run once more in a fresh sandbox with that cell left
     out, and that second run is the one graded (its record names the cell and why), its snapshot saved."""
 
     def __init__(self, submission: Submission, assignment: Assignment, *, level: Level, profile: str = "standin",
                  data_root: Path | None = None, slot: Slot = Slot(), snapshot_dir: Path | None = None,
-                 previous: SubmissionResult | None = None, pool: Pool | None = None):
+                 previous: SubmissionResult | None = None, pool: Pool | None = None, replay: bool = True):
         self.submission, self.level, self.profile = submission, level, profile
-        self.snapshot_dir, self.previous = snapshot_dir, previous
+        self.snapshot_dir, self.previous, self.replay = snapshot_dir, previous, replay
+        self.reply_limit = assignment.limits(profile).reply_mb * 2**20
         self.rerun_fatal, self.aliases = assignment.rerun_without_fatal_cell, assignment.names
         run = functools.partial(execute.run, submission, assignment, level=level, profile=profile, slot=slot,
                                 data_root=data_root)
@@ -60,6 +65,7 @@ class Kernels:
         self._up: dict[str, tuple[execute.LiveRun, contextlib.ExitStack]] = {}
         self._subs: dict[str, Sub] = {}
         self._restored: dict[str, snapshot_store.Manifest] = {}  # notebook -> the manifest it was restored from
+        self._replayed: dict[str, Replayed] = {}  # notebook -> its grading from the replies of the last one
         # notebook -> its saved container waiting for `close` to be put in the store, the values the kernel
         # could not save, and the container's removal
         self._unkept: dict[str, tuple[Path, tuple[str, ...], contextlib.ExitStack]] = {}
@@ -77,6 +83,11 @@ class Kernels:
         return self._subs[notebook]
 
     @property
+    def missed(self) -> bool:
+        """Whether a notebook graded from its replies was asked what they lack: this grade cannot stand."""
+        return any(r.bridge.missed for r in self._replayed.values())
+
+    @property
     def incomplete(self) -> Message | None:
         """Why this grade cannot stand, when a grader needed a value a restored snapshot left out: the
         `snapshot_fallback` note of the regrade that runs the notebooks again."""
@@ -86,7 +97,7 @@ class Kernels:
                                                                "reason": _in_both_languages(sub.needs)})
         return None
 
-    def _start(self, notebook: str) -> execute.LiveRun:
+    def _start(self, notebook: str) -> execute.LiveRun | Replayed:
         """A live run of `notebook`: restored from its snapshot when regrading one, else executed."""
         # The notebook's manifest; its values are blobs in the store of all students (snapshot_store.py).
         snapshot = self.snapshot_dir / f"{notebook}.json" if self.snapshot_dir else None
@@ -95,17 +106,19 @@ class Kernels:
         if self.previous is not None and notebook in before and snapshot and store and snapshot.is_file():
             try:
                 kept = snapshot_store.read_manifest(snapshot)
+                figures = tuple(f for f in self.previous.figures if f.notebook == notebook)
+                if self.replay and (replies := _replies(store, kept)) is not None:
+                    self._as_it_ran(notebook, before[notebook], "snapshot_replayed")
+                    self._replayed[notebook] = Replayed(before[notebook], Replay(
+                        replies, reply_limit=self.reply_limit), figures, dataclasses.replace(
+                            self.previous.sandbox, blocked=()))
+                    return self._replayed[notebook]
                 with contextlib.ExitStack() as stack, store.assembled(snapshot) as container:
                     live = stack.enter_context(self._run(notebook=notebook, snapshot=container))
                     if live.execution.status == "ok":  # graded as it ran then: its record, figures, violations
-                        self.notes.append(catalogue.message("snapshot_regraded", {"notebook": notebook}))
-                        self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
-                                       if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
-                        self.blocked_before += self.previous.sandbox.blocked
-                        if before[notebook].skipped_cell is not None:  # as it ran then: without its fatal cell
-                            self.notes.append(_skipped_note(before[notebook]))
-                        live = dataclasses.replace(live, execution=before[notebook], figures=tuple(
-                            f for f in self.previous.figures if f.notebook == notebook))
+                        self._as_it_ran(notebook, before[notebook], "snapshot_regraded")
+                        live = dataclasses.replace(live, execution=before[notebook], figures=figures)
+                        self._record(live)
                         self._up[notebook] = (live, stack.pop_all())
                         self._restored[notebook] = kept
                         return live
@@ -117,8 +130,25 @@ class Kernels:
         with stack:  # closed here only if what follows fails
             if snapshot and store and live.bridge is not None:
                 self._save(notebook, live, store)
+                self._record(live)
             self._up[notebook] = (live, stack.pop_all())
         return live
+
+    def _as_it_ran(self, notebook: str, execution: ExecutionRecord, how: str) -> None:
+        """The notes of a notebook graded from its snapshot (`how`: its replies or its restored kernel), as it ran
+        then: what the shim did, what it tried against the sandbox, the fatal cell it ran without."""
+        assert self.previous is not None
+        self.notes.append(catalogue.message(how, {"notebook": notebook}))
+        self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
+                       if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
+        self.blocked_before += self.previous.sandbox.blocked
+        if execution.skipped_cell is not None:
+            self.notes.append(_skipped_note(execution))
+
+    def _record(self, live: execute.LiveRun) -> None:
+        """Have the graders' requests and their replies kept, to be stored with the snapshot on `close`."""
+        if self.snapshot_dir is not None and live.bridge is not None:
+            live.bridge.record()
 
     def _save(self, notebook: str, live: execute.LiveRun, store: snapshot_store.Store) -> None:
         """Have the kernel save its namespace now, as the notebook left it (before any grader's call), into
@@ -136,10 +166,17 @@ class Kernels:
             self.notes.append(catalogue.message("snapshot_not_saved", {
                 "notebook": notebook, "reason": _in_both_languages(e)}))
 
-    def _keep(self, notebook: str) -> None:
-        """Put the namespace `_save` left for `notebook` in the store: what its graders read, and every small
-        value (`snapshot_store.Store.keep`)."""
-        if notebook not in self._unkept or self.snapshot_dir is None:
+    def _keep(self, notebook: str, replies: list[Reply] | None) -> None:
+        """Put the namespace `_save` left for `notebook` in the store: what its graders read, every small value
+        (`snapshot_store.Store.keep`), and the graders' `replies`; for a notebook restored from its snapshot,
+        only its replies."""
+        if self.snapshot_dir is None:
+            return
+        store, manifest = snapshot_store.Store(self.snapshot_dir.parent), self.snapshot_dir / f"{notebook}.json"
+        if notebook in self._restored:
+            with contextlib.suppress(Exception):  # the old replies stay; a regrade that misses them restores
+                store.record_replies(manifest, replies)
+        if notebook not in self._unkept:
             return
         container, unpicklable, held = self._unkept.pop(notebook)
         sub = self._subs.get(notebook)
@@ -147,8 +184,7 @@ class Kernels:
                                        all_models=sub.listed_models if sub else False, unpicklable=unpicklable)
         with held:
             try:
-                snapshot_store.Store(self.snapshot_dir.parent).keep(
-                    container, self.snapshot_dir / f"{notebook}.json", needed)
+                store.keep(container, manifest, needed, replies)
             except Exception as e:  # a broken container, a full disk
                 self.notes.append(catalogue.message("snapshot_not_saved", {
                     "notebook": notebook, "reason": _in_both_languages(e)}))
@@ -175,7 +211,7 @@ class Kernels:
     @contextlib.contextmanager
     def timeout(self, notebook: str, seconds: float | None) -> Iterator[None]:
         """A grader's own `timeout=` for its requests to the kernel, while it runs."""
-        live = self._up[notebook][0] if notebook in self._up else None
+        live = self._up[notebook][0] if notebook in self._up else self._replayed.get(notebook)
         bridge = live.bridge if live is not None else None
         if not (seconds and bridge):
             yield
@@ -188,8 +224,12 @@ class Kernels:
 
     def close(self, notebook: str) -> None:
         """Keep what the result needs of the run, shut its kernel down, then store its snapshot."""
+        if notebook in self._replayed:
+            replayed = self._replayed[notebook]
+            self.ran[notebook] = Ran(replayed.execution, replayed.sandbox, replayed.figures)
         if notebook in self._up:
             live, stack = self._up.pop(notebook)
+            replies = live.bridge.replies if live.bridge else None
             try:
                 with stack:
                     self.ran[notebook] = Ran(live.execution, live.sandbox_record(), live.figures)
@@ -197,18 +237,38 @@ class Kernels:
                     self.notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
                                    for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
             finally:
-                self._keep(notebook)
+                self._keep(notebook, replies)
 
     def close_all(self) -> None:
         """Close every kernel still up (a session that ended early); each is shut down, whatever fails."""
         try:
-            for notebook in list(self._up):
+            for notebook in [*self._up, *self._replayed]:
                 self.close(notebook)
         finally:
             for _, stack in self._up.values():
                 stack.close()
             for _, _, held in self._unkept.values():  # saved containers never kept
                 held.close()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Replayed:
+    """A notebook graded from the replies of its last grading, as `Sub` sees a live run: no kernel, its run's
+    record, figures and sandbox as they were."""
+
+    execution: ExecutionRecord
+    bridge: Replay
+    figures: tuple[Figure, ...]
+    sandbox: SandboxRecord
+
+
+def _replies(store: snapshot_store.Store, kept: snapshot_store.Manifest) -> tuple[Reply, ...] | None:
+    """The replies `kept` names, None without them (or with a blob of them gone: the kernel is restored)."""
+    if kept.replies is None:
+        return None
+    with contextlib.suppress(SnapshotUnusable):
+        return store.replies(kept)
+    return None
 
 
 def _fatal_cell(execution: ExecutionRecord) -> int | None:

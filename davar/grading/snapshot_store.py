@@ -16,6 +16,11 @@ the values the kernel could not pickle: a regrade whose grader names one runs th
 (`davar.grading.grade`).  A function a grader calls needs nothing more: cloudpickle saves a notebook's
 function by value with the globals it uses (`predict` carries `model`), and restores it with them.
 
+With the values, a manifest keeps the replies the full run's graders got from the kernel
+(`davar.probe.bridge.Reply`: each request's key and its reply files, the files as blobs): a regrade whose
+graders ask the same requests answers them from there without a kernel (`davar.probe.bridge.Replay`), and
+a regrade in a restored kernel keeps its own in their place (`Store.record_replies`).
+
 `Store.keep` splits a container into blobs and writes the manifest; `Store.assembled` builds the container
 again for a restore, checking every blob's hash as it copies (a missing or altered blob is
 `SnapshotUnusable`, and the notebook runs for real: `davar.grading.kernels`).  Blobs are written
@@ -34,18 +39,21 @@ A student whose id is "objects" would share the blobs' folder: that student's sn
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import io
 import json
 import os
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from davar import files
 from davar.errors import SnapshotUnusable, UnsafeFile
+from davar.probe.bridge import Reply
 
 #: The container's first bytes (the same as `davar.inside.snapshots.MAGIC`).
 MAGIC = b"davar-snapshot/1\n"
@@ -58,6 +66,8 @@ CHUNK = 2**20
 #: A value this small (its pickle's bytes) is kept whether or not a grader read it.
 SMALL = 2**20
 _LENGTH = struct.Struct(">Q")
+#: A manifest's replies: each request's key and its reply files (name, blob hash, size).
+Replies = tuple[tuple[str, str, float, tuple[tuple[str, str, int], ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +146,20 @@ class Manifest:
     modules: tuple[tuple[str, str], ...]
     dropped: tuple[tuple[str, int], ...] = ()
     all_models: bool = True
+    #: The graders' requests (key, id, seconds) and their reply files (name, hash, size), in order; None when none
+    #: were kept.
+    replies: Replies | None = None
 
     def to_json(self) -> bytes:
         return json.dumps({"values": [list(v) for v in self.values], "modules": dict(self.modules),
-                           "dropped": [list(d) for d in self.dropped], "all_models": self.all_models}).encode()
+                           "dropped": [list(d) for d in self.dropped], "all_models": self.all_models,
+                           "replies": None if self.replies is None else [
+                               [key, rid, seconds, [list(f) for f in files]]
+                               for key, rid, seconds, files in self.replies]}).encode()
+
+    def digests(self) -> set[str]:
+        """The blobs it names: its values' and its replies' files."""
+        return {d for _, d, _ in self.values} | {d for *_, files in self.replies or () for _, d, _ in files}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +172,12 @@ class Store:
     def objects(self) -> Path:
         return self.root / OBJECTS
 
-    def keep(self, container: Path, manifest: Path, needed: Needed | None = None) -> Manifest:
+    def keep(self, container: Path, manifest: Path, needed: Needed | None = None,
+             replies: Sequence[Reply] | None = None) -> Manifest:
         """Split `container` (a file the harness owns, as the kernel wrote it) into blobs and write `manifest`
         naming them: every value, or with `needed` those it names and the `SMALL` ones, the rest listed as
-        left out.  `SnapshotUnusable` when its layout is broken, and then no manifest."""
+        left out; and `replies`, the graders' (`davar.probe.bridge.Bridge.replies`).  `SnapshotUnusable`
+        when its layout is broken, and then no manifest."""
         self.objects.mkdir(parents=True, exist_ok=True)
         with open(container, "rb") as f:
             layout = read_layout(f, os.fstat(f.fileno()).st_size, shown=manifest.name.removesuffix(".json"))
@@ -166,9 +188,38 @@ class Store:
             left |= {name: -1 for name in needed.unpicklable if name not in left}
         # a model the kernel could not pickle is not among the values, listed or not
         all_models = needed is None or (needed.all_models and not needed.unpicklable)
-        result = Manifest(values, layout.modules, tuple(left.items()), all_models)
+        result = Manifest(values, layout.modules, tuple(left.items()), all_models, self._put_replies(replies))
         _write_atomic(manifest, result.to_json())
         return result
+
+    def record_replies(self, manifest: Path, replies: Sequence[Reply] | None) -> None:
+        """`manifest` with `replies` in place of those it had: a regrade's in the restored kernel, which the
+        next regrade asking the same replays."""
+        kept = read_manifest(manifest)
+        _write_atomic(manifest, dataclasses.replace(kept, replies=self._put_replies(replies)).to_json())
+
+    def replies(self, kept: Manifest) -> tuple[Reply, ...]:
+        """The replies `kept` names, read from their blobs (`SnapshotUnusable` when one is missing or altered)."""
+        def read(fname: str, digest: str, size: int) -> bytes:
+            out = io.BytesIO()
+            self._copy_blob(out, fname, digest, size)
+            return out.getvalue()
+        return tuple(Reply(key, rid, seconds, tuple((f, read(f, d, n)) for f, d, n in files))
+                     for key, rid, seconds, files in kept.replies or ())
+
+    def _put_replies(self, replies: Sequence[Reply] | None) -> Replies | None:
+        if replies is None:
+            return None
+        self.objects.mkdir(parents=True, exist_ok=True)
+        return tuple((r.key, r.rid, r.seconds, tuple((fname, self._put_bytes(data), len(data))
+                                                     for fname, data in r.files)) for r in replies)
+
+    def _put_bytes(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        if not (blob := self.objects / digest).is_file():
+            with _atomic(blob) as out:
+                out.write(data)
+        return digest
 
     def _put(self, f: BinaryIO, part: Part) -> str:
         """The hash of `part`'s bytes in `f`, stored as a blob unless one is there already."""
@@ -237,7 +288,7 @@ class Store:
         named: set[str] = set()
         for m in self.manifests():
             with contextlib.suppress(SnapshotUnusable, OSError):
-                named.update(digest for _, digest, _ in read_manifest(m).values)
+                named.update(read_manifest(m).digests())
         freed = 0
         for left in [*self.root.glob(".assembled-*"), *self.root.glob(".incoming-*")]:  # a worker killed mid-way
             left.unlink(missing_ok=True)
@@ -267,12 +318,25 @@ def read_manifest(manifest: Path) -> Manifest:
             values=tuple((str(k), str(digest), int(size)) for k, digest, size in data["values"]),
             modules=tuple((str(k), str(v)) for k, v in data["modules"].items()),
             dropped=tuple((str(k), int(size)) for k, size in data.get("dropped", [])),
-            all_models=data.get("all_models", True) is True)
+            all_models=data.get("all_models", True) is True,
+            replies=None if data.get("replies") is None else tuple(
+                (str(key), str(rid), float(seconds), tuple((str(f), str(digest), int(size))
+                                                           for f, digest, size in files))
+                for key, rid, seconds, files in data["replies"]))
     except (OSError, UnsafeFile, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise SnapshotUnusable("snapshot_malformed", path=manifest.name, problem="manifest") from None
-    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) and s >= 0 for _, d, s in kept.values):
+    hashes = [d for _, d, _ in kept.values] + [d for *_, files in kept.replies or () for _, d, _ in files]
+    sizes = [s for _, _, s in kept.values] + [s for *_, files in kept.replies or () for _, _, s in files]
+    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in hashes) or min(sizes, default=0) < 0:
         raise SnapshotUnusable("snapshot_malformed", path=manifest.name, problem="manifest")
     return kept
+
+
+def has_replies(manifest: Path) -> bool:
+    """Whether `manifest` can be read and keeps its graders' replies."""
+    with contextlib.suppress(SnapshotUnusable):
+        return read_manifest(manifest).replies is not None
+    return False
 
 
 def _chunks(f: BinaryIO, offset: int, length: int) -> Iterator[bytes]:

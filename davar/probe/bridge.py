@@ -19,6 +19,14 @@ Every request has a time limit (`Bridge.timeout_s`, or the grader's own): it cov
 answer, however many other messages the kernel sends meanwhile.  A request that runs past it fails
 (`BridgeTimeout`) and is interrupted, as a notebook's stop button does; a kernel that is not idle again
 within `INTERRUPT_GRACE_S` breaks the bridge (the kernel is stopped, and later requests fail at once).
+
+Replies kept for a regrade: a bridge told to `record` keeps each request's key (`request_key`: what was
+asked, arrays by their hash) and the reply files the kernel wrote for it, in order (`Bridge.replies`, kept
+with the notebook's snapshot by `davar.grading.snapshot_store`).  `Replay` serves them again to a later
+grading without any kernel, as long as it asks the same requests in the same order: the answers are the
+ones the same kernel state gave, read by the same checks as a live reply.  The first request that differs
+raises `NotReplayed`, and that grading is done again in a kernel (`davar.grading.grade`).  A grading with a
+request that got no reply (a timeout, a refused reply) or replies past `REPLIES_LIMIT` keeps none.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ import queue
 import re
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -50,6 +58,7 @@ from davar.errors import (
     GradeFailure,
     KernelUnavailable,
     MissingName,
+    NotReplayed,
     ReplyRejected,
     SnapshotIncomplete,
     StudentCodeRaised,
@@ -68,7 +77,33 @@ MAX_MESSAGE = 2**16
 #: The dtype kinds an array of a reply may have: booleans, integers, floats, complex numbers and text.
 ARRAY_KINDS = "biufcUS"
 _NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+#: The most reply bytes a recording bridge keeps for a notebook (a model's predictions on a test set are a
+#: few hundred KB); past it, the grading keeps no replies and a regrade restores the kernel.
+REPLIES_LIMIT = 16 * 2**20
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One request of a grading and the kernel's answer: the request's `request_key` and id, how long the kernel
+    took to answer, and the reply files it wrote (name, bytes), as the bridge read them."""
+
+    key: str
+    rid: str
+    seconds: float
+    files: tuple[tuple[str, bytes], ...]
+
+
+def request_key(op: str, name: str | None, args: Sequence[Any]) -> str:
+    """What a request asks, as a hash: its op, name and arguments (an array by its shape, dtype and bytes)."""
+    def described(a: Any) -> Any:
+        if isinstance(a, AsTensor | np.ndarray):
+            arr = np.ascontiguousarray(a.array if isinstance(a, AsTensor) else a)
+            return {"torch" if isinstance(a, AsTensor) else "npy": [
+                arr.shape, arr.dtype.str, hashlib.sha256(arr.data if arr.size else b"").hexdigest()]}
+        return {"json": a}
+    asked = json.dumps([op, name, [described(a) for a in args]], sort_keys=True, default=str)
+    return hashlib.sha256(asked.encode()).hexdigest()
 
 
 class Bridge:
@@ -85,6 +120,12 @@ class Bridge:
         self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
         self._ids = itertools.count(1)
         self.broken: str | None = None
+        self.replies: list[Reply] | None = None  # with `record`: every request from then on and its reply
+        self._files: dict[str, bytes] = {}  # the reply files read for the request under way
+
+    def record(self) -> None:
+        """Keep every request from now on and its reply (`replies`), for a regrade to `Replay`."""
+        self.replies, self._recorded_bytes = [], 0
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -101,12 +142,32 @@ class Bridge:
             raise ValueError(f"not a request the kernel side answers: {op!r}")
         if name is not None and not _NAME.fullmatch(name):
             raise ValueError(f"not a Python name: {name!r}")
-        rid = f"r{next(self._ids)}"
+        rid = self._next_rid()
+        self._files, answered, began = {}, True, time.monotonic()
         try:
             self._ask(rid, op, name, args, timeout or self.timeout_s)
             return self._answer(rid, name or op)
+        except (MissingName, StudentCodeRaised):  # the kernel's answer all the same
+            raise
+        except BaseException:
+            answered = False
+            raise
         finally:
             self._clean(rid)
+            if self.replies is not None:
+                self._record_reply(Reply(request_key(op, name, args), rid, round(time.monotonic() - began, 3),
+                                         tuple(self._files.items())) if answered else None)
+
+    def _record_reply(self, reply: Reply | None) -> None:
+        """Add the request just answered to `replies`; one without an answer (None) ends the recording."""
+        self._recorded_bytes += sum(len(data) for _, data in reply.files) if reply else 0
+        if reply is None or self.replies is None or self._recorded_bytes > REPLIES_LIMIT:
+            self.replies = None
+        else:
+            self.replies.append(reply)
+
+    def _next_rid(self) -> str:
+        return f"r{next(self._ids)}"
 
     def _ask(self, rid: str, op: str, name: str | None, args: tuple[Any, ...], limit: float) -> None:
         """Send the request and wait, at most `limit` seconds, for the kernel side to say its reply is written."""
@@ -207,14 +268,18 @@ class Bridge:
         size `budget`."""
         if not _FILE.fullmatch(fname):
             raise ReplyRejected(name, f"bad file name {fname[:100]!r}")
+        data = self._fetch(fname, limit=budget[0], name=name)
+        budget[0] -= len(data)
+        self._files[fname] = data
+        return data
+
+    def _fetch(self, fname: str, *, limit: int, name: str) -> bytes:
         try:
-            data = files.read_bytes(self.exchange_out / fname, limit=budget[0], beneath=self.exchange_out)
+            return files.read_bytes(self.exchange_out / fname, limit=limit, beneath=self.exchange_out)
         except UnsafeFile as e:  # a link, a pipe, a device, a folder, or more than the reply may hold
             raise ReplyRejected(name, _in_both_languages(e)) from None
         except OSError as e:
             raise ReplyRejected(name, f"cannot open reply {fname} ({e.strerror})") from None
-        budget[0] -= len(data)
-        return data
 
     def _decode(self, desc: Any, *, budget: list[int], name: str) -> Any:
         if not isinstance(desc, dict) or len(desc) != 1:
@@ -236,6 +301,47 @@ class Bridge:
             for p in folder.glob(f"{rid}[.-]*"):
                 with contextlib.suppress(OSError):  # a folder the kernel left under a reply's name stays
                     p.unlink(missing_ok=True)
+
+
+class Replay(Bridge):
+    """A bridge without a kernel: the `replies` a grading got, served again in the same order (module
+    docstring).  A request other than the next one recorded, or one whose time limit is shorter than the kernel
+    took then, raises `NotReplayed`, as does every later one, and `missed` says so whatever the grader made of
+    the error.  The reply files go through the same checks and
+    size limit as a live kernel's."""
+
+    def __init__(self, replies: Sequence[Reply], *, reply_limit: int):
+        self.reply_limit, self.timeout_s = reply_limit, DEFAULT_TIMEOUT_S
+        self._ids = itertools.count(1)
+        self.broken, self.replies, self._files = None, None, {}
+        self._recorded, self._now, self._i = list(replies), dict[str, bytes](), -1
+        self.missed = False
+
+    def close(self) -> None:
+        pass
+
+    def _next_rid(self) -> str:
+        """The id the request recorded in this place had: its reply files are named after it."""
+        self._i += 1
+        return self._recorded[self._i].rid if self._i < len(self._recorded) else f"r{self._i + 1}"
+
+    def _ask(self, rid: str, op: str, name: str | None, args: tuple[Any, ...], limit: float) -> None:
+        recorded = self._recorded[self._i] if self._i < len(self._recorded) else None
+        if self.missed or recorded is None or recorded.key != request_key(op, name, args) or recorded.seconds > limit:
+            self.missed = True
+            raise NotReplayed(name or op)
+        self._now = dict(recorded.files)
+
+    def _fetch(self, fname: str, *, limit: int, name: str) -> bytes:
+        data = self._now.get(fname)
+        if data is None:
+            raise ReplyRejected(name, f"cannot open reply {fname}")
+        if len(data) > limit:
+            raise ReplyRejected(name, "reply too large")
+        return data
+
+    def _clean(self, rid: str) -> None:
+        pass
 
 
 def _array(data: bytes, name: str) -> np.ndarray:

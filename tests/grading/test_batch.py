@@ -17,7 +17,7 @@ import pytest
 from davar import catalogue, cli, commands
 from davar.assignment import load
 from davar.errors import DataNotFound, DavarError
-from davar.grading import batch
+from davar.grading import batch, snapshot_store
 from davar.intake import inbox
 from davar.run import sandbox
 from davar.run.sandbox import Slot, cpu_slots
@@ -78,18 +78,22 @@ def test_changed_graders_regrade_from_snapshots_without_running_again(course):
     grader.write_text(grader.read_text().replace("== 42", "in (41, 42)"))  # the TA accepts 41 too
     store = out / "tiny" / "snapshots"
     blobs = {p.name for p in (store / "objects").iterdir()}
-    named = {s: {v[0]: v[1] for v in json.loads((store / s / "hw.ipynb.json").read_text())["values"]} for s in first}
-    assert blobs == {h for values in named.values() for h in values.values()}  # each value once for the six:
-    assert len(blobs) == len(set(named["s0"].values())) + 1  # all the same but s3's and s5's `answer`
+    kept = {s: snapshot_store.read_manifest(store / s / "hw.ipynb.json") for s in first}
+    named = {s: {k: h for k, h, _ in m.values} for s, m in kept.items()}
+    replies = {h for m in kept.values() for *_, files in m.replies for _, h, _ in files}
+    assert blobs == {h for values in named.values() for h in values.values()} | replies  # each once for the six:
+    assert len(blobs) == len(set(named["s0"].values())) + 1 + 2  # all the same but s3's and s5's `answer`,
+    assert len(replies) == 2  # and the kernel's reply to `sub.value("answer")`: 42, or 41 for those two
     manifest = json.loads((store / "s5" / "hw.ipynb.json").read_text())
     manifest["values"] = [[k, "0" * 64 if k == "answer" else h, n] for k, h, n in manifest["values"]]
-    (store / "s5" / "hw.ipynb.json").write_text(json.dumps(manifest))  # its blob gone: s5 runs again
+    manifest["replies"] = None
+    (store / "s5" / "hw.ipynb.json").write_text(json.dumps(manifest))  # its blob gone, no replies: s5 runs again
     (store / "objects" / ("ab" * 32)).write_bytes(b"named by no snapshot")  # the batch's end sweeps it away
     again = {r.student: r for r in _grade(course, workers=1)}
     assert {p.name for p in (store / "objects").iterdir()} == blobs
     assert {s: r.score for s, r in again.items()} == {f"s{i}": 2.0 for i in range(6)}
-    for student in ("s0", "s3"):
-        assert [m.key for m in again[student].messages] == ["snapshot_regraded"]
+    for student in ("s0", "s3"):  # the new grader asks what the old one did: its replies answer, no kernel
+        assert [m.key for m in again[student].messages] == ["snapshot_replayed"]
         assert again[student].executions == first[student].executions  # the record of the original run
     [fallback] = again["s5"].messages
     assert fallback.key == "snapshot_fallback" and "hw.ipynb" in catalogue.render(fallback, "en")
@@ -117,7 +121,7 @@ def test_a_running_dask_cluster_regrades_from_snapshots_in_the_kernels_it_kept(c
     batch._remove_after(pids)
     assert {s: r.score for s, r in first.items()} == {f"s{i}": 0.0 if i in (3, 5) else 2.0 for i in range(6)}
     assert {s: r.score for s, r in again.items()} == {f"s{i}": 2.0 for i in range(6)}
-    assert all([m.key for m in r.messages] == ["snapshot_regraded"] for r in again.values())
+    assert all([m.key for m in r.messages] == ["snapshot_replayed"] for r in again.values())
     assert all(again[s].executions == first[s].executions for s in first)
 
 

@@ -37,7 +37,7 @@ def _outcomes(result):
 
 def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, grade_cells):
     """Two runs: the first dies in cell 3, the second without it keeps `answer` but has no `extra`; its
-    snapshot regrades the same (a third kernel, restored)."""
+    snapshot regrades the same, from the graders' replies (no kernel) or in a third kernel, restored."""
     snapshots = tmp_path / "snapshots" / "s1"  # the student's folder; the store's blobs beside it
     result, grade = _grade(grade_cells, tmp_path, ["answer = 42", "x = 1", f"extra = 1\n{EXIT}"],
                            snapshot_dir=snapshots)
@@ -50,9 +50,11 @@ def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, grade_cells):
         {"notebook": "hw.ipynb", "cell": 3, "reason": "kernel_died"}]
     page = re.sub(r"<[^>]+>", "", report.render_report(result, "en"))
     assert "Cell left out" in page and "cell 3: it stopped the first run (the kernel died)" in page
-    again = grade(snapshot_dir=snapshots, previous=result)
-    assert {"snapshot_regraded", "rerun_without_cell"} <= {m.key for m in again.messages}
-    assert (again.execution, again.score) == (ex, 2)
+    replayed = grade(snapshot_dir=snapshots, previous=result)
+    restored = grade(snapshot_dir=snapshots, previous=result, replay=False)
+    for again, how in ((replayed, "snapshot_replayed"), (restored, "snapshot_regraded")):
+        assert {how, "rerun_without_cell"} <= {m.key for m in again.messages}
+        assert (again.execution, again.score) == (ex, 2)
 
 
 def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path, grade_cells):

@@ -18,7 +18,7 @@ from davar.grading.grade import grade_submission
 from davar.grading.snapshot_store import MAGIC, SMALL, Needed, Store, read_layout
 from davar.inside import snapshots as kernel_side
 from davar.intake import inbox
-from davar.run import sandbox
+from davar.run import execute, sandbox
 
 
 def _save(store, student, ns, needed=None):
@@ -119,11 +119,19 @@ def predict(n):
 """
 READS = {  # what each version of the grader asks the kernel about
     "first": 'sub.value("answer") == 42 and sub.call("predict", 3) == 3.0',
+    "threshold": 'sub.value("answer") >= 40 and sub.call("predict", 3) > 2.5',  # what "first" asks, judged anew
+    "swallows": '_asked(lambda: sub.call("predict", 5)) == 10.0',  # a new request, its errors swallowed
     "kept": 'sub.call("predict", 4) == 6.0 and len(sub.value("table")) == 1000',  # `predict` carries `big`
     "dropped": 'sub.value("big")[2] == 2.0',
 }
 GRADER = """import pytest
 from davar import expect
+
+def _asked(request):
+    try:
+        return request()
+    except Exception:
+        return None
 
 @pytest.mark.davar(question="1", points=2)
 def test_answer(sub):
@@ -131,22 +139,28 @@ def test_answer(sub):
 """
 
 
-def test_a_grader_that_needs_a_value_left_out_grades_by_running_the_notebook(tmp_path, one_question):
-    """Four kernels: the full run; a changed grader that reads only what was kept (from the snapshot);
-    one that reads the big array left out (restored, then run for real)."""
+@pytest.fixture
+def grade(tmp_path, one_question):
+    """`grade(reads, previous=None)`: the one student of NOTEBOOK graded by GRADER with READS[reads], its snapshot
+    in `tmp_path / "snapshots" / "s1"`."""
     graders = one_question(tmp_path / "graders" / "tiny", "", points=2)
     (tmp_path / "subs" / "s1").mkdir(parents=True)
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK)]),
                    tmp_path / "subs" / "s1" / "hw.ipynb")
     assignment = load(graders)
     [submission] = inbox.collect(tmp_path / "subs", assignment)
-    folder = tmp_path / "snapshots" / "s1"
 
     def grade(reads, previous=None):
         (graders / "test_tiny.py").write_text(GRADER.format(reads=READS[reads]))
         return grade_submission(submission, assignment, level=LEVEL, data_root=tmp_path / "data",
-                                snapshot_dir=folder, previous=previous)
+                                snapshot_dir=tmp_path / "snapshots" / "s1", previous=previous)
+    return grade
 
+
+def test_a_grader_that_needs_a_value_left_out_grades_by_running_the_notebook(tmp_path, grade):
+    """Four kernels: the full run; a changed grader that reads only what was kept (restored: it asks what the
+    first did not); one that reads the big array left out (restored, then run for real)."""
+    folder = tmp_path / "snapshots" / "s1"
     first = grade("first")
     assert first.score == 2
     kept = snapshot_store.read_manifest(folder / "hw.ipynb.json")
@@ -161,3 +175,29 @@ def test_a_grader_that_needs_a_value_left_out_grades_by_running_the_notebook(tmp
                                                 "`big`, which the snapshot did not keep), so it was run again.")
     # It did run again: only a run writes the manifest, and this one kept what the new grader read.
     assert "big" in [k for k, _, _ in snapshot_store.read_manifest(folder / "hw.ipynb.json").values]
+
+
+def test_a_regrade_that_asks_what_the_last_grading_asked_starts_no_kernel(tmp_path, grade, monkeypatch):
+    """The full run keeps its graders' replies with the snapshot.  A new threshold asks the same: answered from
+    them, no kernel started.  A grader that asks something new, even one that swallows the miss, is graded in
+    the restored kernel, whose replies then serve the next regrade.  A reply's blob altered: restored."""
+    manifest = tmp_path / "snapshots" / "s1" / "hw.ipynb.json"
+
+    def without_kernel(reads, previous):
+        with monkeypatch.context() as m:
+            m.setattr(execute, "start", lambda *a, **kw: pytest.fail("a kernel started"))
+            return grade(reads, previous)
+
+    first = grade("first")
+    assert len(snapshot_store.read_manifest(manifest).replies) == 2
+    again = without_kernel("threshold", first)
+    assert (again.score, [m.key for m in again.messages]) == (2, ["snapshot_replayed"])
+    assert again.executions == first.executions
+    swallowed = grade("swallows", first)
+    assert (swallowed.score, [m.key for m in swallowed.messages]) == (2, ["snapshot_regraded"])
+    replayed = without_kernel("swallows", first)
+    assert (replayed.score, [m.key for m in replayed.messages]) == (2, ["snapshot_replayed"])
+    [(_, _, _, [(_, digest, _)])] = snapshot_store.read_manifest(manifest).replies
+    (tmp_path / "snapshots" / "objects" / digest).write_bytes(b'{"ok": {"json": 11.0}}')  # altered: not answered
+    altered = grade("swallows", first)
+    assert (altered.score, [m.key for m in altered.messages]) == (2, ["snapshot_regraded"])

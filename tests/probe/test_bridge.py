@@ -2,6 +2,7 @@
 sandboxed kernel), and a reading side that accepts only plain data and never blocks (a fake kernel side in this
 process: a shell socket that answers each request by planting chosen files)."""
 
+import dataclasses
 import json
 import os
 import queue
@@ -18,10 +19,11 @@ import zmq
 from jupyter_client.session import Session
 
 from davar import api, assignment, catalogue
-from davar.errors import BridgeTimeout, GradeFailure, MissingName, ReplyRejected, StudentCodeRaised
+from davar.errors import BridgeTimeout, GradeFailure, MissingName, NotReplayed, ReplyRejected, StudentCodeRaised
 from davar.inside import protocol
 from davar.intake import inbox
-from davar.probe.bridge import Bridge, Sub
+from davar.probe import bridge as bridge_module
+from davar.probe.bridge import AsTensor, Bridge, Replay, Reply, Sub
 from davar.run import execute, sandbox
 
 NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
@@ -475,3 +477,102 @@ def test_other_messages_do_not_extend_a_requests_time_limit():
     bridge.kc = _Chatty()
     with pytest.raises(queue.Empty):
         bridge._reply_to("the-request", 0.2)
+
+
+# ------------------------------------------------------------------ replies kept for a regrade (Replay)
+
+ANSWERS = {  # what the fake kernel answers each request of the grading below, by op and name
+    ("value", "small"): _array(_npy(np.arange(6))),
+    ("call", "double"): _reply({"ok": {"json": [0, 2, 4]}}),
+    ("value", "gone"): _reply({"missing": True}),
+    ("call", "broken"): _reply({"error": {"type": "ValueError", "message": "no", "traceback": ""}}),
+}
+
+
+def _grading(bridge, start=0):
+    """A grader's requests (an array from `start`); what each answered or raised (by type)."""
+    x, out = np.arange(start, start + 3), []
+    for ask in (lambda: bridge.request("value", "small"), lambda: bridge.request("call", "double", x, AsTensor(x)),
+                lambda: bridge.request("value", "gone"), lambda: bridge.request("call", "broken", "a")):
+        try:
+            out.append(np.asarray(ask()).tolist())
+        except GradeFailure as e:
+            out.append(type(e).__name__)
+    return out
+
+
+def _answering(kernel):
+    def plant(rid, out):
+        request = kernel.requests[-1]["content"]
+        return ANSWERS[request["op"], request["name"]](rid, out)
+    kernel.plant = plant
+
+
+def test_a_recorded_grading_is_answered_again_without_a_kernel_while_it_asks_the_same(fake):
+    """Values, a call with an array and a tensor, a missing name and the student's error: recorded once the
+    bridge is told to (not the request before), each answered again in order by `Replay`, the same."""
+    kernel, bridge = fake
+    _answering(kernel)
+    bridge.request("value", "small")  # before `record`: not kept (the snapshot's own request)
+    bridge.record()
+    live = _grading(bridge)
+    assert live == [[0, 1, 2, 3, 4, 5], [0, 2, 4], "MissingName", "StudentCodeRaised"]
+    assert [dict(r.files).keys() for r in bridge.replies] == [{"r2.json", "r2-1.npy"}, {"r3.json"}, {"r4.json"},
+                                                              {"r5.json"}]
+    replay = Replay(bridge.replies, reply_limit=LIMIT)
+    assert _grading(replay) == live and not replay.missed
+    assert _grading(Replay(bridge.replies[:2], reply_limit=LIMIT))[:2] == live[:2]  # fewer recorded: a prefix serves
+
+
+@pytest.mark.parametrize("other", ["argument", "order", "more", "shorter limit"])
+def test_a_request_the_replies_lack_misses_and_every_later_one_too(fake, other):
+    kernel, bridge = fake
+    _answering(kernel)
+    bridge.record()
+    _grading(bridge)
+    replay = Replay(bridge.replies, reply_limit=LIMIT)
+    if other == "shorter limit":  # the kernel took 5 s then: a grader now allowing 1 s is not answered from it
+        replay = Replay([dataclasses.replace(bridge.replies[0], seconds=5.0)], reply_limit=LIMIT)
+        with pytest.raises(NotReplayed):
+            replay.request("value", "small", timeout=1.0)
+    elif other == "argument":  # the same request with another array
+        assert _grading(replay, start=1)[1:] == ["NotReplayed"] * 3
+    elif other == "order":
+        with pytest.raises(NotReplayed):
+            replay.request("value", "gone")
+        assert _grading(replay) == ["NotReplayed"] * 4  # a miss is for good: what follows is not answered
+    else:
+        _grading(replay)
+        with pytest.raises(NotReplayed):
+            replay.request("value", "small")
+    assert replay.missed
+
+
+def test_a_request_without_its_answer_or_too_many_bytes_leaves_no_replies(fake, monkeypatch):
+    kernel, bridge = fake
+    _answering(kernel)
+    bridge.record()
+    bridge.request("value", "small")
+    kernel.plant = _reply("not json")
+    with pytest.raises(ReplyRejected):
+        bridge.request("value", "small")
+    assert bridge.replies is None  # a regrade could not give the same answer: it restores the kernel
+    _answering(kernel)
+    monkeypatch.setattr(bridge_module, "REPLIES_LIMIT", 200)  # the array's 176 bytes fit, not its reply file too
+    bridge.record()
+    bridge.request("call", "double", np.arange(3))
+    assert len(bridge.replies) == 1
+    bridge.request("value", "small")
+    assert bridge.replies is None
+
+
+def test_replayed_files_pass_the_checks_a_live_reply_does(tmp_path):
+    """A reply altered in the store (an object array, a reply past the limit) is refused as a kernel's would be."""
+    np.save(tmp_path / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    key = bridge_module.request_key("value", "small", ())
+    forged = Reply(key, "r1", 0.1, (("r1.json", b'{"ok": {"npy": "r1-1.npy"}}'),
+                               ("r1-1.npy", (tmp_path / "pickled.npy").read_bytes())))
+    with pytest.raises(ReplyRejected, match="array refused"):
+        Replay([forged], reply_limit=LIMIT).request("value", "small")
+    with pytest.raises(ReplyRejected):
+        Replay([forged], reply_limit=30).request("value", "small")
