@@ -98,7 +98,8 @@ class Kernels:
         return None
 
     def _start(self, notebook: str) -> execute.LiveRun | Replayed:
-        """A live run of `notebook`: restored from its snapshot when regrading one, else executed."""
+        """A live run of `notebook`: when regrading one with a snapshot, its last grading's replies (`replay`) or
+        its snapshot restored; else executed."""
         # The notebook's manifest; its values are blobs in the store of all students (snapshot_store.py).
         snapshot = self.snapshot_dir / f"{notebook}.json" if self.snapshot_dir else None
         store = snapshot_store.Store(self.snapshot_dir.parent) if self.snapshot_dir else None

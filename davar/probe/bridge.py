@@ -25,7 +25,8 @@ asked, arrays by their hash) and the reply files the kernel wrote for it, in ord
 with the notebook's snapshot by `davar.grading.snapshot_store`).  `Replay` serves them again to a later
 grading without any kernel, as long as it asks the same requests in the same order: the answers are the
 ones the same kernel state gave, read by the same checks as a live reply.  The first request that differs
-raises `NotReplayed`, and that grading is done again in a kernel (`davar.grading.grade`).  A grading with a
+(or allows less time than the kernel took then) raises `NotReplayed`, and that grading is done again in a
+kernel (`davar.grading.grade`).  A grading with a
 request that got no reply (a timeout, a refused reply) or replies past `REPLIES_LIMIT` keeps none.
 """
 
