@@ -65,6 +65,7 @@ class TestResult:
     duration_s: float = 0.0
     messages: tuple[Message, ...] = ()
     flagged: bool = False  # the grader asks the TA to look at this test (`davar.flag`), whatever its outcome
+    seed: int | None = None  # what its `rng` fixture drew from: a TA replays the test with it, a regrade draws it again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -167,18 +167,19 @@ class Kernels:
             self.notes.append(catalogue.message("snapshot_not_saved", {
                 "notebook": notebook, "reason": _in_both_languages(e)}))
 
+    def _keep_replies(self, notebook: str, replies: list[Reply] | None) -> None:
+        """The graders' `replies` from a notebook restored from its snapshot, in place of those it had."""
+        if self.snapshot_dir is not None:
+            with contextlib.suppress(Exception):  # the old replies stay; a regrade that misses them restores
+                snapshot_store.Store(self.snapshot_dir.parent).record_replies(
+                    self.snapshot_dir / f"{notebook}.json", replies)
+
     def _keep(self, notebook: str, replies: list[Reply] | None) -> None:
         """Put the namespace `_save` left for `notebook` in the store: what its graders read, every small value
-        (`snapshot_store.Store.keep`), and the graders' `replies`; for a notebook restored from its snapshot,
-        only its replies."""
-        if self.snapshot_dir is None:
+        (`snapshot_store.Store.keep`), and the graders' `replies`."""
+        if self.snapshot_dir is None or notebook not in self._unkept:
             return
         store, manifest = snapshot_store.Store(self.snapshot_dir.parent), self.snapshot_dir / f"{notebook}.json"
-        if notebook in self._restored:
-            with contextlib.suppress(Exception):  # the old replies stay; a regrade that misses them restores
-                store.record_replies(manifest, replies)
-        if notebook not in self._unkept:
-            return
         container, unpicklable, held = self._unkept.pop(notebook)
         sub = self._subs.get(notebook)
         needed = snapshot_store.Needed(frozenset(sub.read) if sub else frozenset(),
@@ -238,7 +239,7 @@ class Kernels:
                     self.notes += [catalogue.message(f"shim_{e['op']}", {"notebook": notebook, "target": e["target"]})
                                    for e in live.audit.shim() if f"shim_{e['op']}" in SHIM_KEYS]
             finally:
-                self._keep(notebook, replies)
+                (self._keep_replies if notebook in self._restored else self._keep)(notebook, replies)
 
     def close_all(self) -> None:
         """Close every kernel still up (a session that ended early); each is shut down, whatever fails."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # imported when a submission is graded: every pytest run in t
 session_key = pytest.StashKey["GradingSession"]()
 _grading = pytest.StashKey[api.Grading]()
 _verdict = pytest.StashKey[api.Verdict]()
+_seed = pytest.StashKey[int]()  # what the test's `rng` drew from
 
 
 def _near_miss(name: str, notebook: Path | None) -> str:
@@ -162,9 +163,15 @@ def reference(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> np.random.Generator:
-    """Fresh inputs every run; the seed is kept with the test so a TA can replay it."""
-    seed = secrets.randbits(32)
-    request.node.user_properties.append(("rng_seed", seed))
+    """Fresh inputs every run, kept with the test's result (`TestResult.seed`) so a TA can replay it.  A regrade
+    draws what the grading it repeats drew: the same files, run before either drew (`davar.grading.batch`), so
+    no notebook can have learnt the inputs, and the regrade asks what that grading asked (`Replay`)."""
+    session = request.config.stash.get(session_key, None)
+    seed = session.previous_seed(request.node) if session is not None else None
+    if seed is None:
+        seed = secrets.randbits(32)
+    request.node.stash[_seed] = seed
+    request.node.user_properties.append(("rng_seed", seed))  # in pytest's --junitxml too
     return np.random.default_rng(seed)
 
 
@@ -210,6 +217,14 @@ class GradingSession:
         except Exception as e:
             self.harness_error = e
             raise
+
+    def previous_seed(self, item: pytest.Item) -> int | None:
+        """The seed `item`'s `rng` drew when this submission was last graded, on a regrade."""
+        previous = self.kernels.previous if self.kernels is not None else None
+        if previous is None:
+            return None
+        question, test_id = item.stash[_grading].question, item.name.removeprefix("test_")
+        return next((t.seed for q in previous.questions if q.id == question for t in q.tests if t.id == test_id), None)
 
     # -- collection
 
@@ -286,6 +301,8 @@ class GradingSession:
         report = yield
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             self._record(item, call, report)
+            if self.kernels is not None and (self.kernels.missed or self.kernels.incomplete is not None):
+                item.session.shouldstop = "this grade cannot stand"  # graded again (`davar.grading.grade`)
         return report
 
     def _record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
@@ -319,7 +336,7 @@ class GradingSession:
         self.tests[item.nodeid] = (grading.question, TestResult(
             id=test_id, title=self._title(grading, test_id), outcome=outcome, points=round(max_points * fraction, 6),
             max_points=max_points, hidden=grading.hidden, duration_s=round(call.duration, 3),
-            messages=tuple(messages), flagged=verdict.flagged))
+            messages=tuple(messages), flagged=verdict.flagged, seed=item.stash.get(_seed, None)))
 
     def _why_missing(self, item: pytest.Item, exc: MissingName) -> tuple[str, dict[str, Any]]:
         """A name the notebook does not define, pointed at the cell that raised before it could (if one did)."""

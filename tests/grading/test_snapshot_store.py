@@ -123,6 +123,7 @@ READS = {  # what each version of the grader asks the kernel about
     "swallows": '_asked(lambda: sub.call("predict", 5)) == 10.0',  # a new request, its errors swallowed
     "kept": 'sub.call("predict", 4) == 6.0 and len(sub.value("table")) == 1000',  # `predict` carries `big`
     "dropped": 'sub.value("big")[2] == 2.0',
+    "drawn": 'sub.call("predict", (n := int(rng.integers(2, 10**5)))) == n * (n - 1) / 2',  # fresh inputs
 }
 GRADER = """import pytest
 from davar import expect
@@ -134,7 +135,7 @@ def _asked(request):
         return None
 
 @pytest.mark.davar(question="1", points=2)
-def test_answer(sub):
+def test_answer(sub, rng):
     expect({reads}, "assertion", detail="reads")
 """
 
@@ -201,3 +202,16 @@ def test_a_regrade_that_asks_what_the_last_grading_asked_starts_no_kernel(tmp_pa
     (tmp_path / "snapshots" / "objects" / digest).write_bytes(b'{"ok": {"json": 11.0}}')  # altered: not answered
     altered = grade("swallows", first)
     assert (altered.score, [m.key for m in altered.messages]) == (2, ["snapshot_regraded"])
+
+
+def test_a_regrade_draws_the_inputs_the_last_grading_drew(tmp_path, grade, monkeypatch):
+    """The `rng` seed is kept with the test's result; a regrade draws the same inputs, so it is answered from the
+    last grading's replies."""
+    first = grade("drawn")
+    [[test]] = [q.tests for q in first.questions]
+    assert first.score == 2 and isinstance(test.seed, int)
+    with monkeypatch.context() as m:
+        m.setattr(execute, "start", lambda *a, **kw: pytest.fail("a kernel started"))
+        again = grade("drawn", first)
+    assert (again.score, [m.key for m in again.messages]) == (2, ["snapshot_replayed"])
+    assert [t.seed for q in again.questions for t in q.tests] == [test.seed]
