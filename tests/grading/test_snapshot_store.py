@@ -215,3 +215,16 @@ def test_a_regrade_draws_the_inputs_the_last_grading_drew(tmp_path, grade, monke
         again = grade("drawn", first)
     assert (again.score, [m.key for m in again.messages]) == (2, ["snapshot_replayed"])
     assert [t.seed for q in again.questions for t in q.tests] == [test.seed]
+
+
+def test_a_grading_that_cannot_stand_stops_at_its_first_miss(tmp_path, grade):
+    """The replayed grading that missed runs no test after that one: only the restored kernel's grading does."""
+    ran = tmp_path / "ran"
+    (tmp_path / "graders" / "tiny" / "test_zlast.py").write_text(
+        "import pytest\n\n@pytest.mark.davar(question='1', points=0)\n"
+        f"def test_last():\n    open({str(ran)!r}, 'a').write('ran\\n')\n")
+    first = grade("first")
+    assert ran.read_text() == "ran\n"
+    swallowed = grade("swallows", first)
+    assert (swallowed.score, [m.key for m in swallowed.messages]) == (2, ["snapshot_regraded"])
+    assert ran.read_text() == "ran\n" * 2
