@@ -109,16 +109,19 @@ def request_key(op: str, name: str | None, args: Sequence[Any]) -> str:
 
 class Bridge:
     def __init__(self, km, *, exchange_in: Path, exchange_out: Path, reply_limit: int):
+        self._reader(reply_limit)
         self.km = km
         self.exchange_in, self.exchange_out = exchange_in, exchange_out
-        self.reply_limit = reply_limit
-        self.timeout_s = DEFAULT_TIMEOUT_S
         self.kc = BlockingKernelClient()  # with a zmq context of its own, set before any socket exists
         self.kc.load_connection_info(km.get_connection_info())
         self.kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         # The shell channel, and control to interrupt a request past its limit; not iopub, which would pile
         # up whatever the kernel prints; liveness comes from the kernel manager, not a heartbeat thread.
         self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
+
+    def _reader(self, reply_limit: int) -> None:
+        """What a bridge reads replies with, with a kernel or without (`Replay`)."""
+        self.reply_limit, self.timeout_s = reply_limit, DEFAULT_TIMEOUT_S
         self._ids = itertools.count(1)
         self.broken: str | None = None
         self.replies: list[Reply] | None = None  # with `record`: every request from then on and its reply
@@ -312,9 +315,7 @@ class Replay(Bridge):
     size limit as a live kernel's."""
 
     def __init__(self, replies: Sequence[Reply], *, reply_limit: int):
-        self.reply_limit, self.timeout_s = reply_limit, DEFAULT_TIMEOUT_S
-        self._ids = itertools.count(1)
-        self.broken, self.replies, self._files = None, None, {}
+        self._reader(reply_limit)
         self._recorded, self._now, self._i = list(replies), dict[str, bytes](), -1
         self.missed = False
 

@@ -101,8 +101,8 @@ def _plant(path: Path, what: bytes | str) -> None:
 
 def _bare_bridge(out: Path) -> Bridge:
     bridge = Bridge.__new__(Bridge)  # no kernel: only the reading side is exercised
+    bridge._reader(LIMIT)
     bridge.exchange_in = bridge.exchange_out = out
-    bridge.reply_limit, bridge._files = LIMIT, {}
     return bridge
 
 
