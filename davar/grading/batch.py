@@ -642,7 +642,7 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
             processes: list[int] = []
             stack.callback(_remove_after, processes)  # once the cluster is closed: what its workers left
             # Without the workers' statistical profiler, which walks the task's stack (pytest's, papermill's)
-            # every 10 ms: a task took 10-25 % longer with it (bench/README.md, item 8).
+            # every 10 ms: a task took 15-30 % longer with it (bench/README.md, item 8).
             stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
             local = stack.enter_context(LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
