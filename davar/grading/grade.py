@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import traceback
 from datetime import UTC, datetime
@@ -65,17 +66,16 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
                 f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
             code = pytest.main(args, plugins=[session])
+        again = functools.partial(grade_submission, submission, assignment, level=level, profile=profile,
+                                  data_root=data_root, public_only=public_only, slot=slot, snapshot_dir=snapshot_dir,
+                                  data=data, pool=pool)
         if kernels.missed:  # the graders asked what the last grading did not: again, in restored kernels
-            return grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root,
-                                    public_only=public_only, slot=slot, snapshot_dir=snapshot_dir, previous=previous,
-                                    data=data, pool=pool, replay=False)
+            return again(previous=previous, replay=False)
         if previous is not None and (fallback := kernels.incomplete) is not None:
             # A grader needed a value its snapshot left out: this regrade cannot stand, whatever the grader
             # made of the error.  Graded again from scratch, every notebook run for real (and saved anew).
-            again = grade_submission(submission, assignment, level=level, profile=profile, data_root=data_root,
-                                     public_only=public_only, slot=slot, snapshot_dir=snapshot_dir, data=data,
-                                     pool=pool)
-            return dataclasses.replace(again, messages=(fallback, *again.messages))
+            ran = again()
+            return dataclasses.replace(ran, messages=(fallback, *ran.messages))
         if session.harness_error is not None:
             raise session.harness_error
         if session.result is None:

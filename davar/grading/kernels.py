@@ -172,7 +172,7 @@ class Kernels:
         if self.snapshot_dir is not None:
             with contextlib.suppress(Exception):  # the old replies stay; a regrade that misses them restores
                 snapshot_store.Store(self.snapshot_dir.parent).record_replies(
-                    self.snapshot_dir / f"{notebook}.json", replies)
+                    self.snapshot_dir / f"{notebook}.json", self._restored[notebook], replies)
 
     def _keep(self, notebook: str, replies: list[Reply] | None) -> None:
         """Put the namespace `_save` left for `notebook` in the store: what its graders read, every small value

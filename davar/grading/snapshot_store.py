@@ -157,9 +157,9 @@ class Manifest:
                                [key, rid, seconds, [list(f) for f in files]]
                                for key, rid, seconds, files in self.replies]}).encode()
 
-    def digests(self) -> set[str]:
-        """The blobs it names: its values' and its replies' files."""
-        return {d for _, d, _ in self.values} | {d for *_, files in self.replies or () for _, d, _ in files}
+    def blobs(self) -> list[tuple[str, int]]:
+        """The blobs it names (hash, size): its values' and its replies' files."""
+        return [(d, n) for _, d, n in self.values] + [(d, n) for *_, files in self.replies or () for _, d, n in files]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +192,9 @@ class Store:
         _write_atomic(manifest, result.to_json())
         return result
 
-    def record_replies(self, manifest: Path, replies: Sequence[Reply] | None) -> None:
-        """`manifest` with `replies` in place of those it had: a regrade's in the restored kernel, which the
-        next regrade asking the same replays."""
-        kept = read_manifest(manifest)
+    def record_replies(self, manifest: Path, kept: Manifest, replies: Sequence[Reply] | None) -> None:
+        """`manifest` (as `kept` read it) with `replies` in place of those it had: a regrade's in the restored
+        kernel, which the next regrade asking the same replays."""
         _write_atomic(manifest, dataclasses.replace(kept, replies=self._put_replies(replies)).to_json())
 
     def replies(self, kept: Manifest) -> tuple[Reply, ...]:
@@ -211,15 +210,8 @@ class Store:
         if replies is None:
             return None
         self.objects.mkdir(parents=True, exist_ok=True)
-        return tuple((r.key, r.rid, r.seconds, tuple((fname, self._put_bytes(data), len(data))
-                                                     for fname, data in r.files)) for r in replies)
-
-    def _put_bytes(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        if not (blob := self.objects / digest).is_file():
-            with _atomic(blob) as out:
-                out.write(data)
-        return digest
+        return tuple((r.key, r.rid, r.seconds, tuple((fname, self._put(io.BytesIO(data), Part(fname, 0, len(data))),
+                                                      len(data)) for fname, data in r.files)) for r in replies)
 
     def _put(self, f: BinaryIO, part: Part) -> str:
         """The hash of `part`'s bytes in `f`, stored as a blob unless one is there already."""
@@ -288,7 +280,7 @@ class Store:
         named: set[str] = set()
         for m in self.manifests():
             with contextlib.suppress(SnapshotUnusable, OSError):
-                named.update(read_manifest(m).digests())
+                named.update(digest for digest, _ in read_manifest(m).blobs())
         freed = 0
         for left in [*self.root.glob(".assembled-*"), *self.root.glob(".incoming-*")]:  # a worker killed mid-way
             left.unlink(missing_ok=True)
@@ -325,9 +317,7 @@ def read_manifest(manifest: Path) -> Manifest:
                 for key, rid, seconds, files in data["replies"]))
     except (OSError, UnsafeFile, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise SnapshotUnusable("snapshot_malformed", path=manifest.name, problem="manifest") from None
-    hashes = [d for _, d, _ in kept.values] + [d for *_, files in kept.replies or () for _, d, _ in files]
-    sizes = [s for _, _, s in kept.values] + [s for *_, files in kept.replies or () for _, _, s in files]
-    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in hashes) or min(sizes, default=0) < 0:
+    if not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) and n >= 0 for d, n in kept.blobs()):
         raise SnapshotUnusable("snapshot_malformed", path=manifest.name, problem="manifest")
     return kept
 
