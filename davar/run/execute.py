@@ -161,14 +161,16 @@ class _Client(AsyncKernelClient):
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (60.0 if timeout is None else timeout)
         asked: set[str] = set()  # a slow kernel answers an earlier request while a later one waits
+        reply = None
         while time.monotonic() < deadline:
             asked.add(self.kernel_info())
             with contextlib.suppress(queue.Empty):
-                reply = await self.get_shell_msg(timeout=1)
-                answered = reply["parent_header"].get("msg_id")
-                while answered in asked:  # then wait for its idle status on IOPub
-                    msg = await self.get_iopub_msg(timeout=0.2)  # none: not subscribed yet, ask again
-                    if msg["parent_header"].get("msg_id") == answered and msg["msg_type"] == "status" \
+                while reply is None:  # the kernel is up once it answers one
+                    msg = await self.get_shell_msg(timeout=1)
+                    reply = msg if msg["parent_header"].get("msg_id") in asked else None
+                while True:  # then an idle status for one of them on IOPub
+                    msg = await self.get_iopub_msg(timeout=0.02)  # none: not subscribed yet, ask again
+                    if msg["parent_header"].get("msg_id") in asked and msg["msg_type"] == "status" \
                             and msg["content"].get("execution_state") == "idle":
                         self._handle_kernel_info_reply(reply)
                         return
@@ -688,8 +690,14 @@ def _stop_clients(km: _SandboxedKernelManager) -> None:
 
 def _shutdown(km: _SandboxedKernelManager) -> None:
     """Stop the clients' channels (their zmq sockets and threads), then shut the kernel down at once
-    (a graceful shutdown stalls ~3 s about one time in ten, measured on these machines)."""
+    (a graceful shutdown stalls ~3 s about one time in ten, measured on these machines): killed here and
+    waited for in 5 ms steps, as jupyter_client's own wait after its kill looks every 0.1 s, which was
+    0.1 s more of the end of every run that someone waits for (a worker's last, `davar check`)."""
     _stop_clients(km)
     with contextlib.suppress(Exception):
         if km.has_kernel:
+            run_sync(km.signal_kernel)(signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while run_sync(km.is_alive)() and time.monotonic() < deadline:
+                time.sleep(0.005)
             run_sync(km.shutdown_kernel)(now=True)

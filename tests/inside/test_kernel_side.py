@@ -120,3 +120,12 @@ def test_exit_in_a_cell_leaves_the_kernel_serving(tmp_path, grade_cells):
     result, _ = grade_cells(tmp_path, ["exit()\nimport time\ntime.sleep(0.5)  # past the 0.1 s after which "
                                        "ipykernel stops its loop", "answer = 42", "quit()"])
     assert (result.status, result.score) == ("graded", 2), result.messages
+
+
+def test_the_kernel_starts_without_a_debugger_and_a_student_may_import_one(tmp_path, grade_cells):
+    """ipykernel's debugger (debugpy and pydevd, a sixth of a kernel's start) is not loaded; the student's own
+    `import debugpy` works all the same."""
+    result, _ = grade_cells(tmp_path, [
+        "import sys\nloaded = sorted(m for m in sys.modules if 'pydev' in m or m.startswith('debugpy'))",
+        "import debugpy\nanswer = 42 if not loaded and debugpy.__version__ else loaded"])
+    assert (result.status, result.score) == ("graded", 2), result.messages

@@ -1,0 +1,59 @@
+"""execute's kernel client is ready once the kernel answered kernel_info on the shell channel and an idle
+status for one of the requests came on IOPub, so nothing the kernel publishes afterwards is missed; a status
+published before the subscription was live is asked for again, not waited for."""
+
+import asyncio
+import queue
+
+import pytest
+
+from davar.run import execute
+
+
+class _Kernel(execute._Client):
+    """A client whose kernel answers every kernel_info on the shell channel and publishes its statuses on
+    IOPub, which reaches the client only from the `subscribed`-th request on."""
+
+    def __init__(self, *, subscribed: int, alive: bool = True):
+        super().__init__()
+        self.subscribed, self.alive = subscribed, alive
+        self.asked: list[str] = []
+        self.shell: queue.Queue = queue.Queue()
+        self.iopub: queue.Queue = queue.Queue()
+        self.handled: list[dict] = []
+
+    def kernel_info(self):
+        rid = f"r{len(self.asked) + 1}"
+        self.asked.append(rid)
+        if self.alive:
+            self.shell.put({"parent_header": {"msg_id": rid}, "msg_type": "kernel_info_reply", "content": {}})
+            if len(self.asked) >= self.subscribed:
+                for state in ("busy", "idle"):
+                    self.iopub.put({"parent_header": {"msg_id": rid}, "msg_type": "status",
+                                    "content": {"execution_state": state}})
+        return rid
+
+    async def get_shell_msg(self, timeout=None):
+        return self.shell.get_nowait()
+
+    async def get_iopub_msg(self, timeout=None):
+        return self.iopub.get_nowait()
+
+    def _handle_kernel_info_reply(self, msg):
+        self.handled.append(msg)
+
+    async def _async_is_alive(self):
+        return self.alive
+
+
+@pytest.mark.parametrize("subscribed", [1, 2, 4])
+def test_ready_once_the_kernel_answered_and_iopub_is_live(subscribed):
+    client = _Kernel(subscribed=subscribed)
+    asyncio.run(client.wait_for_ready(timeout=10))
+    assert len(client.asked) == subscribed
+    assert [m["parent_header"]["msg_id"] for m in client.handled] == ["r1"]
+
+
+def test_a_dead_kernel_is_not_waited_for():
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(_Kernel(subscribed=1, alive=False).wait_for_ready(timeout=10))
