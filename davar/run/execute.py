@@ -575,11 +575,17 @@ def _boot(km: _SandboxedKernelManager, *, env: dict[str, str], cwd: Path, log: P
             kc.stop_channels()
 
 
+def import_for_run() -> None:
+    """Import what a run needs and a kernel's start does not (papermill, 0.1 s): a pool's taker does it while
+    its kernel is still starting, rather than after (pool.py)."""
+    import papermill  # noqa: F401  (not at the top: a worker's first kernels start before it)
+
+
 def _papermill(km: _SandboxedKernelManager, nb_in: Path, nb_out: Path, *, parameters: dict, limits: Limits,
                cells: _CellLog, allow_errors: bool) -> None:
     """Run the notebook in the started kernel, each cell under the cell time limit; `cells` records.  With
     `allow_errors` every cell runs even after one raised (nbclient's option; papermill still raises at the end)."""
-    import papermill  # not at the top: a worker's first kernels start before this import (0.2 s; pool.py)
+    import papermill  # not at the top: `import_for_run`
 
     papermill.execute_notebook(
         str(nb_in), str(nb_out), parameters=parameters, km=km, kernel_name="python3", progress_bar=False,

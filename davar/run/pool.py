@@ -66,6 +66,8 @@ class Pool:
         future = self._next.popleft()
         if self._refill and (self._wanted is None or self._wanted(1) > len(self._next)):
             self._next.append(self._threads.submit(self._start))
+        if not future.done():  # the caller would wait idle: it imports what its run needs meanwhile
+            execute.import_for_run()
         try:
             ready = future.result()
         except Exception:  # the host's disk is short, a cgroup could not be made, ...: the run says why itself
