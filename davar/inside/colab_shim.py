@@ -44,20 +44,20 @@ _standins: dict[str, str] = {}
 _standin_files: set[str] = set()  # the stand-in files whose hashes are noted
 
 
-def install(config, report, when_imported=None):
+def install(config, report, when_imported):
     """`config["downloads"]`: URL or Drive id -> local file or folder (already inside the sandbox).
-    `when_imported`: post_import's, to adapt the loaders' hash checks once they are imported."""
+    `when_imported`: post_import's, to adapt requests and the loaders' hash checks once they are imported
+    (requests' import was 30 ms of every kernel's start, most of which never use it)."""
     global _report
     _config.update(config)
     _report = report
     _fake_colab()
     _fake_gdown()
     _patch_urllib()
-    _patch_requests()
     _patch_shell()
-    if when_imported is not None:
-        when_imported("keras.src.utils.file_utils", _patch_keras_hash)
-        when_imported("torchvision.datasets.utils", _patch_torchvision_md5)
+    when_imported("requests", _patch_requests)
+    when_imported("keras.src.utils.file_utils", _patch_keras_hash)
+    when_imported("torchvision.datasets.utils", _patch_torchvision_md5)
 
 
 # ------------------------------------------------------------------------------------------ downloads
@@ -147,11 +147,7 @@ def _patch_urllib():
     urllib.request.urlopen, urllib.request.urlretrieve = urlopen, urlretrieve
 
 
-def _patch_requests():
-    try:
-        import requests
-    except ImportError:
-        return
+def _patch_requests(requests):
     real_get = requests.get
 
     def get(url, *args, **kwargs):
