@@ -647,7 +647,7 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
             local = stack.enter_context(LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
             client = stack.enter_context(Client(local))
-            processes += client.run(os.getpid).values()
+            processes += client.run(_own_worker).values()
         else:
             client = stack.enter_context(Client(cluster))
         course = _course_files(assignment)
@@ -676,6 +676,15 @@ def _on_dask(submissions: list[Submission], assignment: Assignment, *, cluster: 
             stop.check()
         finally:  # a task already running goes on to its end on its worker: Dask cannot interrupt it
             client.cancel([f for f in futures if not f.done()], force=True)
+
+
+def _own_worker() -> int:
+    """On a worker of the batch's own LocalCluster (a multiprocessing child of its nanny): once closed, it leaves as
+    the local pool's workers do (`_exit_now`), not tearing down every module it imported one by one (measured: the
+    cluster's close 0.6-0.8 s after the last result, the worker's teardown 0.2 s of it, one worker after the other).
+    Its pid, for `_remove_after`."""
+    multiprocessing.util.Finalize(None, _exit_now, exitpriority=-100)
+    return os.getpid()
 
 
 def _remove_after(processes: list[int], seconds: float = 10.0) -> None:

@@ -4,6 +4,7 @@ published before the subscription was live is asked for again, not waited for.""
 
 import asyncio
 import queue
+import threading
 
 import pytest
 
@@ -14,9 +15,9 @@ class _Kernel(execute._Client):
     """A client whose kernel answers every kernel_info on the shell channel and publishes its statuses on
     IOPub, which reaches the client only from the `subscribed`-th request on."""
 
-    def __init__(self, *, subscribed: int, alive: bool = True):
+    def __init__(self, *, subscribed: int, alive: bool = True, up: bool = True):
         super().__init__()
-        self.subscribed, self.alive = subscribed, alive
+        self.subscribed, self.alive, self.up = subscribed, alive, up
         self.asked: list[str] = []
         self.shell: queue.Queue = queue.Queue()
         self.iopub: queue.Queue = queue.Queue()
@@ -25,7 +26,7 @@ class _Kernel(execute._Client):
     def kernel_info(self):
         rid = f"r{len(self.asked) + 1}"
         self.asked.append(rid)
-        if self.alive:
+        if self.alive and self.up:
             self.shell.put({"parent_header": {"msg_id": rid}, "msg_type": "kernel_info_reply", "content": {}})
             if len(self.asked) >= self.subscribed:
                 for state in ("busy", "idle"):
@@ -57,3 +58,11 @@ def test_ready_once_the_kernel_answered_and_iopub_is_live(subscribed):
 def test_a_dead_kernel_is_not_waited_for():
     with pytest.raises(RuntimeError, match="died"):
         asyncio.run(_Kernel(subscribed=1, alive=False).wait_for_ready(timeout=10))
+
+
+def test_a_start_the_pool_cancelled_is_not_waited_for():
+    client = _Kernel(subscribed=1, up=False)  # still booting: nothing answers
+    client.cancel = threading.Event()
+    threading.Timer(0.3, client.cancel.set).start()
+    with pytest.raises(RuntimeError, match="cancelled"):
+        asyncio.run(client.wait_for_ready(timeout=30))
