@@ -1,6 +1,7 @@
 """execute's kernel client is ready once the kernel answered kernel_info on the shell channel and an idle
 status for one of the requests came on IOPub, so nothing the kernel publishes afterwards is missed; a status
-published before the subscription was live is asked for again, not waited for."""
+published before the subscription was live is asked for again, not waited for; nor is a kernel whose pool has
+closed while it boots."""
 
 import asyncio
 import queue
