@@ -54,6 +54,11 @@ SETUP_TAG = "davar-setup"
 SKIPPED_SOURCE = "# davar: left out of this run: it stopped the kernel in the first run\n"
 #: What OpenMP, MKL, OpenBLAS, torch and TensorFlow read for their thread counts.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+#: How long an idle OpenBLAS thread spins before it sleeps: 2**20 cycles (~0.4 ms), not OpenBLAS's 2**28 (~0.1 s).
+#: numpy's import starts OpenBLAS's threads, which spun 0.1 s of CPU in every kernel as it booted, on the core
+#: the previous student's training ran beside; back-to-back BLAS calls still find their threads awake
+#: (bench/README.md, item 12).
+OPENBLAS_THREAD_TIMEOUT = "20"
 
 _SEED_LINES = {
     None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
@@ -502,6 +507,7 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         protocol.ENV_SHIM: json.dumps(shim),
         "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
         **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
+        "OPENBLAS_THREAD_TIMEOUT": OPENBLAS_THREAD_TIMEOUT,
     }
     command = box.kernel_command(paths=paths, limits=limits, slot=slot, cgroup=cgroup, env=env, inside=INSIDE)
     km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),

@@ -173,6 +173,23 @@ def test_a_run_that_filled_its_quota_says_so_whatever_the_error_looks_like():
     assert execute._disk_use(ExecutionRecord(status="ok"), Quota(False)).disk_used_mb == 64.0
 
 
+@strict
+def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec, tmp_path):
+    """A slot's share of the cores reaches the math libraries, and OpenBLAS's idle threads sleep after ~0.4 ms,
+    not the 0.1 s of CPU they spun by default as numpy was imported (execute.OPENBLAS_THREAD_TIMEOUT)."""
+    folder = tmp_path / "subs" / "s1"
+    folder.mkdir(parents=True)
+    names = (*execute.THREAD_VARIABLES, "OPENBLAS_THREAD_TIMEOUT")
+    code = f"import os\nseen = {{k: os.environ.get(k) for k in {names!r}}}"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
+    slot = sandbox.cpu_slots(2)[1]
+    with execute.run(inbox.collect(tmp_path / "subs", spec)[0], spec, notebook="notebook.ipynb", level="strict",
+                     slot=slot) as live:
+        assert live.execution.status == "ok", live.execution
+        assert Sub(live).value("seen") == {**{k: str(slot.threads) for k in execute.THREAD_VARIABLES},
+                                           "OPENBLAS_THREAD_TIMEOUT": "20"}
+
+
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
     assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
