@@ -228,6 +228,8 @@ def main() -> int:
     p.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster row")
     p.add_argument("--out", type=Path, default=HERE / "out", help="work folder (bench/out)")
     args = p.parse_args()
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     trivial = args.trivial or (10 if args.quick else 40)
     rss_subs = args.rss_subs if args.rss_subs is not None else (100 if args.quick else 500)
     train_seconds = args.train_seconds or (10.0 if args.quick else 30.0)
