@@ -361,20 +361,22 @@ def _on_pool(jobs: list[Job], slots: list[Slot], *, stop: _Stop,
     (a crash in the harness, the OOM killer) or stays on one job past `stall_limit_s` (then killed here)
     breaks the pool: its job gets a result that says so (`worker_lost`, `worker_stalled`), the jobs the
     break interrupted run again on a fresh pool (twice interrupted by a break without a culprit: lost too),
-    and the batch goes on."""
+    and the batch goes on.  A pool that breaks before any job is taken (a worker that cannot start: a script
+    that calls davar without a `__main__` guard has every spawned worker run it again) is tried once more, then
+    its jobs get `workers_failing`."""
     from davar.grading.grade import unexecuted_result
 
     todo = dict(enumerate(jobs))
     interrupted: dict[int, int] = {}
     while todo:
         ended = yield from _pool_round(todo, slots, stop=stop, on_running=on_running)
-        culprit = any(key != "pool_broken" for key, _ in ended.values())
+        culprit = any(key not in RETRIED for key, _ in ended.values())
         for i, (key, values) in ended.items():
-            if key == "pool_broken":  # a bystander of another worker's end: again, as long as each break has
-                interrupted[i] = interrupted.get(i, 0) + (not culprit)  # a culprit that leaves the batch
+            if key in RETRIED:  # a bystander of a worker's end: again, as long as each break has a culprit that
+                interrupted[i] = interrupted.get(i, 0) + (not culprit)  # leaves the batch
                 if interrupted[i] < 2:
                     continue
-                key = "worker_lost"
+                key = RETRIED[key]
             job = todo.pop(i)
             yield unexecuted_result(job.submission, job.assignment, level=job.level, status="execution_error",
                                     key=key, values=values)
@@ -386,7 +388,8 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
                     SubmissionResult, None, dict[int, tuple[str, dict[str, Any]]]]:
     """One pool for the jobs of `todo` (popped as their results are yielded) until they are done or the
     pool breaks; then the jobs that were running, each with why it ended: `worker_stalled`,
-    `worker_lost` (its own worker died) or `pool_broken` (another one's did)."""
+    `worker_lost` (its own worker died) or `pool_broken` (another one's did); or, when the pool broke with none
+    running, every job of `todo` with `pool_unstarted`."""
     ctx = multiprocessing.get_context("spawn")
     free, began = ctx.Queue(), ctx.Queue()
     kernels_left = ctx.Value("i", sum(_runs(job) for job in todo.values()))
@@ -438,6 +441,9 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
         if pending and not broken:
             sandbox.remove_stale()  # the killed workers' cgroups (what still ran in them) and run folders
     ended: dict[int, tuple[str, dict[str, Any]]] = {}
+    if broken and not any(i in todo for i in started):  # no job to blame: a worker died before taking one
+        codes = [p.exitcode for p in workers.values() if p.exitcode not in (None, 0, -signal.SIGTERM)]
+        return {i: ("pool_unstarted", {"code": codes[0] if codes else "?"}) for i in todo}
     for i, (_, pid) in started.items():
         if i in todo:
             code = workers[pid].exitcode if pid in workers else None
@@ -448,6 +454,10 @@ def _pool_round(todo: dict[int, Job], slots: list[Slot], *, stop: _Stop,
             else:
                 ended[i] = ("pool_broken", {"code": code})
     return ended
+
+
+#: What a pool's break tells a job it did not cause (it runs again), and the key its second such break gets.
+RETRIED = {"pool_broken": "worker_lost", "pool_unstarted": "workers_failing"}
 
 
 def _runs(job: Job) -> int:

@@ -59,6 +59,10 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 #: the previous student's training ran beside; back-to-back BLAS calls still find their threads awake
 #: (bench/README.md, item 12).
 OPENBLAS_THREAD_TIMEOUT = "20"
+#: OpenMP's waiting threads (torch's, MKL's) sleep rather than spin.  A lone slot's kernel has a thread on every
+#: core; with one core busy elsewhere, its spinning threads made iust-dl-1403-hw2's 32 s training cell pass its
+#: 180 s limit, where sleeping ones took 52 s; idle, 24–30 s against 30–31 s (measured: bench/README.md, item 14).
+OMP_WAIT_POLICY = "PASSIVE"
 
 _SEED_LINES = {
     None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
@@ -508,6 +512,7 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
         **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
         "OPENBLAS_THREAD_TIMEOUT": OPENBLAS_THREAD_TIMEOUT,
+        "OMP_WAIT_POLICY": OMP_WAIT_POLICY,
     }
     command = box.kernel_command(paths=paths, limits=limits, slot=slot, cgroup=cgroup, env=env, inside=INSIDE)
     km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),

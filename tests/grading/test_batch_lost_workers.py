@@ -72,3 +72,25 @@ def _runs():
     """The run folders and cgroups on this machine (`sandbox.run_prefix` names them after their process)."""
     parents = [Path(tempfile.gettempdir()), *(sandbox.CGROUP_ROOT / c / "davar" for c in ("memory", "pids", ""))]
     return {p for parent in parents for p in parent.glob(sandbox.RUN_PREFIX + "*")}
+
+
+def test_workers_that_die_before_taking_a_submission_end_the_batch_with_a_result_each(students, tmp_path):
+    """A script that calls davar without `if __name__ == "__main__":` has every spawned worker run the script
+    again and die of it before it takes a job: the batch tries a fresh pool once more, then gives each
+    submission a result that says so, and ends (it once started workers for ever)."""
+    import subprocess
+    import sys
+
+    graders, subs, out = students
+    script = tmp_path / "grade_all.py"
+    script.write_text(f"from pathlib import Path\nfrom davar import commands\n"
+                      f"results = commands.grade(assignment={str(graders)!r}, path=Path({str(subs)!r}), "
+                      f"out=Path({str(out)!r}), sandbox_level={LEVEL!r}, allow_weak_sandbox=True, workers=2)\n"
+                      "print(sorted((r.student, r.status, r.messages[0].key) for r in results))\n")
+    before = _runs()
+    # no timing: the limit only ends a batch that would never end
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == repr(sorted((s, "execution_error", "workers_failing") for s in ANSWERS))
+    assert "if __name__ == '__main__':" in run.stderr  # the workers' own error, multiprocessing's advice
+    assert [p for p in _runs() - before if not sandbox._owner_alive(p.name)] == []

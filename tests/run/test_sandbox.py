@@ -175,11 +175,13 @@ def test_a_run_that_filled_its_quota_says_so_whatever_the_error_looks_like():
 
 @strict
 def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec, tmp_path):
-    """A slot's share of the cores reaches the math libraries, and OpenBLAS's idle threads sleep after ~0.4 ms,
-    not the 0.1 s of CPU they spun by default as numpy was imported (execute.OPENBLAS_THREAD_TIMEOUT)."""
+    """A slot's share of the cores reaches the math libraries, OpenBLAS's idle threads sleep after ~0.4 ms,
+    not the 0.1 s of CPU they spun by default as numpy was imported (execute.OPENBLAS_THREAD_TIMEOUT), and
+    OpenMP's waiting threads sleep at once, which keeps a training cell on a busy machine within its limit
+    (execute.OMP_WAIT_POLICY)."""
     folder = tmp_path / "subs" / "s1"
     folder.mkdir(parents=True)
-    names = (*execute.THREAD_VARIABLES, "OPENBLAS_THREAD_TIMEOUT")
+    names = (*execute.THREAD_VARIABLES, "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")
     code = f"import os\nseen = {{k: os.environ.get(k) for k in {names!r}}}"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
     slot = sandbox.cpu_slots(2)[1]
@@ -187,7 +189,7 @@ def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec,
                      slot=slot) as live:
         assert live.execution.status == "ok", live.execution
         assert Sub(live).value("seen") == {**{k: str(slot.threads) for k in execute.THREAD_VARIABLES},
-                                           "OPENBLAS_THREAD_TIMEOUT": "20"}
+                                           "OPENBLAS_THREAD_TIMEOUT": "20", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
