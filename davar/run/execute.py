@@ -61,7 +61,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 OPENBLAS_THREAD_TIMEOUT = "20"
 #: OpenMP's waiting threads (torch's, MKL's) sleep rather than spin.  A lone slot's kernel has a thread on every
 #: core; with one core busy elsewhere, its spinning threads made iust-dl-1403-hw2's 32 s training cell pass its
-#: 180 s limit, where sleeping ones took 52 s; idle, 24–30 s against 30–31 s (measured: bench/README.md, item 14).
+#: 180 s limit, where sleeping ones took 52 s; idle, 24–30 s sleeping, 30–31 s spinning (bench/README.md, item 14).
 OMP_WAIT_POLICY = "PASSIVE"
 
 _SEED_LINES = {

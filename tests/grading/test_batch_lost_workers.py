@@ -3,6 +3,8 @@ own submission a recorded result, not the batch; the others are graded, and noth
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -78,9 +80,6 @@ def test_workers_that_die_before_taking_a_submission_end_the_batch_with_a_result
     """A script that calls davar without `if __name__ == "__main__":` has every spawned worker run the script
     again and die of it before it takes a job: the batch tries a fresh pool once more, then gives each
     submission a result that says so, and ends (it once started workers for ever)."""
-    import subprocess
-    import sys
-
     graders, subs, out = students
     script = tmp_path / "grade_all.py"
     script.write_text(f"from pathlib import Path\nfrom davar import commands\n"
