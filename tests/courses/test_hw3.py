@@ -2,7 +2,6 @@
 against the reference, the three notebooks (HW3, DL-Q4, Q7) and their data loaders, and the sample
 corpus against its expected.toml (questions 2, 3a, 4, 6f, 7 and the 7 bonus graded automatically)."""
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from davar import assignment, catalogue, cli
+from davar import assignment, catalogue
 from davar.grading import audit
 from davar.grading.grade import grade_submission
 from davar.intake import inbox
@@ -250,13 +249,6 @@ def test_planted_mistakes_are_named_with_both_values(graded):
     layer = next(m for m in _messages(r, "q3_model") if m.key == "model_layers")
     assert (layer.values["index"], layer.values["what"], layer.values["expected"], layer.values["submitted"]) == \
         (4, "layer_type", "MaxPooling1D", "AveragePooling1D")
-
-
-@strict
-def test_reference_solution_passes_the_audit(capsys):
-    assert cli.main(["audit-key", str(GRADERS)]) == 0
-    out = capsys.readouterr().out
-    assert "100 %" in out and "3a.conv1d_2.output_shape" in out and "3a.max_pooling1d_2.output_shape" in out
 
 
 @strict

@@ -1,13 +1,17 @@
 """`davar audit-key`: the reference solution must score 100 %; the official key is compared with it."""
 
 import types
+from pathlib import Path
 
 import pytest
 
 from davar import cli
-from davar.assignment import Assignment
+from davar.assignment import Assignment, load
 from davar.grading import audit
 from davar.run import sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted(p.parent.parent.name for p in (ROOT / "submissions").glob("*/reference_solution/expected.toml"))
 
 
 @pytest.mark.parametrize("official, reference, agree", [
@@ -32,9 +36,18 @@ def test_check_key_lists_every_official_value(monkeypatch, hw2):
 
 
 @pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
-def test_reference_solution_of_hw2_is_complete(hw2, capsys):
-    assert cli.main(["audit-key", str(hw2.directory)]) == 0
-    assert "100 %" in capsys.readouterr().out
+@pytest.mark.parametrize("assignment_id", SHIPPED)
+def test_every_shipped_reference_solution_passes_the_audit(corpus, assignment_id):
+    """`davar audit-key` grades the reference solution; each sample corpus holds it byte for byte as its
+    `reference_solution` sample and grades it already, so the audit's rule is applied to that result rather than
+    to a second run of the same notebooks (the command itself: test_scaffold.py and test_theory.py)."""
+    a = load(ROOT / "graders" / assignment_id)
+    sample = ROOT / "submissions" / assignment_id / "reference_solution"
+    for name in a.notebooks:
+        assert (sample / name).read_bytes() == (a.reference_dir / name).read_bytes(), f"run `davar assign {a.id}`"
+    _, results = corpus(assignment_id)
+    found = audit.Audit(result=results["reference_solution"], checks=audit.check_key(a), sums=audit.check_sums(a))
+    assert found.reference_complete, found.automatic_points
 
 
 # ---------------------------------------------------------------- the course's environment (`[environment]`)
@@ -54,8 +67,6 @@ def test_audit_key_fails_naming_a_package_missing_from_the_grading_environment(t
 
 
 def test_check_environment_tells_missing_wrong_version_and_broken_apart(tmp_path, one_question):
-    from davar.assignment import load
-
     folder = one_question(tmp_path / "graders" / "env", "", points=1, extra=(
         f'[environment]\npackages = ["{ABSENT}", "numpy<1", "pytest", "tqdm; python_version < \'3.0\'"]\n'
         'imports = { pytest = "davar_no_such_module" }\n'))
@@ -67,8 +78,6 @@ def test_check_environment_tells_missing_wrong_version_and_broken_apart(tmp_path
 
 @pytest.mark.parametrize("assignment_id", ["iust-dl-1402-hw3", "iust-dl-1403-hw2"])
 def test_the_shipped_environments_are_installed(repo, assignment_id):
-    from davar.assignment import load
-
     a = load(repo / "graders" / assignment_id)
     assert a.environment.packages and audit.check_environment(a) == ()
 

@@ -285,9 +285,10 @@ def test_a_moodle_zip_of_the_sample_corpus_grades_like_the_folder(corpus, tmp_pa
         entries[f"{names[pid]}_{pid}_assignsubmission_file_/{nb}"] = (ROOT / "submissions" / HW2 / sample / "HW2_CNN.ipynb").read_bytes()
         entries[f"{names[pid]}_{pid}_assignsubmission_onlinetext_/onlinetext.html"] = "<p>done</p>"
     archive = make_zip(tmp_path / "moodle-download.zip", entries)
-    # without the workers' warm pools: the folder's batch had them, so this also compares pool on and off
+    # without the workers' warm pools: the folder's batch had them, so this also compares pool on and off; its two
+    # workers, so that each kernel has the thread count the folder's had (corpus fixture)
     zipped = {r.student: r for r in commands.grade(assignment=str(ROOT / "graders" / HW2), path=archive,
-                                                   out=tmp_path / "out", warm=False)}
+                                                   out=tmp_path / "out", warm=False, workers=2)}
     _, folder = corpus(HW2)
     assert set(zipped) == set(ids)
 
