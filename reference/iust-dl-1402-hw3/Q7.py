@@ -23,7 +23,7 @@
 # مدل تشخیص می‌دهد و دقت آن را روی تصاویر آموزشی و روی دادهٔ آزمون پنهان CIFAR-10 می‌سنجد: **دقت بالای ۸۰٪ در
 # آموزش** ده نمرهٔ امتیازی دارد، فقط برای مدلی که ماژول Inception دارد. ورودی مدل تصویر ۳۲×۳۲×۳ با مقادیر بین ۰ و ۱
 # (`float32`) است، یا اگر مدل خودش با لایهٔ `Rescaling(1/255)` ورودی را مقیاس کند، مقادیر خام ۰ تا ۲۵۵؛ خروجی آن
-# امتیاز ۱۰ کلاس `(N, 10)` است (احتمال یا لوجیت). از `EPOCHS` برای تعداد epochها استفاده کنید. پاسخ بخش‌های
+# امتیاز ۱۰ کلاس `(N, 10)` است (احتمال یا لوجیت). از `CIFAR_EPOCHS` برای تعداد epochها استفاده کنید. پاسخ بخش‌های
 # تشریحی را در سلول متنی انتهای نوت‌بوک بنویسید.
 #
 # </div>
@@ -36,7 +36,7 @@
 # hidden CIFAR-10 test data: **above 80 % in training** earns the 10 bonus points, for a model with an
 # Inception module only.  The model takes 32×32×3 images in [0, 1] (`float32`), or raw pixels 0–255 when
 # it rescales them itself with a `Rescaling(1/255)` layer, and outputs 10 class scores `(N, 10)`
-# (probabilities or logits).  Use `EPOCHS` epochs.  Write the explanations in the text cell at the end.
+# (probabilities or logits).  Use `CIFAR_EPOCHS` epochs.  Write the explanations in the text cell at the end.
 
 # %% id="parameters" tags=["parameters"]
 # Parameters: the grader replaces these values when it runs the notebook.
@@ -45,7 +45,7 @@ DATA_DIR = "data"
 SEED = 42
 OUTPUT_DIR = "output"
 PROFILE = "standin"
-EPOCHS = 12  # training epochs
+CIFAR_EPOCHS = 6  # training epochs
 
 # %% id="loaders"
 # Reading the binary CIFAR-10 batches (given; the grader reads the test batch with the same code)
@@ -115,11 +115,11 @@ model.summary()
 
 # %% id="train"
 # BEGIN PROMPT
-# # TODO: compile and train `model` for EPOCHS epochs and report its validation accuracy
+# # TODO: compile and train `model` for CIFAR_EPOCHS epochs and report its validation accuracy
 # END PROMPT
 # BEGIN SOLUTION
 model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history = model.fit(x_train, y_train, epochs=EPOCHS, batch_size=32, validation_data=(x_val, y_val), verbose=2)
+history = model.fit(x_train, y_train, epochs=CIFAR_EPOCHS, batch_size=32, validation_data=(x_val, y_val), verbose=2)
 print(f"validation accuracy: {history.history['val_accuracy'][-1]:.3f}")
 # END SOLUTION
 
