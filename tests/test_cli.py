@@ -109,11 +109,11 @@ def test_a_check_finds_the_course_above_the_notebook_or_says_where_to_run(repo, 
 
 
 def test_a_check_keeps_the_limits_the_handout_promises(hw2):
-    """The stand-in profile stops a cell at 180 s for the TA's batch; the handout promises 5 minutes."""
-    assert hw2.limits("standin").cell_timeout_s == 180 and hw2.base_limits.cell_timeout_s == 300
+    """The stand-in profile stops a cell at 150 s for the TA's batch; the handout promises 5 minutes."""
+    assert hw2.limits("standin").cell_timeout_s == 150 and hw2.base_limits.cell_timeout_s == 300
     promised = commands.as_promised(hw2, "standin")
     assert promised.limits("standin").cell_timeout_s == 300 and promised.limits("standin").total_timeout_s == 900
-    assert hw2.limits("standin").cell_timeout_s == 180  # the TA's assignment is left as it was
+    assert hw2.limits("standin").cell_timeout_s == 150  # the TA's assignment is left as it was
 
 
 def test_unknown_assignment_is_a_usage_error(capsys):

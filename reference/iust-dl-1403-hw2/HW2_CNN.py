@@ -52,7 +52,7 @@ DATA_DIR = "data/iust-dl-1403-hw2/public"  # folder that contains digits/*.png
 SEED = 42
 OUTPUT_DIR = "output"
 PROFILE = "standin"
-EPOCHS = 12  # number of training epochs to use
+DIGITS_EPOCHS = 8  # number of training epochs to use
 
 # %% [markdown] id="load-data-md"
 # ## بارگذاری داده (آماده) / Loading the data (provided)
@@ -184,20 +184,20 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
 # <div dir="rtl">
 #
 # مدل را روی `X_train`, `y_train` آموزش دهید و برای هر epoch مقادیر را در `history` ذخیره کنید
-# (برای رسم نمودار آموزش). از `EPOCHS` برای تعداد epochها استفاده کنید؛ هر سلول حداکثر ۵ دقیقه
+# (برای رسم نمودار آموزش). از `DIGITS_EPOCHS` برای تعداد epochها استفاده کنید؛ هر سلول حداکثر ۵ دقیقه
 # وقت دارد.
 #
 # </div>
 #
 # Train `model` on `X_train`, `y_train` and append one value per epoch to the lists in `history`
-# (they are plotted at the end). Use `EPOCHS` epochs; each cell may run for at most 5 minutes.
+# (they are plotted at the end). Use `DIGITS_EPOCHS` epochs; each cell may run for at most 5 minutes.
 
 # %% id="train"
 history = {"train_loss": [], "train_acc": [], "test_acc": []}
 
 # BEGIN PROMPT
-# # YOUR CODE HERE: train `model` for EPOCHS epochs and fill `history`.
-# # کد خود را اینجا بنویسید: مدل را به تعداد EPOCHS دوره آموزش دهید و history را پر کنید.
+# # YOUR CODE HERE: train `model` for DIGITS_EPOCHS epochs and fill `history`.
+# # کد خود را اینجا بنویسید: مدل را به تعداد DIGITS_EPOCHS دوره آموزش دهید و history را پر کنید.
 # raise NotImplementedError
 # END PROMPT
 # BEGIN SOLUTION
@@ -225,10 +225,10 @@ def accuracy(x, t):
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
 steps_per_epoch = (len(x_train) + BATCH_SIZE - 1) // BATCH_SIZE
 scheduler = torch.optim.lr_scheduler.OneCycleLR(
-    optimizer, max_lr=1e-2, total_steps=EPOCHS * steps_per_epoch
+    optimizer, max_lr=1e-2, total_steps=DIGITS_EPOCHS * steps_per_epoch
 )
 
-for epoch in range(EPOCHS):
+for epoch in range(DIGITS_EPOCHS):
     model.train()
     order = torch.randperm(len(x_train), generator=generator)
     total = 0.0
@@ -244,7 +244,7 @@ for epoch in range(EPOCHS):
     history["train_acc"].append(accuracy(x_train, t_train))
     history["test_acc"].append(accuracy(x_test, t_test))
     print(
-        f"epoch {epoch + 1:2d}/{EPOCHS}  loss {history['train_loss'][-1]:.4f}  "
+        f"epoch {epoch + 1:2d}/{DIGITS_EPOCHS}  loss {history['train_loss'][-1]:.4f}  "
         f"train {history['train_acc'][-1]:.4f}  test {history['test_acc'][-1]:.4f}"
     )
 # END SOLUTION

@@ -275,7 +275,7 @@ def test_a_broken_zip_is_refused(tmp_path):
 def test_a_moodle_zip_of_the_sample_corpus_grades_like_the_folder(corpus, tmp_path):
     # three of the question 5 samples (HW2_CNN.ipynb alone): one that trains to full marks, one under the
     # threshold, one that raises; their names and files cover what a Moodle export does to them, and the others
-    # (one more minute of training each, or never_ends's 180 s cell limit) nothing a zip could change
+    # (another training each, or never_ends's 150 s cell limit) nothing a zip could change
     samples = ["passes", "raises_mid_notebook", "under_threshold"]
     ids = {f"{2001 + i}": sample for i, sample in enumerate(samples)}
     names = {pid: sample.replace("_", " ").title() for pid, sample in ids.items()}  # Moodle: no "_" in names
