@@ -1,5 +1,6 @@
 """`davar assign`: masters (jupytext percent, solution markers) -> template, reference, samples."""
 
+import ast
 import sys
 from pathlib import Path
 
@@ -21,6 +22,22 @@ def test_committed_notebooks_are_what_davar_assign_writes(assignment_id):
     written = masters.assign(a, check=True)
     assert {w.path.name for w in written} >= {f"{Path(n).stem}.template.ipynb" for n in a.notebooks}
     assert [w.path for w in written if w.changed] == [], f"run `davar assign {assignment_id}`"
+
+
+@pytest.mark.parametrize("assignment_id", SHIPPED)
+def test_each_profile_sets_every_parameter_the_notebooks_declare(assignment_id):
+    """A parameter a notebook declares and a profile leaves out keeps the notebook's default there (a stand-in's
+    epoch count on the real data); one a profile sets and no notebook declares is read by no one."""
+    a = assignment.load(ROOT / "graders" / assignment_id)
+    declared = set()
+    for name in a.notebooks:
+        for cell in nbformat.read(a.reference_dir / name, as_version=4).cells:
+            if "parameters" in cell.metadata.get("tags", []):
+                declared |= {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                             for t in node.targets if isinstance(t, ast.Name)}
+    own = declared - {"DATA_DIR", "SEED", "OUTPUT_DIR", "PROFILE"}  # what every run injects
+    for profile in a.profiles:
+        assert set(a.profile_parameters(profile)) == own, profile
 
 
 @pytest.fixture
