@@ -108,7 +108,7 @@ def corpus(tmp_path_factory):
             from davar.commands import grade
 
             out = tmp_path_factory.mktemp(f"reports-{assignment_id}")
-            # two slots even on two cores: a sample that runs to its cell time limit (never_ends: 180 s of
+            # two slots even on two cores: a sample that runs to its cell time limit (never_ends: 150 s of
             # one core) then overlaps the others instead of adding to them
             results = grade(assignment=str(ROOT / "graders" / assignment_id),
                             path=ROOT / "submissions" / assignment_id, out=out, workers=2)
