@@ -322,13 +322,15 @@ def report_all(*, assignment: str, out: Path = Path("reports"), formats: Sequenc
     stored = gradebook.latest_json(book, a.id)
     results = [view(from_json(text), a, manual, decided) for text in stored]
     written: list[Path] = []
-    for text, r in zip(stored, results, strict=True) if students else ():
-        student_dir = out_dir / r.student
-        student_dir.mkdir(parents=True, exist_ok=True)
-        (student_dir / "result.json").write_text(text, encoding="utf-8")
-        written += report.render_reports(r, student_dir, assignment_title=a.title, course=a.course,
-                                         messages=a.messages, formats=[f for f in formats if f in report.FORMATS],
-                                         release_hidden=release, timezone=a.timezone)
+    many_pdfs = "pdf" in formats and students and len(stored) > 1  # in processes, one per core
+    with report.pdf_writer() if many_pdfs else contextlib.nullcontext(report.html_to_pdf) as write_pdf:
+        for text, r in zip(stored, results, strict=True) if students else ():
+            student_dir = out_dir / r.student
+            student_dir.mkdir(parents=True, exist_ok=True)
+            (student_dir / "result.json").write_text(text, encoding="utf-8")
+            written += report.render_reports(r, student_dir, assignment_title=a.title, course=a.course,
+                                             messages=a.messages, formats=[f for f in formats if f in report.FORMATS],
+                                             release_hidden=release, timezone=a.timezone, write_pdf=write_pdf)
     if "html" in formats:
         written += dashboard.render_dashboard(results, a, out_dir, release_hidden=release)
     if "csv" in formats:

@@ -2,7 +2,8 @@
 
 ``render_report(result, lang)`` returns the HTML of one page; ``render_pdf(result, lang, path)`` turns
 the same page into a PDF with WeasyPrint; ``render_reports(result, out_dir, formats=("html", "pdf"))``
-writes ``report.<lang>.html`` / ``.pdf`` for both languages.  The class dashboard is davar/reporting/dashboard.py.
+writes ``report.<lang>.html`` / ``.pdf`` for both languages; ``pdf_writer()`` makes a class's PDFs in processes, one
+per core.  The class dashboard is davar/reporting/dashboard.py.
 
 Layout lives in ``templates/report.html`` + ``report.css``; every UI word lives in
 ``templates/labels.toml`` (fa and en side by side, for a translator); sentences about a test or a
@@ -50,10 +51,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cache
@@ -812,6 +818,40 @@ def html_to_pdf(html: str, path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def pdf_writer(workers: int | None = None) -> Iterator[Callable[[str, Path], Path]]:
+    """`write(html, path)` for many pages, as `render_reports` takes it: the pages are turned into PDFs in
+    `workers` processes (by default one per core this process may use; a page takes WeasyPrint 1–5 s of one
+    core), a few pages ahead of them at most; every PDF is written, or the first failure raised, when the block
+    ends.  Where no process can start (a script without a `__main__` guard) the pages are made here."""
+    workers = min(workers or len(os.sched_getaffinity(0)), 8)
+    if workers < 2:
+        yield html_to_pdf
+        return
+    pending: dict[cf.Future[Path], tuple[str, Path]] = {}
+
+    def settle(futures: Iterable[cf.Future[Path]]) -> None:
+        for future in futures:
+            html, path = pending.pop(future)
+            try:
+                future.result()
+            except BrokenProcessPool:
+                html_to_pdf(html, path)
+
+    with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        def write(html: str, path: Path) -> Path:
+            if len(pending) >= 2 * workers:
+                settle(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
+            try:
+                pending[pool.submit(html_to_pdf, html, Path(path))] = (html, Path(path))
+            except BrokenProcessPool:
+                html_to_pdf(html, path)
+            return Path(path)
+
+        yield write
+        settle(list(pending))
+
+
 def render_pdf(
     result: SubmissionResult,
     lang: str,
@@ -843,9 +883,10 @@ def render_reports(
     formats: Iterable[str] = ("html",),
     release_hidden: bool = False,
     timezone: str | None = None,
+    write_pdf: Callable[[str, Path], Path] = html_to_pdf,
 ) -> list[Path]:
     """Write ``report.<lang>.html`` and/or ``report.<lang>.pdf`` for each language into ``out_dir``;
-    return the paths written."""
+    return the paths written (a PDF by `write_pdf`: `pdf_writer`'s for many students)."""
     formats = tuple(formats)
     if unknown := set(formats) - set(FORMATS):
         raise ValueError(f"unknown report format(s) {sorted(unknown)}; expected some of {FORMATS}")
@@ -860,5 +901,5 @@ def render_reports(
             path.write_text(html, encoding="utf-8")
             paths.append(path)
         if "pdf" in formats:
-            paths.append(html_to_pdf(html, out_dir / f"report.{lang}.pdf"))
+            paths.append(write_pdf(html, out_dir / f"report.{lang}.pdf"))
     return paths

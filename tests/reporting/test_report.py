@@ -519,6 +519,16 @@ def test_pdf_renderer_fetches_nothing_but_data_uris():
             fetch(url)
 
 
+def test_a_pdf_writers_pages_are_written_in_processes_and_a_failure_is_raised(tmp_path: Path):
+    pytest.importorskip("weasyprint")
+    html = report.render_report(graded(), "en", assignment_title=TITLE, course=COURSE)
+    (tmp_path / "a file").write_text("x")
+    with pytest.raises(FileExistsError), report.pdf_writer(workers=2) as write:
+        ok = write(html, tmp_path / "ok" / "report.en.pdf")
+        write(html, tmp_path / "a file" / "report.en.pdf")
+    assert ok.read_bytes().startswith(b"%PDF")  # written before the failure was raised
+
+
 def _words(pdf: Path) -> list[tuple[str, float, float, float]]:
     """(glyphs left to right as drawn, xMin, xMax, page width) for each word on page 1."""
     xml = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
