@@ -113,7 +113,7 @@ def test_the_generated_workflow_runs_in_a_submission_repository_offline(tmp_path
     ID = "iust-dl-1403-hw2"
     repo = tmp_path / "repo"
     bundle.export(cli.assignment_mod.load(ROOT / "graders" / ID), repo / "davar-bundle")
-    shutil.copy(ROOT / "submissions" / ID / "passes" / "HW2_CNN.ipynb", repo / "HW2_CNN.ipynb")
+    shutil.copy(ROOT / "submissions" / ID / "reference_solution" / "HW2_TM.ipynb", repo / "HW2_TM.ipynb")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAVAR_", "PIP_", "GITHUB_", "PYTHON"))}
     git = {"GIT_AUTHOR_NAME": "s", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "s", "GIT_COMMITTER_EMAIL": "s@x"}
     assert cli.main(["--course", str(ROOT), "init-ci", ID, "--repo", str(repo)]) == 0
@@ -128,16 +128,16 @@ def test_the_generated_workflow_runs_in_a_submission_repository_offline(tmp_path
     for step in workflow["jobs"]["check"]["steps"]:
         if "run" in step:
             done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
-            # The student committed question 5's notebook only: its tests pass, the rest were not run, so CI fails.
+            # The student committed question 4's notebook only: its tests pass, the rest were not run, so CI fails.
             assert done.returncode == (1 if " ci " in step["run"] else 0), (step["run"], done.stdout[-2000:],
                                                                             done.stderr[-2000:])
     used = subprocess.run(["python", "-c", "import davar; print(davar.__file__)"], cwd=repo, env=env,
                           capture_output=True, text=True, check=True).stdout
     assert used.startswith(str(site))  # the command that ran was the bundle's
-    # 14 public tests: question 5's three passed; six not run (no notebook) and five manual are skipped in JUnit
+    # 14 public tests: question 4's two passed; seven not run (no notebook) and five manual are skipped in JUnit
     assert _junit(repo / "davar-junit.xml") | {"time": ""} == {"name": ID, "tests": "14", "failures": "0", "errors": "0",
-                                                                "skipped": "11", "time": ""}
+                                                                "skipped": "12", "time": ""}
     text = (tmp_path / "summary.md").read_text()
-    assert "**Not every public test passed**: 12/65 points." in text
+    assert "**Not every public test passed**: 3/65 points." in text
     assert "Not run: the submission has no Resnext\\.ipynb\\." in text
     assert "davar\\-bundle" not in text  # the bundle the repository commits is not the student's work
