@@ -800,8 +800,8 @@ def _url_fetcher():
 @cache
 def _font_config():
     """One WeasyPrint font configuration per process: it keeps each @font-face it has decoded (by its
-    descriptors, the data: URI included), so a batch decompresses the two Vazirmatn WOFF2 fonts once,
-    not for every page (about 2 s of the ~5 s a report page's PDF took)."""
+    descriptors, the data: URI included), so a process decompresses the two Vazirmatn WOFF2 fonts once,
+    not for every page (measured: 2.3 s a page without it, 1.9 s with it)."""
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
