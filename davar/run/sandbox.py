@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import fcntl
 import functools
 import os
 import shlex
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +57,12 @@ COLAB_WORK = ("/content", "/kaggle/working")  # more names for WORK
 #: has room of its own, so that a notebook that filled its quota can still be graded.
 REPLIES = "out"
 
-#: First uid of the sandbox slots; slot N runs as BASE_UID + N (RLIMIT_NPROC is per uid).
+#: The uids the slots' kernels run as (`claim_uid`): BASE_UID + N for slot N where no other process holds it.
 BASE_UID = 61000
+#: How many uids, from BASE_UID on, the slots of all davar processes on a machine may claim.
+UIDS = 1024
+#: Where a process keeps the uids it claimed: a locked file each (root's: only `strict` drops to a uid).
+UID_LOCKS = Path("/run/davar/uids")
 
 #: Host files the kernel may read, when they exist.
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/fonts", "/etc/localtime",
@@ -67,7 +73,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """Where a run goes: slot N runs as uid BASE_UID + N; `gpu` is the one CUDA device it sees;
+    """Where a run goes: slot N runs as a uid of its own (`claim_uid`); `gpu` is the one CUDA device it sees;
     `threads` caps the math libraries' threads (slots sharing a machine must not fight over cores)."""
 
     index: int = 0
@@ -76,7 +82,35 @@ class Slot:
 
     @property
     def uid(self) -> int:
-        return BASE_UID + self.index
+        return claim_uid(self.index)
+
+
+_claimed: dict[int, int] = {}  # this process's slots: index -> uid (its lock file stays open)
+_claiming = threading.Lock()  # a pool starts its kernels from threads
+os.register_at_fork(after_in_child=_claimed.clear)  # a forked child claims its own
+
+
+def claim_uid(index: int, locks: Path | None = None) -> int:
+    """The uid slot `index` of this process runs its kernels as: BASE_UID + index where no other live process
+    holds it, else the lowest free one.  It stays this process's until the process ends, however it ends (an
+    ``flock`` on its file, which the kernel drops with the process): two davar processes on one machine (two
+    batches, a batch and a regrade) never share a uid, so the per-uid process limit (RLIMIT_NPROC) of one
+    student's kernel counts no one else's processes."""
+    with _claiming:
+        if index in _claimed:
+            return _claimed[index]
+        locks = locks or UID_LOCKS
+        locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for uid in dict.fromkeys([BASE_UID + index, *range(BASE_UID, BASE_UID + UIDS)]):
+            fd = os.open(locks / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            _claimed[index] = uid
+            return uid
+    raise SandboxUnavailable("sandbox_uids_taken", count=UIDS, path=str(locks))  # (a batch of 1024 slots)
 
 
 def gpu_device_nodes(gpu: str, dev: Path = Path("/dev")) -> list[str]:

@@ -297,7 +297,7 @@ def test_intake_and_grading_always_give_a_result_with_a_status(tiny, data, name,
 LEVEL = "strict" if sandbox.detect().best == "strict" else "none"
 # papermill replaces a cell tagged as its injected parameters (one an earlier papermill run left) by its own
 PAPERMILLS = "injected-parameters"
-SLOT = sandbox.Slot(index=11)  # a uid no other test's kernel runs as: whatever runs as it is this test's
+SLOT = sandbox.Slot(index=11)  # no other test uses it, and its uid is this process's alone (`claim_uid`)
 
 
 def _processes_of(uid: int) -> list[int]:

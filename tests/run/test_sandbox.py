@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -210,15 +211,41 @@ def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
                                                     cgroup=None, env={}, inside=tmp_path)
 
 
-def test_each_level_is_one_strategy(tmp_path):
+def test_no_two_live_processes_claim_one_uid_and_a_dead_ones_are_free_again(tmp_path):
+    """Two davar processes on one machine (two batches, a batch and a regrade) never share a sandbox uid, and with
+    it the per-uid process limit: slot N takes BASE_UID + N where no live process holds it, else the lowest free
+    uid, and keeps it while its process lives, however that process ends."""
+    claim = ("import sys; from pathlib import Path; from davar.run import sandbox\n"
+             "print(*(sandbox.claim_uid(int(i), Path(sys.argv[1])) - sandbox.BASE_UID for i in sys.argv[2:]))\n"
+             "sys.stdout.flush(); sys.stdin.read()")
+
+    def claimer(*indexes):
+        process = subprocess.Popen([sys.executable, "-c", claim, str(tmp_path), *map(str, indexes)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        return process, [int(u) for u in process.stdout.readline().split()]
+
+    first, uids = claimer(0, 1, 0)
+    assert uids == [0, 1, 0]  # a slot keeps its uid
+    second, uids = claimer(1, 0, 3)
+    assert uids == [2, 3, 4]
+    first.kill()  # kill -9: its claims go with it
+    first.wait()
+    third, uids = claimer(0, 1)
+    assert uids == [0, 1]
+    for process in (second, third):
+        process.communicate("")
+
+
+def test_each_level_is_one_strategy(tmp_path, monkeypatch):
     """What a level means, without starting a kernel: how the kernel starts, as whom, what it sees."""
+    monkeypatch.setattr(sandbox, "UID_LOCKS", tmp_path / "uids")  # root's folder otherwise
     paths = sandbox.Paths(work=tmp_path / "w", ipc=tmp_path / "i", exchange_in=tmp_path / "in",
                           exchange_out=tmp_path / "o")
     limits, slot, env = assignment.Limits(), sandbox.Slot(2), {"HOME": sandbox.WORK}
     none, basic, strict = (sandbox.strategy(level) for level in ("none", "basic", "strict"))
     assert (none.walled, none.network, none.uid(slot)) == (False, True, None)
     assert (basic.walled, basic.network, basic.uid(slot)) == (True, False, None)
-    assert (strict.walled, strict.network, strict.uid(slot)) == (True, False, sandbox.BASE_UID + 2)
+    assert (strict.walled, strict.network, strict.uid(slot)) == (True, False, slot.uid)  # claim_uid
     assert none.seen(paths.work, sandbox.WORK) == str(paths.work)
     assert basic.seen(paths.work, sandbox.WORK) == strict.seen(paths.work, sandbox.WORK) == sandbox.WORK
     assert none.cgroup("run", limits) is None and basic.cgroup("run", limits) is None
