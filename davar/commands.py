@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import importlib
 import os
 import threading
@@ -45,11 +46,16 @@ def build_data(*, assignment: str, data_root: Path | None = None) -> Path:
     only for the default data root, the repo's `data/` (neither `data_root` nor $DAVAR_DATA given).  With
     an explicit root that lacks the data they stop before grading anyone; profile "real" never builds."""
     a = assignment_mod.find(assignment)
-    with assignment_mod.course_imports(a):
+    root = a.data_root(data_root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # two commands building at once (two terminals, two batches on a fresh clone): one builds, the other then finds it
+    # built; the lock is beside the data root, not in it, where the data's digest would count it
+    with (root.parent / f".{root.name}.lock").open("a") as lock, assignment_mod.course_imports(a):
+        fcntl.flock(lock, fcntl.LOCK_EX)
         for spec in a.datasets.values():
             module, func = spec.standin.split(":")
-            getattr(importlib.import_module(module), func)(a.data_root(data_root))
-    return a.data_root(data_root)
+            getattr(importlib.import_module(module), func)(root)
+    return root
 
 
 def prepare_data(*, assignment: str, profile: str = "standin", data_root: Path | None = None) -> DataRecord:

@@ -10,6 +10,7 @@ No notebook runs here: each command stops at (or just past) the data check.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,31 @@ def test_davar_data_then_grade_with_the_same_data_records_the_standin(assignment
         marker.unlink()
     real = commands.prepare_data(assignment=assignment, profile="real", data_root=root)
     assert not real.standin and real.profile == "real" and real.digest != record.digest
+
+
+def test_two_commands_building_the_same_data_at_once_take_turns(tmp_path):
+    """`davar data` typed in two terminals (or two batches started at once on a fresh clone): the second waits
+    for the first's lock beside the data root, then finds the stand-in built and leaves it as it is."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "data"
+    root.mkdir()
+    lock_file = root / f".{ID}.lock"
+    with lock_file.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a first command building
+        command = [sys.executable, "-m", "davar.cli", "data", ID, "--data", str(root)]
+        second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        inode = f":{os.stat(lock_file).st_ino} "
+        deadline = time.monotonic() + 120  # no timing: the limit only ends a test that would never end
+        while not any("->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines()):
+            assert second.poll() is None, second.stderr.read() if second.stderr else ""
+            assert time.monotonic() < deadline, "the second command never waited for the lock"
+            time.sleep(0.05)
+        assert _files(root / ID) == []  # waiting, not building
+    assert second.wait(timeout=300) == 0
+    built = {p: p.stat().st_mtime_ns for p in _files(root / ID)}
+    assert built and subprocess.run(command, capture_output=True).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in _files(root / ID)} == built  # found built: nothing written again
