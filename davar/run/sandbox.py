@@ -110,7 +110,7 @@ def claim_uid(index: int, locks: Path | None = None) -> int:
                 continue
             _claimed[index] = uid
             return uid
-    raise SandboxUnavailable("sandbox_uids_taken", count=UIDS, path=str(locks))  # (a batch of 1024 slots)
+    raise SandboxUnavailable("sandbox_uids_taken", count=UIDS, path=str(locks))
 
 
 def gpu_device_nodes(gpu: str, dev: Path = Path("/dev")) -> list[str]:
