@@ -840,13 +840,14 @@ def pdf_writer(workers: int | None = None) -> Iterator[Callable[[str, Path], Pat
 
     with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         def write(html: str, path: Path) -> Path:
+            path = Path(path)
             if len(pending) >= 2 * workers:
                 settle(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
             try:
-                pending[pool.submit(html_to_pdf, html, Path(path))] = (html, Path(path))
+                pending[pool.submit(html_to_pdf, html, path)] = (html, path)
             except BrokenProcessPool:
                 html_to_pdf(html, path)
-            return Path(path)
+            return path
 
         yield write
         settle(list(pending))
