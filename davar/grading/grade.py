@@ -59,11 +59,12 @@ def grade_submission(submission: Submission, assignment: Assignment, *, level: L
         # collections per session (60 % of that time), nothing a grade depends on.  Only davar's own plugin: one
         # installed in the environment must not change a grade (pytest-randomly reseeds, pytest-rerunfailures
         # reruns) nor its cost (hypothesis's imports and assert-rewrites all of hypothesis in the session's
-        # summary: 2 s of the first submission of each worker).
+        # summary: 2 s of the first submission of each worker).  Nor a conftest.py above the assignment's folder:
+        # the session's root is the course's folder, whose own tests' conftest.py is not grading material.
         args = [str(assignment.directory), "-q", "--disable-plugin-autoload", "-p", "davar.grading.plugin",
                 "-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "no:threadexception",
-                "--import-mode=importlib",
-                f"--rootdir={assignment.directory.parent.parent}", "-W", "ignore::DeprecationWarning"]
+                "--import-mode=importlib", f"--rootdir={assignment.directory.parent.parent}",
+                f"--confcutdir={assignment.directory}", "-W", "ignore::DeprecationWarning"]
         with contextlib.redirect_stdout(io.StringIO()) as out, course_imports(assignment):
             code = pytest.main(args, plugins=[session])
         again = functools.partial(grade_submission, submission, assignment, level=level, profile=profile,
