@@ -407,6 +407,7 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
         if snapshot is not None:  # nothing of the student's runs: the namespace comes from the snapshot
             source = _prepare_restore(paths.work, snapshot, limits.file_size_mb * 2**20)
         nb_in, nb_out = paths.work / ".davar-input.ipynb", ready.rundir / "executed.ipynb"
+        nb_out.touch()  # its inode now: a notebook may leave none (the disk's reserve for the harness is blocks only)
         student_cells = _prepare_notebook(source, nb_in, seed=assignment.seed, frameworks=assignment.frameworks,
                                        skip=skip_cells)
         box.hand_over(paths.work, slot)
@@ -448,7 +449,7 @@ def _data_map(assignment: Assignment, public: Path,
 def _work_folder(rundir: Path, *, public: Path, maps: tuple[tuple[Path, str], ...]) -> sandbox.Paths:
     """The run's folders, with the mount points the data map needs in the working folder (/content/... is
     the working folder)."""
-    paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / "in",
+    paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / sandbox.REQUESTS,
                           exchange_out=rundir / sandbox.REPLIES, data=public if public.is_dir() else None, maps=maps,
                           tmp=rundir / "tmp")
     for src, dest in maps:  # bwrap mounts onto points that exist

@@ -9,6 +9,7 @@ loop-mounted on the host at the run folder, unmounted and deleted when the run e
     tune2fs -r ROOT_ONLY_BLOCKS IMAGE             # what only the harness (root) may use
     mount -o loop,nosuid,nodev,noatime,noinit_itable IMAGE davar-run-XXXX
     mount -t tmpfs -o size=2×reply_mb+16m,mode=0700,... tmpfs davar-run-XXXX/out
+    mount -t tmpfs -o mode=0755,... tmpfs davar-run-XXXX/in
 
 Why a file system and not a watchdog: the kernel's writes fail with ENOSPC the moment the folder is
 full, however fast it writes, with nothing polling (a watchdog sees 6 GB after the fact).  Why a loop
@@ -20,18 +21,22 @@ always did (the image is mounted at the run folder).
 - **The kernel gets `disk_mb`, the harness keeps room.**  The image holds what the harness copies in
   (the submission's files, a snapshot to restore), `disk_mb` for the kernel, and blocks only root may
   use (ext4's reserved blocks, set exactly with ``tune2fs -r``; at most half the file system, so a
-  small quota has a smaller share): the harness writes the executed notebook and the graders' inputs
-  as root, so a notebook that filled its quota never makes the harness fail.  (Root's writes take
+  small quota has a smaller share): the harness writes the executed notebook as root, so a notebook
+  that filled its quota never makes the harness fail.  ext4 keeps no inodes for root, so the executed
+  notebook's file is made before the kernel starts: a notebook may use up every inode (thousands of
+  small files) and still be graded.  (Root's writes take
   ordinary blocks first, so the kernel's share is `disk_mb` + 1 MB less the notebook copies the
   harness writes beside it before the kernel starts: a few hundred KB for a student's notebook.)
 - **Replies have room of their own.**  The exchange folder the kernel answers the graders in
   (`sandbox.REPLIES`) is a small tmpfs inside the run folder (memory charged to the kernel's cgroup as
   it writes; the bridge deletes each reply once read): a notebook that filled its quota, by accident
-  (checkpoints every epoch) or not, can still be graded on what it defined.
+  (checkpoints every epoch) or not, can still be graded on what it defined.  The folder the graders' arguments
+  are written to (`sandbox.REQUESTS`, read-only in the sandbox) is a tmpfs of the harness's (memory charged
+  to the worker; the bridge deletes each request's files once answered), for the same reason.
 - **No journal, no background zeroing**: a scratch file system thrown away after the run needs
   neither; without them an empty 2 GB image uses ~1.3 MB of the host's disk (a journal would write 64 MB).
 - **Always removed**: `DiskQuota.remove` is the run's cleanup (after the kernel and its cgroup are
-  gone); it unmounts the tmpfs and the image (lazily when something still holds them: a file system
+  gone); it unmounts the two tmpfs and the image (lazily when something still holds them: a file system
   goes with its last user) and deletes the image.  After a driver died (`kill -9`), `unmount_stale`
   removes what a ``davar-run-*`` folder left: the clean-up of dead runs calls it before deleting the
   folder; `mounted_runs` lists the run folders mounted now.
@@ -41,6 +46,8 @@ quota, `DiskQuota.mount` then `remove`, 10 runs each: idle, mount 55–72 ms (mk
 two mounts ~25) and remove 3–5 ms; at a load average of 5 (other sessions' notebooks), mount median
 71 ms (39–174) and remove median 73 ms (the unmount 9–40, the host's delete of the image 6–64).  So
 60–250 ms per run, against ~700 ms for a sandboxed kernel's start.
+The graders' tmpfs (2026-12-06, `DiskQuota.mount` of 2 GB, 10 each way, twice, alternating): median 25.9 and
+26.1 ms with it, 23.5 and 23.7 ms without: +2 ms a run.
 
 ``basic`` and ``none`` have no quota: ``basic`` runs without root (no loop mount), ``none`` is a plain
 kernel.  Their results say `disk_mb` was not enforced (`SandboxRecord.not_enforced`, shown in the
@@ -97,11 +104,12 @@ class DiskQuota:
 
     @classmethod
     def mount(cls, folder: Path, *, limit_mb: int, harness_mb: int, preload: int = 0, replies: str = "",
-              replies_mb: int = 0) -> DiskQuota:
+              replies_mb: int = 0, requests: str = "") -> DiskQuota:
         """Make `folder` (an empty run folder) a file system where the kernel can write `limit_mb`, beyond
         the `preload` bytes the harness copies in, and root `harness_mb` more; its subfolder `replies`
-        (where the kernel answers the graders) a tmpfs of `replies_mb` of its own.  Refused
-        (`DiskSpaceLow`) unless the host has the image's whole size and the margin free."""
+        (where the kernel answers the graders) a tmpfs of `replies_mb` of its own, and `requests` (the
+        graders' arguments) one of the harness's.  Refused (`DiskSpaceLow`) unless the host has the image's
+        whole size and the margin free."""
         kernel_mb = limit_mb + -(-preload // 2**20)
         # root's share can be at most half the file system (mke2fs, tune2fs): a small quota has a smaller one
         size_mb = int((kernel_mb + min(harness_mb, kernel_mb)) * (1 + _OVERHEAD)) + 8
@@ -109,11 +117,11 @@ class DiskQuota:
             raise DiskSpaceLow("disk_space_low", path=str(folder.parent), free_mb=short[0], needed_mb=short[1],
                                margin_mb=HOST_MARGIN_MB)
         return cls._make(folder, size_mb=size_mb, limit_mb=limit_mb, preload=preload, replies=replies,
-                         replies_mb=replies_mb)
+                         replies_mb=replies_mb, requests=requests)
 
     @classmethod
     def _make(cls, folder: Path, *, size_mb: int, limit_mb: int, preload: int = 0, replies: str = "",
-              replies_mb: int = 0) -> DiskQuota:
+              replies_mb: int = 0, requests: str = "") -> DiskQuota:
         image = folder.with_name(folder.name + IMAGE_SUFFIX)
         try:
             with open(image, "xb") as f:
@@ -126,6 +134,10 @@ class DiskQuota:
                 (folder / replies).mkdir()
                 _run(["mount", "-t", "tmpfs", "-o", f"size={replies_mb}m,mode=0700,nosuid,nodev,noexec", "tmpfs",
                       str(folder / replies)])
+            if requests:  # written by the harness alone (read-only in the sandbox), emptied per request: a notebook
+                # that used up the disk (its blocks, or its inodes: ext4 keeps none for root) cannot refuse them
+                (folder / requests).mkdir()
+                _run(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,noexec", "tmpfs", str(folder / requests)])
         except BaseException:
             with contextlib.suppress(OSError):
                 _unmount(folder)

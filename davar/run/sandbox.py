@@ -53,9 +53,9 @@ EXCHANGE_OUT = "/exchange/out"
 INSIDE = "/opt/davar"  # davar/inside, read-only: the kernel's entry point and the Colab shim
 KERNEL_SIDE = f"{INSIDE}/kernel_side.py"
 COLAB_WORK = ("/content", "/kaggle/working")  # more names for WORK
-#: The run folder's subfolder the kernel answers the graders in (EXCHANGE_OUT); under a disk quota it
-#: has room of its own, so that a notebook that filled its quota can still be graded.
-REPLIES = "out"
+#: The run folder's subfolders the graders ask in (EXCHANGE_IN) and the kernel answers in (EXCHANGE_OUT); under a
+#: disk quota each has room of its own, so that a notebook that filled its quota can still be graded.
+REQUESTS, REPLIES = "in", "out"
 
 #: The uids the slots' kernels run as (`claim_uid`): BASE_UID + N for slot N where no other process holds it.
 BASE_UID = 61000
@@ -453,7 +453,7 @@ class Strict(Sandbox):
     def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0) -> quota.DiskQuota | None:
         return quota.DiskQuota.mount(rundir, limit_mb=limits.disk_mb, preload=preload,
                                      harness_mb=quota.harness_reserve_mb(limits.output_mb, limits.reply_mb),
-                                     replies=REPLIES, replies_mb=2 * limits.reply_mb + 16)
+                                     replies=REPLIES, replies_mb=2 * limits.reply_mb + 16, requests=REQUESTS)
 
     def prepare_paths(self, paths: Paths, slot: Slot) -> None:
         super().prepare_paths(paths, slot)

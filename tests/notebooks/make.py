@@ -151,6 +151,19 @@ defined_before = 42""",
         "checkpoint = open('checkpoint.bin', 'wb')\ncheckpoint.write(b'\\1' * 8 * 2**20)\ncheckpoint.flush()",
         "never_defined = 1",
     ],
+    # Thousands of small files (augmented images, one per file) until the disk has no inode left, the error caught.
+    "uses_up_the_inodes": [
+        """import errno, os
+os.makedirs("augmented", exist_ok=True)
+try:
+    for i in range(1_000_000):
+        open(f"augmented/{i}.png", "wb").close()
+except OSError as e:
+    files, error = i, errno.errorcode[e.errno]
+answer = 42
+def predict(images):
+    return images.sum(axis=1)""",
+    ],
     "models_with_branches": [
         # torch: an Inception module joined by torch.cat, a ResNeXt-like block (grouped conv, x += shortcut),
         # and a model torch.fx cannot trace (control flow on data).

@@ -142,6 +142,24 @@ def test_filling_the_disk_quota_is_disk_limit_and_leaves_nothing_behind(spec):
             pass
 
 
+@strict
+def test_a_notebook_that_uses_up_the_disks_inodes_is_still_run_and_graded(spec):
+    """The harness's own files in the run folder have their inodes before the student's code runs (the executed
+    notebook, written at the end) or a file system of their own (the graders' arguments): a disk out of inodes (ext4
+    keeps blocks for root, no inodes) cost the whole grade as a harness error, then every call with an array."""
+    import dataclasses
+
+    import numpy as np
+
+    small = dataclasses.replace(spec, base_limits=dataclasses.replace(spec.base_limits, disk_mb=64))
+    with execute.run(inbox.collect(NOTEBOOKS / "uses_up_the_inodes", small)[0], small, notebook=small.notebooks[0],
+                     level="strict") as live:
+        assert live.execution.status == "ok" and live.output_notebook.stat().st_size > 0
+        sub = Sub(live)
+        assert sub.value("error") == "ENOSPC" and sub.value("files") > 1000 and sub.value("answer") == 42
+        np.testing.assert_array_equal(sub.call("predict", np.ones((3, 2))), [2, 2, 2])
+
+
 def test_a_run_that_filled_its_quota_says_so_whatever_the_error_looks_like():
     """`disk_limit` from the cell's error (ENOSPC, EDQUOT) or from a full quota at the end (a library's own
     words for a failed write, an error caught); a timeout or an out-of-memory kill keeps its reason."""
