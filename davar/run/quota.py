@@ -130,14 +130,13 @@ class DiskQuota:
             # the kernel's share: its quota, the harness's copies, 1 MB for the folders' own blocks
             _run(["tune2fs", "-r", str(_root_only(image, kernel=(limit_mb + 1) * 2**20 + preload)), str(image)])
             _run(["mount", "-o", _MOUNT_OPTIONS, str(image), str(folder)])
-            if replies:  # memory, charged to the kernel's cgroup as it writes; the harness empties it per reply
-                (folder / replies).mkdir()
-                _run(["mount", "-t", "tmpfs", "-o", f"size={replies_mb}m,mode=0700,nosuid,nodev,noexec", "tmpfs",
-                      str(folder / replies)])
-            if requests:  # written by the harness alone (read-only in the sandbox), emptied per request: a notebook
-                # that used up the disk (its blocks, or its inodes: ext4 keeps none for root) cannot refuse them
-                (folder / requests).mkdir()
-                _run(["mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,noexec", "tmpfs", str(folder / requests)])
+            # memory, emptied per reply or request, so that a notebook that used up the disk (its blocks, or its
+            # inodes: ext4 keeps none for root) can still be graded: the replies are charged to the kernel's cgroup
+            # as it writes them, the requests (written by the harness alone, read-only in the sandbox) to the worker
+            for name, options in ((replies, f"size={replies_mb}m,mode=0700"), (requests, "mode=0755")):
+                if name:
+                    (folder / name).mkdir()
+                    _run(["mount", "-t", "tmpfs", "-o", f"{options},nosuid,nodev,noexec", "tmpfs", str(folder / name)])
         except BaseException:
             with contextlib.suppress(OSError):
                 _unmount(folder)
