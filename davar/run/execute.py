@@ -301,8 +301,11 @@ class _CellLog:
 
 
 #: What a kernel started ahead of its submission (`start` for a `davar.run.pool`) has room for on its file
-#: system: the submission's files and, for a regrade, its snapshot.  A larger submission starts its own kernel.
+#: system: the submission's files and, for a regrade, its snapshot, in bytes and in files and folders.  A
+#: larger submission starts its own kernel; a smaller one gets a file system made the same way, started
+#: ahead or not (the same inodes left to the kernel: `quota.DiskQuota.mount`).
 WARM_PRELOAD_MB = 1024
+WARM_PRELOAD_ENTRIES = 1024
 
 
 @dataclass(eq=False, kw_only=True)
@@ -320,6 +323,7 @@ class Ready:
     disk: quota.DiskQuota | None
     public: Path
     preload: int  # bytes of the submission's (and its snapshot's) its file system has room for
+    entries: int  # and files and folders
     error: str  # why the kernel did not start; "" when it did
     stack: contextlib.ExitStack
     closer: Executor | None = None  # where `close` does its work (a pool's thread); None: here, now
@@ -337,20 +341,20 @@ class Ready:
 
 
 def start(assignment: Assignment, *, level: Level, profile: str = "standin", slot: sandbox.Slot = sandbox.Slot(),
-          data_root: Path | None = None, preload: int, keep: bool = False,
+          data_root: Path | None = None, preload: int, entries: int, keep: bool = False,
           cancel: threading.Event | None = None) -> Ready:
     """Start a kernel for one run of `assignment`: a fresh run folder (on its own disk quota, with room for
-    `preload` bytes of the submission's), the data binds, a fresh cgroup, the kernel started under the
-    sandbox's uid and rlimits, its frameworks imported, its socket folder sealed.  A kernel that did not
-    start is a `Ready` with its `error` (the run says "kernel_start_failed"); anything else that fails is
-    raised, with what was made undone.  Once `cancel` is set, a start still booting or importing gives up (a
-    `Ready` with an error, to be closed): a pool that closes does not wait for a kernel it destroys."""
+    `preload` bytes and `entries` files and folders of the submission's), the data binds, a fresh cgroup, the
+    kernel started under the sandbox's uid and rlimits, its frameworks imported, its socket folder sealed.  A
+    kernel that did not start is a `Ready` with its `error` (the run says "kernel_start_failed"); anything else
+    that fails is raised, with what was made undone.  Once `cancel` is set, a start still booting or importing
+    gives up (a `Ready` with an error, to be closed): a pool that closes does not wait for a kernel it destroys."""
     limits, box = assignment.limits(profile), sandbox.strategy(level)
     with contextlib.ExitStack() as stack:  # undone in reverse: kernel, audit, cgroup, disk, folder
         rundir = Path(tempfile.mkdtemp(prefix=sandbox.run_prefix()))  # owner in the name: `sandbox.remove_stale`
         if not keep:
             stack.callback(files.remove_tree, rundir)
-        disk = box.disk_quota(rundir, limits, preload=preload)
+        disk = box.disk_quota(rundir, limits, preload=preload, entries=entries)
         if disk:
             stack.callback(disk.remove, keep_image=keep)
         public = assignment.public_data(data_root)
@@ -370,7 +374,7 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
         if not error:
             box.seal_paths(paths)
         return Ready(rundir=rundir, paths=paths, limits=limits, km=km, audit=audit, cgroup=cgroup, disk=disk,
-                     public=public, preload=preload, error=error, stack=stack.pop_all())
+                     public=public, preload=preload, entries=entries, error=error, stack=stack.pop_all())
     raise AssertionError("unreachable")  # for mypy: the with block returns or raises
 
 
@@ -392,13 +396,14 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
     with `error_name` "SnapshotRestoreFailed"."""
     box = sandbox.strategy(level)
     preload = quota.size_of([submission.root / f for f in submission.files] + ([snapshot] if snapshot else []))
+    entries = quota.entries_of(submission.files) + (2 if snapshot else 0)  # the snapshot and its empty notebook
     with contextlib.ExitStack() as cleanup:  # undone in reverse: bridge, then the kernel and its run folder
-        if ready is not None and preload > ready.preload:
+        if ready is not None and (preload > ready.preload or entries > ready.entries):
             ready.close()
             ready = None
-        if ready is None:
-            ready = start(assignment, level=level, profile=profile, slot=slot, data_root=data_root, preload=preload,
-                          keep=keep)
+        if ready is None:  # its file system made as a warm kernel's, unless the submission needs more room
+            ready = start(assignment, level=level, profile=profile, slot=slot, data_root=data_root, keep=keep,
+                          preload=max(preload, WARM_PRELOAD_MB * 2**20), entries=max(entries, WARM_PRELOAD_ENTRIES))
         cleanup.callback(ready.close)
         limits, paths = ready.limits, ready.paths
         _copy_submission(paths.work, submission, limit=assignment.intake.max_unpacked_mb * 2**20)

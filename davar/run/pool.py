@@ -50,6 +50,7 @@ class Pool:
         self._cancel = threading.Event()  # set by `close`: a start still importing gives up
         self._start = functools.partial(execute.start, assignment, level=level, profile=profile, slot=slot,
                                         data_root=data_root, preload=execute.WARM_PRELOAD_MB * 2**20,
+                                        entries=execute.WARM_PRELOAD_ENTRIES,
                                         cancel=self._cancel)
         self._refill = refill
         self._wanted = wanted

@@ -5,7 +5,7 @@ notebook and the kernel's log) is a file system of its own: a sparse ext4 image 
 loop-mounted on the host at the run folder, unmounted and deleted when the run ends::
 
     truncate -s SIZE davar-run-XXXX.disk          # sparse: only the blocks written use the host's disk
-    mkfs.ext4 -q -F -O ^has_journal -b 4096 -i 16384 -m 0 -E lazy_itable_init=1,nodiscard IMAGE
+    mkfs.ext4 -q -F -O ^has_journal -b 4096 -N INODES -m 0 -E lazy_itable_init=1,nodiscard IMAGE
     tune2fs -r ROOT_ONLY_BLOCKS IMAGE             # what only the harness (root) may use
     mount -o loop,nosuid,nodev,noatime,noinit_itable IMAGE davar-run-XXXX
     mount -t tmpfs -o size=2×reply_mb+16m,mode=0700,... tmpfs davar-run-XXXX/out
@@ -24,7 +24,10 @@ always did (the image is mounted at the run folder).
   small quota has a smaller share): the harness writes the executed notebook as root, so a notebook
   that filled its quota never makes the harness fail.  ext4 keeps no inodes for root, so the executed
   notebook's file is made before the kernel starts: a notebook may use up every inode (thousands of
-  small files) and still be graded.  (Root's writes take
+  small files) and still be graded.  The kernel's inodes are one per 16 KB of `disk_mb` plus what the
+  harness's copies did not take of theirs (`mount`'s `entries`); they do not grow with the room made for
+  the copies' bytes, so a kernel started ahead of its submission (`davar.run.pool`, room for 1 GB) may
+  make as many files as one started for it.  (Root's writes take
   ordinary blocks first, so the kernel's share is `disk_mb` + 1 MB less the notebook copies the
   harness writes beside it before the kernel starts: a few hundred KB for a student's notebook.)
 - **Replies have room of their own.**  The exchange folder the kernel answers the graders in
@@ -84,9 +87,16 @@ HOST_MARGIN_MB = 1024
 IMAGE_SUFFIX = ".disk"
 #: Root's file in a run folder that holds the room a smaller submission did not take (`DiskQuota.hold`).
 HELD = ".davar-held"
-#: ext4's own overhead (inode tables, bitmaps), as a fraction of the image: measured 2.2–3.7 %.
+#: The kernel may make one file or folder per this many bytes of its quota (mkfs.ext4's own default ratio
+#: for a file system this small).
+BYTES_PER_INODE = 16384
+#: Inodes of the harness's own: ext4's reserved ones, lost+found, the run's folders, logs and notebooks.
+_HARNESS_INODES = 64
+_INODE_BYTES = 256  # an inode's size in the tables (mkfs.ext4's default)
+#: ext4's own overhead besides the inode tables (bitmaps, group descriptors), as a fraction of the image:
+#: generous (measured 2.2–3.7 % with the tables of an inode per 16 KB).
 _OVERHEAD = 0.05
-_MKFS = ("-q", "-F", "-O", "^has_journal", "-b", "4096", "-i", "16384", "-E", "lazy_itable_init=1,nodiscard")
+_MKFS = ("-q", "-F", "-O", "^has_journal", "-b", "4096", "-E", "lazy_itable_init=1,nodiscard")
 _MOUNT_OPTIONS = "loop,nosuid,nodev,noatime,noinit_itable"
 #: A cell's error that says the disk is full: ENOSPC (28) or EDQUOT (122), as Python words them.
 _OUT_OF_SPACE = re.compile(r"\[Errno (?:28|122)\]|No space left on device|Disk quota exceeded")
@@ -103,30 +113,33 @@ class DiskQuota:
     baseline: int  # bytes in use right after mounting (the file system's own)
 
     @classmethod
-    def mount(cls, folder: Path, *, limit_mb: int, harness_mb: int, preload: int = 0, replies: str = "",
-              replies_mb: int = 0, requests: str = "") -> DiskQuota:
+    def mount(cls, folder: Path, *, limit_mb: int, harness_mb: int, preload: int = 0, entries: int = 0,
+              replies: str = "", replies_mb: int = 0, requests: str = "") -> DiskQuota:
         """Make `folder` (an empty run folder) a file system where the kernel can write `limit_mb`, beyond
-        the `preload` bytes the harness copies in, and root `harness_mb` more; its subfolder `replies`
+        the `preload` bytes and `entries` files and folders the harness copies in, and root `harness_mb` more;
+        where the kernel can make a file or folder per `BYTES_PER_INODE` of `limit_mb`, and what of `entries`
+        the copies leave; its subfolder `replies`
         (where the kernel answers the graders) a tmpfs of `replies_mb` of its own, and `requests` (the
         graders' arguments) one of the harness's.  Refused (`DiskSpaceLow`) unless the host has the image's
         whole size and the margin free."""
         kernel_mb = limit_mb + -(-preload // 2**20)
+        inodes = limit_mb * 2**20 // BYTES_PER_INODE + entries + _HARNESS_INODES
         # root's share can be at most half the file system (mke2fs, tune2fs): a small quota has a smaller one
-        size_mb = int((kernel_mb + min(harness_mb, kernel_mb)) * (1 + _OVERHEAD)) + 8
+        size_mb = int((kernel_mb + min(harness_mb, kernel_mb)) * (1 + _OVERHEAD) + inodes * _INODE_BYTES / 2**20) + 8
         if short := short_of(folder.parent, size_mb + HOST_MARGIN_MB):
             raise DiskSpaceLow("disk_space_low", path=str(folder.parent), free_mb=short[0], needed_mb=short[1],
                                margin_mb=HOST_MARGIN_MB)
-        return cls._make(folder, size_mb=size_mb, limit_mb=limit_mb, preload=preload, replies=replies,
-                         replies_mb=replies_mb, requests=requests)
+        return cls._make(folder, size_mb=size_mb, inodes=inodes, limit_mb=limit_mb, preload=preload,
+                         replies=replies, replies_mb=replies_mb, requests=requests)
 
     @classmethod
-    def _make(cls, folder: Path, *, size_mb: int, limit_mb: int, preload: int = 0, replies: str = "",
+    def _make(cls, folder: Path, *, size_mb: int, inodes: int, limit_mb: int, preload: int = 0, replies: str = "",
               replies_mb: int = 0, requests: str = "") -> DiskQuota:
         image = folder.with_name(folder.name + IMAGE_SUFFIX)
         try:
             with open(image, "xb") as f:
                 f.truncate(size_mb * 2**20)
-            _run(["mkfs.ext4", *_MKFS, "-m", "0", str(image)])
+            _run(["mkfs.ext4", *_MKFS, "-N", str(inodes), "-m", "0", str(image)])
             # the kernel's share: its quota, the harness's copies, 1 MB for the folders' own blocks
             _run(["tune2fs", "-r", str(_root_only(image, kernel=(limit_mb + 1) * 2**20 + preload)), str(image)])
             _run(["mount", "-o", _MOUNT_OPTIONS, str(image), str(folder)])
@@ -198,7 +211,7 @@ def works(prefix: str = "davar-run-") -> bool:
         return False
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        DiskQuota._make(folder, size_mb=8, limit_mb=1).remove()
+        DiskQuota._make(folder, size_mb=8, inodes=_HARNESS_INODES, limit_mb=1).remove()
         return True
     except (OSError, subprocess.SubprocessError):
         return False
@@ -206,6 +219,14 @@ def works(prefix: str = "davar-run-") -> bool:
         with contextlib.suppress(OSError):
             _unmount(folder)
             folder.rmdir()
+
+
+def entries_of(paths: Iterable[Path]) -> int:
+    """Files and folders that the relative `paths` make in a folder (what the harness copies into a run)."""
+    made: set[Path] = set()
+    for p in paths:
+        made.update((p, *p.parents[:-1]))  # a relative path's last parent is "."
+    return len(made)
 
 
 def size_of(paths: Iterable[Path]) -> int:

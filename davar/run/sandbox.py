@@ -380,10 +380,10 @@ class Sandbox(abc.ABC):
         """A new cgroup capping the kernel's memory and processes, where this level has one."""
         return None
 
-    def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0) -> quota.DiskQuota | None:
+    def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0, entries: int = 0) -> quota.DiskQuota | None:
         """Make the empty run folder `rundir` a file system where the kernel can write `limits.disk_mb`
-        beyond the `preload` bytes the harness copies in, where this level can; None: no quota.  The
-        caller removes it (`DiskQuota.remove`) after the kernel is gone."""
+        beyond the `preload` bytes and `entries` files and folders the harness copies in, where this level can;
+        None: no quota.  The caller removes it (`DiskQuota.remove`) after the kernel is gone."""
         return None
 
     def prepare_paths(self, paths: Paths, slot: Slot) -> None:
@@ -450,8 +450,8 @@ class Strict(Sandbox):
     def cgroup(self, name: str, limits: Limits) -> Cgroup | None:
         return Cgroup(name, limits)
 
-    def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0) -> quota.DiskQuota | None:
-        return quota.DiskQuota.mount(rundir, limit_mb=limits.disk_mb, preload=preload,
+    def disk_quota(self, rundir: Path, limits: Limits, *, preload: int = 0, entries: int = 0) -> quota.DiskQuota | None:
+        return quota.DiskQuota.mount(rundir, limit_mb=limits.disk_mb, preload=preload, entries=entries,
                                      harness_mb=quota.harness_reserve_mb(limits.output_mb, limits.reply_mb),
                                      replies=REPLIES, replies_mb=2 * limits.reply_mb + 16, requests=REQUESTS)
 

@@ -173,7 +173,7 @@ def test_closing_the_pool_cuts_short_a_kernel_still_importing(tmp_path, one_ques
 
 def test_a_kernel_that_dies_importing_is_not_waited_for(tmp_path, one_question, monkeypatch):
     assignment, _ = _slow_to_import(tmp_path, one_question, monkeypatch, "import os\nos._exit(3)\n")
-    ready = _within(300, lambda: execute.start(assignment, level=LEVEL, preload=0))
+    ready = _within(300, lambda: execute.start(assignment, level=LEVEL, preload=0, entries=0))
     try:
         assert ready.error.startswith("the kernel died while importing numpy"), ready.error
         assert not ready.alive()

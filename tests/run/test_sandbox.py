@@ -12,7 +12,7 @@ import pytest
 from davar import assignment
 from davar.intake import inbox
 from davar.probe.bridge import Sub
-from davar.run import execute, sandbox
+from davar.run import execute, quota, sandbox
 
 NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
@@ -143,21 +143,31 @@ def test_filling_the_disk_quota_is_disk_limit_and_leaves_nothing_behind(spec):
 
 
 @strict
-def test_a_notebook_that_uses_up_the_disks_inodes_is_still_run_and_graded(spec):
+def test_a_notebook_that_uses_up_the_disks_inodes_is_still_run_and_graded_warm_or_cold(spec):
     """The harness's own files in the run folder have their inodes before the student's code runs (the executed
     notebook, written at the end) or a file system of their own (the graders' arguments): a disk out of inodes (ext4
-    keeps blocks for root, no inodes) cost the whole grade as a harness error, then every call with an array."""
+    keeps blocks for root, no inodes) cost the whole grade as a harness error, then every call with an array.  And
+    a kernel started ahead (`davar.run.pool`, room for 1 GB of the submission's) lets it make as many files as one
+    started for it: one per 16 KB of its quota, and the room for the submission's files it did not take; the
+    inodes grew with the room for bytes, ~78000 against ~9000 for a 64 MB quota."""
     import dataclasses
 
     import numpy as np
 
     small = dataclasses.replace(spec, base_limits=dataclasses.replace(spec.base_limits, disk_mb=64))
-    with execute.run(inbox.collect(NOTEBOOKS / "uses_up_the_inodes", small)[0], small, notebook=small.notebooks[0],
-                     level="strict") as live:
-        assert live.execution.status == "ok" and live.output_notebook.stat().st_size > 0
-        sub = Sub(live)
-        assert sub.value("error") == "ENOSPC" and sub.value("files") > 1000 and sub.value("answer") == 42
-        np.testing.assert_array_equal(sub.call("predict", np.ones((3, 2))), [2, 2, 2])
+    made = []
+    for warm in (False, True):
+        ready = execute.start(small, level="strict", preload=execute.WARM_PRELOAD_MB * 2**20,
+                              entries=execute.WARM_PRELOAD_ENTRIES) if warm else None
+        with execute.run(inbox.collect(NOTEBOOKS / "uses_up_the_inodes", small)[0], small,
+                         notebook=small.notebooks[0], level="strict", ready=ready) as live:
+            assert live.execution.status == "ok" and live.output_notebook.stat().st_size > 0
+            sub = Sub(live)
+            assert sub.value("error") == "ENOSPC" and sub.value("answer") == 42
+            np.testing.assert_array_equal(sub.call("predict", np.ones((3, 2))), [2, 2, 2])
+            made.append(sub.value("files"))
+    least = 64 * 2**20 // quota.BYTES_PER_INODE  # and at most that, the entries' room, what mkfs rounds up (~150)
+    assert made[0] == made[1] and least <= made[0] < least + execute.WARM_PRELOAD_ENTRIES + 256
 
 
 def test_a_run_that_filled_its_quota_says_so_whatever_the_error_looks_like():
