@@ -1,6 +1,8 @@
 """Project-wide pytest setup: where the repo's assignments, samples and stand-in data are."""
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -97,22 +99,78 @@ def hw2(repo):
     return assignment.load(repo / "graders" / "iust-dl-1403-hw2")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "corpus(*assignment_ids): the module reads these sample corpora (the `corpus` "
+                            "fixture): they grade in a process of their own from the session's first test, and the "
+                            "module's tests run last")
+
+
+def _corpora(item: pytest.Item) -> list[str]:
+    """The sample corpora a test reads: its module's (or its own) `corpus` marker, where it uses the fixture."""
+    if "corpus" not in getattr(item, "fixturenames", ()):
+        return []
+    return [a for m in item.iter_markers("corpus") for a in m.args]
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that read a sample corpus run last, in their order, so the corpora (minutes of training) grade
+    beside every other test rather than before them (`corpus`)."""
+    items.sort(key=lambda item: bool(_corpora(item)))  # stable
+
+
+class CorporaAhead:
+    """The sample corpora the session's tests read (their modules' `corpus` markers), graded one after the other by
+    tests/grade_corpora.py from the session's first test on, in a process of its own."""
+
+    def __init__(self, ids: list[str], out: Path):
+        self.out, self.log, self.graded = out, out / "grade_corpora.log", dict.fromkeys(ids, "")
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen([sys.executable, ROOT / "tests" / "grade_corpora.py", out, *ids],
+                                            stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT) if ids else None
+
+    def wait(self, assignment_id: str) -> Path:
+        """Its reports folder, once it is graded."""
+        if assignment_id not in self.graded:
+            pytest.fail(f"a test reads the sample corpus {assignment_id}: mark its module "
+                        f"pytest.mark.corpus({assignment_id!r})")
+        while self.process and not self.graded[assignment_id] and (line := self.process.stdout.readline()):
+            done, status = line.split()
+            self.graded[done] = status
+        if self.graded[assignment_id] != "ok":
+            pytest.fail(f"grading the sample corpus {assignment_id} failed ({self.log}):\n"
+                        f"{self.log.read_text()[-5000:]}")
+        return self.out / assignment_id
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # a batch's stop signal: it ends its workers and their kernels
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def corpora_ahead(request, tmp_path_factory):
+    ids = dict.fromkeys(a for item in request.session.items for a in _corpora(item))
+    ahead = CorporaAhead(list(ids), tmp_path_factory.mktemp("corpora"))
+    yield ahead
+    ahead.stop()
+
+
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory):
-    """`corpus(assignment_id)` grades `submissions/<id>/` once per session (strict sandbox, as
-    `davar grade --workers 2` does) and returns (reports folder, {student: result})."""
+def corpus(corpora_ahead):
+    """`corpus(assignment_id)`: the sample corpus `submissions/<id>/` graded once per session (strict sandbox, as
+    `davar grade --workers 2` does; `corpora_ahead`), as (reports folder, {student: result})."""
+    from davar.book import gradebook
+
     cache = {}
 
     def graded(assignment_id: str):
         if assignment_id not in cache:
-            from davar.commands import grade
-
-            out = tmp_path_factory.mktemp(f"reports-{assignment_id}")
-            # two slots even on two cores: a sample that runs to its cell time limit (never_ends: 150 s of
-            # one core) then overlaps the others instead of adding to them
-            results = grade(assignment=str(ROOT / "graders" / assignment_id),
-                            path=ROOT / "submissions" / assignment_id, out=out, workers=2)
-            cache[assignment_id] = (out / assignment_id, {r.student: r for r in results})
+            out = corpora_ahead.wait(assignment_id) / assignment_id
+            cache[assignment_id] = (out, {r.student: r for r in gradebook.latest(out / "gradebook.sqlite",
+                                                                                  assignment_id)})
         return cache[assignment_id]
 
     return graded

@@ -18,7 +18,10 @@ SAMPLE = Path(__file__).resolve().parent.parent / "submissions" / "iust-dl-1403-
 
 BIDI_MARKS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
-pytestmark = pytest.mark.skipif(sandbox.detect().best == "none", reason="needs bubblewrap")
+SAMPLED = sorted(p.name for p in SAMPLE.parents[2].iterdir() if p.is_dir())  # the assignments with sample corpora
+
+pytestmark = [pytest.mark.skipif(sandbox.detect().best == "none", reason="needs bubblewrap"),
+              pytest.mark.corpus(*SAMPLED)]
 
 
 def test_check_prints_a_persian_table_and_fails_on_a_failed_public_test(hw2, capsys, monkeypatch):
@@ -269,7 +272,7 @@ def test_check_and_grade_run_the_public_tests_alike(tmp_path, one_question):
     assert shown(public_view(graded)) == shown(checked) and checked.score == 2
 
 
-@pytest.mark.parametrize("assignment_id", sorted(p.name for p in (SAMPLE.parents[2]).iterdir() if p.is_dir()))
+@pytest.mark.parametrize("assignment_id", SAMPLED)
 def test_check_gives_every_sample_the_public_outcomes_and_points_of_its_grade(assignment_id, corpus):
     """Every sample of every assignment: what `davar check` shows (the grade's run, its hidden tests left out:
     `public_view`; check and grade share that run but for the hidden tests, run last) has the grade's public

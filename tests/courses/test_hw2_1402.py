@@ -24,6 +24,7 @@ ID = "iust-dl-1402-hw2"
 GRADERS = ROOT / "graders" / ID
 REFERENCE = ROOT / "reference" / ID
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+pytestmark = pytest.mark.corpus(ID)
 
 OUTPUT = [[1.6, -0.7, -0.2, 1.9], [-2.3, 2.5, 2.5, -0.9], [-0.5, 3.2, 3.7, -0.4], [1.3, -0.4, -2.6, 1.2]]
 

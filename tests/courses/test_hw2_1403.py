@@ -19,6 +19,7 @@ from davar.run import sandbox
 ROOT = Path(__file__).resolve().parents[2]
 ID = "iust-dl-1403-hw2"
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+pytestmark = pytest.mark.corpus(ID)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ GRADERS = ROOT / "graders" / ID
 REFERENCE = ROOT / "reference" / ID
 NOTEBOOKS = ("HW3.ipynb", "DL-Q4.ipynb", "Q7.ipynb")
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+pytestmark = pytest.mark.corpus(ID)
 
 
 def text(message, lang):

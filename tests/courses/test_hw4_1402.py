@@ -20,6 +20,7 @@ ID = "iust-dl-1402-hw4"
 GRADERS = ROOT / "graders" / ID
 REFERENCE = ROOT / "reference" / ID
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+pytestmark = pytest.mark.corpus(ID)
 
 
 @pytest.fixture(scope="module")

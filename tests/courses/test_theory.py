@@ -21,6 +21,7 @@ ID = "iust-dl-theory"
 GRADERS = ROOT / "graders" / ID
 REFERENCE = ROOT / "reference" / ID
 strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+pytestmark = pytest.mark.corpus(ID)
 
 
 @pytest.fixture(scope="module")

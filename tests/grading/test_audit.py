@@ -12,6 +12,7 @@ from davar.run import sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.parent.parent.name for p in (ROOT / "submissions").glob("*/reference_solution/expected.toml"))
+pytestmark = pytest.mark.corpus(*SHIPPED)
 
 
 @pytest.mark.parametrize("official, reference, agree", [

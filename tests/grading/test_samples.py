@@ -14,7 +14,8 @@ SAMPLES = sorted(p.parent for p in (ROOT / "submissions").glob("*/*/expected.tom
                  if (ROOT / "graders" / p.parent.parent.name / "assignment.toml").exists())
 HW2 = "iust-dl-1403-hw2"
 
-pytestmark = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+pytestmark = [pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups"),
+              pytest.mark.corpus(*dict.fromkeys(s.parent.name for s in SAMPLES))]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from davar.run import sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 HW2 = "iust-dl-1403-hw2"
+pytestmark = pytest.mark.corpus(HW2)
 TEHRAN = ZoneInfo("Asia/Tehran")
 WHEN = (2025, 4, 3, 21, 15, 0)  # a DOS time in a zip (local time of the server that wrote it)
 
