@@ -100,13 +100,14 @@ def hw2(repo):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "corpus(*assignment_ids): the module reads these sample corpora (the `corpus` "
-                            "fixture): they grade in a process of their own from the session's first test, and the "
-                            "module's tests run last")
+    config.addinivalue_line("markers", "corpus(*assignment_ids): the test reads these sample corpora (the `corpus` "
+                            "fixture; a test, a parameter or a module): they grade in a process of their own from the "
+                            "session's first test, and the test runs last")
 
 
 def _corpora(item: pytest.Item) -> list[str]:
-    """The sample corpora a test reads: its module's (or its own) `corpus` marker, where it uses the fixture."""
+    """The sample corpora a test reads: its `corpus` markers (its own, its parameter's, its module's), where it
+    uses the fixture."""
     if "corpus" not in getattr(item, "fixturenames", ()):
         return []
     return [a for m in item.iter_markers("corpus") for a in m.args]
@@ -119,7 +120,7 @@ def pytest_collection_modifyitems(items):
 
 
 class CorporaAhead:
-    """The sample corpora the session's tests read (their modules' `corpus` markers), graded one after the other by
+    """The sample corpora the session's tests read (their `corpus` markers), graded one after the other by
     tests/grade_corpora.py from the session's first test on, in a process of its own."""
 
     def __init__(self, ids: list[str], out: Path):
@@ -131,7 +132,7 @@ class CorporaAhead:
     def wait(self, assignment_id: str) -> Path:
         """Its reports folder, once it is graded."""
         if assignment_id not in self.graded:
-            pytest.fail(f"a test reads the sample corpus {assignment_id}: mark its module "
+            pytest.fail(f"a test reads the sample corpus {assignment_id}: mark it (or its module) "
                         f"pytest.mark.corpus({assignment_id!r})")
         while self.process and not self.graded[assignment_id] and (line := self.process.stdout.readline()):
             done, status = line.split()

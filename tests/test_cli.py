@@ -20,8 +20,7 @@ BIDI_MARKS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 
 SAMPLED = sorted(p.name for p in SAMPLE.parents[2].iterdir() if p.is_dir())  # the assignments with sample corpora
 
-pytestmark = [pytest.mark.skipif(sandbox.detect().best == "none", reason="needs bubblewrap"),
-              pytest.mark.corpus(*SAMPLED)]
+pytestmark = pytest.mark.skipif(sandbox.detect().best == "none", reason="needs bubblewrap")
 
 
 def test_check_prints_a_persian_table_and_fails_on_a_failed_public_test(hw2, capsys, monkeypatch):
@@ -35,6 +34,7 @@ def test_check_prints_a_persian_table_and_fails_on_a_failed_public_test(hw2, cap
     assert not set(out) & set(BIDI_MARKS)  # a terminal shows them as gaps and breaks the table's borders
 
 
+@pytest.mark.corpus("iust-dl-1403-hw2")
 def test_check_json_is_the_public_result_the_tas_grade_gives(hw2, corpus, capsys, tmp_path):
     assert cli.main(["check", str(hw2.directory), str(SAMPLE.parent), "--json", "--report", str(tmp_path)]) == 1
     captured = capsys.readouterr()
@@ -150,6 +150,7 @@ def _copy_gradebook(corpus, assignment_id, tmp_path):
     return tmp_path
 
 
+@pytest.mark.corpus("iust-dl-1403-hw2")
 def test_report_regenerates_every_format_identically_from_the_gradebook(corpus, tmp_path):
     import pandas as pd
 
@@ -187,6 +188,7 @@ def test_report_regenerates_every_format_identically_from_the_gradebook(corpus, 
     assert {p: p.read_bytes() for p in made} == made  # the same bytes, from the gradebook alone
 
 
+@pytest.mark.corpus("iust-dl-1402-hw2")
 def test_ta_scores_are_merged_without_running_anything(corpus, tmp_path):
     import pandas as pd
 
@@ -272,7 +274,7 @@ def test_check_and_grade_run_the_public_tests_alike(tmp_path, one_question):
     assert shown(public_view(graded)) == shown(checked) and checked.score == 2
 
 
-@pytest.mark.parametrize("assignment_id", SAMPLED)
+@pytest.mark.parametrize("assignment_id", [pytest.param(a, marks=pytest.mark.corpus(a)) for a in SAMPLED])
 def test_check_gives_every_sample_the_public_outcomes_and_points_of_its_grade(assignment_id, corpus):
     """Every sample of every assignment: what `davar check` shows (the grade's run, its hidden tests left out:
     `public_view`; check and grade share that run but for the hidden tests, run last) has the grade's public
