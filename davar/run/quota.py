@@ -87,8 +87,7 @@ HOST_MARGIN_MB = 1024
 IMAGE_SUFFIX = ".disk"
 #: Root's file in a run folder that holds the room a smaller submission did not take (`DiskQuota.hold`).
 HELD = ".davar-held"
-#: The kernel may make one file or folder per this many bytes of its quota (mkfs.ext4's own default ratio
-#: for a file system this small).
+#: The kernel may make one file or folder per this many bytes of its quota (mkfs.ext4's default ratio).
 BYTES_PER_INODE = 16384
 #: Inodes of the harness's own: ext4's reserved ones, lost+found, the run's folders, logs and notebooks.
 _HARNESS_INODES = 64
@@ -116,12 +115,11 @@ class DiskQuota:
     def mount(cls, folder: Path, *, limit_mb: int, harness_mb: int, preload: int = 0, entries: int = 0,
               replies: str = "", replies_mb: int = 0, requests: str = "") -> DiskQuota:
         """Make `folder` (an empty run folder) a file system where the kernel can write `limit_mb`, beyond
-        the `preload` bytes and `entries` files and folders the harness copies in, and root `harness_mb` more;
-        where the kernel can make a file or folder per `BYTES_PER_INODE` of `limit_mb`, and what of `entries`
-        the copies leave; its subfolder `replies`
-        (where the kernel answers the graders) a tmpfs of `replies_mb` of its own, and `requests` (the
-        graders' arguments) one of the harness's.  Refused (`DiskSpaceLow`) unless the host has the image's
-        whole size and the margin free."""
+        the `preload` bytes and `entries` files and folders the harness copies in, and root `harness_mb` more,
+        and make a file or folder per `BYTES_PER_INODE` of `limit_mb` and what the copies leave of `entries`;
+        its subfolder `replies` (where the kernel answers the graders) a tmpfs of `replies_mb` of its own, and
+        `requests` (the graders' arguments) one of the harness's.  Refused (`DiskSpaceLow`) unless the host has
+        the image's whole size and the margin free."""
         kernel_mb = limit_mb + -(-preload // 2**20)
         inodes = limit_mb * 2**20 // BYTES_PER_INODE + entries + _HARNESS_INODES
         # root's share can be at most half the file system (mke2fs, tune2fs): a small quota has a smaller one
