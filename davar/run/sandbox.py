@@ -69,6 +69,9 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/fonts
              "/etc/nsswitch.conf", "/etc/mime.types")
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: The cgroup v1 hierarchies a run joins (`Cgroup`; cpu where the host has it), and where runs' cgroups are made.
+V1_CONTROLLERS = ("memory", "pids", "cpu")
+CGROUP_PARENTS = (CGROUP_ROOT / "davar", *(CGROUP_ROOT / c / "davar" for c in V1_CONTROLLERS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,17 +218,25 @@ def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
 
 
 class Cgroup:
-    """A per-run cgroup holding the kernel and everything it starts."""
+    """A per-run cgroup holding the kernel and everything it starts: its memory and processes capped, and one
+    share of the CPU however many threads, processes or sessions it makes (where the host has the `cpu`
+    controller): one student's busy processes cannot slow the runs beside it past their time limits.  The
+    runs together weigh as much as a session per core against the rest of the host."""
 
     def __init__(self, name: str, limits: Limits):
         self.version = detect().cgroup
         self.dirs: list[Path] = []
         mem = limits.memory_mb * 1024 * 1024
+        cores = os.cpu_count() or 1
         if self.version == "v2":
             d = CGROUP_ROOT / "davar" / name
             (CGROUP_ROOT / "davar").mkdir(exist_ok=True)
-            (CGROUP_ROOT / "cgroup.subtree_control").write_text("+memory +pids")
-            (CGROUP_ROOT / "davar" / "cgroup.subtree_control").write_text("+memory +pids")
+            for parent in (CGROUP_ROOT, CGROUP_ROOT / "davar"):
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+                with contextlib.suppress(OSError):  # no cpu controller here (or a real-time process holds it)
+                    (parent / "cgroup.subtree_control").write_text("+cpu")
+            with contextlib.suppress(OSError):
+                (CGROUP_ROOT / "davar" / "cpu.weight").write_text(str(min(10000, 100 * cores)))
             d.mkdir()
             (d / "memory.max").write_text(str(mem))
             if (d / "memory.swap.max").exists():
@@ -233,12 +244,14 @@ class Cgroup:
             (d / "pids.max").write_text(str(limits.pids))
             self.dirs = [d]
         elif self.version == "v1":
-            mem_dir, pids_dir = CGROUP_ROOT / "memory" / "davar" / name, CGROUP_ROOT / "pids" / "davar" / name
-            for d in (mem_dir, pids_dir):
+            controllers = [c for c in V1_CONTROLLERS if c != "cpu" or os.access(CGROUP_ROOT / c, os.W_OK)]
+            self.dirs = [CGROUP_ROOT / c / "davar" / name for c in controllers]  # memory first: `_read`
+            for d in self.dirs:
                 d.mkdir(parents=True)
-            (mem_dir / "memory.limit_in_bytes").write_text(str(mem))
-            (pids_dir / "pids.max").write_text(str(limits.pids))
-            self.dirs = [mem_dir, pids_dir]
+            (self.dirs[0] / "memory.limit_in_bytes").write_text(str(mem))
+            (self.dirs[1] / "pids.max").write_text(str(limits.pids))
+            if "cpu" in controllers:
+                (CGROUP_ROOT / "cpu" / "davar" / "cpu.shares").write_text(str(min(262144, 1024 * cores)))
 
     @property
     def procs_files(self) -> list[str]:
@@ -536,7 +549,7 @@ def remove_stale(tmp: Path | None = None) -> Leftovers:
     ours (owned by another user, or not a folder).  Idempotent; what cannot be removed (not root) stays."""
     cgroups = processes = 0
     named: dict[str, list[Path]] = {}
-    for parent in (CGROUP_ROOT / "davar", CGROUP_ROOT / "memory" / "davar", CGROUP_ROOT / "pids" / "davar"):
+    for parent in CGROUP_PARENTS:
         with contextlib.suppress(OSError):
             for d in parent.glob(RUN_PREFIX + "*"):
                 named.setdefault(d.name, []).append(d)

@@ -55,7 +55,7 @@ class Leftovers:
     @staticmethod
     def runs(workers) -> list[Path]:
         """The run folders, disk images and cgroups named after these processes."""
-        parents = [Path(tempfile.gettempdir()), *(sandbox.CGROUP_ROOT / c / "davar" for c in ("memory", "pids", ""))]
+        parents = [Path(tempfile.gettempdir()), *sandbox.CGROUP_PARENTS]
         return sorted(p for w in workers for parent in parents for p in parent.glob(f"davar-run-{w}-*"))
 
     @staticmethod

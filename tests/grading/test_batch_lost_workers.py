@@ -72,7 +72,7 @@ def test_a_dead_or_stuck_worker_costs_its_own_submission_and_the_batch_goes_on(s
 
 def _runs():
     """The run folders and cgroups on this machine (`sandbox.run_prefix` names them after their process)."""
-    parents = [Path(tempfile.gettempdir()), *(sandbox.CGROUP_ROOT / c / "davar" for c in ("memory", "pids", ""))]
+    parents = [Path(tempfile.gettempdir()), *sandbox.CGROUP_PARENTS]
     return {p for parent in parents for p in parent.glob(sandbox.RUN_PREFIX + "*")}
 
 
