@@ -238,7 +238,7 @@ def test_a_runs_processes_share_one_weight_of_the_cpu_whatever_sessions_they_mak
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
     with execute.run(inbox.collect(tmp_path / "subs", spec)[0], spec, notebook="notebook.ipynb", level="strict") as live:
         assert live.execution.status == "ok", live.execution
-        runs = {p.parent: p for p in sandbox.CGROUP_PARENTS for p in p.glob(sandbox.run_prefix() + "*")}
+        runs = {parent: run for parent in sandbox.CGROUP_PARENTS for run in parent.glob(sandbox.run_prefix() + "*")}
         procs = {parent: set((run / "cgroup.procs").read_text().split()) for parent, run in runs.items()}
     cores = os.cpu_count() or 1
     if v2:
