@@ -220,8 +220,8 @@ def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
 class Cgroup:
     """A per-run cgroup holding the kernel and everything it starts: its memory and processes capped, and one
     share of the CPU however many threads, processes or sessions it makes (where the host has the `cpu`
-    controller): one student's busy processes cannot slow the runs beside it past their time limits.  The
-    runs together weigh as much as a session per core against the rest of the host."""
+    controller): one student's busy processes take no more than their run's share from the runs beside it.
+    The runs together weigh as much as a session per core against the rest of the host."""
 
     def __init__(self, name: str, limits: Limits):
         self.version = detect().cgroup
