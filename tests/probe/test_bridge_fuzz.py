@@ -53,12 +53,9 @@ replies = st.one_of(oks, oks, oks, json_values.map(lambda v: {"missing": v}), js
 
 
 def _npy_bytes(arr: np.ndarray, *, allow_pickle: bool = False) -> bytes:
-    path = Path(tempfile.mkstemp(suffix=".npy")[1])
-    try:
-        np.save(path, arr, allow_pickle=allow_pickle)
-        return path.read_bytes()
-    finally:
-        path.unlink()
+    f = io.BytesIO()
+    np.save(f, arr, allow_pickle=allow_pickle)
+    return f.getvalue()
 
 
 arrays = hnp.arrays(hnp.scalar_dtypes() | hnp.array_dtypes(), hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
