@@ -225,33 +225,18 @@ class Cgroup:
 
     def __init__(self, name: str, limits: Limits):
         self.version = detect().cgroup
-        self.dirs: list[Path] = []
-        mem = limits.memory_mb * 1024 * 1024
-        cores = os.cpu_count() or 1
-        if self.version == "v2":
-            d = CGROUP_ROOT / "davar" / name
-            (CGROUP_ROOT / "davar").mkdir(exist_ok=True)
-            for parent in (CGROUP_ROOT, CGROUP_ROOT / "davar"):
-                (parent / "cgroup.subtree_control").write_text("+memory +pids")
-                with contextlib.suppress(OSError):  # no cpu controller here (or a real-time process holds it)
-                    (parent / "cgroup.subtree_control").write_text("+cpu")
-            with contextlib.suppress(OSError):
-                (CGROUP_ROOT / "davar" / "cpu.weight").write_text(str(min(10000, 100 * cores)))
+        self.dirs = [parent / name for parent in _run_parents(self.version)] if self.version else []
+        for d in self.dirs:  # memory first: `_read`
             d.mkdir()
-            (d / "memory.max").write_text(str(mem))
-            if (d / "memory.swap.max").exists():
-                (d / "memory.swap.max").write_text("0")
-            (d / "pids.max").write_text(str(limits.pids))
-            self.dirs = [d]
+        mem = str(limits.memory_mb * 1024 * 1024)
+        if self.version == "v2":
+            (self.dirs[0] / "memory.max").write_text(mem)
+            if (self.dirs[0] / "memory.swap.max").exists():
+                (self.dirs[0] / "memory.swap.max").write_text("0")
+            (self.dirs[0] / "pids.max").write_text(str(limits.pids))
         elif self.version == "v1":
-            controllers = [c for c in V1_CONTROLLERS if c != "cpu" or os.access(CGROUP_ROOT / c, os.W_OK)]
-            self.dirs = [CGROUP_ROOT / c / "davar" / name for c in controllers]  # memory first: `_read`
-            for d in self.dirs:
-                d.mkdir(parents=True)
-            (self.dirs[0] / "memory.limit_in_bytes").write_text(str(mem))
+            (self.dirs[0] / "memory.limit_in_bytes").write_text(mem)
             (self.dirs[1] / "pids.max").write_text(str(limits.pids))
-            if "cpu" in controllers:
-                (CGROUP_ROOT / "cpu" / "davar" / "cpu.shares").write_text(str(min(262144, 1024 * cores)))
 
     @property
     def procs_files(self) -> list[str]:
@@ -292,6 +277,30 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+@functools.cache
+def _run_parents(version: str) -> tuple[Path, ...]:
+    """The folders runs' cgroups are made in, made ready once a process: v2, `davar` passing memory, pids and
+    (where the host has it) cpu down to its runs; v1, `davar` in the memory, pids and (where writable) cpu
+    hierarchies.  The runs together weigh a session per core in cpu."""
+    cores = os.cpu_count() or 1
+    if version == "v2":
+        parent = CGROUP_ROOT / "davar"
+        parent.mkdir(exist_ok=True)
+        for d in (CGROUP_ROOT, parent):
+            (d / "cgroup.subtree_control").write_text("+memory +pids")
+            with contextlib.suppress(OSError):  # no cpu controller here (or a real-time process holds it)
+                (d / "cgroup.subtree_control").write_text("+cpu")
+        with contextlib.suppress(OSError):
+            (parent / "cpu.weight").write_text(str(min(10000, 100 * cores)))
+        return (parent,)
+    controllers = [c for c in V1_CONTROLLERS if c != "cpu" or os.access(CGROUP_ROOT / c, os.W_OK)]
+    for c in controllers:
+        (CGROUP_ROOT / c / "davar").mkdir(exist_ok=True)
+    if "cpu" in controllers:
+        (CGROUP_ROOT / "cpu" / "davar" / "cpu.shares").write_text(str(min(262144, 1024 * cores)))
+    return tuple(CGROUP_ROOT / c / "davar" for c in controllers)
 
 
 def _python_roots() -> list[str]:
