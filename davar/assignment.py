@@ -35,7 +35,9 @@ class Limits:
 
     memory_mb: int = 4096  # cgroup memory limit of the kernel
     pids: int = 256  # cgroup pids limit
-    cpu_s: int = 1800  # RLIMIT_CPU of the kernel (all threads)
+    # CPU seconds of the run, all its processes and threads together (the cgroup's count, read twice a second while
+    # the notebook runs; 'cpu_limit' past it), and of each process alone (RLIMIT_CPU, also while graders probe)
+    cpu_s: int = 1800
     file_size_mb: int = 512  # RLIMIT_FSIZE
     # What the run folder (working folder, /tmp, exchange) may hold beyond the submission's own files:
     # `strict` makes it a size-capped file system (davar/run/quota.py).  The shipped samples' run folders

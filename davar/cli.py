@@ -191,7 +191,8 @@ def _check(args: argparse.Namespace) -> int:
 
 #: The messages of cells that raised or stopped the run: a check prints them first, with the failing line.
 _CELL_KEYS = frozenset({"cell_failed", "cell_raised", "cells_raised_more", "cell_timeout", "total_timeout",
-                        "kernel_died", "kernel_start_failed", "memory_limit", "disk_limit", "disk_limit_full"})
+                        "cpu_limit", "kernel_died", "kernel_start_failed", "memory_limit", "disk_limit",
+                        "disk_limit_full"})
 
 
 def check_json(result: SubmissionResult, *, figures: bool = False) -> str:

@@ -536,15 +536,31 @@ def _parameters(box: sandbox.Sandbox, paths: sandbox.Paths, public: Path, assign
 
 
 class _Deadline:
-    """The whole notebook's time limit, while papermill runs: past it, kill the kernel and everything
-    it started (its cgroup, or its process group), which nbclient then sees as a dead kernel."""
+    """The whole notebook's time limit and its CPU seconds (all its processes', where the cgroup counts them:
+    each process's own rlimit alone let N processes use N times `cpu_s`), while papermill runs: past either,
+    kill the kernel and everything it started (its cgroup, or its process group), which nbclient then sees as
+    a dead kernel.  `reason` says which: "total_timeout" or "cpu_limit"."""
 
-    def __init__(self, seconds: float, km: _SandboxedKernelManager, cgroup: sandbox.Cgroup | None):
-        self.km, self.cgroup = km, cgroup
-        self.passed = threading.Event()
-        self._timer = threading.Timer(seconds, self._kill)
+    POLL_S = 0.5  # how often the CPU count is read: a run overshoots its budget by at most this times its cores
 
-    def _kill(self) -> None:
+    def __init__(self, seconds: float, cpu_s: float, km: _SandboxedKernelManager, cgroup: sandbox.Cgroup | None):
+        self.km, self.cgroup, self.seconds, self.cpu_s = km, cgroup, seconds, cpu_s
+        self.passed, self._stop = threading.Event(), threading.Event()
+        self.reason = ""
+        self._watch = threading.Thread(target=self._run, name="davar-deadline", daemon=True)
+
+    def _run(self) -> None:
+        end = time.monotonic() + self.seconds
+        used = self.cgroup.cpu_seconds if self.cgroup and self.cgroup.cpu_seconds() is not None else None
+        step = self.POLL_S if used else self.seconds
+        while not self._stop.wait(max(0.0, min(step, end - time.monotonic()))):
+            if time.monotonic() >= end:
+                return self._kill("total_timeout")
+            if used and (used() or 0) >= self.cpu_s:
+                return self._kill("cpu_limit")
+
+    def _kill(self, reason: str) -> None:
+        self.reason = reason
         self.passed.set()
         if self.cgroup:
             self.cgroup.kill_all()
@@ -552,11 +568,11 @@ class _Deadline:
             run_sync(self.km.signal_kernel)(signal.SIGKILL)
 
     def __enter__(self) -> _Deadline:
-        self._timer.start()
+        self._watch.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
+        self._stop.set()
 
 
 def preload_code(frameworks: Sequence[str]) -> str:
@@ -625,7 +641,7 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, student_
 
     km, limits, cgroup = ready.km, ready.limits, ready.cgroup
     cells = _CellLog(limits.output_mb * 2**20)
-    deadline = _Deadline(limits.total_timeout_s, km, cgroup)
+    deadline = _Deadline(limits.total_timeout_s, limits.cpu_s, km, cgroup)
     started = time.monotonic()
     status: RunStatus = "ok"
     reason, failing, error = "", None, {}
@@ -651,9 +667,11 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, student_
         reason = "kernel_start_failed" if cells.current is None and not deadline.passed.is_set() else "kernel_died"
         error = {"error_value": str(e)[:2000]}
     if deadline.passed.is_set():
-        status, reason = "timeout", "total_timeout"
+        status, reason = "timeout", deadline.reason
     if status == "dead" and cgroup and cgroup.oom_killed():
         reason = "memory_limit"
+    elif status == "dead" and cgroup and (cgroup.cpu_seconds() or 0) >= limits.cpu_s:  # a process's own rlimit
+        status, reason = "timeout", "cpu_limit"
     if status in ("ok", "error") and not run_sync(km.is_alive)():
         status, reason = "dead", "kernel_died"
     return ExecutionRecord(

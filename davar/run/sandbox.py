@@ -3,8 +3,9 @@
 ``strict`` (what batch grading requires): bubblewrap with private network, pid, ipc and uts
 namespaces and only the binds the kernel needs (no ``--ro-bind / /``); the kernel runs as an
 unprivileged uid with every capability dropped (``setpriv``); memory and pids are capped by a cgroup
-(v1 ``memory.limit_in_bytes``/``pids.max`` or v2 ``memory.max``/``pids.max``); CPU seconds and file
-size by rlimits (``prlimit``); the run folder (working folder, exchange, sockets) and ``/tmp`` are one
+(v1 ``memory.limit_in_bytes``/``pids.max`` or v2 ``memory.max``/``pids.max``), which also counts the
+CPU seconds of all the run's processes (the runner stops the run past `cpu_s`); CPU seconds of each process
+and file size by rlimits (``prlimit``); the run folder (working folder, exchange, sockets) and ``/tmp`` are one
 size-capped file system, `disk_mb` for the kernel (a loop-mounted image per run: davar/run/quota.py).
 
 ``basic``: bubblewrap in an unprivileged user namespace (same binds, no uid drop, no cgroup, no disk
@@ -69,8 +70,9 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/fonts
              "/etc/nsswitch.conf", "/etc/mime.types")
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-#: The cgroup v1 hierarchies a run joins (`Cgroup`; cpu where the host has it), and where runs' cgroups are made.
-V1_CONTROLLERS = ("memory", "pids", "cpu")
+#: The cgroup v1 hierarchies a run joins (`Cgroup`; cpu and cpuacct where the host has them), and where runs'
+#: cgroups are made.
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 CGROUP_PARENTS = (CGROUP_ROOT / "davar", *(CGROUP_ROOT / c / "davar" for c in V1_CONTROLLERS))
 
 
@@ -221,7 +223,8 @@ class Cgroup:
     """A per-run cgroup holding the kernel and everything it starts: its memory and processes capped, and one
     share of the CPU however many threads, processes or sessions it makes (where the host has the `cpu`
     controller): one student's busy processes take no more than their run's share from the runs beside it.
-    The runs together weigh as much as a session per core against the rest of the host."""
+    The runs together weigh as much as a session per core against the rest of the host.  Its CPU time is
+    counted (`cpu_seconds`, v1 where the host has `cpuacct`), so a run's budget is all its processes'."""
 
     def __init__(self, name: str, limits: Limits):
         self.version = detect().cgroup
@@ -258,6 +261,16 @@ class Cgroup:
         counts = dict(line.split()[:2] for line in raw.splitlines() if len(line.split()) >= 2)
         return int(counts.get("oom_kill", "0")) > 0 or int(counts.get("oom", "0")) > 0
 
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the run's processes have used, those already gone included; None where it is not counted."""
+        if self.version == "v2":
+            stat = dict(line.split()[:2] for line in (self._read("", "cpu.stat") or "").splitlines() if " " in line)
+            return int(stat["usage_usec"]) / 1e6 if stat.get("usage_usec", "").isdigit() else None
+        for d in self.dirs[2:]:  # cpuacct: a hierarchy of its own or mounted with cpu
+            with contextlib.suppress(OSError, ValueError):
+                return int((d / "cpuacct.usage").read_text()) / 1e9
+        return None
+
     def kill_all(self) -> None:
         for _ in range(5):
             pids = {int(p) for d in self.dirs for p in (d / "cgroup.procs").read_text().split()}
@@ -282,8 +295,9 @@ class Cgroup:
 @functools.cache
 def _run_parents(version: str) -> tuple[Path, ...]:
     """The folders runs' cgroups are made in, made ready once a process: v2, `davar` passing memory, pids and
-    (where the host has it) cpu down to its runs; v1, `davar` in the memory, pids and (where writable) cpu
-    hierarchies.  The runs together weigh a session per core in cpu."""
+    (where the host has it) cpu down to its runs; v1, `davar` in the memory, pids and (where writable) cpu and
+    cpuacct hierarchies, one folder where the two are mounted as one.  The runs together weigh a session per
+    core in cpu."""
     cores = os.cpu_count() or 1
     if version == "v2":
         parent = CGROUP_ROOT / "davar"
@@ -295,12 +309,15 @@ def _run_parents(version: str) -> tuple[Path, ...]:
         with contextlib.suppress(OSError):
             (parent / "cpu.weight").write_text(str(min(10000, 100 * cores)))
         return (parent,)
-    controllers = [c for c in V1_CONTROLLERS if c != "cpu" or os.access(CGROUP_ROOT / c, os.W_OK)]
-    for c in controllers:
-        (CGROUP_ROOT / c / "davar").mkdir(exist_ok=True)
-    if "cpu" in controllers:
+    hierarchies: dict[Path, Path] = {}  # cpu and cpuacct are often one hierarchy, with a name for each
+    for c in V1_CONTROLLERS:
+        if c in ("memory", "pids") or os.access(CGROUP_ROOT / c, os.W_OK):
+            hierarchies.setdefault((CGROUP_ROOT / c).resolve(), CGROUP_ROOT / c / "davar")
+    for parent in hierarchies.values():
+        parent.mkdir(exist_ok=True)
+    if os.access(CGROUP_ROOT / "cpu", os.W_OK):
         (CGROUP_ROOT / "cpu" / "davar" / "cpu.shares").write_text(str(min(262144, 1024 * cores)))
-    return tuple(CGROUP_ROOT / c / "davar" for c in controllers)
+    return tuple(hierarchies.values())
 
 
 def _python_roots() -> list[str]:

@@ -84,6 +84,7 @@ def _record(status, reason, failing, running=None):
     (_record("timeout", "cell_timeout", 2, running=2), 2),
     (_record("dead", "disk_limit", 2, running=2), 2),
     (_record("timeout", "total_timeout", 2, running=2), None),  # the whole notebook would meet it again
+    (_record("timeout", "cpu_limit", 2, running=2), None),  # the run's CPU time, as the whole notebook's time
     (_record("dead", "kernel_died", 0), None),  # died in davar's setup cell: no student cell was running
     (_record("dead", "kernel_start_failed", None), None),
     (_record("error", "", 1, running=None), None),  # a raising cell leaves the kernel alive

@@ -245,9 +245,40 @@ def test_a_runs_processes_share_one_weight_of_the_cpu_whatever_sessions_they_mak
         assert "cpu" in (runs[root / "davar"] / "cgroup.controllers").read_text().split()
         assert (root / "davar" / "cpu.weight").read_text().strip() == str(min(10000, 100 * cores))
     else:
-        assert procs[root / "cpu" / "davar"] == procs[root / "memory" / "davar"] == procs[root / "pids" / "davar"]
+        assert procs[root / "cpu" / "davar"] == procs[root / "cpuacct" / "davar"] == procs[root / "memory" / "davar"]
+        assert procs[root / "pids" / "davar"] == procs[root / "memory" / "davar"]
         assert (root / "cpu" / "davar" / "cpu.shares").read_text().strip() == str(1024 * cores)
     assert len(next(iter(procs.values()))) >= 4  # the kernel and its three children
+
+
+def _with_cpu_budget(spec, tmp_path, code, cpu_s):
+    folder = tmp_path / "subs" / "s1"
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
+    tight = dataclasses.replace(spec, base_limits=dataclasses.replace(spec.base_limits, cpu_s=cpu_s))
+    return execute.run(inbox.collect(tmp_path / "subs", tight)[0], tight, notebook="notebook.ipynb", level="strict")
+
+
+@strict
+def test_cpu_seconds_are_the_whole_runs_not_each_processs(spec, tmp_path):
+    """Three processes that each use 0.7 of `cpu_s`, under their own rlimit, together use 2.1 of it: the run is
+    stopped with "cpu_limit" (the cgroup's count, read while the notebook runs), not let through; a CPU time, not
+    a wall-clock race: the children spin until their own CPU clocks reach it."""
+    code = ("import os, time\nchildren = []\nfor _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n"
+            "        while time.process_time() < 2.8:\n            pass\n        os._exit(0)\n    children.append(pid)\n"
+            "for pid in children:\n    os.waitpid(pid, 0)\ndone = True")
+    with _with_cpu_budget(spec, tmp_path, code, cpu_s=4) as live:
+        assert (live.execution.status, live.execution.reason) == ("timeout", "cpu_limit"), live.execution
+        assert live.execution.failing_cell == 0
+
+
+@strict
+def test_a_kernel_stopped_by_its_own_cpu_rlimit_is_said_to_have_used_its_cpu_time(spec, tmp_path, monkeypatch):
+    """Where the kernel process reaches its RLIMIT_CPU before the count is read (never read, here), it is still
+    "cpu_limit", not a kernel that died of itself."""
+    monkeypatch.setattr(execute._Deadline, "POLL_S", 10**6)
+    with _with_cpu_budget(spec, tmp_path, "while True:\n    pass", cpu_s=3) as live:
+        assert (live.execution.status, live.execution.reason) == ("timeout", "cpu_limit"), live.execution
 
 
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
