@@ -166,9 +166,17 @@ class _Client(AsyncKernelClient):
     (a flush), paid by every run on its way to the first cell.  Ready here as soon as the kernel's reply to
     kernel_info came on the shell channel and its idle status for that request on IOPub (so the subscription
     is live); what else IOPub holds concerns no request of nbclient's, which reads only its own.  Once `cancel` is
-    set (`_boot`'s: a pool that closes), it stops waiting within 0.1 s rather than when the kernel is up."""
+    set (`_boot`'s: a pool that closes), it stops waiting within 0.1 s rather than when the kernel is up.
+    Without a heartbeat: whether the kernel lives is asked of its manager (every client here is a manager's), and
+    jupyter_client's heartbeat thread, when its channels were stopped before it ran (a pool's cancelled start, a
+    kernel dead at once), undid the stop and made sockets in a loop until its context's 1023 were used up: ~1000
+    descriptors open in the harness for a moment, and a thread ending in "Too many open files"."""
 
     cancel: threading.Event | None = None
+
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = False,
+                       control: bool = True) -> None:
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (60.0 if timeout is None else timeout)

@@ -1,7 +1,7 @@
 """execute's kernel client is ready once the kernel answered kernel_info on the shell channel and an idle
 status for one of the requests came on IOPub, so nothing the kernel publishes afterwards is missed; a status
 published before the subscription was live is asked for again, not waited for; nor is a kernel whose pool has
-closed while it boots."""
+closed while it boots.  It starts no heartbeat thread."""
 
 import asyncio
 import queue
@@ -67,3 +67,19 @@ def test_a_start_the_pool_cancelled_is_not_waited_for():
     threading.Timer(0.3, client.cancel.set).start()
     with pytest.raises(RuntimeError, match="cancelled"):
         asyncio.run(client.wait_for_ready(timeout=30))
+
+
+def test_no_heartbeat_thread_that_a_stop_right_after_the_start_would_set_spinning(tmp_path, monkeypatch):
+    """jupyter_client's heartbeat thread, stopped before it ran, set itself running again and made sockets in a
+    loop until libzmq refused one ("Too many open files", ~1000 descriptors open meanwhile); the kernel's manager
+    says whether the kernel lives, so the clients start none."""
+    raised = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    for i in range(5):  # a kernel that never came: nothing answers at these sockets
+        client = execute._Client(transport="ipc", ip=str(tmp_path / f"k{i}"), shell_port=1, iopub_port=2,
+                                 stdin_port=3, hb_port=4, control_port=5)
+        client.start_channels()
+        heartbeat = client.hb_channel.is_alive()
+        client.stop_channels()
+        assert not heartbeat
+    assert raised == []
