@@ -176,7 +176,7 @@ class _Client(AsyncKernelClient):
 
     def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = False,
                        control: bool = True) -> None:
-        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)  # asked for or not
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (60.0 if timeout is None else timeout)
