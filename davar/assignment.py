@@ -36,7 +36,7 @@ class Limits:
     memory_mb: int = 4096  # cgroup memory limit of the kernel
     pids: int = 256  # cgroup pids limit
     # CPU seconds of the run, all its processes and threads together (the cgroup's count, read twice a second while
-    # the notebook runs; 'cpu_limit' past it), and of each process alone (RLIMIT_CPU, also while graders probe)
+    # the notebook runs; 'cpu_limit' past it); each process's RLIMIT_CPU is a backstop above it (sandbox.cpu_backstop)
     cpu_s: int = 1800
     file_size_mb: int = 512  # RLIMIT_FSIZE
     # What the run folder (working folder, /tmp, exchange) may hold beyond the submission's own files:

@@ -581,6 +581,7 @@ class _Deadline:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        self._watch.join()  # a kill under way ends before the run closes and removes the cgroup
 
 
 def preload_code(frameworks: Sequence[str]) -> str:
