@@ -123,6 +123,9 @@ class ExecutionRecord:
     status: RunStatus
     wall_s: float = 0.0
     peak_memory_mb: float | None = None
+    # The CPU seconds the run's processes used while the notebook ran, all of them together and the kernel's start
+    # included (its cgroup's count; `Limits.cpu_s` is the budget): None where nothing counted them (no cgroup).
+    cpu_s: float | None = None
     # What the run folder held when the notebook ended (its files, what it wrote, /tmp): only where a disk
     # quota measured it (davar/run/quota.py), else None.
     disk_used_mb: float | None = None

@@ -620,6 +620,7 @@ def _execution_view(ex: ExecutionRecord, lang: str) -> dict[str, Any]:
         "wall": label("seconds", lang, value=_num(ex.wall_s, lang)),
         "memory": label("megabytes", lang, value=_num(ex.peak_memory_mb, lang))
         if ex.peak_memory_mb is not None else None,
+        "cpu": label("seconds", lang, value=_num(ex.cpu_s, lang)) if ex.cpu_s is not None else None,
         "disk": label("megabytes", lang, value=_num(ex.disk_used_mb, lang)) if ex.disk_used_mb is not None else None,
         "reason": label(f"execution_reason_name.{ex.reason}", lang)
         if has_label(f"execution_reason_name.{ex.reason}") else None,

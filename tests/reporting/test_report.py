@@ -246,6 +246,18 @@ def test_the_disk_quota_in_the_limits_and_the_run(lang):
     assert str(mb) in body and str(report.label("limit_not_enforced", lang, value=mb)) not in body
 
 
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_cpu_time_a_run_used_is_shown_where_it_was_counted(lang):
+    counted = dataclasses.replace(execution_error(), executions=(ExecutionRecord(
+        notebook="hw.ipynb", status="timeout", reason="cpu_limit", cpu_s=301.37, failing_cell=1),))
+    body = _body(report.render_report(counted, lang))
+    assert str(report.label("cpu_used", lang)) in body
+    assert str(report.label("seconds", lang, value=report._num(301.37, lang))) in body
+    assert str(report.label("execution_reason_name.cpu_limit", lang)) in body
+    uncounted = dataclasses.replace(counted, executions=(ExecutionRecord(notebook="hw.ipynb", status="ok"),))
+    assert str(report.label("cpu_used", lang)) not in _body(report.render_report(uncounted, lang))
+
+
 def test_graded_without_violation_has_no_warning_box():
     assert "box-warning" not in _body(report.render_report(graded(), "fa"))
 

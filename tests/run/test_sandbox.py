@@ -270,6 +270,7 @@ def test_cpu_seconds_are_the_whole_runs_not_each_processs(spec, tmp_path):
     with _with_cpu_budget(spec, tmp_path, code, cpu_s=4) as live:
         assert (live.execution.status, live.execution.reason) == ("timeout", "cpu_limit"), live.execution
         assert live.execution.failing_cell == 0
+        assert 4 <= live.execution.cpu_s < 8.4  # what the run used is recorded: its budget, not what it wanted
 
 
 @strict
