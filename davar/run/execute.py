@@ -680,13 +680,13 @@ def _execute(ready: Ready, nb_in: Path, nb_out: Path, *, notebook: str, student_
     used = cgroup.cpu_seconds() if cgroup else None
     if status == "dead" and cgroup and cgroup.oom_killed():
         reason = "memory_limit"
-    elif status == "dead" and (used or 0) >= limits.cpu_s:  # a process's own rlimit
+    elif status == "dead" and (used or 0) >= limits.cpu_s:  # past it between two reads, or a process's backstop
         status, reason = "timeout", "cpu_limit"
     if status in ("ok", "error") and not run_sync(km.is_alive)():
         status, reason = "dead", "kernel_died"
     return ExecutionRecord(
         notebook=notebook, status=status, wall_s=round(time.monotonic() - started, 3),
-        peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None, cpu_s=used if used is None else round(used, 2),
+        peak_memory_mb=cgroup.peak_memory_mb() if cgroup else None, cpu_s=None if used is None else round(used, 2),
         cells_total=sum(kind == "code" for kind, _ in student_cells), cells=cells.cell_records(student_cells),
         failing_cell=cells.student_index(failing), reason=reason, **error)
 
