@@ -71,9 +71,9 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/fonts
              "/etc/nsswitch.conf", "/etc/mime.types")
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-#: The cgroup v1 hierarchies a run joins (`Cgroup`; cpu and cpuacct where the host has them), and where runs'
-#: cgroups are made.
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+#: The cgroup v1 hierarchies a run joins (`Cgroup`; cpuacct and cpu where the host has them), and where runs'
+#: cgroups are made; cpuacct third, where `Cgroup.cpu_seconds` reads it first.
+V1_CONTROLLERS = ("memory", "pids", "cpuacct", "cpu")
 CGROUP_PARENTS = (CGROUP_ROOT / "davar", *(CGROUP_ROOT / c / "davar" for c in V1_CONTROLLERS))
 
 
@@ -267,7 +267,7 @@ class Cgroup:
         if self.version == "v2":
             stat = dict(line.split()[:2] for line in (self._read("", "cpu.stat") or "").splitlines() if " " in line)
             return int(stat["usage_usec"]) / 1e6 if stat.get("usage_usec", "").isdigit() else None
-        for d in self.dirs[2:]:  # cpuacct: a hierarchy of its own or mounted with cpu
+        for d in self.dirs[2:]:  # cpuacct first: a hierarchy of its own or mounted with cpu
             with contextlib.suppress(OSError, ValueError):
                 return int((d / "cpuacct.usage").read_text()) / 1e9
         return None
