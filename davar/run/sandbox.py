@@ -162,8 +162,15 @@ class Capabilities:
     disk_quota: bool = False  # a run folder can be a loop-mounted image (`quota.works`)
 
     @property
+    def missing(self) -> tuple[str, ...]:
+        """What `strict` needs that this host lacks, by the names the README's sandbox levels use."""
+        needs = {"root": self.root, "bwrap": self.bwrap, "setpriv": self.setpriv, "prlimit": self.prlimit,
+                 "cgroup": self.cgroup, "mkfs.ext4+loop": self.disk_quota}
+        return tuple(name for name, have in needs.items() if not have)
+
+    @property
     def best(self) -> Level:
-        if self.bwrap and self.root and self.setpriv and self.prlimit and self.cgroup and self.disk_quota:
+        if not self.missing:
             return "strict"
         if self.bwrap and (self.root or self.userns):
             return "basic"
@@ -197,12 +204,22 @@ def _runs(argv: list[str]) -> bool:
 
 
 def _cgroup_version() -> str | None:
+    """Which cgroups the runs' own can be made in: v2 where the unified hierarchy offers memory and pids, v1 where
+    those two hierarchies are writable; None where neither, or where the `davar` parents cannot be made ready
+    (`_run_parents`, made here once rather than failing every run's start).  In a container on v2 whose processes
+    live in its cgroup namespace's root, that root cannot pass controllers down (EBUSY: the "no internal
+    processes" rule), so a container there offers no cgroup to davar (README: sandbox levels)."""
     if (CGROUP_ROOT / "cgroup.controllers").exists():
-        controllers = (CGROUP_ROOT / "cgroup.controllers").read_text().split()
-        return "v2" if {"memory", "pids"} <= set(controllers) and os.access(CGROUP_ROOT, os.W_OK) else None
-    if all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("memory", "pids")):
-        return "v1"
-    return None
+        controllers = set((CGROUP_ROOT / "cgroup.controllers").read_text().split())
+        version = "v2" if {"memory", "pids"} <= controllers and os.access(CGROUP_ROOT, os.W_OK) else None
+    else:
+        version = "v1" if all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("memory", "pids")) else None
+    try:
+        if version:
+            _run_parents(version)
+    except OSError:
+        return None
+    return version
 
 
 def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
@@ -216,7 +233,8 @@ def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
     if LEVELS.index(level) > LEVELS.index(best):
         if allow_weak:
             return best
-        raise SandboxUnavailable("sandbox_not_available", level=requested, best=best)
+        raise SandboxUnavailable("sandbox_not_available", level=requested, best=best,
+                                 missing=", ".join(detect().missing))
     return level
 
 

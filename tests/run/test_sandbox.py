@@ -1,6 +1,7 @@
 """Containment: what a notebook in the strict sandbox can and cannot do (ARCHITECTURE.md §2)."""
 
 import dataclasses
+import errno
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from davar import assignment
+from davar import assignment, errors
 from davar.intake import inbox
 from davar.probe.bridge import Sub
 from davar.run import execute, quota, sandbox
@@ -292,6 +293,33 @@ def test_each_processs_cpu_rlimit_is_a_backstop_above_the_runs_counted_budget(tm
         assert cpu_rlimit(None) == 300
     finally:
         cgroup.remove()
+
+
+@strict
+def test_a_host_whose_cgroups_cannot_take_the_runs_offers_none_and_the_refusal_says_what_strict_lacks(monkeypatch):
+    """In a container on cgroup v2 whose processes live in its namespace's root, the root refuses to pass controllers
+    down (EBUSY, the "no internal processes" rule: not reproducible on this v1 host, so the write is made to fail
+    here).  Detection then offers no cgroup, so `davar grade` refuses `strict` up front and says what is missing,
+    rather than every run failing to start."""
+    def refused(version):
+        raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(sandbox.CGROUP_ROOT / "cgroup.subtree_control"))
+
+    monkeypatch.setattr(sandbox, "_run_parents", refused)
+    assert sandbox._cgroup_version() is None
+    monkeypatch.undo()
+    assert sandbox._cgroup_version() == sandbox.detect().cgroup  # the host's own, unchanged
+
+    host = dataclasses.replace(sandbox.detect(), cgroup=None)
+    assert (host.missing, host.best) == (("cgroup",), "basic")
+    monkeypatch.setattr(sandbox, "detect", lambda: host)
+    with pytest.raises(errors.SandboxUnavailable) as refusal:
+        sandbox.choose_level("strict")
+    assert "best: 'basic'; what strict needs and this host lacks: cgroup," in refusal.value.text("en")
+    assert "cgroup" in refusal.value.text("fa")
+    assert sandbox.choose_level("strict", allow_weak=True) == "basic"
+    bare = sandbox.Capabilities(bwrap=None, root=False, setpriv=None, prlimit=None, cgroup=None, userns=False)
+    assert bare.missing == ("root", "bwrap", "setpriv", "prlimit", "cgroup", "mkfs.ext4+loop") and bare.best == "none"
+
 
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
