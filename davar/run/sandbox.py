@@ -224,7 +224,8 @@ def _cgroup_version() -> str | None:
 
 def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
     """`auto` gives the best available level; a named level must be available unless `allow_weak`."""
-    best = detect().best
+    host = detect()
+    best = host.best
     if requested == "auto":
         return best
     level = next((known for known in LEVELS if known == requested), None)
@@ -234,7 +235,7 @@ def choose_level(requested: str, *, allow_weak: bool = False) -> Level:
         if allow_weak:
             return best
         raise SandboxUnavailable("sandbox_not_available", level=requested, best=best,
-                                 missing=", ".join(detect().missing))
+                                 missing=", ".join(host.missing))
     return level
 
 
