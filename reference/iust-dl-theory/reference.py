@@ -128,7 +128,10 @@ def _q1d(variant: str) -> tuple[tuple[tuple[str, tuple[int, ...], int], ...], in
             layer = torch.nn.Flatten()
         else:
             layer = torch.nn.Linear(x.shape[1], size[0], device="meta")
-        x = layer(x)
+        # A dense layer's shape from its weight alone: adding its bias on `meta` goes through torch's Python
+        # decompositions, whose first use imports torch._dynamo (0.8 s of every self-check), for a vector that
+        # changes no shape; its parameters are still counted from the module.
+        x = torch.nn.functional.linear(x, layer.weight) if kind == "dense" else layer(x)
         params = _count(layer)
         rows.append((name, tuple(_hwc(x.shape)), params))
         total += params
