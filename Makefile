@@ -3,8 +3,12 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ASSIGNMENT ?= iust-dl-1403-hw2
+# The versions of every package the suite last passed with (`make lock` writes them): each install below takes
+# them, so a fresh machine gets what CI tested, not what was released since.  `CONSTRAINTS=` takes the newest.
+CONSTRAINTS ?= constraints.txt
+PIP    := $(BIN)/pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: demo test system venv data clean
+.PHONY: demo test system venv data clean lock
 
 demo: venv
 	$(BIN)/davar data $(ASSIGNMENT)
@@ -17,7 +21,7 @@ test: venv $(VENV)/test-requirements.txt
 	$(BIN)/tox -e py311 --current-env
 
 $(VENV)/test-requirements.txt: $(BIN)/davar requirements-test.txt
-	$(BIN)/pip install -q -r requirements-test.txt tox-current-env==0.0.17
+	$(PIP) -r requirements-test.txt tox-current-env==0.0.17
 	cp requirements-test.txt $@
 
 # From apt when we are root: bubblewrap (the sandbox), fonts and Pango (PDF reports, WeasyPrint) and
@@ -36,11 +40,11 @@ venv: system $(BIN)/davar $(VENV)/course-requirements.txt
 # does not import beside it), so `make venv TORCHVISION=1` installs torch 2.14.1 with its torchvision 0.29.1
 # instead: a CUDA build, which runs on a CPU too (measured: 5.6 GB against 0.9 GB, install 148 s against
 # 138 s, +0.5 s CPU per kernel importing torch).  The tests (tox) keep the CPU build.
-$(BIN)/davar: pyproject.toml requirements.txt
+$(BIN)/davar: pyproject.toml requirements.txt $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -r requirements.txt -e .
+	$(PIP) --upgrade pip
+	$(PIP) torch==2.13.0
+	$(PIP) -r requirements.txt -e .
 	$(if $(TORCHVISION),$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1)
 	touch $@
 
@@ -49,8 +53,14 @@ $(BIN)/davar: pyproject.toml requirements.txt
 # Again when an assignment.toml changes; the file is written once pip has installed what it lists.
 $(VENV)/course-requirements.txt: $(BIN)/davar $(wildcard graders/*/assignment.toml)
 	$(BIN)/davar requirements > $@.new
-	$(BIN)/pip install -q -r $@.new
+	$(PIP) -r $@.new
 	mv $@.new $@
+
+# After a newer set passed (`make clean test CONSTRAINTS=`): that venv's versions become constraints.txt.  A local
+# version label (torch's `+cpu`) is dropped: the index a machine has decides the build, as for torch==2.13.0 above.
+lock:
+	{ sed -n '1,/^$$/p' $(CONSTRAINTS); $(BIN)/pip freeze --all --exclude-editable | sed 's/+[^+]*$$//'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 clean:
 	rm -rf $(VENV) .tox reports data

@@ -1,0 +1,69 @@
+"""`constraints.txt`: the versions `make demo` and `make test` install.  Everything the setup asks for (davar's
+dependencies, requirements.txt, requirements-test.txt, the course's `[environment]` packages) and what those
+depend on must be pinned there at the version this suite runs with, so that a fresh clone installs what passed."""
+
+import re
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from davar import commands
+
+ROOT = Path(__file__).parent.parent
+
+
+def _lines(name: str) -> list[str]:
+    return [ln.split("#")[0].strip() for ln in (ROOT / name).read_text("utf-8").splitlines()
+            if ln.split("#")[0].strip()]
+
+
+def _pins(text: str) -> dict[str, str]:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==\S+", ln) for ln in lines), "only `name==version` lines"
+    return {canonicalize_name(ln.partition("==")[0]): ln.partition("==")[2] for ln in lines}
+
+
+def _installed_closure(roots: list[str]) -> dict[str, str]:
+    """The installed distributions `roots` need, their own requirements followed (markers evaluated, no extras
+    beyond those named): {name: version}."""
+    found: dict[str, str] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [r for r in map(Requirement, roots) if not r.marker or r.marker.evaluate()]  # whose markers hold
+    while todo:
+        req = todo.pop()
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = metadata.distribution(req.name)
+        found[key[0]] = dist.version
+        for raw in dist.requires or []:
+            sub = Requirement(raw)
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in req.extras or {""}):
+                todo.append(sub)
+    return found
+
+
+def test_every_package_the_setup_installs_is_pinned_at_the_version_the_suite_runs_with():
+    roots = ["davar", *_lines("requirements.txt"), *_lines("requirements-test.txt"), "tox-current-env",
+             *commands.requirements()]
+    installed = _installed_closure(roots)
+    pins = _pins((ROOT / "constraints.txt").read_text("utf-8"))
+    del installed["davar"]
+    assert len(installed) > 100  # torch, tensorflow, jupyter, pytest, ... and their dependencies
+    unpinned = sorted(set(installed) - set(pins))
+    assert not unpinned, f"not in constraints.txt (`make lock`): {unpinned}"
+    # torch's `+cpu` is the index's build of the pinned release (Makefile: `lock`)
+    moved = {n: (pins[n], v) for n, v in installed.items() if Version(v).public != Version(pins[n]).public}
+    assert not moved, f"installed at other versions than constraints.txt pins (pinned, installed): {moved}"
+
+
+def test_a_lock_keeps_the_header_drops_local_labels_and_pins_pip_itself():
+    text = (ROOT / "constraints.txt").read_text("utf-8")
+    assert text.startswith("# ") and "make lock" in text.split("\n\n")[0]
+    pins = _pins(text)
+    assert pins["torch"] == "2.13.0" and "pip" in pins and "davar" not in pins
+    assert not [v for v in pins.values() if "+" in v]
