@@ -3,14 +3,12 @@ dependencies, requirements.txt, requirements-test.txt, the course's `[environmen
 depend on must be pinned there at the version this suite runs with, so that a fresh clone installs what passed."""
 
 import re
-from importlib import metadata
 from pathlib import Path
 
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from davar import commands
+from davar.public import bundle
 
 ROOT = Path(__file__).parent.parent
 
@@ -26,38 +24,16 @@ def _pins(text: str) -> dict[str, str]:
     return {canonicalize_name(ln.partition("==")[0]): ln.partition("==")[2] for ln in lines}
 
 
-def _installed_closure(roots: list[str]) -> dict[str, str]:
-    """The installed distributions `roots` need, their own requirements followed (markers evaluated, no extras
-    beyond those named): {name: version}."""
-    found: dict[str, str] = {}
-    seen: set[tuple[str, frozenset[str]]] = set()
-    todo = [r for r in map(Requirement, roots) if not r.marker or r.marker.evaluate()]  # whose markers hold
-    while todo:
-        req = todo.pop()
-        key = (canonicalize_name(req.name), frozenset(req.extras))
-        if key in seen:
-            continue
-        seen.add(key)
-        dist = metadata.distribution(req.name)
-        found[key[0]] = dist.version
-        for raw in dist.requires or []:
-            sub = Requirement(raw)
-            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in req.extras or {""}):
-                todo.append(sub)
-    return found
-
-
 def test_every_package_the_setup_installs_is_pinned_at_the_version_the_suite_runs_with():
     roots = ["davar", *_lines("requirements.txt"), *_lines("requirements-test.txt"), "tox-current-env",
              *commands.requirements()]
-    installed = _installed_closure(roots)
+    installed = bundle.pinned(roots)  # their versions here, torch's `+cpu` dropped as `make lock` drops it
     pins = _pins((ROOT / "constraints.txt").read_text("utf-8"))
     del installed["davar"]
     assert len(installed) > 100  # torch, tensorflow, jupyter, pytest, ... and their dependencies
     unpinned = sorted(set(installed) - set(pins))
     assert not unpinned, f"not in constraints.txt (`make lock`): {unpinned}"
-    # torch's `+cpu` is the index's build of the pinned release (Makefile: `lock`)
-    moved = {n: (pins[n], v) for n, v in installed.items() if Version(v).public != Version(pins[n]).public}
+    moved = {n: (pins[n], v) for n, v in installed.items() if v != pins[n]}
     assert not moved, f"installed at other versions than constraints.txt pins (pinned, installed): {moved}"
 
 

@@ -9,6 +9,9 @@ The bundle is a course folder (a `davar.toml`) and a pip project at once:
     OUT/graders/<id>/          assignment.toml without the official key, messages.toml, the course's
                                modules (stand-in data generators, answer readers) and the public graders
     OUT/withheld.toml          the tests only the TA's grading runs: names, questions and points, no content
+    OUT/constraints.txt        the versions the TA grades with, of everything `pip install OUT/` installs: a
+                               submission repository's CI installs those (`davar init-ci`), so that it runs
+                               what the TA's grading runs and breaks on no release made since
     OUT/<notebook>.ipynb       the templates students start from (`davar assign` writes them)
     OUT/README.md
 
@@ -38,6 +41,9 @@ from string import Template
 from typing import Any
 
 import tomli_w
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 import davar
 from davar.assignment import COURSE_MARKER, Assignment
@@ -46,6 +52,7 @@ from davar.errors import AuthoringError
 
 TEMPLATES = Path(__file__).parent / "templates"
 WITHHELD = "withheld.toml"
+CONSTRAINTS = "constraints.txt"
 #: Fixtures whose tests the bundle cannot run: the reference implementations stay with the TA.
 TA_ONLY_FIXTURES = frozenset({"reference"})
 #: A question's keys that hold the TA's answers (a choice question's `answers`, true/false `statements`): left
@@ -108,6 +115,7 @@ def export(a: Assignment, out: Path) -> Bundle:
     (out / "pyproject.toml").write_text(_render("pyproject.toml", a), "utf-8")
     (out / "README.md").write_text(_render("README.md", a), "utf-8")
     (out / WITHHELD).write_text(_withheld_toml(withheld), "utf-8")
+    (out / CONSTRAINTS).write_text(_constraints(engine_requirements() + notebook_packages(a)), "utf-8")
     return Bundle(out=out, assignment=a.id, notebooks=notebooks, withheld=tuple(withheld))
 
 
@@ -302,6 +310,36 @@ def notebook_packages(a: Assignment) -> list[str]:
     """What the assignment's notebooks import beyond davar's own dependencies: its frameworks and the
     packages of its `[environment]` (the bundle depends on them, so `pip install OUT/` is the whole setup)."""
     return sorted({*(FRAMEWORK_PACKAGES.get(f, f) for f in a.frameworks), *a.environment.packages})
+
+
+def pinned(requirements: list[str]) -> dict[str, str]:
+    """The versions this environment has of `requirements` and of everything they require in turn (markers and
+    extras followed), by normalised name; a local label (torch's `+cpu`) dropped, as the index a machine installs
+    from decides the build.  What is not installed here is left out."""
+    found: dict[str, str] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [r for r in map(Requirement, requirements) if not r.marker or r.marker.evaluate()]
+    while todo:
+        req = todo.pop()
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            continue
+        found[key[0]] = Version(dist.version).public
+        for sub in map(Requirement, dist.requires or []):
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in req.extras or {""}):
+                todo.append(sub)
+    return found
+
+
+def _constraints(requirements: list[str]) -> str:
+    header = ("# The versions the TA grades with (davar export-public): `pip install -c constraints.txt ./` installs\n"
+              "# them, as the CI of `davar init-ci` does.\n")
+    return header + "".join(f"{name}=={version}\n" for name, version in sorted(pinned(requirements).items()))
 
 
 def _toml_string(value: str) -> str:

@@ -7,10 +7,14 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 import davar
 from davar import assignment
@@ -51,6 +55,11 @@ def _hidden_tests(graders: Path) -> dict[str, str]:
                     "hidden=True" in ast.unparse(d) for d in node.decorator_list)):
                 found[f"{path.name}::{node.name}"] = ast.get_source_segment(source, node)
     return found
+
+
+def _pins(constraints: Path) -> dict[str, str]:
+    lines = [ln for ln in constraints.read_text("utf-8").splitlines() if ln and not ln.startswith("#")]
+    return {canonicalize_name(n): v for n, _, v in (ln.partition("==") for ln in lines)}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +107,27 @@ def test_nothing_of_the_reference_in_the_bundle(exported, name):
     for n in a.notebooks:  # the notebooks are the templates, byte for byte
         assert (out / n).read_bytes() == (a.reference_dir / f"{Path(n).stem}.template.ipynb").read_bytes()
     assert not (out / "submissions").exists() and not (out / "data").exists()
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_bundle_pins_what_it_installs_at_the_versions_the_ta_grades_with(exported, name):
+    out = exported[name].out
+    pins = _pins(out / bundle.CONSTRAINTS)
+    dependencies = tomllib.loads((out / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
+    assert {canonicalize_name(Requirement(d).name) for d in dependencies} <= set(pins)
+    assert len(pins) > 2 * len(dependencies)  # and what they depend on: jupyter_client's pyzmq, pytest's pluggy, ...
+    assert pins["pluggy"] == metadata.version("pluggy") and "davar" not in pins
+    # the versions `make test` installed this environment with (torch's `+cpu`, the index's build, dropped)
+    course = _pins(ROOT / "constraints.txt")
+    assert {n: v for n, v in pins.items() if course.get(n) != v} == {}
+
+
+def test_pinned_follows_extras_and_markers_and_leaves_out_what_is_not_installed():
+    with_extra, without = bundle.pinned(["dask[distributed]"]), bundle.pinned(["dask"])
+    assert with_extra["distributed"] == metadata.version("distributed") and "distributed" not in without
+    assert set(without) < set(with_extra) and "toolz" in without  # dask's own requirements either way
+    assert bundle.pinned(['numpy; python_version < "3"']) == {} == bundle.pinned(["surely-not-installed-here"])
+    assert bundle.pinned(["torch"])["torch"] == Version(metadata.version("torch")).public  # no `+cpu`
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
