@@ -102,7 +102,8 @@ def hw2(repo):
 def pytest_configure(config):
     config.addinivalue_line("markers", "corpus(*assignment_ids): the test reads these sample corpora (the `corpus` "
                             "fixture; a test, a parameter or a module): they grade in a process of their own from the "
-                            "session's first test, and the test runs last")
+                            "session's first test, and the test runs last; `<id>/<sample>`: that sample alone, with "
+                            "the warm pool off")
 
 
 def _corpora(item: pytest.Item) -> list[str]:
@@ -129,18 +130,18 @@ class CorporaAhead:
             self.process = subprocess.Popen([sys.executable, ROOT / "tests" / "grade_corpora.py", out, *ids],
                                             stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT) if ids else None
 
-    def wait(self, assignment_id: str) -> Path:
+    def wait(self, corpus_id: str) -> Path:
         """Its reports folder, once it is graded."""
-        if assignment_id not in self.graded:
-            pytest.fail(f"a test reads the sample corpus {assignment_id}: mark it (or its module) "
-                        f"pytest.mark.corpus({assignment_id!r})")
-        while self.process and not self.graded[assignment_id] and (line := self.process.stdout.readline()):
+        if corpus_id not in self.graded:
+            pytest.fail(f"a test reads the sample corpus {corpus_id}: mark it (or its module) "
+                        f"pytest.mark.corpus({corpus_id!r})")
+        while self.process and not self.graded[corpus_id] and (line := self.process.stdout.readline()):
             done, status = line.split()
             self.graded[done] = status
-        if self.graded[assignment_id] != "ok":
-            pytest.fail(f"grading the sample corpus {assignment_id} failed ({self.log}):\n"
+        if self.graded[corpus_id] != "ok":
+            pytest.fail(f"grading the sample corpus {corpus_id} failed ({self.log}):\n"
                         f"{self.log.read_text()[-5000:]}")
-        return self.out / assignment_id
+        return self.out / corpus_id
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -162,16 +163,18 @@ def corpora_ahead(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def corpus(corpora_ahead):
     """`corpus(assignment_id)`: the sample corpus `submissions/<id>/` graded once per session (strict sandbox, as
-    `davar grade --workers 2` does; `corpora_ahead`), as (reports folder, {student: result})."""
+    `davar grade --workers 2` does; `corpora_ahead`), as (reports folder, {student: result}); `corpus("<id>/<sample>")`
+    that sample alone, with the warm pool off."""
     from davar.book import gradebook
 
     cache = {}
 
-    def graded(assignment_id: str):
-        if assignment_id not in cache:
-            out = corpora_ahead.wait(assignment_id) / assignment_id
-            cache[assignment_id] = (out, {r.student: r for r in gradebook.latest(out / "gradebook.sqlite",
-                                                                                  assignment_id)})
-        return cache[assignment_id]
+    def graded(corpus_id: str):
+        if corpus_id not in cache:
+            assignment_id = corpus_id.partition("/")[0]
+            out = corpora_ahead.wait(corpus_id) / assignment_id
+            cache[corpus_id] = (out, {r.student: r for r in gradebook.latest(out / "gradebook.sqlite",
+                                                                              assignment_id)})
+        return cache[corpus_id]
 
     return graded

@@ -43,6 +43,31 @@ def test_sample_grades_as_expected(corpus, sample):
         assert (out / sample.name / name).is_file()
 
 
+# One sample of each corpus graded again with the warm pool off (each kernel started when its run needs it, the
+# frameworks imported by the seeded setup cell rather than before the files arrived): torch and TensorFlow trainings,
+# a notebook that raised and its rerun without the cell.  iust-dl-1403-hw2's are compared in
+# tests/intake/test_inbox.py (a Moodle zip of three samples).
+COLD = ["iust-dl-theory/reference_solution", "iust-dl-1402-hw2/crashes", "iust-dl-1402-hw3/crashes",
+        "iust-dl-1402-hw4/crashes"]
+
+
+@pytest.mark.parametrize("cold", [pytest.param(c, marks=pytest.mark.corpus(c.partition("/")[0], c)) for c in COLD])
+def test_the_pool_on_and_off_grade_a_sample_alike(corpus, cold):
+    """Every run record, outcome and point alike, and every message down to the measured values, but for the tests
+    that draw fresh inputs each grading (`rng`: their seed is kept), whose inputs, and so messages, differ."""
+    assignment_id, _, sample = cold.partition("/")
+    warm, off = corpus(assignment_id)[1][sample], corpus(cold)[1][sample]
+
+    def record(r):
+        tests = {t.id: (t.outcome, t.points, t.messages if t.seed is None else "fresh inputs")
+                 for q in r.questions for t in q.tests}
+        runs = [(e.notebook, e.status, e.failing_cell, e.error_name, e.skipped_cell) for e in r.executions]
+        return r.status, r.score, runs, tests
+
+    assert record(off) == record(warm)
+    assert any(t.seed is None and t.messages for q in warm.questions for t in q.tests)  # measured values compared
+
+
 def _accuracy(result, test_id):
     test = next(t for q in result.questions for t in q.tests if t.id == test_id)
     return next(m for m in test.messages if m.key == "accuracy")
