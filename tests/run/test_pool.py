@@ -1,6 +1,6 @@
-"""davar.run.pool: a kernel started ahead of time serves one run of one student and is destroyed after it; one
-that died while it waited is not handed out; grader modules are fresh for every submission graded in a worker;
-closing a pool does not wait for the imports of a kernel it destroys."""
+"""davar.run.pool: a kernel started ahead of time serves one run of one student and is destroyed after it; it
+draws what a cold one draws; one that died while it waited is not handed out; grader modules are fresh for every
+submission graded in a worker; closing a pool does not wait for the imports of a kernel it destroys."""
 
 import dataclasses
 import signal
@@ -62,6 +62,49 @@ def test_each_kernel_serves_one_student_and_is_destroyed_after_it(tmp_path, one_
     assert all(ready is not None for ready in taken) and len(taken) == 3
     assert len({id(ready.km) for ready in taken}) == 3
     assert not any(ready.rundir.exists() or run_sync(ready.km.is_alive)() for ready in taken)
+
+
+def _drawn_after_the_setup_cell(seed: int) -> list[float]:
+    """What a notebook that does not seed itself draws first: Python, numpy and torch seeded with `seed`, as the
+    setup cell davar puts in front of the student's cells seeds them (execute._SEED_LINES)."""
+    import random
+
+    import numpy
+    import torch
+
+    random.seed(seed)
+    numpy.random.seed(seed)
+    torch.manual_seed(seed)
+    return [random.random(), float(numpy.random.rand()), float(torch.rand(1))]
+
+
+def test_a_warm_kernel_draws_what_a_cold_one_draws_the_assignments_seed(tmp_path, one_question):
+    """A warm kernel has the assignment's frameworks imported before the student's files arrive; they are seeded
+    after, so a notebook that does not seed itself draws the same numbers with the pool on and off."""
+    expected = _drawn_after_the_setup_cell(42)  # the assignment's seed (not set: the default)
+    grader = f"""
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=1)
+def test_drawn(sub):
+    expect(sub.value("drawn") == {expected!r}, "assertion", detail="the numbers drawn")
+"""
+    graders = one_question(tmp_path / "graders" / "tiny", grader, points=1, extra='frameworks = ["torch"]')
+    (tmp_path / "subs" / "s0").mkdir(parents=True)
+    cell = "import random, numpy, torch\ndrawn = [random.random(), float(numpy.random.rand()), float(torch.rand(1))]"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)]),
+                   tmp_path / "subs" / "s0" / "hw.ipynb")
+    assignment = load(graders)
+    [submission] = inbox.collect(tmp_path / "subs", assignment)
+    assert assignment.seed == 42
+    pool = Pool(assignment, level=LEVEL, depth=1)
+    try:
+        warm = grade_submission(submission, assignment, level=LEVEL, pool=pool)
+    finally:
+        pool.close()
+    cold = grade_submission(submission, assignment, level=LEVEL)
+    assert [(r.status, r.score) for r in (warm, cold)] == [("graded", 1.0)] * 2, [warm.messages, cold.messages]
 
 
 def test_a_kernel_that_died_waiting_is_not_handed_out(tmp_path, one_question):
