@@ -72,10 +72,10 @@ def _drawn_after_the_setup_cell(seed: int) -> list[float]:
     import numpy
     import torch
 
-    random.seed(seed)
-    numpy.random.seed(seed)
-    torch.manual_seed(seed)
-    return [random.random(), float(numpy.random.rand()), float(torch.rand(1))]
+    # generators of their own, seeded as the global ones are: this process's global state is left alone
+    torch_rng = torch.Generator().manual_seed(seed)
+    return [random.Random(seed).random(), float(numpy.random.RandomState(seed).rand()),
+            float(torch.rand(1, generator=torch_rng))]
 
 
 def test_a_warm_kernel_draws_what_a_cold_one_draws_the_assignments_seed(tmp_path, one_question):
