@@ -111,11 +111,12 @@ def export(a: Assignment, out: Path) -> Bundle:
             shutil.copy2(path, graders / path.name)
     notebooks = _templates(a, out)
     shutil.copytree(Path(davar.__file__).parent, out / "davar", ignore=IGNORED)
-    (out / COURSE_MARKER).write_text(_render("davar.toml", a), "utf-8")
-    (out / "pyproject.toml").write_text(_render("pyproject.toml", a), "utf-8")
-    (out / "README.md").write_text(_render("README.md", a), "utf-8")
+    requires = engine_requirements() + notebook_packages(a)
+    for template, target in (("davar.toml", COURSE_MARKER), ("pyproject.toml", "pyproject.toml"),
+                             ("README.md", "README.md")):
+        (out / target).write_text(_render(template, a, requires), "utf-8")
     (out / WITHHELD).write_text(_withheld_toml(withheld), "utf-8")
-    (out / CONSTRAINTS).write_text(_constraints(engine_requirements() + notebook_packages(a)), "utf-8")
+    (out / CONSTRAINTS).write_text(_constraints(requires), "utf-8")
     return Bundle(out=out, assignment=a.id, notebooks=notebooks, withheld=tuple(withheld))
 
 
@@ -287,8 +288,7 @@ def _templates(a: Assignment, out: Path) -> tuple[Path, ...]:
     return tuple(out / name for name in a.notebooks)
 
 
-def _render(name: str, a: Assignment) -> str:
-    requires = engine_requirements() + notebook_packages(a)
+def _render(name: str, a: Assignment, requires: list[str]) -> str:
     values = {"id": a.id, "title": a.title.get("en", a.id), "version": metadata.version("davar"),
               "dependencies": "\n".join(f"  {_toml_string(r)}," for r in requires),
               "notebooks": ", ".join(a.notebooks), "notebook": a.notebooks[0]}

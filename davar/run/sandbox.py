@@ -214,11 +214,11 @@ def _cgroup_version() -> str | None:
         version = "v2" if {"memory", "pids"} <= controllers and os.access(CGROUP_ROOT, os.W_OK) else None
     else:
         version = "v1" if all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("memory", "pids")) else None
-    try:
-        if version:
+    if version:
+        try:
             _run_parents(version)
-    except OSError:
-        return None
+        except OSError:
+            return None
     return version
 
 
