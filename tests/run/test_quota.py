@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,12 @@ def rundir():
     image = folder.with_name(folder.name + quota.IMAGE_SUFFIX)
     try:
         assert not os.path.ismount(folder) and not image.exists()
+        # A mount namespace made meanwhile (a sandbox starting in the corpora's process: this host's mounts are
+        # private, so bubblewrap copies them all before it drops the old root) holds the image's file system a
+        # moment longer, and its loop device lets go only then: wait for that, not for a time.
+        deadline = time.monotonic() + 60
+        while any(str(image) in line for line in _loop_backing_files()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not any(str(image) in line for line in _loop_backing_files())
     finally:
         quota.unmount_stale(folder)
