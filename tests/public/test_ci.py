@@ -141,3 +141,21 @@ def test_the_generated_workflow_runs_in_a_submission_repository_offline(tmp_path
     assert "**Not every public test passed**: 3/65 points." in text
     assert "Not run: the submission has no Resnext\\.ipynb\\." in text
     assert "davar\\-bundle" not in text  # the bundle the repository commits is not the student's work
+
+
+@pytest.mark.parametrize("pinned", [True, False], ids=["bundle_with_constraints", "bundle_exported_before_them"])
+def test_the_install_step_pins_the_tas_versions_where_the_bundle_has_them(tmp_path, pinned):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").write_text('#!/bin/sh\necho "$@"\n')  # the step's pip, showing what it was given
+    (tmp_path / "bin" / "python").chmod(0o755)
+    (tmp_path / "course").mkdir()
+    if pinned:
+        (tmp_path / "course" / "constraints.txt").write_text("numpy==2.0.0\n")
+    ci.init(assignment=str(ROOT / "graders" / "iust-dl-1403-hw2"), repo=tmp_path, bundle="course")
+    steps = yaml.safe_load((tmp_path / ".github/workflows/davar.yml").read_text())["jobs"]["check"]["steps"]
+    install = next(s["run"] for s in steps if "pip install" in s.get("run", ""))
+    done = subprocess.run(["sh", "-e", "-c", install], cwd=tmp_path, capture_output=True, text=True, check=True,
+                          env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"})
+    pins = ["-c", "course/constraints.txt"] if pinned else []
+    assert done.stdout.split() == ["-m", "pip", "install", *pins, "--extra-index-url",
+                                   "https://download.pytorch.org/whl/cpu", "./course"]
