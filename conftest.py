@@ -1,6 +1,7 @@
 """Project-wide pytest setup: where the repo's assignments, samples and stand-in data are."""
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,20 @@ def course_module(repo):
             return importlib.import_module(name)
 
     return load
+
+
+@pytest.fixture(scope="session")
+def read_pins():
+    """`read_pins(path)`: a constraints file's versions by canonical name; every line but comments must be
+    `name==version`, as `make lock` and `davar export-public` write them."""
+    from packaging.utils import canonicalize_name
+
+    def read(path: Path) -> dict[str, str]:
+        lines = [ln.strip() for ln in path.read_text("utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+        assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==\S+", ln) for ln in lines), f"only `name==version` lines: {path}"
+        return {canonicalize_name(ln.partition("==")[0]): ln.partition("==")[2] for ln in lines}
+
+    return read
 
 
 @pytest.fixture(scope="session")

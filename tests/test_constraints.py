@@ -2,10 +2,7 @@
 dependencies, requirements.txt, requirements-test.txt, the course's `[environment]` packages) and what those
 depend on must be pinned there at the version this suite runs with, so that a fresh clone installs what passed."""
 
-import re
 from pathlib import Path
-
-from packaging.utils import canonicalize_name
 
 from davar import commands
 from davar.public import bundle
@@ -18,17 +15,11 @@ def _lines(name: str) -> list[str]:
             if ln.split("#")[0].strip()]
 
 
-def _pins(text: str) -> dict[str, str]:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==\S+", ln) for ln in lines), "only `name==version` lines"
-    return {canonicalize_name(ln.partition("==")[0]): ln.partition("==")[2] for ln in lines}
-
-
-def test_every_package_the_setup_installs_is_pinned_at_the_version_the_suite_runs_with():
+def test_every_package_the_setup_installs_is_pinned_at_the_version_the_suite_runs_with(read_pins):
     roots = ["davar", *_lines("requirements.txt"), *_lines("requirements-test.txt"), "tox-current-env",
              *commands.requirements()]
     installed = bundle.pinned(roots)  # their versions here, torch's `+cpu` dropped as `make lock` drops it
-    pins = _pins((ROOT / "constraints.txt").read_text("utf-8"))
+    pins = read_pins(ROOT / "constraints.txt")
     del installed["davar"]
     assert len(installed) > 100  # torch, tensorflow, jupyter, pytest, ... and their dependencies
     unpinned = sorted(set(installed) - set(pins))
@@ -37,9 +28,9 @@ def test_every_package_the_setup_installs_is_pinned_at_the_version_the_suite_run
     assert not moved, f"installed at other versions than constraints.txt pins (pinned, installed): {moved}"
 
 
-def test_a_lock_keeps_the_header_drops_local_labels_and_pins_pip_itself():
+def test_a_lock_keeps_the_header_drops_local_labels_and_pins_pip_itself(read_pins):
     text = (ROOT / "constraints.txt").read_text("utf-8")
     assert text.startswith("# ") and "make lock" in text.split("\n\n")[0]
-    pins = _pins(text)
+    pins = read_pins(ROOT / "constraints.txt")
     assert pins["torch"] == "2.13.0" and "pip" in pins and "davar" not in pins
     assert not [v for v in pins.values() if "+" in v]

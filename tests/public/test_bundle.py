@@ -57,11 +57,6 @@ def _hidden_tests(graders: Path) -> dict[str, str]:
     return found
 
 
-def _pins(constraints: Path) -> dict[str, str]:
-    lines = [ln for ln in constraints.read_text("utf-8").splitlines() if ln and not ln.startswith("#")]
-    return {canonicalize_name(n): v for n, _, v in (ln.partition("==") for ln in lines)}
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     made = {}
@@ -110,15 +105,15 @@ def test_nothing_of_the_reference_in_the_bundle(exported, name):
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_the_bundle_pins_what_it_installs_at_the_versions_the_ta_grades_with(exported, name):
+def test_the_bundle_pins_what_it_installs_at_the_versions_the_ta_grades_with(exported, name, read_pins):
     out = exported[name].out
-    pins = _pins(out / bundle.CONSTRAINTS)
+    pins = read_pins(out / bundle.CONSTRAINTS)
     dependencies = tomllib.loads((out / "pyproject.toml").read_text("utf-8"))["project"]["dependencies"]
     assert {canonicalize_name(Requirement(d).name) for d in dependencies} <= set(pins)
     assert len(pins) > 2 * len(dependencies)  # and what they depend on: jupyter_client's pyzmq, pytest's pluggy, ...
     assert pins["pluggy"] == metadata.version("pluggy") and "davar" not in pins
     # the versions `make test` installed this environment with (torch's `+cpu`, the index's build, dropped)
-    course = _pins(ROOT / "constraints.txt")
+    course = read_pins(ROOT / "constraints.txt")
     assert {n: v for n, v in pins.items() if course.get(n) != v} == {}
 
 

@@ -321,6 +321,61 @@ def test_a_host_whose_cgroups_cannot_take_the_runs_offers_none_and_the_refusal_s
     assert bare.missing == ("root", "bwrap", "setpriv", "prlimit", "cgroup", "mkfs.ext4+loop") and bare.best == "none"
 
 
+@pytest.fixture
+def cgroup_v2(tmp_path, monkeypatch):
+    """A cgroup v2 tree as a v2 host's root offers it, in a folder (this host is v1): the files davar reads and
+    writes, the ones the kernel would make filled in by the test.  Its runs' parents are made afresh, and
+    forgotten after, so the host's own stay what they were."""
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    monkeypatch.setattr(sandbox, "CGROUP_ROOT", root)
+    monkeypatch.setattr(sandbox, "CGROUP_PARENTS", (root / "davar", *(root / c / "davar" for c in sandbox.V1_CONTROLLERS)))
+    sandbox._run_parents.cache_clear()
+    host = dataclasses.replace(sandbox.detect(), cgroup="v2")
+    monkeypatch.setattr(sandbox, "detect", lambda: host)
+    yield root
+    sandbox._run_parents.cache_clear()
+
+
+def test_on_cgroup_v2_a_run_is_capped_counted_and_cleaned_by_v2s_files(cgroup_v2):
+    """Most TAs' hosts are v2 (Debian 11+, Ubuntu 21.10+): there the runs' parent passes memory, pids and cpu down
+    and weighs a session per core; a run's cgroup caps memory (no swap where the kernel counts it) and pids, and
+    its peak, OOM kill and CPU seconds are read from memory.peak, memory.events and cpu.stat.  `remove_stale`
+    finds a dead driver's v2 cgroups where `Cgroup` makes them."""
+    (cgroup_v2 / "cgroup.controllers").write_text("cpu io\n")  # memory and pids bound elsewhere (a hybrid host)
+    assert sandbox._cgroup_version() is None
+    (cgroup_v2 / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids rdma misc\n")
+    assert sandbox._cgroup_version() == "v2"
+    parent = cgroup_v2 / "davar"
+    assert (parent / "cgroup.subtree_control").read_text() == "+cpu"  # after "+memory +pids"; a real file keeps all
+    assert (parent / "cpu.weight").read_text() == str(min(10000, 100 * (os.cpu_count() or 1)))
+
+    run = sandbox.Cgroup(sandbox.run_prefix() + "v2run000", assignment.Limits(memory_mb=512, pids=64))
+    (d,) = run.dirs
+    assert d.parent == parent and run.procs_files == [str(d / "cgroup.procs")]
+    assert ((d / "memory.max").read_text(), (d / "pids.max").read_text()) == (str(512 * 2**20), "64")
+    assert not (d / "memory.swap.max").exists()  # a kernel without swap accounting has none to set
+    assert (run.peak_memory_mb(), run.oom_killed(), run.cpu_seconds()) == (None, False, None)
+    (d / "memory.peak").write_text(f"{300 * 2**20}\n")
+    (d / "memory.events").write_text("low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n")
+    (d / "cpu.stat").write_text("usage_usec 2503000\nuser_usec 2400000\nsystem_usec 103000\nnr_periods 0\n")
+    assert (run.peak_memory_mb(), run.oom_killed(), run.cpu_seconds()) == (300.0, True, 2.503)
+    (d / "memory.events").write_text("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")
+    assert not run.oom_killed()
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = parent / f"davar-run-{dead.pid}-123-abcd1234"
+    stale.mkdir()
+    sleeper = subprocess.Popen(["sleep", "600"])
+    try:
+        (stale / "cgroup.procs").write_text(f"{sleeper.pid}\n")
+        removed = sandbox.remove_stale(cgroup_v2 / "tmp")
+        assert sleeper.wait(timeout=10) == -9 and removed.processes == 1  # a real cgroupfs then lets it go
+    finally:
+        sleeper.kill()
+
+
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
     assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
