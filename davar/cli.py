@@ -169,10 +169,20 @@ def _print_summary(results: list[SubmissionResult], *, skipped: int, out: Path, 
         "grades": out_dir / "grades.csv", "reports": out_dir}))
 
 
-def _check(args: argparse.Namespace) -> int:
+def _best_level(lang: str) -> str:
+    """The best sandbox here, for a student's check or a repo's CI; below `strict` it says so, and where bubblewrap
+    is installed but the host keeps it from making a user namespace, which setting does (README: sandbox levels)."""
     level = sandbox.choose_level("auto")
     if level != "strict":
-        console.print(f"[yellow]{catalogue.text('sandbox_weak', args.lang, {'level': level})}[/]")
+        console.print(f"[yellow]{catalogue.text('sandbox_weak', lang, {'level': level})}[/]")
+    setting = sandbox.detect().userns_off
+    if level == "none" and setting:
+        console.print(f"[yellow]{catalogue.text('sandbox_userns_off', lang, {'setting': setting})}[/]")
+    return level
+
+
+def _check(args: argparse.Namespace) -> int:
+    level = _best_level(args.lang)
     result = commands.check(assignment=args.assignment, notebook=args.notebook, level=level, out=args.report,
                             profile=args.profile, data_root=args.data)
     result = commands.self_check_view(result)  # no student id or submission time: a file's name and time
@@ -384,9 +394,7 @@ def _export_public(args: argparse.Namespace) -> int:
 
 
 def _ci(args: argparse.Namespace) -> int:
-    level = sandbox.choose_level("auto")
-    if level != "strict":
-        console.print(f"[yellow]{catalogue.text('sandbox_weak', args.lang, {'level': level})}[/]")
+    level = _best_level(args.lang)
     outcome = ci.run(assignment=args.assignment, repo=args.repo, junit=args.junit, fail_under=args.fail_under,
                      lang=args.lang, level=level, profile=args.profile, data_root=args.data)
     if outcome.summary_path is None:

@@ -1,6 +1,7 @@
 """`davar check` (the student's self-check, in Persian and as JSON), `davar data`, `davar report` and
 `davar scores import` (from the gradebook alone)."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -35,6 +36,22 @@ def test_check_prints_a_persian_table_and_fails_on_a_failed_public_test(hw2, cap
 
 
 @pytest.mark.corpus("iust-dl-1403-hw2")
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_a_check_without_a_sandbox_says_which_setting_keeps_bubblewrap_out(lang, capsys, monkeypatch):
+    """A student's laptop on Ubuntu 24.04: bubblewrap installed, AppArmor refusing its user namespace.  The check
+    runs at `none` and says so, naming the setting, in the student's language (README: sandbox levels)."""
+    monkeypatch.setenv("COLUMNS", "300")
+    setting = "kernel.apparmor_restrict_unprivileged_userns=1"
+    host = sandbox.Capabilities(bwrap=None, root=False, setpriv="/usr/bin/setpriv", prlimit="/usr/bin/prlimit",
+                                cgroup=None, userns=False, userns_off=setting)
+    monkeypatch.setattr(sandbox, "detect", lambda: host)
+    assert cli._best_level(lang) == "none"
+    err = capsys.readouterr().err
+    assert setting in err and ("bubblewrap is installed" in err if lang == "en" else "فضای نام کاربری" in err)
+    monkeypatch.setattr(sandbox, "detect", lambda: dataclasses.replace(host, userns_off=None))
+    assert cli._best_level(lang) == "none" and setting not in capsys.readouterr().err  # bubblewrap missing: no hint
+
+
 def test_check_json_is_the_public_result_the_tas_grade_gives(hw2, corpus, capsys, tmp_path):
     assert cli.main(["check", str(hw2.directory), str(SAMPLE.parent), "--json", "--report", str(tmp_path)]) == 1
     captured = capsys.readouterr()

@@ -160,6 +160,8 @@ class Capabilities:
     cgroup: str | None  # "v1", "v2" or None
     userns: bool
     disk_quota: bool = False  # a run folder can be a loop-mounted image (`quota.works`)
+    # Not root, bubblewrap installed, and its user namespace refused: the setting that refuses it (`userns_setting`)
+    userns_off: str | None = None
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -182,7 +184,7 @@ def detect() -> Capabilities:
     """What this host offers, probed once per process (a real bwrap start, not just `which`)."""
     bwrap = shutil.which("bwrap")
     root = os.geteuid() == 0
-    userns = False
+    userns, userns_off = False, None
     if bwrap:
         probe = [bwrap, "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink",
                  "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--unshare-net", "true"]
@@ -191,12 +193,29 @@ def detect() -> Capabilities:
                 bwrap = bwrap if _runs(probe) else None
             else:
                 userns = _runs([probe[0], "--unshare-user", *probe[1:]])
-                bwrap = bwrap if userns else None
+                bwrap, userns_off = (bwrap, None) if userns else (None, userns_setting())
         except OSError:
             bwrap = None
     return Capabilities(bwrap=bwrap, root=root, setpriv=shutil.which("setpriv"),
                         prlimit=shutil.which("prlimit"), cgroup=_cgroup_version() if root else None,
-                        userns=userns, disk_quota=bool(root and bwrap) and quota.works(run_prefix()))
+                        userns=userns, disk_quota=bool(root and bwrap) and quota.works(run_prefix()),
+                        userns_off=userns_off)
+
+
+#: Host settings that keep unprivileged processes from making user namespaces, and the value that does:
+#: Ubuntu 23.10+'s AppArmor restriction (its default since 24.04), Debian's older switch, a limit of none.
+USERNS_SETTINGS = (("kernel/apparmor_restrict_unprivileged_userns", "1"), ("kernel/unprivileged_userns_clone", "0"),
+                   ("user/max_user_namespaces", "0"))
+
+
+def userns_setting(sysctl: Path = Path("/proc/sys")) -> str | None:
+    """The first of `USERNS_SETTINGS` this host has at its refusing value, as `name=value` (sysctl's spelling);
+    None where none is."""
+    for name, refusing in USERNS_SETTINGS:
+        with contextlib.suppress(OSError):
+            if (sysctl / name).read_text().strip() == refusing:
+                return f"{name.replace('/', '.')}={refusing}"
+    return None
 
 
 def _runs(argv: list[str]) -> bool:

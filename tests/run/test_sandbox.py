@@ -376,6 +376,30 @@ def test_on_cgroup_v2_a_run_is_capped_counted_and_cleaned_by_v2s_files(cgroup_v2
         sleeper.kill()
 
 
+def test_a_host_refusing_bubblewraps_user_namespace_is_named_by_its_setting(tmp_path, monkeypatch):
+    """Not root, bubblewrap installed, its user namespace refused (Ubuntu 23.10+'s AppArmor, GitHub's runners): the
+    level is `none` and detection keeps which setting refuses it, for the warning a student's check prints."""
+    sysctl = tmp_path / "sys"
+    for name, value in (("kernel/apparmor_restrict_unprivileged_userns", "0"), ("user/max_user_namespaces", "63717")):
+        (sysctl / name).parent.mkdir(parents=True, exist_ok=True)
+        (sysctl / name).write_text(value + "\n")
+    assert sandbox.userns_setting(sysctl) is None and sandbox.userns_setting(tmp_path / "none") is None
+    (sysctl / "user" / "max_user_namespaces").write_text("0\n")
+    assert sandbox.userns_setting(sysctl) == "user.max_user_namespaces=0"
+    (sysctl / "kernel" / "unprivileged_userns_clone").write_text("0\n")  # Debian's, before the limit
+    assert sandbox.userns_setting(sysctl) == "kernel.unprivileged_userns_clone=0"
+    (sysctl / "kernel" / "apparmor_restrict_unprivileged_userns").write_text("1\n")
+    assert sandbox.userns_setting(sysctl) == "kernel.apparmor_restrict_unprivileged_userns=1"
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(sandbox, "userns_setting", lambda: "kernel.apparmor_restrict_unprivileged_userns=1")
+    for refused, expected in ((True, ("none", "kernel.apparmor_restrict_unprivileged_userns=1")), (False, ("basic", None))):
+        monkeypatch.setattr(sandbox, "_runs", lambda argv, refused=refused: not (refused and "--unshare-user" in argv))
+        host = sandbox.detect.__wrapped__()
+        assert (host.best, host.userns_off) == expected
+
+
 def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
     assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
