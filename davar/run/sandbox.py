@@ -203,7 +203,7 @@ def detect() -> Capabilities:
 
 
 #: Host settings that keep unprivileged processes from making user namespaces, and the value that does:
-#: Ubuntu 23.10+'s AppArmor restriction (its default since 24.04), Debian's older switch, a limit of none.
+#: Ubuntu's AppArmor restriction (the default since 23.10), Debian's older switch, a limit of none.
 USERNS_SETTINGS = (("kernel/apparmor_restrict_unprivileged_userns", "1"), ("kernel/unprivileged_userns_clone", "0"),
                    ("user/max_user_namespaces", "0"))
 
