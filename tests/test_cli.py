@@ -35,7 +35,6 @@ def test_check_prints_a_persian_table_and_fails_on_a_failed_public_test(hw2, cap
     assert not set(out) & set(BIDI_MARKS)  # a terminal shows them as gaps and breaks the table's borders
 
 
-@pytest.mark.corpus("iust-dl-1403-hw2")
 @pytest.mark.parametrize("lang", ["en", "fa"])
 def test_a_check_without_a_sandbox_says_which_setting_keeps_bubblewrap_out(lang, capsys, monkeypatch):
     """A student's laptop on Ubuntu 24.04: bubblewrap installed, AppArmor refusing its user namespace.  The check
@@ -52,6 +51,7 @@ def test_a_check_without_a_sandbox_says_which_setting_keeps_bubblewrap_out(lang,
     assert cli._best_level(lang) == "none" and setting not in capsys.readouterr().err  # bubblewrap missing: no hint
 
 
+@pytest.mark.corpus("iust-dl-1403-hw2")
 def test_check_json_is_the_public_result_the_tas_grade_gives(hw2, corpus, capsys, tmp_path):
     assert cli.main(["check", str(hw2.directory), str(SAMPLE.parent), "--json", "--report", str(tmp_path)]) == 1
     captured = capsys.readouterr()
