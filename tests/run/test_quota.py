@@ -26,9 +26,9 @@ def rundir():
         # private, so bubblewrap copies them all before it drops the old root) holds the image's file system a
         # moment longer, and its loop device lets go only then: wait for that, not for a time.
         deadline = time.monotonic() + 60
-        while any(str(image) in line for line in _loop_backing_files()) and time.monotonic() < deadline:
+        while (held := any(str(image) in line for line in _loop_backing_files())) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(str(image) in line for line in _loop_backing_files())
+        assert not held
     finally:
         quota.unmount_stale(folder)
         folder.rmdir()
