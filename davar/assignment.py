@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import importlib.util
@@ -198,6 +199,26 @@ class Assignment:
             spec.loader.exec_module(module)
             sys.modules[name] = module
         return sys.modules[name]
+
+    def grader_imports(self) -> tuple[str, ...]:
+        """The installed third-party modules the graders (`graders/<id>/*.py`) and `reference.py` import, as their
+        import statements name them, in a function or not (read, not run): `torch`, `sklearn.datasets`.  Not the
+        standard library, davar, or the course's own modules."""
+        folders = [folder for folder in (self.directory, self.reference_dir) if folder.is_dir()]
+        local = {p.stem for folder in folders for p in folder.iterdir() if p.suffix == ".py" or p.is_dir()}
+        names: dict[str, None] = {}  # each once
+        for path in [*sorted(self.directory.glob("*.py")), self.reference_dir / "reference.py"]:
+            try:
+                tree = ast.parse(path.read_bytes(), str(path))
+            except (OSError, SyntaxError, ValueError):  # none, or a grader's own error: pytest reports it
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(dict.fromkeys(alias.name for alias in node.names))
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names[node.module] = None
+        return tuple(name for name in names if (top := name.partition(".")[0]) not in sys.stdlib_module_names
+                     and top not in local and top != "davar" and importlib.util.find_spec(top) is not None)
 
     def question(self, qid: str) -> Question:
         for q in self.questions:

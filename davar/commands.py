@@ -14,6 +14,7 @@ import dataclasses
 import fcntl
 import importlib
 import os
+import sys
 import threading
 import tomllib
 from collections.abc import Callable, Sequence
@@ -211,9 +212,11 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
     a = as_promised(find_for_check(assignment, notebook), profile)
     chosen = sandbox.choose_level(level)
     data = prepare_data(assignment=str(a.directory), profile=profile, data_root=data_root)  # what the kernel binds
-    # its kernel starts while the notebook is read and repaired and the graders are collected
+    # its kernel starts while the graders' own imports are done, the notebook is read and repaired and the graders
+    # are collected
     pool = Pool(a, level=chosen, profile=profile, data_root=data_root, refill=False)
     try:
+        _import_grader_modules(a)
         sub = inbox.collect(notebook, a)[0]
         result = grade_submission(sub, a, level=chosen, profile=profile, data_root=data_root, public_only=True,
                                   data=data, pool=pool)
@@ -227,6 +230,31 @@ def check(*, assignment: str, notebook: Path, level: str = "auto", out: Path | N
         report.render_reports(self_check_view(result), out, assignment_title=a.title, course=a.course,
                               messages=a.messages, timezone=a.timezone)
     return result
+
+
+def _import_grader_modules(a: assignment_mod.Assignment) -> None:
+    """Import what the graders and the reference import (`Assignment.grader_imports`) while the check's kernel
+    starts: a reference imports torch, keras or scikit-learn inside its functions, which the check would otherwise
+    pay after the notebook ran.  What the imports print (TensorFlow's C++ log lines, on file descriptor 2) is not
+    shown, as pytest's capture hid it in the graders.  An import that fails here fails again in the grader that
+    needs it, which reports it."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        for name in a.grader_imports():
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        for fd, was in zip((1, 2), saved, strict=True):
+            os.dup2(was, fd)
+            os.close(was)
+        os.close(null)
 
 
 def _withheld(a: assignment_mod.Assignment) -> list[float]:

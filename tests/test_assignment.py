@@ -111,3 +111,20 @@ def test_shipped_assignments_load_typed(assignment_id):
     assert all(":" in d.standin for d in a.datasets.values())  # the theory sheet has no data
     assert a.limits("standin").cell_timeout_s <= a.limits("real").cell_timeout_s
     assert set(a.profile_parameters("standin")) == set(a.profile_parameters("real"))
+
+
+def test_grader_imports_are_the_installed_third_party_modules_the_graders_and_reference_name(tmp_path):
+    a = load(tmp_path)
+    (a.directory / "helpers.py").write_text("import json\n")
+    (a.directory / "test_q1.py").write_text(
+        "import os\nimport numpy as np\nimport helpers\nfrom davar import expect\nfrom . import sibling\n"
+        "import davar_no_such_package\n\n"
+        "def test_q1():\n    import torch.nn.functional as F\n    from sklearn.datasets import load_digits\n")
+    (a.directory / "test_broken.py").write_text("def test(:\n")  # pytest reports it; nothing to read here
+    a.reference_dir.mkdir(parents=True)
+    (a.reference_dir / "reference.py").write_text("def f():\n    import scipy.ndimage\n    import numpy\n")
+    assert a.grader_imports() == ("numpy", "torch.nn.functional", "sklearn.datasets", "scipy.ndimage")
+
+
+def test_grader_imports_without_a_reference_folder(tmp_path):
+    assert load(tmp_path).grader_imports() == ()

@@ -4,6 +4,7 @@
 import dataclasses
 import json
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -289,6 +290,46 @@ def test_check_and_grade_run_the_public_tests_alike(tmp_path, one_question):
         return [(q.id, q.max_points, [(t.id, t.outcome, t.points, t.max_points, t.messages) for t in q.tests])
                 for q in result.questions]
     assert shown(public_view(graded)) == shown(checked) and checked.score == 2
+
+
+#: A grader comparing with a reference whose framework (a module of the test's own) is imported inside its function.
+FROM_REFERENCE = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=2)
+def test_answer(sub, reference):
+    expect(sub.value("answer") == reference.answer(), "assertion", detail="answer")
+'''
+
+
+def test_a_check_imports_what_the_reference_imports_while_its_kernel_starts(tmp_path, one_question, monkeypatch,
+                                                                            capfd):
+    """A reference imports torch or keras inside its functions; a check imports them once its kernel is starting
+    and before the graders run, rather than after the notebook ran (`Assignment.grader_imports`), and what they
+    print on the file descriptors (TensorFlow's C++ log) is not shown."""
+    framework = "davar_test_framework"
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / f"{framework}.py").write_text(
+        "import os\nos.write(1, b'framework says\\n')\nos.write(2, b'framework logs\\n')\nANSWER = 42\n")
+    monkeypatch.syspath_prepend(tmp_path / "site")
+    graders = one_question(tmp_path / "graders" / "tiny", FROM_REFERENCE, points=2)
+    (tmp_path / "reference" / "tiny").mkdir(parents=True)
+    (tmp_path / "reference" / "tiny" / "reference.py").write_text(
+        f"def answer():\n    import {framework}\n    return {framework}.ANSWER\n")
+    nb = tmp_path / "hw.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("answer = 42")]), nb)
+    imported = []  # whether the framework was imported when the kernel started, and when the graders began
+    pool, grade = commands.Pool, commands.grade_submission
+    monkeypatch.setattr(commands, "Pool", lambda *a, **kw: imported.append(framework in sys.modules) or pool(*a, **kw))
+    monkeypatch.setattr(commands, "grade_submission",
+                        lambda *a, **kw: imported.append(framework in sys.modules) or grade(*a, **kw))
+    try:
+        checked = commands.check(assignment=str(graders), notebook=nb, data_root=tmp_path / "data")
+    finally:
+        sys.modules.pop(framework, None)
+    assert imported == [False, True] and checked.score == 2
+    assert "framework" not in "".join(capfd.readouterr())
 
 
 @pytest.mark.parametrize("assignment_id", [pytest.param(a, marks=pytest.mark.corpus(a)) for a in SAMPLED])
