@@ -206,8 +206,8 @@ def _students(root: Path, notebooks: list[nbformat.NotebookNode], prefix: str) -
     return root
 
 
-def build(work: Path, *, work_subs: int, trivial: int, peer_trivial: int, torch_subs: int, rss_subs: int,
-          epochs: int, train_seconds: float) -> dict[str, Path]:
+def build(work: Path, *, work_subs: int, class_subs: int, trivial: int, peer_trivial: int, torch_subs: int,
+          rss_subs: int, epochs: int, train_seconds: float) -> dict[str, Path]:
     """Write the graders and the submission sets; returns the submission folders by set name."""
     work.mkdir(parents=True, exist_ok=True)
     for aid, questions, grader, frameworks in (("bench-work", [("1", 1), ("2", 1), ("3", 1)], WORK_GRADERS, ()),
@@ -224,6 +224,7 @@ def build(work: Path, *, work_subs: int, trivial: int, peer_trivial: int, torch_
     subs = work / "subs"
     return {
         "work": _students(subs / "work", [work_notebook(epochs)] * work_subs, "s"),
+        "class": _students(subs / "class", [work_notebook(epochs)] * class_subs, "k"),
         "trivial": _students(subs / "trivial", [trivial_notebook(i) for i in range(trivial)], "t"),
         "peer-trivial": _students(subs / "peer-trivial", [trivial_notebook(i) for i in range(peer_trivial)], "p"),
         "torch": _students(subs / "torch", [torch_notebook(i) for i in range(torch_subs)], "c"),

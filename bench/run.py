@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import fixtures
@@ -112,15 +113,20 @@ def venv_env(venv: Path) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ measurements
 
-def nbclient_floor(folder: Path) -> list[float]:
-    """Execute each student's notebook with nbclient alone (no sandbox, no graders): seconds each."""
-    times = []
+def nbclient_floor(folder: Path) -> tuple[list[float], list[float]]:
+    """Execute each student's notebook with nbclient alone (no sandbox, no graders): seconds each, and the
+    seconds its cells ran, the student's own compute that no harness can hide (nbclient's timing of each
+    cell: from its input on IOPub to its execute_reply)."""
+    times, cells = [], []
     for student in sorted(folder.iterdir()):
         nb = nbformat.read(student / "hw.ipynb", as_version=4)
         t, _ = timed(nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={
             "metadata": {"path": str(student)}}).execute)
         times.append(t)
-    return times
+        cells.append(sum((datetime.fromisoformat(c.metadata.execution["shell.execute_reply"])
+                          - datetime.fromisoformat(c.metadata.execution["iopub.execute_input"])).total_seconds()
+                         for c in nb.cells if c.cell_type == "code"))
+    return times, cells
 
 
 def davar_grade(assignment: Path, subs: Path, out: Path, level: str, **kwargs):
@@ -218,6 +224,8 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="smaller counts: 10 trivial, 100 for memory, 10 s training")
     p.add_argument("--work-subs", type=int, default=3, help="submissions of the numpy notebook per tool (3)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the numpy notebook's tools (3)")
+    p.add_argument("--class-subs", type=int, help="numpy submissions graded as one class by davar and nbgrader "
+                                                  "(12; 0 skips)")
     p.add_argument("--epochs", type=int, default=300, help="epochs of the numpy notebook (300: ~1.7 s at load 1.5)")
     p.add_argument("--trivial", type=int, help="trivial submissions for 1 vs 2 workers and Dask (40)")
     p.add_argument("--peer-trivial", type=int, default=6, help="trivial submissions for the floor and the peers (6)")
@@ -231,6 +239,7 @@ def main() -> int:
     if args.rounds < 1:
         p.error("--rounds must be at least 1")
     trivial = args.trivial or (10 if args.quick else 40)
+    class_subs = args.class_subs if args.class_subs is not None else (6 if args.quick else 12)
     rss_subs = args.rss_subs if args.rss_subs is not None else (100 if args.quick else 500)
     train_seconds = args.train_seconds or (10.0 if args.quick else 30.0)
 
@@ -242,9 +251,9 @@ def main() -> int:
     setup_s = time.perf_counter() - began
 
     work = args.out / "work"
-    sets = fixtures.build(work, work_subs=args.work_subs, trivial=trivial, peer_trivial=args.peer_trivial,
-                          torch_subs=args.torch_subs, rss_subs=rss_subs, epochs=args.epochs,
-                          train_seconds=train_seconds)
+    sets = fixtures.build(work, work_subs=args.work_subs, class_subs=class_subs, trivial=trivial,
+                          peer_trivial=args.peer_trivial, torch_subs=args.torch_subs, rss_subs=rss_subs,
+                          epochs=args.epochs, train_seconds=train_seconds)
     graders = work / "graders"
     reports = args.out / "reports"
     rows: list[Row] = []
@@ -255,12 +264,14 @@ def main() -> int:
 
     # 1-2. the floor, davar and the peers on the numpy notebook, in alternating rounds: each key is the median of
     # its rounds' ratios, so that the machine getting faster or slower between two tools' turns does not decide it
-    runs: dict[str, list[tuple[int, float]]] = {"floor": [], "davar": [], "otter": [], "nbgrader": []}  # (n, s) a round
+    # (n, s) a round; "cells": the seconds the floor's notebooks spent in their cells
+    runs: dict[str, list[tuple[int, float]]] = {"floor": [], "cells": [], "davar": [], "otter": [], "nbgrader": []}
     ok = dict.fromkeys(runs, True)
     for r in range(args.rounds):
         err.print(f"numpy notebook, round {r + 1} of {args.rounds}: the floor, davar{', the peers' if venvs else ''}")
-        floor = nbclient_floor(sets["work"])
+        floor, cells = nbclient_floor(sets["work"])
         runs["floor"].append((len(floor), sum(floor)))
+        runs["cells"].append((len(cells), sum(cells)))
         t, results = davar_grade(graders / "bench-work", sets["work"], reports / "work", level, workers=1)
         runs["davar"].append((len(results), t))
         ok["davar"] &= scores_ok(results, 3)
@@ -286,17 +297,45 @@ def main() -> int:
                    f"{statistics.median(ratios(tool, 'floor')):.2f}×", **kwargs)
 
     figures["overhead_ratio"] = statistics.median(ratios("davar", "floor"))
+    # what a ratio would be if davar cost nothing but the student's cells (its one worker runs them one after another)
+    figures["overhead_ratio_bound"] = statistics.median(ratios("cells", "floor"))
+    cells_s = statistics.median(per_sub("cells"))
     rows.append(numpy_row("nbclient floor (numpy notebook)", "floor",
-                          note=f"{args.epochs} epochs of a numpy MLP, no sandbox, no grading"))
+                          note=f"{args.epochs} epochs of a numpy MLP, no sandbox, no grading; its cells "
+                               f"{cells_s:.2f} s"))
     rows.append(numpy_row(f"davar grade, sandbox {level}, 3 graders", "davar",
                           **goal("overhead_ratio", figures["overhead_ratio"]),
-                          note=spread(ratios("davar", "floor")) if ok["davar"] else "WRONG SCORES"))
+                          note=(spread(ratios("davar", "floor")) if ok["davar"] else "WRONG SCORES")
+                          + f"; cells alone {figures['overhead_ratio_bound']:.2f}×"))
     for tool, name, key in (("otter", "Otter-Grader `otter run` (no container)", "vs_otter"),
                             ("nbgrader", "nbgrader autograde (one call, all students)", "vs_nbgrader")):
         if runs[tool]:
             figures[key] = statistics.median(ratios(tool, "davar"))
+            figures[f"{key}_bound"] = statistics.median(ratios(tool, "cells"))
             rows.append(numpy_row(name, tool, vs_peers=f"davar {figures[key]:.2f}× faster", **goal(key, figures[key]),
-                                  note=spread(ratios(tool, "davar")) if ok[tool] else "WRONG SCORES"))
+                                  note=(spread(ratios(tool, "davar")) if ok[tool] else "WRONG SCORES")
+                                  + f"; cells alone {figures[f'{key}_bound']:.2f}×"))
+
+    # 2b. a class: the same notebook, more students in one batch, where the batch's start and end are spread over
+    # them (davar's first kernel and worker, nbgrader's start-up); against the rounds' floor and cells ("harness":
+    # seconds a submission beyond its cells)
+    if class_subs:
+        err.print(f"numpy notebook, a class of {class_subs}: davar{', nbgrader' if venvs else ''}")
+        floor_s = statistics.median(per_sub("floor"))
+        t, results = davar_grade(graders / "bench-work", sets["class"], reports / "class", level, workers=1)
+        davar_s = t / len(results)
+        figures["overhead_ratio_class"] = davar_s / floor_s
+        rows.append(Row(f"davar grade, a class of {len(results)} (numpy notebook)", len(results), t, davar_s,
+                        f"{figures['overhead_ratio_class']:.2f}×",
+                        note=("" if scores_ok(results, 3) else "WRONG SCORES ") + f"harness {davar_s - cells_s:.2f} s"))
+        if venvs:
+            t, n, fine = nbgrader_per_submission(work, sets["class"], venvs["nbgrader"], args.epochs)
+            figures["vs_nbgrader_class"] = t / n / davar_s
+            figures["vs_nbgrader_class_bound"] = t / n / cells_s
+            rows.append(Row(f"nbgrader autograde, the same {n} (one call)", n, t, t / n, f"{t / n / floor_s:.2f}×",
+                            f"davar {figures['vs_nbgrader_class']:.2f}× faster",
+                            note=("" if fine else "WRONG SCORES ") + f"harness {t / n - cells_s:.2f} s; cells alone "
+                            f"{figures['vs_nbgrader_class_bound']:.2f}×"))
 
     # 3. regrade from the snapshot vs the full run (only a grader changes in between): by a new `davar grade`,
     # then on a Dask cluster kept running between the commands (README: "Kernels kept warm between commands")
@@ -341,7 +380,7 @@ def main() -> int:
 
     # 4. the trivial notebook: harness cost only; the pool on and off, 1 and 2 workers, Dask
     err.print("trivial floor")
-    tfloor = nbclient_floor(sets["peer-trivial"])
+    tfloor, _ = nbclient_floor(sets["peer-trivial"])
     trivial_floor = statistics.mean(tfloor)
     rows.append(Row("nbclient floor (trivial notebook)", len(tfloor), sum(tfloor), trivial_floor, "1.00×",
                     note="`answer = 42`"))
@@ -401,7 +440,7 @@ def main() -> int:
 
     # 5. an `import torch` notebook: the framework a warm kernel has imported already, against its own floor
     err.print("torch floor")
-    cfloor = nbclient_floor(sets["torch"])
+    cfloor, _ = nbclient_floor(sets["torch"])
     torch_floor = statistics.mean(cfloor)
     rows.append(Row("nbclient floor (torch notebook)", len(cfloor), sum(cfloor), torch_floor, "1.00×",
                     note="`import torch`, a tensor op, `answer = 42`"))
