@@ -4,13 +4,14 @@
     python bench/run.py --quick      # smaller counts, a few minutes
     python bench/run.py --help
 
-Rows (README.md says what each one measures): the nbclient floor; davar per submission (sandbox on,
-3 graders); Otter-Grader `otter run` and `nbgrader autograde` on the same notebook and checks, and on the
-trivial notebook (each installed by this script into its own virtualenv under bench/.venvs/); regrade
-from a snapshot vs the full run of a notebook that trains ~30 s (by a new `davar grade`, and on a Dask worker
-kept running between the commands); trivial submissions with the warm pool
-and without it, on 1 and 2 workers; the local pool vs a Dask LocalCluster; an `import torch` notebook
-against its own floor; the driver's peak RSS over a large batch; the snapshot store's bytes per student.
+Rows (README.md says what each one measures): the nbclient floor and the seconds of the student's cells; davar
+per submission (sandbox on, 3 graders); Otter-Grader `otter run` and `nbgrader autograde` on the same notebook
+and checks, davar and nbgrader again on a class of 12 of them, and both peers on the trivial notebook (each
+installed by this script into its own virtualenv under bench/.venvs/); regrade from a snapshot vs the full run
+of a notebook that trains ~30 s (by a new `davar grade`, and on a Dask worker kept running between the
+commands); trivial submissions with the warm pool and without it, on 1 and 2 workers; the local pool vs a Dask
+LocalCluster; an `import torch` notebook against its own floor; the driver's peak RSS over a large batch; the
+snapshot store's bytes per student.
 The last line on stdout is a JSON object with the headline figures; every goal is issue 12's.
 """
 
