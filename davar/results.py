@@ -153,6 +153,9 @@ class SandboxRecord:
     # The `limits` this level did not enforce (`davar.run.sandbox.Sandbox.not_enforced`: no disk quota
     # under `basic`, ...); the report says so next to each.  Empty in records from before it was kept.
     not_enforced: tuple[str, ...] = ()
+    # Network use a level without walls (`none`: a laptop without bubblewrap, a CI runner) let through, the
+    # attempts `blocked` holds under `strict`: a self-check says what the course's grading will make of them.
+    not_blocked: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,8 +279,8 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     executions = tuple(ExecutionRecord(**{**ex, "cells": tuple(CellRecord(**c) for c in ex["cells"])})
                        for ex in data["executions"])
     sb = data["sandbox"]
-    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"]),
-                               "not_enforced": tuple(sb.get("not_enforced", ()))})
+    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"]), "not_enforced": tuple(sb.get("not_enforced", ())),
+                               "not_blocked": tuple(sb.get("not_blocked", ()))})
     skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness",
             "figures", "data"}
     return SubmissionResult(

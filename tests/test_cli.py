@@ -52,6 +52,43 @@ def test_a_check_without_a_sandbox_says_which_setting_keeps_bubblewrap_out(lang,
     assert cli._best_level(lang) == "none" and setting not in capsys.readouterr().err  # bubblewrap missing: no hint
 
 
+#: A notebook that uses the network and goes on when it fails, writes a file of its own and looks for a dataset
+#: that is not there.  The address is numeric (TEST-NET-1): no lookup, and nothing to answer.
+ONLINE = ["import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=0.1)\nexcept OSError:\n    pass",
+          "open('notes.txt', 'w').write('mine')\ntry:\n    open('/no/such/dataset.csv')\nexcept OSError:\n    pass",
+          "answer = 42"]
+
+
+def test_a_check_without_a_sandbox_says_what_the_grade_will_make_of_network_use(tmp_path, one_question, capsys,
+                                                                                 monkeypatch):
+    """Without a sandbox (a laptop without bubblewrap, a CI runner) nothing stops the network: the check gives what
+    the TA's grading gives, "Sandbox violation" and exit 1, and says why and where; the notebook's own file and a
+    path that is not there are no violation, as in the grading."""
+    from davar.grading.grade import grade_submission
+    from davar.intake import inbox
+
+    monkeypatch.setenv("COLUMNS", "300")
+    graders = one_question(tmp_path / "graders" / "tiny", CHECKED, points=6)
+    nb = tmp_path / "subs" / "s1" / "hw.ipynb"
+    nb.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in ONLINE]), nb)
+    a = commands.assignment_mod.load(graders)
+    graded = grade_submission(inbox.collect(tmp_path / "subs", a)[0], a, level="strict", data_root=tmp_path / "data")
+    assert graded.status == "sandbox_violation"
+    assert [b["target"] for b in graded.sandbox.blocked] == ["192.0.2.1:80"] and graded.sandbox.not_blocked == ()
+    monkeypatch.setattr(sandbox, "detect", lambda: sandbox.Capabilities(
+        bwrap=None, root=False, setpriv=None, prlimit=None, cgroup=None, userns=False))
+    assert cli.main(["check", str(graders), str(nb), "--json", "--report", str(tmp_path / "reports")]) == 1
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["status"] == "sandbox_violation" and checked["sandbox"]["level"] == "none"
+    assert [b["target"] for b in checked["sandbox"]["not_blocked"]] == ["192.0.2.1:80"]
+    assert checked["sandbox"]["blocked"] == []
+    for lang, said in (("en", "The notebook used the network 1 time(s): 192.0.2.1:80."),
+                       ("fa", "از شبکه استفاده کرد")):
+        page = (tmp_path / "reports" / f"report.{lang}.html").read_text(encoding="utf-8")
+        assert str(report.label("not_blocked_title", lang)) in page and said in page
+
+
 @pytest.mark.corpus("iust-dl-1403-hw2")
 def test_check_json_is_the_public_result_the_tas_grade_gives(hw2, corpus, capsys, tmp_path):
     assert cli.main(["check", str(hw2.directory), str(SAMPLE.parent), "--json", "--report", str(tmp_path)]) == 1

@@ -46,6 +46,15 @@ def test_the_disk_quota_facts_round_trip():
     assert again.sandbox.not_enforced == () and again.execution.disk_used_mb is None
 
 
+def test_the_network_use_a_level_without_walls_let_through_round_trips():
+    net = {"kind": "network", "op": "socket.connect", "target": "192.0.2.1:80"}
+    r = dataclasses.replace(make(), sandbox=SandboxRecord(level="none", network=True, not_blocked=(net,)))
+    assert from_json(r.to_json()) == r
+    old = json.loads(make().to_json())
+    del old["sandbox"]["not_blocked"]  # a record from before it was kept
+    assert from_dict(old).sandbox.not_blocked == ()
+
+
 def test_gradebook_keeps_history_and_gives_the_latest(tmp_path):
     db = tmp_path / "g.sqlite"
     gradebook.add(db, make(0.0))

@@ -60,8 +60,9 @@ class Kernels:
         self._run = lambda **kwargs: run(ready=pool.take() if pool else None, **kwargs)
         self.ran: dict[str, Ran] = {}  # notebook -> its run, once its kernel is shut down
         self.notes: list[Message] = []  # submission-level messages: snapshots used or not, what the shim did
-        # What runs not graded here tried: the original runs of restored notebooks, the first of re-run ones.
-        self.blocked_before: tuple[dict[str, str], ...] = ()
+        # The sandboxes of runs not graded here, for what they tried: the original runs of restored notebooks,
+        # the first of re-run ones.
+        self.sandboxes_before: tuple[SandboxRecord, ...] = ()
         self._up: dict[str, tuple[execute.LiveRun, contextlib.ExitStack]] = {}
         self._subs: dict[str, Sub] = {}
         self._restored: dict[str, snapshot_store.Manifest] = {}  # notebook -> the manifest it was restored from
@@ -112,7 +113,7 @@ class Kernels:
                     self._as_it_ran(notebook, before[notebook], "snapshot_replayed")
                     self._replayed[notebook] = Replayed(before[notebook], Replay(
                         replies, reply_limit=self.reply_limit), figures, dataclasses.replace(
-                            self.previous.sandbox, blocked=()))
+                            self.previous.sandbox, blocked=(), not_blocked=()))
                     return self._replayed[notebook]
                 with contextlib.ExitStack() as stack, store.assembled(snapshot) as container:
                     live = stack.enter_context(self._run(notebook=notebook, snapshot=container))
@@ -142,7 +143,7 @@ class Kernels:
         self.notes.append(catalogue.message(how, {"notebook": notebook}))
         self.notes += [m for m in self.previous.messages  # what the shim did when it really ran
                        if m.key in SHIM_KEYS and m.values.get("notebook") == notebook]
-        self.blocked_before += self.previous.sandbox.blocked
+        self.sandboxes_before += (self.previous.sandbox,)
         if execution.skipped_cell is not None:
             self.notes.append(_skipped_note(execution))
 
@@ -202,7 +203,7 @@ class Kernels:
             if cell is None:
                 return live, stack.pop_all()
             first = live.execution
-            self.blocked_before += live.sandbox_record().blocked
+            self.sandboxes_before += (live.sandbox_record(),)
         with contextlib.ExitStack() as stack:
             live = stack.enter_context(self._run(notebook=notebook, skip_cells=(cell,)))
             live = dataclasses.replace(live, execution=dataclasses.replace(

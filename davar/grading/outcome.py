@@ -40,13 +40,14 @@ class Ran(NamedTuple):
 
 def build_result(assignment: Assignment, submission: Submission, tests: Iterable[tuple[str, TestResult]],
                  ran: Mapping[str, Ran], *, level: Level, profile: str, public_only: bool = False,
-                 notes: Sequence[Message] = (), blocked_before: Sequence[dict[str, str]] = (),
+                 notes: Sequence[Message] = (), sandboxes_before: Sequence[SandboxRecord] = (),
                  hidden: Sequence[float] = ()) -> SubmissionResult:
     """`tests` are (question id, result) in the order they ran, `ran` the notebooks' runs by name; `notes`
-    the submission-level messages gathered while running; `blocked_before` what the original runs of the
-    notebooks restored from snapshots attempted.  Public-only, a question keeps only the points of the
-    tests that ran, and the hidden tests left out (`hidden`: each one's points) are announced by their
-    number and points alone (`hidden_tests_announced`), with the most this check can give."""
+    the submission-level messages gathered while running; `sandboxes_before` those of runs not graded here
+    (the original runs of notebooks restored from snapshots, the first of re-run ones), for what they tried.
+    Public-only, a question keeps only the points of the tests that ran, and the hidden tests left out
+    (`hidden`: each one's points) are announced by their number and points alone (`hidden_tests_announced`),
+    with the most this check can give."""
     runs = [ran[nb] for nb in assignment.notebooks if nb in ran]
     by_q: dict[str, list[TestResult]] = {}
     for qid, t in tests:
@@ -60,11 +61,11 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
         questions.append(QuestionResult(id=q.id, title=q.title, max_points=max_points, manual=q.manual,
                                         bonus=q.bonus, tests=graded))
     executions = tuple(run.execution for run in runs)
-    attempts = (*blocked_before, *(b for run in runs for b in run.sandbox.blocked))
-    blocked = tuple(dict.fromkeys(tuple(b.items()) for b in attempts))
+    boxes = (*sandboxes_before, *(run.sandbox for run in runs))
     sandbox = SandboxRecord(level=level, network=strategy(level).network, limits=runs[0].sandbox.limits if runs else {},
-                            blocked=tuple(dict(b) for b in blocked),
-                            not_enforced=runs[0].sandbox.not_enforced if runs else ())
+                            blocked=_each_once(b for box in boxes for b in box.blocked),
+                            not_enforced=runs[0].sandbox.not_enforced if runs else (),
+                            not_blocked=_each_once(b for box in boxes for b in box.not_blocked))
     messages = [catalogue.message("notebook_missing", {"notebook": nb})
                 for nb in assignment.notebooks if nb not in submission.notebooks] + list(notes)
     for execution in executions:
@@ -84,10 +85,12 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
     statuses = {_as_submitted(e) for e in executions}
     status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
                       else "graded")
-    if sandbox.blocked:
-        status = "sandbox_violation"
-        messages.append(catalogue.message("sandbox_blocked", {
-            "count": len(sandbox.blocked), "targets": ", ".join(b["target"] for b in sandbox.blocked[:5])}))
+    # not blocked (at `none`): what the course's grading, walled off, would have blocked, and marked so
+    for attempts, key in ((sandbox.blocked, "sandbox_blocked"), (sandbox.not_blocked, "sandbox_not_blocked")):
+        if attempts:
+            status = "sandbox_violation"
+            messages.append(catalogue.message(key, {
+                "count": len(attempts), "targets": ", ".join(b["target"] for b in attempts[:5])}))
     return SubmissionResult(
         assignment=assignment.id, student=submission.student, digest=submission.digest, status=status,
         questions=tuple(questions), executions=executions, sandbox=sandbox,
@@ -118,6 +121,10 @@ def hidden_announcement(hidden: Sequence[float], questions: Sequence[QuestionRes
     reachable = sum(t.max_points for q in questions for t in q.tests if t.outcome != "manual")
     return catalogue.message("hidden_tests_announced", {"count": len(hidden), "points": round(sum(hidden), 6),
                                                         "reachable": round(reachable, 6)})
+
+
+def _each_once(attempts: Iterable[dict[str, str]]) -> tuple[dict[str, str], ...]:
+    return tuple(dict(b) for b in dict.fromkeys(tuple(b.items()) for b in attempts))
 
 
 #: Cells that raised listed one by one in the messages; the rest are counted (each is in the result's cells).

@@ -381,7 +381,7 @@ class GradingSession:
             self.result = build_result(
                 self.assignment, kernels.submission, self.tests.values(), kernels.ran, level=kernels.level,
                 profile=kernels.profile, public_only=self.public_only, notes=kernels.notes,
-                blocked_before=kernels.blocked_before, hidden=self.hidden)
+                sandboxes_before=kernels.sandboxes_before, hidden=self.hidden)
             if self.result_path:
                 Path(self.result_path).write_text(self.result.to_json(), encoding="utf-8")
 

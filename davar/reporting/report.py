@@ -659,10 +659,11 @@ def _context(
     held = [t for q in result.questions for t in q.tests if withheld(t, release_hidden)]
     hidden = hidden_points(result, release_hidden)
     figures, figures_more = _figure_views(result.figures, lang)
+    attempts = sb.blocked or sb.not_blocked  # a level has one or the other (`none`: what it let through)
     blocked = [
         {"kind": _named("blocked_kind_name", str(b.get("kind", "")), lang),
          "target": _clip(str(b.get("target", "")), 300)}
-        for b in sb.blocked[:MAX_BLOCKED_SHOWN]
+        for b in attempts[:MAX_BLOCKED_SHOWN]
     ]
 
     def fraction(points: float) -> Markup:
@@ -711,8 +712,9 @@ def _context(
                 for k, v in sb.limits.items()
             ],
             "blocked": blocked,
-            "blocked_more": _num(len(sb.blocked) - MAX_BLOCKED_SHOWN, lang)
-            if len(sb.blocked) > MAX_BLOCKED_SHOWN
+            "blocked_title": "blocked_title" if sb.blocked else "not_blocked_title",
+            "blocked_more": _num(len(attempts) - MAX_BLOCKED_SHOWN, lang)
+            if len(attempts) > MAX_BLOCKED_SHOWN
             else None,
         },
         "digest": result.digest,

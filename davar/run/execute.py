@@ -101,10 +101,13 @@ class LiveRun:
         return reply
 
     def sandbox_record(self) -> SandboxRecord:
-        """The sandbox's facts; only a walled-off kernel had anything blocked."""
+        """The sandbox's facts; only a walled-off kernel had anything blocked.  Without walls (`none`) the kernel
+        sees the host's files, so only its network use is kept: what `strict` would have blocked."""
         box = sandbox.strategy(self.level)
+        attempts = self.audit.attempts()
         return SandboxRecord(level=self.level, network=box.network, limits=dataclasses.asdict(self.limits),
-                             blocked=self.audit.blocked() if box.walled else (), not_enforced=box.not_enforced)
+                             blocked=attempts if box.walled else (), not_enforced=box.not_enforced,
+                             not_blocked=() if box.walled else tuple(a for a in attempts if a["kind"] == "network"))
 
 
 class AuditLog:
@@ -124,7 +127,7 @@ class AuditLog:
         self.events: list[dict[str, str]] = []
         self.shim_events: list[dict[str, str]] = []
 
-    def blocked(self) -> tuple[dict[str, str], ...]:
+    def attempts(self) -> tuple[dict[str, str], ...]:
         self._drain()
         return tuple(self.events)
 

@@ -227,12 +227,20 @@ def test_the_result_is_built_from_plain_values(tmp_path):
     ran = {nb: Ran(ExecutionRecord(notebook=nb, status="ok"),
                    SandboxRecord(level="strict", network=False, limits={"memory_mb": 1}, blocked=blocked), ())
            for nb, blocked in (("b.ipynb", (net,)), ("a.ipynb", ()))}
+    before = SandboxRecord(level="strict", network=False, blocked=(net,))  # a first run, re-run without a cell
     result = build_result(assignment, submission, [("1", passed)], ran, level="strict", profile="standin",
-                          public_only=True, blocked_before=(net,))
+                          public_only=True, sandboxes_before=(before,))
     assert [e.notebook for e in result.executions] == ["a.ipynb", "b.ipynb"]  # the assignment's order
     assert [q.id for q in result.questions] == ["1", "3"] and result.max_score == 6  # public-only: what ran
     assert result.sandbox.blocked == (net,) and result.status == "sandbox_violation"
     assert [m.key for m in result.messages] == ["notebook_missing", "sandbox_blocked"]
+    # without walls (`none`) nothing was blocked: what the network use would be in the course's grading is said
+    unwalled = {nb: Ran(run.execution, SandboxRecord(level="none", network=True, not_blocked=run.sandbox.blocked), ())
+                for nb, run in ran.items()}
+    result = build_result(assignment, submission, [("1", passed)], unwalled, level="none", profile="standin")
+    assert result.sandbox.blocked == () and result.sandbox.not_blocked == (net,)
+    assert result.status == "sandbox_violation" and result.messages[-1].key == "sandbox_not_blocked"
+    assert result.messages[-1].values == {"count": 1, "targets": "example.org:443"}
 
 
 def test_a_run_that_filled_its_disk_quota_is_a_disk_limit_message(tmp_path):
