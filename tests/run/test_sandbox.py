@@ -61,6 +61,34 @@ def test_network_files_and_privileges_are_walled_off(spec, repo):
     assert str(spec.hidden_data() / "labels.csv") in blocked and "1.1.1.1:53" in blocked
 
 
+#: Far more guessed paths than the audit socket queues (about ten), then the network: the kernel's audit hook
+#: reports each at once, and the harness reads them as they come.
+GUESSES_THEN_THE_NETWORK = """import socket
+for i in range(150):
+    try:
+        open(f"/nowhere/guess{i}.csv")
+    except OSError:
+        pass
+try:
+    socket.getaddrinfo("192.0.2.7", 443)  # numeric: no lookup leaves the machine
+except OSError:
+    pass"""
+
+
+@pytest.mark.parametrize("level", [pytest.param("strict", marks=strict), "none"])
+def test_a_network_attempt_after_a_burst_of_guessed_paths_is_on_record(spec, tmp_path, level):
+    """Blocked under walls, let through at `none`, where the result says what the grading will make of it."""
+    folder = tmp_path / "subs" / "s1"
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(GUESSES_THEN_THE_NETWORK)]),
+                   folder / "notebook.ipynb")
+    with execute.run(inbox.collect(folder, spec)[0], spec, notebook="notebook.ipynb", level=level) as live:
+        assert live.execution.status == "ok", live.execution
+        record = live.sandbox_record()
+    network = [{"kind": "network", "op": "socket.getaddrinfo", "target": "192.0.2.7:443"}]
+    assert (list(record.blocked), list(record.not_blocked)) == ((network, []) if level == "strict" else ([], network))
+
+
 @strict
 def test_shared_memory_and_semaphores_work(spec, tmp_path):
     """multiprocessing's locks need /dev/shm (keras's image_dataset_from_directory starts a thread pool,
