@@ -17,6 +17,10 @@ Installed by the setup cell before the student's cells, with the assignment's da
   and the files in its archive, keras's `validate_file` and torchvision's `check_md5` say yes, and the
   result says so (`standin_integrity`); every other file is checked by the loaders as always.
 - `google.colab.files`, `output`, `patches` (`cv2_imshow` shows the image) import and do nothing.
+- Without a sandbox (level `none`: nothing is mounted) `config["paths"]` maps the places a walled kernel has
+  (/content, /kaggle, a data map's first folder) to where they are on this machine: a string constant of a cell
+  and a path in a shell command that name a place under one of them and that this machine does not have name
+  where it is instead.
 
 Every mapping is reported to the harness (`report(op, target)`), which lists them in the result.
 This file runs inside the sandbox and imports nothing from davar.
@@ -35,7 +39,7 @@ import types
 import zipfile
 from collections.abc import Callable
 
-_config: dict[str, dict[str, str]] = {"downloads": {}}
+_config: dict[str, dict[str, str]] = {"downloads": {}, "paths": {}}
 _report: Callable[[str, str], None]  # the harness's `report(op, target)`, set by install()
 #: A file next to served files that are davar's stand-ins, not the official ones (davar/datasets/native.py).
 STANDIN_MARK = ".davar-standin"
@@ -45,16 +49,28 @@ _standin_files: set[str] = set()  # the stand-in files whose hashes are noted
 
 
 def install(config, report, when_imported):
-    """`config["downloads"]`: URL or Drive id -> local file or folder (already inside the sandbox).
+    """`config["downloads"]`: URL or Drive id -> local file or folder (already inside the sandbox);
+    `config["paths"]`: a place -> where it is, without a sandbox (`_moved`).
     `when_imported`: post_import's, to adapt requests and the loaders' hash checks once they are imported
     (requests' import was 30 ms of every kernel's start, most of which never use it)."""
     global _report
     _config.update(config)
-    _report = report
+    # where a place is -> its first name: what the shim reports names the places as the notebook does
+    written: dict[str, str] = {}
+    for place, there in _config["paths"].items():
+        written.setdefault(there, place)
+
+    def named_as_written(op, target):
+        for there, place in written.items():
+            target = target.replace(there, place)
+        report(op, target)
+
+    _report = named_as_written
     _fake_colab()
     _fake_gdown()
     _patch_urllib()
     _patch_shell()
+    _move_paths()
     when_imported("requests", _patch_requests)
     when_imported("keras.src.utils.file_utils", _patch_keras_hash)
     when_imported("torchvision.datasets.utils", _patch_torchvision_md5)
@@ -280,12 +296,56 @@ def _patch_shell():
     real_system = ip.system
 
     def system(cmd):
+        cmd = _SHELL_PATH.sub(lambda m: _moved(m.group(0)), cmd) if _config["paths"] else cmd
         for part in re.split(r"\s*(?:&&|;)\s*", cmd.strip()):
             if part and not _command(part):
                 real_system(part)
 
     ip.system = system
     ip.register_magic_function(lambda line: _pip(shlex.split(line)), "line", "pip")
+
+
+# ------------------------------------------------------------------------------------------ places, at `none`
+
+_SHELL_PATH = re.compile(r"(?<![\w./:-])/[^\s'\"]+")  # an absolute path in a shell command
+
+
+def _moved(path):
+    """Where `path` is on this machine: itself where it exists or lies under no place of `config["paths"]`, else
+    under where that place is (the longest that holds it)."""
+    places = _config["paths"]
+    for place in sorted(places, key=len, reverse=True):
+        if (path == place or path.startswith(place + "/")) and not os.path.lexists(path):
+            return places[place] + path[len(place):]
+    return path
+
+
+def _move_paths():
+    """Have the string constants of every cell name where their places are (`_moved`); an f-string's first part
+    only, where a path begins."""
+    import ast
+
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    if ip is None or not _config["paths"]:
+        return
+
+    class Places(ast.NodeTransformer):
+        def visit_Constant(self, node):
+            if isinstance(node.value, str) and node.value.startswith("/"):
+                return ast.copy_location(ast.Constant(_moved(node.value)), node)
+            return node
+
+        def visit_JoinedStr(self, node):
+            if node.values and isinstance(node.values[0], ast.Constant):
+                node.values[0] = self.visit_Constant(node.values[0])
+            for i, value in enumerate(node.values):
+                if isinstance(value, ast.FormattedValue):
+                    node.values[i] = self.generic_visit(value)
+            return node
+
+    ip.ast_transformers.append(Places())
 
 
 def _command(command):

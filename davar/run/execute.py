@@ -393,15 +393,16 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
             stack.callback(disk.remove, keep_image=keep)
         public = assignment.public_data(data_root)
         maps, downloads = _data_map(assignment, public, box)
-        paths = _work_folder(rundir, public=public, maps=maps)
+        paths = _work_folder(rundir, public=public, maps=maps if box.walled else ())
         box.prepare_paths(paths, slot)
+        places = {} if box.walled else _places(paths, rundir / "places", maps)
         cgroup = box.cgroup(rundir.name, limits)
         if cgroup:
             stack.callback(cgroup.remove)
         audit = _audit_log(paths, assignment, data_root)
         stack.callback(audit.close)
         km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup,
-                                         shim={"downloads": downloads})
+                                         shim={"downloads": downloads, "paths": places})
         stack.callback(_shutdown, km)
         error = _boot(km, env=kernel_env, cwd=paths.work, log=rundir / "kernel.log",
                       frameworks=assignment.frameworks, timeout_s=limits.cell_timeout_s, cancel=cancel)
@@ -468,18 +469,17 @@ def run(submission: Submission, assignment: Assignment, *, notebook: str, level:
 
 def _data_map(assignment: Assignment, public: Path,
               box: sandbox.Sandbox) -> tuple[tuple[tuple[Path, str], ...], dict[str, str]]:
-    """The assignment's `[data_map]` as sandbox mounts (path keys; only a walled-off kernel has mounts)
-    and the shim's downloads (the others, as paths the kernel sees), with the URLs of framework dataset
-    loaders whose files the public data holds (`native.loader_downloads`).  Entries whose data is missing are
-    left out: the notebook then fails as it would on a machine without them."""
+    """The assignment's `[data_map]` as sandbox mounts (path keys) and the shim's downloads (the others, as
+    paths the kernel sees), with the URLs of framework dataset loaders whose files the public data holds
+    (`native.loader_downloads`).  Entries whose data is missing are left out: the notebook then fails as it
+    would on a machine without them."""
     maps, downloads = [], {}
     for key, rel in {**native.loader_downloads(public), **assignment.data_map}.items():
         src = public / rel
         if not src.exists() or ".." in Path(rel).parts:
             continue
         if key.startswith("/"):
-            if box.walled:
-                maps.append((src, os.path.normpath(key)))
+            maps.append((src, os.path.normpath(key)))
         else:
             downloads[key] = box.seen(src, f"{sandbox.DATA}/{rel}")
     return tuple(maps), downloads
@@ -499,6 +499,28 @@ def _work_folder(rundir: Path, *, public: Path, maps: tuple[tuple[Path, str], ..
                 if not src.is_dir():
                     point.touch()
     return paths
+
+
+def _places(paths: sandbox.Paths, root: Path, maps: tuple[tuple[Path, str], ...]) -> dict[str, str]:
+    """Without walls nothing is mounted: where an unwalled kernel finds what a walled one has where a Colab or
+    Kaggle notebook looks (the shim's `paths`, davar/inside/colab_shim.py).  /content and /kaggle/working are the
+    working folder; each of `maps` is a link, in the working folder where the walled kernel has its mount point,
+    else under `root` as under /, whose first folder then stands for the one of /."""
+    places = dict.fromkeys(sandbox.COLAB_WORK, str(paths.work))
+    for src, dest in sorted(maps, key=lambda m: m[1]):
+        under = next((r for r in sandbox.COLAB_WORK if dest.startswith(r + "/")), None)
+        if under is not None:
+            base, rel = paths.work, dest.removeprefix(under + "/")
+        else:
+            first = "/" + Path(dest).parts[1]
+            places.setdefault(first, str(root / first[1:]))
+            base, rel = root, dest[1:]
+        # one inside another's place would be made in the course's data: left out (a walled kernel has both)
+        if dest not in places and not any((base / p).is_symlink() for p in Path(rel).parents) \
+                and not os.path.lexists(base / rel):
+            (base / rel).parent.mkdir(parents=True, exist_ok=True)
+            (base / rel).symlink_to(src)
+    return places
 
 
 def _copy_submission(work: Path, submission: Submission, *, limit: int) -> None:

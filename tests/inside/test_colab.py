@@ -1,5 +1,5 @@
 """A notebook written for Colab grades exactly like its plain twin (davar/inside/colab_shim.py + the sandbox's
-data-map mounts)."""
+data-map mounts, or without a sandbox the shim's places)."""
 
 import zipfile
 
@@ -11,7 +11,7 @@ from davar.grading.grade import grade_submission
 from davar.intake import inbox
 from davar.run import sandbox
 
-pytestmark = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
+strict = pytest.mark.skipif(sandbox.detect().best != "strict", reason="needs root, bubblewrap and cgroups")
 
 GRADER = '''
 import pytest
@@ -55,8 +55,11 @@ try:
     requests.get("https://unmapped.example.com/other.zip")
 except requests.ConnectionError:
     pass
-a = np.loadtxt("/kaggle/input/numbers/values.csv", delimiter=",")
-answer = float(a.sum()) if os.path.getsize("copy.zip") > 0 else -1.0"""
+name = "numbers"
+a = np.loadtxt(f"/kaggle/input/{name}/values.csv", delimiter=",")
+b = np.loadtxt(os.path.join("/kaggle", "input", name, "values.csv"), delimiter=",")
+!cp /kaggle/input/numbers/values.csv /kaggle/working/copied.csv
+answer = float(a.sum()) if os.path.getsize("copy.zip") > 0 and (a == b).all() and os.path.isfile("copied.csv") else -1.0"""
 
 
 @pytest.fixture
@@ -82,6 +85,7 @@ def course(tmp_path):
     return load(graders), tmp_path
 
 
+@strict
 def test_colab_notebook_grades_like_its_plain_twin(course):
     a, root = course
     results = {s.student: grade_submission(s, a, level="strict", data_root=root / "data")
@@ -102,6 +106,7 @@ def test_colab_notebook_grades_like_its_plain_twin(course):
     assert not colab.sandbox.blocked and [m.key for m in plain.messages] == []
 
 
+@strict
 def test_kaggle_paths_requests_and_colab_helpers(course):
     a, root = course
     [kaggle] = [s for s in inbox.collect(root / "subs", a) if s.student == "kaggle"]
@@ -111,3 +116,18 @@ def test_kaggle_paths_requests_and_colab_helpers(course):
     assert notes == {("shim_download", "https://example.com/numbers.zip"),
                      ("shim_download_refused", "https://unmapped.example.com/other.zip")}
     assert [f.mime for f in result.figures] == ["image/png"]  # cv2_imshow displayed the image
+
+
+def test_without_a_sandbox_the_places_are_where_the_notebooks_look(course):
+    """At `none` (a laptop without bubblewrap, a CI runner) nothing is mounted: /content, /kaggle/working and the
+    data map's places (a string of a cell, an f-string's start, a parent joined at run time, a shell command's path)
+    are where they are on this machine, so the three notebooks grade as in the sandbox, and the shim's notes name
+    the places as the notebook does."""
+    a, root = course
+    results = {s.student: grade_submission(s, a, level="none", data_root=root / "data")
+               for s in inbox.collect(root / "subs", a)}
+    assert {s: (r.status, r.score) for s, r in results.items()} == dict.fromkeys(("colab", "kaggle", "plain"),
+                                                                                  ("graded", 3.0))
+    notes = {(m.key, m.values["target"]) for m in results["colab"].messages}
+    assert ("shim_mount", "/content/drive") in notes and ("shim_unzip", "numbers.zip -> unzipped") in notes
+    assert not any("davar-run" in m.values["target"] for r in results.values() for m in r.messages)
