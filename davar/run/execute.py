@@ -113,10 +113,11 @@ class LiveRun:
 
 class AuditLog:
     """Datagrams from the kernel's audit hook, read as they come by a thread of its own: the socket queues about
-    ten, and the hook drops what does not fit rather than make the student's code wait (read only after the run,
-    a network attempt after ten guessed paths was lost).  Kept: any network use; file accesses that name a real
-    host path, or a file named like the grading material (hidden data, graders) wherever the notebook guessed it
-    to be; at most `KEPT` of each, and nothing past `READ` datagrams (a flood is the kernel's own CPU, not ours)."""
+    ten, and the hook waits at most a second in all for room before it drops a report (davar/inside/audit.py;
+    read only after the run, a network attempt after ten guessed paths was lost).  Kept: any network use; file
+    accesses that name a real host path, or a file named like the grading material (hidden data, graders)
+    wherever the notebook guessed it to be; at most `KEPT` of each, and nothing past `READ` datagrams (a flood
+    is the kernel's own CPU, not ours)."""
 
     KEPT, READ = 200, 20_000
 
@@ -525,9 +526,12 @@ def _places(paths: sandbox.Paths, root: Path, maps: tuple[tuple[Path, str], ...]
 
 def _copy_submission(work: Path, submission: Submission, *, limit: int) -> None:
     """A copy of every file of the submission in the working folder (`davar.files`: regular files only, `limit`
-    bytes in all, else `InvalidSubmission`)."""
+    bytes in all, else `InvalidSubmission`); none inside a data map's place there (`_places`: a link to the course's
+    data), which a walled kernel's mount hides as well."""
     budget = limit  # the submission's files together (the intake's cap on a submission)
     for rel in submission.files:
+        if any((work / p).is_symlink() for p in Path(rel).parents):
+            continue
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         try:  # intake listed regular files; one that is no longer one (or has grown) is refused, not opened
             budget -= files.copy_file(submission.root / rel, work / rel, limit=budget, beneath=submission.root)

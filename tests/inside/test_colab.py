@@ -68,7 +68,7 @@ def course(tmp_path):
     graders.mkdir(parents=True)
     (graders / "assignment.toml").write_text(
         'id = "colab"\ntitle = { fa = "کولب", en = "colab" }\nnotebooks = ["hw.ipynb"]\n'
-        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n'
+        '[limits]\ncell_timeout_s = 60\ntotal_timeout_s = 120\nmemory_mb = 1024\n[intake]\nallow = ["*.csv"]\n'
         '[data_map]\n"/content/drive/MyDrive/course/numbers" = "numbers"\n"/kaggle/input/numbers" = "numbers"\n'
         '"1AbCdEfGhIjKlMnOpQr" = "numbers.zip"\n"https://example.com/numbers.zip" = "numbers.zip"\n'
         '[[questions]]\nid = "1"\npoints = 3\ntitle = { fa = "یک", en = "one" }\n')
@@ -82,6 +82,10 @@ def course(tmp_path):
         (tmp_path / "subs" / name).mkdir(parents=True)
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in source.split("\n\n")])
         nbformat.write(nb, tmp_path / "subs" / name / "hw.ipynb")
+    # a file of its own where the data map's Drive folder is: hidden by the mount, never written into the data
+    shadow = tmp_path / "subs" / "colab" / "drive" / "MyDrive" / "course" / "numbers" / "values.csv"
+    shadow.parent.mkdir(parents=True)
+    shadow.write_text("100,100\n")
     return load(graders), tmp_path
 
 
@@ -131,3 +135,4 @@ def test_without_a_sandbox_the_places_are_where_the_notebooks_look(course):
     notes = {(m.key, m.values["target"]) for m in results["colab"].messages}
     assert ("shim_mount", "/content/drive") in notes and ("shim_unzip", "numbers.zip -> unzipped") in notes
     assert not any("davar-run" in m.values["target"] for r in results.values() for m in r.messages)
+    assert (root / "data" / "colab" / "public" / "numbers" / "values.csv").read_text() == "1,2,3\n4,5,6\n"
