@@ -153,16 +153,20 @@ class AuditLog:
 
     def _reader(self) -> None:
         try:
+            readable = select.poll()  # not select(): a worker's descriptors may be numbered past 1024
+            readable.register(self.sock, select.POLLIN)
             while not self._closing.is_set() and self._read < self.READ:
-                if select.select([self.sock], [], [], 1.0)[0]:
-                    self._drain()
-        except (OSError, ValueError):
+                if readable.poll(1000) and not self._drain():
+                    time.sleep(0.01)  # read by `attempts` meanwhile, or readable with nothing to read: no spin
+        except OSError:
             pass
         finally:
             self._closing.wait()  # what is still queued is read by `attempts` and `shim` until then
             self.sock.close()
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Read what is queued; whether there was anything."""
+        before = self._read
         with self._lock, contextlib.suppress(BlockingIOError, OSError):
             while self._read < self.READ:
                 data = self.sock.recv(2048)
@@ -175,6 +179,7 @@ class AuditLog:
                             self.shim_events.append(event)
                     elif event not in self.events and len(self.events) < self.KEPT and self._counts(event):
                         self.events.append(event)
+        return self._read > before
 
     def _counts(self, event: dict[str, str]) -> bool:
         if event["kind"] == "network":
