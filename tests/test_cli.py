@@ -53,8 +53,8 @@ def test_a_check_without_a_sandbox_says_which_setting_keeps_bubblewrap_out(lang,
 
 
 #: A notebook that uses the network and goes on when it fails, writes a file of its own and looks for a dataset
-#: that is not there.  The address is numeric (TEST-NET-1): no lookup, and nothing to answer.
-ONLINE = ["import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=0.1)\nexcept OSError:\n    pass",
+#: that is not there.  The address is numeric (TEST-NET-1): no lookup, no packet sent.
+ONLINE = ["import socket\ntry:\n    socket.getaddrinfo('192.0.2.1', 80)\nexcept OSError:\n    pass",
           "open('notes.txt', 'w').write('mine')\ntry:\n    open('/no/such/dataset.csv')\nexcept OSError:\n    pass",
           "answer = 42"]
 
