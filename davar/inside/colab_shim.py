@@ -59,6 +59,7 @@ def install(config, report, when_imported):
     written: dict[str, str] = {}
     for place, there in _config["paths"].items():
         written.setdefault(there, place)
+    _config["paths"] = dict(sorted(_config["paths"].items(), key=lambda kv: -len(kv[0])))  # `_moved`: longest first
 
     def named_as_written(op, target):
         for there, place in written.items():
@@ -313,8 +314,8 @@ _SHELL_PATH = re.compile(r"(?<![\w./:-])/[^\s'\"]+")  # an absolute path in a sh
 def _moved(path):
     """Where `path` is on this machine: itself where it exists or lies under no place of `config["paths"]`, else
     under where that place is (the longest that holds it)."""
-    places = _config["paths"]
-    for place in sorted(places, key=len, reverse=True):
+    places = _config["paths"]  # longest first (`install`)
+    for place in places:
         if (path == place or path.startswith(place + "/")) and not os.path.lexists(path):
             return places[place] + path[len(place):]
     return path

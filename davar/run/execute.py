@@ -522,11 +522,15 @@ def _places(paths: sandbox.Paths, root: Path, maps: tuple[tuple[Path, str], ...]
             places.setdefault(first, str(root / first[1:]))
             base, rel = root, dest[1:]
         # one inside another's place would be made in the course's data: left out (a walled kernel has both)
-        if dest not in places and not any((base / p).is_symlink() for p in Path(rel).parents) \
-                and not os.path.lexists(base / rel):
+        if dest not in places and not _through_link(base, rel) and not os.path.lexists(base / rel):
             (base / rel).parent.mkdir(parents=True, exist_ok=True)
             (base / rel).symlink_to(src)
     return places
+
+
+def _through_link(base: Path, rel: str | Path) -> bool:
+    """Whether `base / rel` lies inside one of `_places`' links (a folder of the course's data)."""
+    return any((base / p).is_symlink() for p in Path(rel).parents)
 
 
 def _copy_submission(work: Path, submission: Submission, *, limit: int) -> None:
@@ -535,7 +539,7 @@ def _copy_submission(work: Path, submission: Submission, *, limit: int) -> None:
     data), which a walled kernel's mount hides as well."""
     budget = limit  # the submission's files together (the intake's cap on a submission)
     for rel in submission.files:
-        if any((work / p).is_symlink() for p in Path(rel).parents):
+        if _through_link(work, rel):
             continue
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         try:  # intake listed regular files; one that is no longer one (or has grown) is refused, not opened
