@@ -156,6 +156,9 @@ class SandboxRecord:
     # Network use a level without walls (`none`: a laptop without bubblewrap, a CI runner) let through, the
     # attempts `blocked` holds under `strict`: a self-check says what the course's grading will make of them.
     not_blocked: tuple[dict[str, str], ...] = ()
+    # Paths outside what the grading's sandbox shows that the notebook's cells named and a level without walls
+    # refused as that sandbox would not have them (davar/inside/audit.py): the notebook fails here as it will there.
+    refused: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,8 +282,8 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     executions = tuple(ExecutionRecord(**{**ex, "cells": tuple(CellRecord(**c) for c in ex["cells"])})
                        for ex in data["executions"])
     sb = data["sandbox"]
-    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"]), "not_enforced": tuple(sb.get("not_enforced", ())),
-                               "not_blocked": tuple(sb.get("not_blocked", ()))})
+    sandbox = SandboxRecord(**{**sb, "blocked": tuple(sb["blocked"]),  # the others are not in older records
+                               **{k: tuple(sb.get(k, ())) for k in ("not_enforced", "not_blocked", "refused")}})
     skip = {"score", "max_score", "final_score", "questions", "executions", "sandbox", "messages", "lateness",
             "figures", "data"}
     return SubmissionResult(

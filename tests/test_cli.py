@@ -2,9 +2,12 @@
 `davar scores import` (from the gradebook alone)."""
 
 import dataclasses
+import html
 import json
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -87,6 +90,51 @@ def test_a_check_without_a_sandbox_says_what_the_grade_will_make_of_network_use(
                        ("fa", "از شبکه استفاده کرد")):
         page = (tmp_path / "reports" / f"report.{lang}.html").read_text(encoding="utf-8")
         assert str(report.label("not_blocked_title", lang)) in page and said in page
+
+
+@pytest.fixture
+def laptop():
+    """Two folders of the host outside /tmp (the sandbox has its own /tmp): a student's data, and a library's."""
+    made = [Path(tempfile.mkdtemp(dir="/var/tmp", prefix="davar-laptop-")) for _ in range(2)]
+    yield made
+    for folder in made:
+        shutil.rmtree(folder)
+
+
+def test_a_check_without_a_sandbox_fails_reading_the_students_own_files_as_the_grading_will(tmp_path, one_question,
+                                                                                           laptop, capsys,
+                                                                                           monkeypatch):
+    """A notebook that reads its data where it is on the student's laptop works there and fails in the grading,
+    whose sandbox has no such path.  Without a sandbox the check refuses what the cells name outside what that
+    sandbox shows, with the same FileNotFoundError, and says why; a path no cell names (a library's own file) and
+    the notebook's own files are read as before."""
+    monkeypatch.setenv("COLUMNS", "300")
+    data, library = laptop
+    (data / "train.csv").write_text("a,b\n1,2\n")
+    (library / "answer.txt").write_text("42")
+    cells = [f"import os\nrows = open({str(data / 'train.csv')!r}).read().splitlines()",
+             f"try:\n    listed = os.listdir({str(data)!r})\nexcept FileNotFoundError:\n    listed = None",
+             "open('notes.txt', 'w').write('41')\npredict = int(open('notes.txt').read()) - 40",
+             f"answer = int(open(bytes.fromhex({str(library / 'answer.txt').encode().hex()!r}).decode()).read())"]
+    graders = one_question(tmp_path / "graders" / "tiny", CHECKED, points=6)
+    nb = tmp_path / "subs" / "s1" / "hw.ipynb"
+    nb.parent.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), nb)
+    monkeypatch.setattr(sandbox, "detect", lambda: sandbox.Capabilities(
+        bwrap=None, root=False, setpriv=None, prlimit=None, cgroup=None, userns=False))
+    assert cli.main(["check", str(graders), str(nb), "--json", "--report", str(tmp_path / "reports")]) == 1
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["status"] == "execution_error" and checked["score"] == 3  # answer and predict: read as before
+    assert [(r["op"], r["target"]) for r in checked["sandbox"]["refused"]] == [
+        ("open", str(data / "train.csv")), ("os.listdir", str(data))]
+    assert checked["sandbox"]["not_blocked"] == [] and checked["sandbox"]["blocked"] == []
+    raised = [m for m in checked["messages"] if m["key"] == "cell_raised"]
+    assert [m["values"]["cell"] for m in raised] == [1] and "FileNotFoundError" in raised[0]["values"]["error"]
+    for lang, said in (("en", f"named 2 path(s) outside its own folder and the course's data: {data / 'train.csv'}, "
+                              f"{data}. The course's grading runs it in a sandbox that has none of them"),
+                       ("fa", "مسیر بیرون از پوشهٔ خود نوت‌بوک و داده‌های درس اشاره کردند")):
+        page = (tmp_path / "reports" / f"report.{lang}.html").read_text(encoding="utf-8")
+        assert said in html.unescape(page)
 
 
 @pytest.mark.corpus("iust-dl-1403-hw2")

@@ -46,13 +46,15 @@ def test_the_disk_quota_facts_round_trip():
     assert again.sandbox.not_enforced == () and again.execution.disk_used_mb is None
 
 
-def test_the_network_use_a_level_without_walls_let_through_round_trips():
+def test_what_a_level_without_walls_let_through_or_refused_round_trips():
     net = {"kind": "network", "op": "socket.connect", "target": "192.0.2.1:80"}
-    r = dataclasses.replace(make(), sandbox=SandboxRecord(level="none", network=True, not_blocked=(net,)))
+    mine = {"kind": "file", "op": "open", "target": "/home/ali/train.csv"}
+    r = dataclasses.replace(make(), sandbox=SandboxRecord(level="none", network=True, not_blocked=(net,),
+                                                          refused=(mine,)))
     assert from_json(r.to_json()) == r
     old = json.loads(make().to_json())
-    del old["sandbox"]["not_blocked"]  # a record from before it was kept
-    assert from_dict(old).sandbox.not_blocked == ()
+    del old["sandbox"]["not_blocked"], old["sandbox"]["refused"]  # a record from before they were kept
+    assert from_dict(old).sandbox.not_blocked == () and from_dict(old).sandbox.refused == ()
 
 
 def test_gradebook_keeps_history_and_gives_the_latest(tmp_path):

@@ -113,7 +113,7 @@ class Kernels:
                     self._as_it_ran(notebook, before[notebook], "snapshot_replayed")
                     self._replayed[notebook] = Replayed(before[notebook], Replay(
                         replies, reply_limit=self.reply_limit), figures, dataclasses.replace(
-                            self.previous.sandbox, blocked=(), not_blocked=()))
+                            self.previous.sandbox, blocked=(), not_blocked=(), refused=()))
                     return self._replayed[notebook]
                 with contextlib.ExitStack() as stack, store.assembled(snapshot) as container:
                     live = stack.enter_context(self._run(notebook=notebook, snapshot=container))

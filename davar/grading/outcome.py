@@ -65,7 +65,8 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
     sandbox = SandboxRecord(level=level, network=strategy(level).network, limits=runs[0].sandbox.limits if runs else {},
                             blocked=_each_once(b for box in boxes for b in box.blocked),
                             not_enforced=runs[0].sandbox.not_enforced if runs else (),
-                            not_blocked=_each_once(b for box in boxes for b in box.not_blocked))
+                            not_blocked=_each_once(b for box in boxes for b in box.not_blocked),
+                            refused=_each_once(b for box in boxes for b in box.refused))
     messages = [catalogue.message("notebook_missing", {"notebook": nb})
                 for nb in assignment.notebooks if nb not in submission.notebooks] + list(notes)
     for execution in executions:
@@ -85,12 +86,13 @@ def build_result(assignment: Assignment, submission: Submission, tests: Iterable
     statuses = {_as_submitted(e) for e in executions}
     status: Status = ("timeout" if "timeout" in statuses else "execution_error" if statuses & {"error", "dead"}
                       else "graded")
+    if sandbox.refused:  # at `none`: paths the cells named that the grading's sandbox has not, failed as there
+        messages.append(_attempts("sandbox_refused", sandbox.refused))
     # not blocked (at `none`): what the course's grading, walled off, would have blocked, and marked so
     for attempts, key in ((sandbox.blocked, "sandbox_blocked"), (sandbox.not_blocked, "sandbox_not_blocked")):
         if attempts:
             status = "sandbox_violation"
-            messages.append(catalogue.message(key, {
-                "count": len(attempts), "targets": ", ".join(b["target"] for b in attempts[:5])}))
+            messages.append(_attempts(key, attempts))
     return SubmissionResult(
         assignment=assignment.id, student=submission.student, digest=submission.digest, status=status,
         questions=tuple(questions), executions=executions, sandbox=sandbox,
@@ -121,6 +123,10 @@ def hidden_announcement(hidden: Sequence[float], questions: Sequence[QuestionRes
     reachable = sum(t.max_points for q in questions for t in q.tests if t.outcome != "manual")
     return catalogue.message("hidden_tests_announced", {"count": len(hidden), "points": round(sum(hidden), 6),
                                                         "reachable": round(reachable, 6)})
+
+
+def _attempts(key: str, attempts: Sequence[dict[str, str]]) -> Message:
+    return catalogue.message(key, {"count": len(attempts), "targets": ", ".join(b["target"] for b in attempts[:5])})
 
 
 def _each_once(attempts: Iterable[dict[str, str]]) -> tuple[dict[str, str], ...]:

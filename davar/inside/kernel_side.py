@@ -9,7 +9,8 @@ Before any of the student's code, it:
 3. initialises an ordinary ipykernel and registers, in its shell handlers, the handler of ``protocol.REQUEST``
    messages, which answers each with ``protocol.REPLY`` once the reply file is written;
 4. installs the Colab/Kaggle shim configured by ``$DAVAR_SHIM`` and the CUDA-on-CPU shim (both adapt libraries
-   once they are imported: `post_import`), then starts the kernel, which imports the assignment's frameworks.
+   once they are imported: `post_import`), and without walls the audit's note of the paths the cells name
+   (`audit.Named`); then starts the kernel, which imports the assignment's frameworks.
 """
 
 import importlib.util
@@ -67,8 +68,9 @@ def serve(kernel, answer) -> None:
 
 
 def main():
+    shown = json.loads(os.environ.get(protocol.ENV_AUDIT_SHOWN) or "[]")  # set without walls only
     if os.environ.get(protocol.ENV_AUDIT_SOCKET):
-        audit.start(os.environ[protocol.ENV_AUDIT_SOCKET])
+        audit.start(os.environ[protocol.ENV_AUDIT_SOCKET], shown)
     answer = bind()
     shim, report = json.loads(os.environ.get(protocol.ENV_SHIM) or "{}"), audit.report
     # ipykernel's debugger off: nobody attaches one to a graded kernel, and its import (debugpy and pydevd) was
@@ -91,6 +93,8 @@ def main():
     post_import.install(said)  # where a patch that fails is reported
     colab_shim.install(shim, said, when_imported=post_import.when_imported)
     cuda_shim.install(said, when_imported=post_import.when_imported)
+    if shown:  # after the shim's, which names where Colab's places are here
+        app.kernel.shell.ast_transformers.append(audit.Named())
     app.start()
 
 

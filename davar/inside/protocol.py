@@ -21,7 +21,8 @@ REPLIES = ("ok", "missing", "error")
 VALUES = ("json", "npy", "list", "dict")
 #: The kernel's namespace snapshot, in its working folder (never unpickled by the harness).
 SNAPSHOT = ".davar-snapshot.pkl"
-#: Environment variables the harness sets for the kernel: the exchange folders, the audit socket, and the
-#: Colab/Kaggle shim's configuration (JSON, colab_shim.install's `config`).
+#: Environment variables the harness sets for the kernel: the exchange folders, the audit socket, the
+#: Colab/Kaggle shim's configuration (JSON, colab_shim.install's `config`), and without walls the host paths the
+#: grading's sandbox shows (JSON, audit.start's `shown`).
 ENV_EXCHANGE_IN, ENV_EXCHANGE_OUT, ENV_AUDIT_SOCKET = "DAVAR_EXCHANGE_IN", "DAVAR_EXCHANGE_OUT", "DAVAR_AUDIT_SOCKET"
-ENV_SHIM = "DAVAR_SHIM"
+ENV_SHIM, ENV_AUDIT_SHOWN = "DAVAR_SHIM", "DAVAR_AUDIT_SHOWN"

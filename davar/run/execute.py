@@ -103,12 +103,15 @@ class LiveRun:
 
     def sandbox_record(self) -> SandboxRecord:
         """The sandbox's facts; only a walled-off kernel had anything blocked.  Without walls (`none`) the kernel
-        sees the host's files, so only its network use is kept: what `strict` would have blocked."""
+        sees the host: its network use is what `strict` would have blocked, and its file reports the paths its
+        cells named that the kernel refused as `strict` would not have them (davar/inside/audit.py)."""
         box = sandbox.strategy(self.level)
         attempts = self.audit.attempts()
+        kept = {"blocked": attempts} if box.walled else {
+            "not_blocked": tuple(a for a in attempts if a["kind"] == "network"),
+            "refused": tuple(a for a in attempts if a["kind"] == "file")}
         return SandboxRecord(level=self.level, network=box.network, limits=dataclasses.asdict(self.limits),
-                             blocked=attempts if box.walled else (), not_enforced=box.not_enforced,
-                             not_blocked=() if box.walled else tuple(a for a in attempts if a["kind"] == "network"))
+                             not_enforced=box.not_enforced, **kept)
 
 
 class AuditLog:
@@ -116,13 +119,13 @@ class AuditLog:
     ten, and the hook waits at most a second in all for room before it drops a report (davar/inside/audit.py;
     read only after the run, a network attempt after ten guessed paths was lost).  Kept: any network use; file
     accesses that name a real host path, or a file named like the grading material (hidden data, graders)
-    wherever the notebook guessed it to be; at most `KEPT` of each, and nothing past `READ` datagrams (a flood
-    is the kernel's own CPU, not ours)."""
+    wherever the notebook guessed it to be, and without walls every file access the kernel refused; at most
+    `KEPT` of each, and nothing past `READ` datagrams (a flood is the kernel's own CPU, not ours)."""
 
     KEPT, READ = 200, 20_000
 
-    def __init__(self, path: Path, *, visible_roots: list[str], protected: list[Path]):
-        self.path = path
+    def __init__(self, path: Path, *, visible_roots: list[str], protected: list[Path], walled: bool):
+        self.path, self.walled = path, walled
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.sock.setblocking(False)
@@ -182,7 +185,7 @@ class AuditLog:
         return self._read > before
 
     def _counts(self, event: dict[str, str]) -> bool:
-        if event["kind"] == "network":
+        if event["kind"] == "network" or not self.walled:
             return True
         target = os.path.normpath(event["target"])
         if any(target == r or target.startswith(r.rstrip("/") + "/") for r in self.visible_roots):
@@ -405,7 +408,7 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
         cgroup = box.cgroup(rundir.name, limits)
         if cgroup:
             stack.callback(cgroup.remove)
-        audit = _audit_log(paths, assignment, data_root)
+        audit = _audit_log(paths, assignment, data_root, walled=box.walled)
         stack.callback(audit.close)
         km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup,
                                          shim={"downloads": downloads, "paths": places})
@@ -557,11 +560,11 @@ def _prepare_restore(work: Path, snapshot: Path, limit: int) -> Path:
     return empty
 
 
-def _audit_log(paths: sandbox.Paths, assignment: Assignment, data_root: Path | None) -> AuditLog:
+def _audit_log(paths: sandbox.Paths, assignment: Assignment, data_root: Path | None, *, walled: bool) -> AuditLog:
     """The socket the kernel's audit hook reports to, and what makes a report count."""
     return AuditLog(paths.ipc / "audit.sock",
                     visible_roots=[sandbox.WORK, sandbox.DATA, "/exchange", "/proc", "/dev", "/sys"],
-                    protected=[assignment.hidden_data(data_root), assignment.directory])
+                    protected=[assignment.hidden_data(data_root), assignment.directory], walled=walled)
 
 
 def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limits, slot: sandbox.Slot,
@@ -589,6 +592,8 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         "OPENBLAS_THREAD_TIMEOUT": OPENBLAS_THREAD_TIMEOUT,
         "OMP_WAIT_POLICY": OMP_WAIT_POLICY,
     }
+    if not box.walled:  # what the grading's sandbox shows of the host: the cells' reads elsewhere are refused
+        env[protocol.ENV_AUDIT_SHOWN] = json.dumps(sandbox.host_view(paths, INSIDE))
     command = box.kernel_command(paths=paths, limits=limits, slot=slot, cgroup=cgroup, env=env, inside=INSIDE)
     km = _SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(paths.ipc / "k"),
                                  connection_file=str(paths.ipc / "kernel.json"), sandbox_cmd=command,

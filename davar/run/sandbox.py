@@ -373,6 +373,16 @@ def _python_roots() -> list[str]:
     return keep
 
 
+def host_view(paths: Paths, inside: Path) -> list[str]:
+    """The host paths whose files a walled kernel sees (`_bwrap`), as the host names them: without walls, what a
+    notebook reads elsewhere the grading's sandbox does not have (davar/inside/audit.py refuses it where the cells
+    name it).  /tmp is there: the sandbox has its own, and which of the host's files the notebook wrote itself is
+    not known."""
+    system = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/proc", "/dev", "/sys", "/tmp", *_python_roots(), *ETC_FILES]
+    run = [paths.work.parent, paths.data, inside, *(src for src, _ in paths.maps)]  # the run's folders are in the first
+    return [*system, *(str(p) for p in run if p is not None)]
+
+
 def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], inside: Path,
            user_namespace: bool, tmp: Path | None = None) -> list[str]:
     """bubblewrap's argv up to its ``--``: new namespaces (and a user namespace where we are not

@@ -241,6 +241,14 @@ def test_the_result_is_built_from_plain_values(tmp_path):
     assert result.sandbox.blocked == () and result.sandbox.not_blocked == (net,)
     assert result.status == "sandbox_violation" and result.messages[-1].key == "sandbox_not_blocked"
     assert result.messages[-1].values == {"count": 1, "targets": "example.org:443"}
+    # a path the cells named outside the sandbox, refused there: said, and the status is the run's
+    mine = {"kind": "file", "op": "open", "target": "/home/ali/train.csv"}
+    refused = {nb: Ran(run.execution, SandboxRecord(level="none", network=True, refused=(mine,)), ())
+               for nb, run in ran.items()}
+    result = build_result(assignment, submission, [("1", passed)], refused, level="none", profile="standin")
+    assert result.sandbox.refused == (mine,) and result.status == "graded"
+    assert [(m.key, m.values) for m in result.messages[-1:]] == [
+        ("sandbox_refused", {"count": 1, "targets": "/home/ali/train.csv"})]
 
 
 def test_a_run_that_filled_its_disk_quota_is_a_disk_limit_message(tmp_path):
