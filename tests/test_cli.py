@@ -130,11 +130,11 @@ def test_a_check_without_a_sandbox_fails_reading_the_students_own_files_as_the_g
     assert checked["sandbox"]["not_blocked"] == [] and checked["sandbox"]["blocked"] == []
     raised = [m for m in checked["messages"] if m["key"] == "cell_raised"]
     assert [m["values"]["cell"] for m in raised] == [1] and "FileNotFoundError" in raised[0]["values"]["error"]
-    for lang, said in (("en", f"named 2 path(s) outside its own folder and the course's data: {data / 'train.csv'}, "
-                              f"{data}. The course's grading runs it in a sandbox that has none of them"),
-                       ("fa", "مسیر بیرون از پوشهٔ خود نوت‌بوک و داده‌های درس اشاره کردند")):
-        page = (tmp_path / "reports" / f"report.{lang}.html").read_text(encoding="utf-8")
-        assert said in html.unescape(page)
+    for lang, said in (("en", f"used 2 path(s) outside its own folder and the course's data, named in its cells: "
+                              f"{data / 'train.csv'}, {data}. The course's grading runs it in a sandbox that has none"),
+                       ("fa", "مسیر بیرون از پوشهٔ خود و داده‌های درس استفاده کرد که در سلول‌هایش نام برده شده‌اند")):
+        page = html.unescape((tmp_path / "reports" / f"report.{lang}.html").read_text(encoding="utf-8"))
+        assert said in page and f"{data / 'train.csv'}, {data}" in page
 
 
 @pytest.mark.corpus("iust-dl-1403-hw2")
