@@ -64,6 +64,9 @@ OPENBLAS_THREAD_TIMEOUT = "20"
 #: core; with one core busy elsewhere, its spinning threads made iust-dl-1403-hw2's 32 s training cell pass its
 #: 180 s limit, where sleeping ones took 52 s; idle, 24–30 s sleeping, 30–31 s spinning (bench/README.md, item 14).
 OMP_WAIT_POLICY = "PASSIVE"
+#: The kernel's user name ($LOGNAME and $USER, which getpass.getuser() reads first): a walled kernel's uid is in no
+#: passwd file, where the fallback raised KeyError (a notebook's own call, a library naming its cache folder).
+USER = "student"
 
 _SEED_LINES = {
     None: "import os, random\nos.environ['PYTHONHASHSEED'] = str({seed})\nrandom.seed({seed})\n"
@@ -578,6 +581,8 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         # run while the kernel starts, before the kernel side serves the bridge and before the setup cell.
         "IPYTHONDIR": box.seen(paths.work.parent / "ipython", "/tmp/ipython"),
         "PYTHONNOUSERSITE": "1",  # nor HOME's .local (a usercustomize.py, .pth files) where a site allows them
+        "USER": USER,
+        "LOGNAME": USER,
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "MPLCONFIGDIR": "/tmp/matplotlib",

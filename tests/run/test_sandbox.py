@@ -89,6 +89,19 @@ def test_a_network_attempt_after_a_burst_of_guessed_paths_is_on_record(spec, tmp
     assert (list(record.blocked), list(record.not_blocked)) == ((network, []) if level == "strict" else ([], network))
 
 
+@pytest.mark.parametrize("level", [pytest.param("strict", marks=strict), "none"])
+def test_the_kernels_user_has_a_name_at_every_level(spec, tmp_path, level):
+    """getpass.getuser(), a notebook's or a library's, reads the environment, then the passwd file, in which a
+    walled kernel's uid is not: KeyError under the sandbox, the host's user at `none`, before the kernel had one."""
+    folder = tmp_path / "subs" / "s1"
+    folder.mkdir(parents=True)
+    code = "import getpass\nwho = getpass.getuser()"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
+    with execute.run(inbox.collect(folder, spec)[0], spec, notebook="notebook.ipynb", level=level) as live:
+        assert live.execution.status == "ok", live.execution
+        assert Sub(live).value("who") == execute.USER
+
+
 @strict
 def test_shared_memory_and_semaphores_work(spec, tmp_path):
     """multiprocessing's locks need /dev/shm (keras's image_dataset_from_directory starts a thread pool,
