@@ -573,8 +573,10 @@ class Strict(Sandbox):
         counted = cgroup is not None and cgroup.cpu_seconds() is not None
         prlimit = [caps.prlimit or "prlimit", f"--cpu={cpu_backstop(limits.cpu_s) if counted else limits.cpu_s}",
                    f"--fsize={limits.file_size_mb * 2**20}", f"--nproc={limits.pids}", "--core=0", "--"]
-        join = "; ".join(f"echo $$ > {shlex.quote(f)}" for f in (cgroup.procs_files if cgroup else []))
-        return ["/bin/sh", "-c", f'{join}; exec "$@"' if join else 'exec "$@"', "sh", *prlimit,
+        # Into the run's cgroup, else not at all: a start still under way when its cgroup went (a killed batch's,
+        # removed by the next one's `remove_stale`) ran its kernel outside the limits, where nothing found it.
+        join = "".join(f"echo $$ > {shlex.quote(f)} && " for f in (cgroup.procs_files if cgroup else []))
+        return ["/bin/sh", "-c", f'{join}exec "$@"', "sh", *prlimit,
                 *_bwrap(paths=paths, limits=limits, slot=slot, env=env, inside=inside, user_namespace=False,  # root
                         tmp=paths.tmp),
                 *setpriv, sys.executable, KERNEL_SIDE, "-f", "{connection_file}"]

@@ -80,10 +80,11 @@ class Leftovers:
                 and any(f"davar-run-{w}-" in where for w in workers)]
 
     @staticmethod
-    def escaped() -> list[int]:
-        """Live processes of a sandbox uid outside every run's cgroup, whoever's batch started them: under
-        `strict` a kernel joins its cgroup before it drops to the sandbox uid, so none should exist."""
-        return [pid for pid, where, _ in Leftovers._sandbox_processes() if sandbox.RUN_PREFIX not in where]
+    def escaped() -> list[tuple[int, str]]:
+        """Live processes of a sandbox uid outside every run's cgroup, whoever's batch started them, with their
+        cgroups and command line: under `strict` a kernel joins its cgroup before it drops to the sandbox uid (or
+        does not start), so none should exist."""
+        return [(pid, where) for pid, where, _ in Leftovers._sandbox_processes() if sandbox.RUN_PREFIX not in where]
 
     @staticmethod
     def until(condition, what, seconds=180):

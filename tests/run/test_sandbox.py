@@ -337,6 +337,26 @@ def test_each_processs_cpu_rlimit_is_a_backstop_above_the_runs_counted_budget(tm
 
 
 @strict
+def test_a_kernel_that_cannot_join_its_runs_cgroup_does_not_start(tmp_path):
+    """The kernel's command joins the run's cgroup, then starts the kernel; where the join fails (the cgroup removed
+    meanwhile: the next batch's `remove_stale` of a killed batch's run whose kernel was still starting) the kernel
+    does not start, rather than outside its memory, process and CPU limits, where nothing would find it."""
+    paths = sandbox.Paths(work=tmp_path / "w", ipc=tmp_path / "i", exchange_in=tmp_path / "in",
+                          exchange_out=tmp_path / "out")
+    limits = assignment.Limits()
+    cgroup = sandbox.Cgroup(sandbox.run_prefix() + "join", limits)
+    argv = sandbox.strategy("strict").kernel_command(paths=paths, limits=limits, slot=sandbox.Slot(0), cgroup=cgroup,
+                                                     env={}, inside=tmp_path)
+    wrapper = argv[:argv.index("sh") + 1]  # sh -c '<join> exec "$@"' sh: then the kernel's command, here an echo
+    try:
+        assert subprocess.run([*wrapper, "echo", "started"], capture_output=True, text=True).stdout == "started\n"
+    finally:
+        cgroup.remove()
+    late = subprocess.run([*wrapper, "echo", "started"], capture_output=True, text=True)
+    assert late.returncode != 0 and late.stdout == ""
+
+
+@strict
 def test_a_host_whose_cgroups_cannot_take_the_runs_offers_none_and_the_refusal_says_what_strict_lacks(monkeypatch):
     """In a container on cgroup v2 whose processes live in its namespace's root, the root refuses to pass controllers
     down (EBUSY, the "no internal processes" rule: not reproducible on this v1 host, so the write is made to fail
