@@ -379,7 +379,7 @@ def host_view(paths: Paths, inside: Path) -> list[str]:
     name it).  /tmp is there: the sandbox has its own, and which of the host's files the notebook wrote itself is
     not known."""
     system = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/proc", "/dev", "/sys", "/tmp", *_python_roots(), *ETC_FILES]
-    run = [paths.work.parent, paths.data, inside, *(src for src, _ in paths.maps)]  # the run's folders are in the first
+    run = [paths.work.parent, paths.data, inside, *(src for src, _ in paths.maps)]  # the run's folder holds the rest
     return [*system, *(str(p) for p in run if p is not None)]
 
 
@@ -574,7 +574,7 @@ class Strict(Sandbox):
         prlimit = [caps.prlimit or "prlimit", f"--cpu={cpu_backstop(limits.cpu_s) if counted else limits.cpu_s}",
                    f"--fsize={limits.file_size_mb * 2**20}", f"--nproc={limits.pids}", "--core=0", "--"]
         # Into the run's cgroup, else not at all: a start still under way when its cgroup went (a killed batch's,
-        # removed by the next one's `remove_stale`) ran its kernel outside the limits, where nothing found it.
+        # removed by the next one's `remove_stale`) would run its kernel outside the limits, where nothing finds it.
         join = "".join(f"echo $$ > {shlex.quote(f)} && " for f in (cgroup.procs_files if cgroup else []))
         return ["/bin/sh", "-c", f'{join}exec "$@"', "sh", *prlimit,
                 *_bwrap(paths=paths, limits=limits, slot=slot, env=env, inside=inside, user_namespace=False,  # root
