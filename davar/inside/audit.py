@@ -96,8 +96,9 @@ class Named(ast.NodeTransformer):
 def _refused(path):
     """Without walls: whether the cells name `path` and the grading's sandbox has nothing there (it is neither
     under what it shows nor above it)."""
+    folder = path.rstrip("/") + "/"
     return bool(_shown) and any(path.startswith(n) for n in _named) and not any(
-        path == s or path.startswith(s + "/") or s.startswith(path.rstrip("/") + "/") for s in _shown)
+        path == s or path.startswith(s + "/") or s.startswith(folder) for s in _shown)
 
 
 def _audit(event, args):

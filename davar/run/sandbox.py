@@ -66,6 +66,8 @@ UIDS = 1024
 #: Where a process keeps the uids it claimed: a locked file each (root's: only `strict` drops to a uid).
 UID_LOCKS = Path("/run/davar/uids")
 
+#: The system's folders beside /usr that a walled kernel has (each a link into /usr, or bound as it is).
+SYSTEM_FOLDERS = ("/bin", "/lib", "/lib64", "/sbin")
 #: Host files the kernel may read, when they exist.
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/fonts", "/etc/localtime",
              "/etc/nsswitch.conf", "/etc/mime.types")
@@ -378,7 +380,7 @@ def host_view(paths: Paths, inside: Path) -> list[str]:
     notebook reads elsewhere the grading's sandbox does not have (davar/inside/audit.py refuses it where the cells
     name it).  /tmp is there: the sandbox has its own, and which of the host's files the notebook wrote itself is
     not known."""
-    system = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/proc", "/dev", "/sys", "/tmp", *_python_roots(), *ETC_FILES]
+    system = ["/usr", *SYSTEM_FOLDERS, "/proc", "/dev", "/sys", "/tmp", *_python_roots(), *ETC_FILES]
     run = [paths.work.parent, paths.data, inside, *(src for src, _ in paths.maps)]  # the run's folder holds the rest
     return [*system, *(str(p) for p in run if p is not None)]
 
@@ -395,11 +397,11 @@ def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], ins
              "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
 
     targets: list[tuple[str, str, str]] = [("--ro-bind", "/usr", "/usr")]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        if os.path.islink(f"/{link}"):
-            args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
-        elif os.path.isdir(f"/{link}"):
-            targets.append(("--ro-bind", f"/{link}", f"/{link}"))
+    for folder in SYSTEM_FOLDERS:
+        if os.path.islink(folder):
+            args += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            targets.append(("--ro-bind", folder, folder))
     for root in _python_roots():
         if not root.startswith("/usr/"):
             targets.append(("--ro-bind", root, root))
