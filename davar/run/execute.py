@@ -53,8 +53,15 @@ INSIDE = Path(__file__).parent.parent / "inside"  # bound read-only into the san
 SNAPSHOT = protocol.SNAPSHOT  # in the sandbox's working folder
 SETUP_TAG = "davar-setup"
 SKIPPED_SOURCE = "# davar: left out of this run: it stopped the kernel in the first run\n"
-#: What OpenMP, MKL, OpenBLAS, torch and TensorFlow read for their thread counts.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+#: What OpenMP, MKL, OpenBLAS, torch and TensorFlow read for their thread counts (TensorFlow has two pools, each a
+#: thread a core unless told), and joblib for the processes of `n_jobs=-1` (scikit-learn's, loky's).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                    "TF_NUM_INTEROP_THREADS", "LOKY_MAX_CPU_COUNT")
+#: The pids limit counts threads.  With a thread a core, TensorFlow's pools alone were 2 a core and 5 more (a
+#: Python that imported it and multiplied had 69 threads told 32, 133 told 64), torch's and OpenBLAS's one a core
+#: each: a kernel using the three would pass a limit of 256 on a host of ~60 cores.  So no library is told more
+#: than one thread per this many pids.
+PIDS_PER_THREAD = 8
 #: How long an idle OpenBLAS thread spins before it sleeps: 2**20 cycles (~0.4 ms), not OpenBLAS's 2**28 (~0.1 s).
 #: numpy's import starts OpenBLAS's threads, which spun 0.1 s of CPU in every kernel as it booted, on the core
 #: the previous student's training ran beside; back-to-back BLAS calls still find their threads awake
@@ -593,7 +600,7 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         protocol.ENV_EXCHANGE_OUT: box.seen(paths.exchange_out, sandbox.EXCHANGE_OUT),
         protocol.ENV_SHIM: json.dumps(shim),
         "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
-        **({k: str(slot.threads) for k in THREAD_VARIABLES} if slot.threads else {}),
+        **({k: str(threads) for k in THREAD_VARIABLES} if (threads := kernel_threads(slot, limits)) else {}),
         "OPENBLAS_THREAD_TIMEOUT": OPENBLAS_THREAD_TIMEOUT,
         "OMP_WAIT_POLICY": OMP_WAIT_POLICY,
     }
@@ -604,6 +611,15 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
                                  connection_file=str(paths.ipc / "kernel.json"), sandbox_cmd=command,
                                  sandbox_uid=box.uid(slot))
     return km, {} if box.walled else env
+
+
+def kernel_threads(slot: sandbox.Slot, limits: Limits) -> int | None:
+    """The threads each math library of the kernel is told it may use (None: as many as it finds cores): the slot's
+    share of the cores, and never more than the pids limit leaves room for, however many cores the host has."""
+    cap = max(1, limits.pids // PIDS_PER_THREAD)
+    if slot.threads is None:
+        return cap if len(os.sched_getaffinity(0)) > cap else None
+    return min(slot.threads, cap)
 
 
 def _parameters(box: sandbox.Sandbox, paths: sandbox.Paths, public: Path, assignment: Assignment,

@@ -128,8 +128,10 @@ def gpu_device_nodes(gpu: str, dev: Path = Path("/dev")) -> list[str]:
 
 
 def gpu_slots(gpus: list[str], per_gpu: int = 1) -> list[Slot]:
-    """`per_gpu` slots on each device, in device order: --gpus 0,1 --per-gpu 2 gives 0, 0, 1, 1."""
-    return [Slot(i, gpu) for i, gpu in enumerate(g for g in gpus for _ in range(per_gpu))]
+    """`per_gpu` slots on each device, in device order: --gpus 0,1 --per-gpu 2 gives 0, 0, 1, 1; they share the
+    machine's cores as `cpu_slots` shares them."""
+    devices = [g for g in gpus for _ in range(per_gpu)]
+    return [Slot(slot.index, gpu, slot.threads) for slot, gpu in zip(cpu_slots(len(devices)), devices, strict=True)]
 
 
 def cpu_slots(count: int) -> list[Slot]:

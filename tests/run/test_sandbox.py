@@ -249,11 +249,11 @@ def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec,
     """A slot's share of the cores reaches the math libraries, OpenBLAS's idle threads sleep after ~0.4 ms,
     not the 0.1 s of CPU they spun by default as numpy was imported (execute.OPENBLAS_THREAD_TIMEOUT), and
     OpenMP's waiting threads sleep at once, which keeps a training cell on a busy machine within its limit
-    (execute.OMP_WAIT_POLICY)."""
+    (execute.OMP_WAIT_POLICY).  joblib's `n_jobs=-1` (scikit-learn's) starts as many processes as that share."""
     folder = tmp_path / "subs" / "s1"
     folder.mkdir(parents=True)
     names = (*execute.THREAD_VARIABLES, "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")
-    code = f"import os\nseen = {{k: os.environ.get(k) for k in {names!r}}}"
+    code = f"import os, joblib\nseen = {{k: os.environ.get(k) for k in {names!r}}}\njobs = joblib.cpu_count()"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
     slot = sandbox.cpu_slots(2)[1]
     with execute.run(inbox.collect(tmp_path / "subs", spec)[0], spec, notebook="notebook.ipynb", level="strict",
@@ -261,6 +261,20 @@ def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec,
         assert live.execution.status == "ok", live.execution
         assert Sub(live).value("seen") == {**{k: str(slot.threads) for k in execute.THREAD_VARIABLES},
                                            "OPENBLAS_THREAD_TIMEOUT": "20", "OMP_WAIT_POLICY": "PASSIVE"}
+        assert Sub(live).value("jobs") == slot.threads
+
+
+def test_no_library_is_told_more_threads_than_the_pids_limit_leaves_room_for(monkeypatch):
+    """The pids limit counts threads, and a library left to itself starts one a core (TensorFlow two): a lone slot
+    on a host of 64 cores is told 32 at 256 pids, on 4 cores nothing (the libraries find 4); a slot's share is kept
+    where it fits."""
+    limits = assignment.Limits(pids=256)
+    for cores, lone, shared in ((64, 32, sandbox.Slot(0, threads=4)), (4, None, sandbox.Slot(0, threads=2))):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
+        assert execute.kernel_threads(sandbox.Slot(0), limits) == lone
+        assert execute.kernel_threads(shared, limits) == shared.threads
+    assert execute.kernel_threads(sandbox.Slot(0, threads=48), limits) == 32
+    assert execute.kernel_threads(sandbox.Slot(0, threads=2), assignment.Limits(pids=8)) == 1
 
 
 @strict
@@ -465,6 +479,9 @@ def test_gpu_slots_see_one_device_each(tmp_path, monkeypatch):
     """Simulated (no GPU here): slots spread over the devices, each binds only its own device node."""
     assert [(s.index, s.gpu) for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [(0, "0"), (1, "0"), (2, "1"), (3, "1")]
     assert sandbox.cpu_slots(1)[0].threads is None and all(s.threads >= 1 for s in sandbox.cpu_slots(2))
+    # GPU slots share the cores as CPU slots do: four training kernels do not each start a thread a core
+    assert [s.threads for s in sandbox.gpu_slots(["0", "1"], per_gpu=2)] == [s.threads for s in sandbox.cpu_slots(4)]
+    assert sandbox.gpu_slots(["0"])[0].threads is None
     for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"):
         (tmp_path / name).touch()
     assert sandbox.gpu_device_nodes("1", tmp_path) == [str(tmp_path / n) for n in ("nvidia1", "nvidiactl", "nvidia-uvm")]
