@@ -35,7 +35,8 @@ class Limits:
     the timeouts and output, the bridge the reply size."""
 
     memory_mb: int = 4096  # cgroup memory limit of the kernel
-    pids: int = 256  # cgroup pids limit
+    # cgroup pids limit (processes and threads); RLIMIT_NPROC is a backstop above it (sandbox.nproc_backstop)
+    pids: int = 256
     # CPU seconds of the run, all its processes and threads together (the cgroup's count, read twice a second while
     # the notebook runs; 'cpu_limit' past it); each process's RLIMIT_CPU is a backstop above it (sandbox.cpu_backstop)
     cpu_s: int = 1800

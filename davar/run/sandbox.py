@@ -5,7 +5,8 @@ namespaces and only the binds the kernel needs (no ``--ro-bind / /``); the kerne
 unprivileged uid with every capability dropped (``setpriv``); memory and pids are capped by a cgroup
 (v1 ``memory.limit_in_bytes``/``pids.max`` or v2 ``memory.max``/``pids.max``), which also counts the
 CPU seconds of all the run's processes (the runner stops the run past `cpu_s`); CPU seconds of each process
-(a backstop above `cpu_s` where the cgroup counts: `cpu_backstop`) and file size by rlimits (``prlimit``);
+and the uid's processes (backstops above `cpu_s` and `pids` where a cgroup counts: `cpu_backstop`,
+`nproc_backstop`) and file size by rlimits (``prlimit``);
 the run folder (working folder, exchange, sockets) and ``/tmp`` are one size-capped file system, `disk_mb`
 for the kernel (a loop-mounted image per run: davar/run/quota.py).
 
@@ -576,7 +577,8 @@ class Strict(Sandbox):
         # rlimits first (inherited through bwrap), then join the cgroup and exec
         counted = cgroup is not None and cgroup.cpu_seconds() is not None
         prlimit = [caps.prlimit or "prlimit", f"--cpu={cpu_backstop(limits.cpu_s) if counted else limits.cpu_s}",
-                   f"--fsize={limits.file_size_mb * 2**20}", f"--nproc={limits.pids}", "--core=0", "--"]
+                   f"--fsize={limits.file_size_mb * 2**20}",
+                   f"--nproc={nproc_backstop(limits.pids) if cgroup else limits.pids}", "--core=0", "--"]
         # Into the run's cgroup, else not at all: a start still under way when its cgroup went (a killed batch's,
         # removed by the next one's `remove_stale`) would run its kernel outside the limits, where nothing finds it.
         join = "".join(f"echo $$ > {shlex.quote(f)} && " for f in (cgroup.procs_files if cgroup else []))
@@ -593,6 +595,15 @@ def cpu_backstop(cpu_s: int) -> int:
     process held at 3 s was killed after 3.04-3.07 s idle, after 2.40-2.69 s beside four busy processes), so an
     rlimit at the budget itself stopped a student's kernel early for the load of others."""
     return cpu_s + max(10, cpu_s // 2)
+
+
+def nproc_backstop(pids: int) -> int:
+    """RLIMIT_NPROC where the run's cgroup counts its processes and threads: the limit is that count (`pids`), and
+    the rlimit a backstop above it.  The rlimit counts every process and thread of the slot's uid, which the run's
+    kernel shares with those its slot's pool started ahead (`davar.run.pool`, two) and one still being closed: at
+    the limit itself, two warm kernels with torch imported took 24 of the threads a student's cell could start
+    (217, against 241 with none waiting), so the pool on or off gave a notebook different limits."""
+    return pids * 4
 
 
 _STRATEGIES: dict[Level, Sandbox] = {"none": Unsandboxed(), "basic": Basic(), "strict": Strict()}

@@ -350,6 +350,46 @@ def test_each_processs_cpu_rlimit_is_a_backstop_above_the_runs_counted_budget(tm
         cgroup.remove()
 
 
+#: Threads that wait, until the next one cannot start.
+THREADS_UNTIL_REFUSED = """import threading
+ev, made = threading.Event(), 0
+try:
+    while made < 1000:
+        threading.Thread(target=ev.wait, daemon=True).start()
+        made += 1
+except RuntimeError:  # can't start new thread
+    pass
+ev.set()"""
+
+
+@strict
+def test_kernels_waiting_for_the_next_run_take_nothing_of_a_runs_pids_limit(spec, tmp_path):
+    """The run's cgroup counts its processes and threads; RLIMIT_NPROC, which counts the slot uid's, those of the
+    kernels its pool started ahead included, is a backstop above it (sandbox.nproc_backstop): a notebook starts as
+    many threads with three kernels of its slot waiting as with none (with the rlimit at the limit, 37 fewer)."""
+    folder = tmp_path / "subs" / "s1"
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(THREADS_UNTIL_REFUSED)]),
+                   folder / "notebook.ipynb")
+    sub = inbox.collect(folder, spec)[0]
+
+    def made():
+        with execute.run(sub, spec, notebook="notebook.ipynb", level="strict") as live:
+            assert live.execution.status == "ok", live.execution
+            return Sub(live).value("made")
+
+    alone = made()
+    waiting = [execute.start(spec, level="strict", preload=0, entries=0) for _ in range(3)]
+    try:
+        assert all(w.alive() for w in waiting)
+        beside = made()
+    finally:
+        for w in waiting:
+            w.close()
+    pids = spec.limits("standin").pids
+    assert pids / 2 < alone < pids and beside >= alone - 3, (alone, beside)
+
+
 @strict
 def test_a_kernel_that_cannot_join_its_runs_cgroup_does_not_start(tmp_path):
     """The kernel's command joins the run's cgroup, then starts the kernel; where the join fails (the cgroup removed
