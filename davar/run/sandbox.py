@@ -4,8 +4,8 @@
 namespaces and only the binds the kernel needs (no ``--ro-bind / /``); the kernel runs as an
 unprivileged uid with every capability dropped (``setpriv``); memory and pids are capped by a cgroup
 (v1 ``memory.limit_in_bytes``/``pids.max`` or v2 ``memory.max``/``pids.max``), which also counts the
-CPU seconds of all the run's processes (the runner stops the run past `cpu_s`); CPU seconds of each process
-and the uid's processes (backstops above `cpu_s` and `pids` where a cgroup counts: `cpu_backstop`,
+CPU seconds of all the run's processes (the runner stops the run past `cpu_s`); CPU seconds of each process, the
+processes of the slot's uid (backstops above `cpu_s` and `pids` where the cgroup counts them: `cpu_backstop`,
 `nproc_backstop`) and file size by rlimits (``prlimit``);
 the run folder (working folder, exchange, sockets) and ``/tmp`` are one size-capped file system, `disk_mb`
 for the kernel (a loop-mounted image per run: davar/run/quota.py).
