@@ -412,7 +412,8 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
             stack.callback(disk.remove, keep_image=keep)
         public = assignment.public_data(data_root)
         maps, downloads = _data_map(assignment, public, box)
-        paths = _work_folder(rundir, public=public, maps=maps if box.walled else ())
+        paths = _work_folder(rundir, public=public, maps=maps if box.walled else (),
+                             cores=kernel_threads(slot, limits) if box.walled else None)
         box.prepare_paths(paths, slot)
         places = {} if box.walled else _places(paths, rundir / "places", maps)
         cgroup = box.cgroup(rundir.name, limits)
@@ -504,12 +505,17 @@ def _data_map(assignment: Assignment, public: Path,
     return tuple(maps), downloads
 
 
-def _work_folder(rundir: Path, *, public: Path, maps: tuple[tuple[Path, str], ...]) -> sandbox.Paths:
+def _work_folder(rundir: Path, *, public: Path, maps: tuple[tuple[Path, str], ...],
+                 cores: int | None) -> sandbox.Paths:
     """The run's folders, with the mount points the data map needs in the working folder (/content/... is
-    the working folder)."""
+    the working folder); with `cores`, the file that tells the kernel it has that many (`sandbox.Paths.cores`)."""
+    online = None
+    if cores:
+        online = rundir / "cores"
+        online.write_text(f"0-{cores - 1}\n" if cores > 1 else "0\n")
     paths = sandbox.Paths(work=rundir / "work", ipc=rundir / "ipc", exchange_in=rundir / sandbox.REQUESTS,
                           exchange_out=rundir / sandbox.REPLIES, data=public if public.is_dir() else None, maps=maps,
-                          tmp=rundir / "tmp")
+                          tmp=rundir / "tmp", cores=online)
     for src, dest in maps:  # bwrap mounts onto points that exist
         for root in sandbox.COLAB_WORK:
             if dest.startswith(root + "/"):

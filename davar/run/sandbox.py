@@ -56,6 +56,7 @@ EXCHANGE_OUT = "/exchange/out"
 INSIDE = "/opt/davar"  # davar/inside, read-only: the kernel's entry point and the Colab shim
 KERNEL_SIDE = f"{INSIDE}/kernel_side.py"
 COLAB_WORK = ("/content", "/kaggle/working")  # more names for WORK
+ONLINE_CPUS = "/sys/devices/system/cpu/online"  # what os.cpu_count() reads (`Paths.cores`)
 #: The run folder's subfolders the graders ask in (EXCHANGE_IN) and the kernel answers in (EXCHANGE_OUT); under a
 #: disk quota each has room of its own, so that a notebook that filled its quota can still be graded.
 REQUESTS, REPLIES = "in", "out"
@@ -154,6 +155,10 @@ class Paths:
     # The kernel's /tmp where the run has a disk quota (`strict`: a folder on the run's file system);
     # None, or a level without a quota: a private tmpfs of `tmp_mb`.
     tmp: Path | None = None
+    # Walled off: a file naming the slot's share of the cores ("0-1"), bound as /sys/devices/system/cpu/online, where
+    # os.cpu_count() reads how many the machine has (glibc): `DataLoader(num_workers=os.cpu_count())` starts that
+    # many workers, not one a core of the host.  None: the host's count.
+    cores: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -420,6 +425,8 @@ def _bwrap(*, paths: Paths, limits: Limits, slot: Slot, env: dict[str, str], ins
     ]
     if paths.data is not None:
         targets.append(("--ro-bind", str(paths.data), DATA))
+    if paths.cores is not None:
+        targets.append(("--ro-bind", str(paths.cores), ONLINE_CPUS))
     # Colab and Kaggle notebooks work in /content and /kaggle/working: both are the working folder
     targets += [("--bind", str(paths.work), d) for d in COLAB_WORK]
     targets += [("--ro-bind", str(src), dest) for src, dest in paths.maps]

@@ -249,11 +249,12 @@ def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec,
     """A slot's share of the cores reaches the math libraries, OpenBLAS's idle threads sleep after ~0.4 ms,
     not the 0.1 s of CPU they spun by default as numpy was imported (execute.OPENBLAS_THREAD_TIMEOUT), and
     OpenMP's waiting threads sleep at once, which keeps a training cell on a busy machine within its limit
-    (execute.OMP_WAIT_POLICY).  joblib's `n_jobs=-1` (scikit-learn's) starts as many processes as that share."""
+    (execute.OMP_WAIT_POLICY).  joblib's `n_jobs=-1` (scikit-learn's) starts as many processes as that share, and
+    os.cpu_count() says it (`DataLoader(num_workers=os.cpu_count())`; sandbox.Paths.cores)."""
     folder = tmp_path / "subs" / "s1"
     folder.mkdir(parents=True)
     names = (*execute.THREAD_VARIABLES, "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")
-    code = f"import os, joblib\nseen = {{k: os.environ.get(k) for k in {names!r}}}\njobs = joblib.cpu_count()"
+    code = f"import os, joblib\nseen = {{k: os.environ.get(k) for k in {names!r}}}\njobs = joblib.cpu_count()\ncpus = os.cpu_count()"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / "notebook.ipynb")
     slot = sandbox.cpu_slots(2)[1]
     with execute.run(inbox.collect(tmp_path / "subs", spec)[0], spec, notebook="notebook.ipynb", level="strict",
@@ -261,7 +262,7 @@ def test_the_kernel_gets_its_slots_thread_counts_and_a_short_openblas_spin(spec,
         assert live.execution.status == "ok", live.execution
         assert Sub(live).value("seen") == {**{k: str(slot.threads) for k in execute.THREAD_VARIABLES},
                                            "OPENBLAS_THREAD_TIMEOUT": "20", "OMP_WAIT_POLICY": "PASSIVE"}
-        assert Sub(live).value("jobs") == slot.threads
+        assert Sub(live).value("jobs") == Sub(live).value("cpus") == slot.threads
 
 
 def test_no_library_is_told_more_threads_than_the_pids_limit_leaves_room_for(monkeypatch):
