@@ -412,8 +412,9 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
             stack.callback(disk.remove, keep_image=keep)
         public = assignment.public_data(data_root)
         maps, downloads = _data_map(assignment, public, box)
+        threads = kernel_threads(slot, limits)
         paths = _work_folder(rundir, public=public, maps=maps if box.walled else (),
-                             cores=kernel_threads(slot, limits) if box.walled else None)
+                             cores=threads if box.walled else None)
         box.prepare_paths(paths, slot)
         places = {} if box.walled else _places(paths, rundir / "places", maps)
         cgroup = box.cgroup(rundir.name, limits)
@@ -421,7 +422,7 @@ def start(assignment: Assignment, *, level: Level, profile: str = "standin", slo
             stack.callback(cgroup.remove)
         audit = _audit_log(paths, assignment, data_root, walled=box.walled)
         stack.callback(audit.close)
-        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, cgroup=cgroup,
+        km, kernel_env = _kernel_manager(box, paths, limits=limits, slot=slot, threads=threads, cgroup=cgroup,
                                          shim={"downloads": downloads, "paths": places})
         stack.callback(_shutdown, km)
         error = _boot(km, env=kernel_env, cwd=paths.work, log=rundir / "kernel.log",
@@ -584,10 +585,12 @@ def _audit_log(paths: sandbox.Paths, assignment: Assignment, data_root: Path | N
 
 
 def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limits, slot: sandbox.Slot,
-                    cgroup: sandbox.Cgroup | None, shim: dict) -> tuple[_SandboxedKernelManager, dict[str, str]]:
+                    threads: int | None, cgroup: sandbox.Cgroup | None,
+                    shim: dict) -> tuple[_SandboxedKernelManager, dict[str, str]]:
     """A kernel manager that starts the kernel in the sandbox, not yet started; and the environment to
-    start it with (a walled-off kernel has its own in its command, and nothing of ours).  The kernel side
-    installs the Colab/Kaggle shim configured with `shim` when it starts (davar/inside/kernel_side.py)."""
+    start it with (a walled-off kernel has its own in its command, and nothing of ours), the math libraries told
+    `threads` (`kernel_threads`).  The kernel side installs the Colab/Kaggle shim configured with `shim` when it
+    starts (davar/inside/kernel_side.py)."""
     env = {
         "HOME": box.seen(paths.work, sandbox.WORK),
         # Not HOME's .ipython: a profile there (startup files, ipython_kernel_config.py) is the student's code,
@@ -606,7 +609,7 @@ def _kernel_manager(box: sandbox.Sandbox, paths: sandbox.Paths, *, limits: Limit
         protocol.ENV_EXCHANGE_OUT: box.seen(paths.exchange_out, sandbox.EXCHANGE_OUT),
         protocol.ENV_SHIM: json.dumps(shim),
         "CUDA_VISIBLE_DEVICES": slot.gpu if slot.gpu is not None else "",  # no GPU unless the slot has one
-        **({k: str(threads) for k in THREAD_VARIABLES} if (threads := kernel_threads(slot, limits)) else {}),
+        **({k: str(threads) for k in THREAD_VARIABLES} if threads else {}),
         "OPENBLAS_THREAD_TIMEOUT": OPENBLAS_THREAD_TIMEOUT,
         "OMP_WAIT_POLICY": OMP_WAIT_POLICY,
     }
