@@ -95,8 +95,9 @@ class SnapshotUnusable(DavarError):
 
 class SnapshotIncomplete(DavarError):
     """A grader asked a notebook restored from its snapshot about a value the snapshot left out
-    (``snapshot_value_dropped``: too large and unread when it was saved, or not picklable), or listed its
-    models when the snapshot may lack one (``snapshot_models_dropped``).  Raised by `davar.probe.bridge.Sub`;
+    (``snapshot_value_dropped``: too large and unread when it was saved, or not picklable), listed its
+    models when the snapshot may lack one (``snapshot_models_dropped``), or got an error from the student's code
+    there, which the restore may have caused (``snapshot_student_raised``).  Raised by `davar.probe.bridge.Sub`;
     the regrade is then discarded and the submission graded by running its notebooks (`davar.grading.grade`)."""
 
 

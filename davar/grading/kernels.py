@@ -79,7 +79,7 @@ class Kernels:
             live = self._start(notebook)
             kept = self._restored.get(notebook)
             self._subs[notebook] = Sub(live, aliases=self.aliases) if kept is None else Sub(
-                live, aliases=self.aliases, dropped=frozenset(k for k, _ in kept.dropped),
+                live, aliases=self.aliases, restored=True, dropped=frozenset(k for k, _ in kept.dropped),
                 all_models=kept.all_models)
         return self._subs[notebook]
 

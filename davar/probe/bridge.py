@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import numpy as np
 import zmq
@@ -426,6 +426,29 @@ class Layer:
     output_shape: tuple[int | None, ...] | None = None
 
 
+class Asks(Protocol):
+    """What graders' requests go through: a `Bridge` (a live kernel, or `Replay`), or `_Restored`'s view of one."""
+
+    def request(self, op: str, name: str | None = None, *args: Any, timeout: float | None = None) -> Any: ...
+
+
+class _Restored:
+    """The bridge of a kernel restored from a snapshot, as `Sub` hands it out: what the student's code raises there
+    is not taken for the student's answer, because the restore may be what it lacks (a function that looks a value
+    up with ``globals()``, which a restored function keeps only as far as cloudpickle saw it used; a Keras model
+    unpickled without the graph its layers' outputs belong to).  `fail` turns it into `SnapshotIncomplete`, and
+    the submission is graded by running its notebooks, as when a grader needs a value the snapshot left out."""
+
+    def __init__(self, bridge: Bridge, fail: Callable[[SnapshotIncomplete], NoReturn]):
+        self._inner, self._fail = bridge, fail
+
+    def request(self, op: str, name: str | None = None, *args: Any, timeout: float | None = None) -> Any:
+        try:
+            return self._inner.request(op, name, *args, timeout=timeout)
+        except StudentCodeRaised as e:
+            self._fail(SnapshotIncomplete("snapshot_student_raised", **e.values))
+
+
 class ModelProbe:
     """Facts about a model in the student's kernel, and its raw forward pass on grader inputs.
 
@@ -445,7 +468,7 @@ class ModelProbe:
     the example raises ``StudentCodeRaised``.  Replies are cached per example.
     """
 
-    def __init__(self, bridge: Bridge, name: str):
+    def __init__(self, bridge: Asks, name: str):
         self._bridge, self.name = bridge, name
         self._info = _well_formed(name, lambda: dict(bridge.request("model_info", name)))
         if not self._info.get("framework"):
@@ -516,16 +539,16 @@ class Sub:
 
     It records the namespace names the graders ask about (`read`, a dotted name by its first part) and
     whether they listed the models (`listed_models`): what a snapshot of this run keeps whatever its size
-    (`davar.grading.snapshot_store`).  Restored from a snapshot that left out the names `dropped`, a request
-    naming one raises `SnapshotIncomplete` (so does `find_models` unless `all_models` were kept), and `needs`
-    keeps the first such error, whatever the grader does with it: the submission is then graded again by
-    running its notebooks (`davar.grading.grade`)."""
+    (`davar.grading.snapshot_store`).  In a kernel `restored` from a snapshot that left out the names `dropped`, a
+    request naming one raises `SnapshotIncomplete` (so do `find_models` unless `all_models` were kept, and any
+    request the student's code raises on: `_Restored`), and `needs` keeps the first such error, whatever the
+    grader does with it: the submission is then graded again by running its notebooks (`davar.grading.grade`)."""
 
-    def __init__(self, live, *, aliases: Mapping[str, tuple[str, ...]] | None = None,
+    def __init__(self, live, *, aliases: Mapping[str, tuple[str, ...]] | None = None, restored: bool = False,
                  dropped: frozenset[str] = frozenset(), all_models: bool = True):
         self._live = live
         self.execution = live.execution
-        self._dropped, self._all_models = dropped, all_models
+        self._restored, self._dropped, self._all_models = restored, dropped, all_models
         self._aliases = dict(aliases or {})  # the assignment's `[names]`
         self._resolved: dict[str, str] = {}  # a name with aliases -> the one the notebook has
         self.read: set[str] = set()
@@ -564,10 +587,10 @@ class Sub:
         raise e
 
     @property
-    def _bridge(self) -> Bridge:
+    def _bridge(self) -> Asks:
         if self._live.bridge is None:
             raise KernelUnavailable(self.execution.reason or "kernel_gone")
-        return self._live.bridge
+        return _Restored(self._live.bridge, self._missing) if self._restored else self._live.bridge
 
     @property
     def ran_ok(self) -> bool:

@@ -1,5 +1,6 @@
 """davar.grading.kernels: a cell that stops the kernel costs only what depends on it (the notebook runs once
-more without it, only once, unless the assignment says not to)."""
+more without it, only once, unless the assignment says not to); what the student's code raises in a kernel restored
+from a snapshot is not graded as its answer."""
 
 import re
 
@@ -55,6 +56,30 @@ def test_a_fatal_last_cell_costs_only_what_it_makes(tmp_path, grade_cells):
     for again, how in ((replayed, "snapshot_replayed"), (restored, "snapshot_regraded")):
         assert {how, "rerun_without_cell"} <= {m.key for m in again.messages}
         assert (again.execution, again.score) == (ex, 2)
+
+
+LOOKUP = '''
+import pytest
+from davar import expect
+
+@pytest.mark.davar(question="1", points=2)
+def test_answer(sub):
+    expect(sub.call("lookup", "answer") == 42, "assertion", detail="answer")
+'''
+
+
+def test_what_the_students_code_raises_in_a_restored_kernel_runs_the_notebook_again(tmp_path, grade_cells):
+    """A function that finds a value with globals() (as iust-dl-1402-hw4's given tuner_trials does) works in the
+    kernel that ran the notebook and raises KeyError in one restored from its snapshot, where cloudpickle kept its
+    globals only as far as its code names them: that regrade runs the notebook again instead of grading the error."""
+    snapshots = tmp_path / "snapshots" / "s1"
+    result, grade = grade_cells(tmp_path, ["def lookup(name):\n    return globals()[name]", "answer = 42"],
+                                grader=LOOKUP, points=2, snapshot_dir=snapshots)
+    assert result.score == 2
+    again = grade(snapshot_dir=snapshots, previous=result, replay=False)
+    assert again.score == 2 and "snapshot_regraded" not in {m.key for m in again.messages}
+    [fallback] = [m.values["reason"] for m in again.messages if m.key == "snapshot_fallback"]
+    assert "`lookup` raised KeyError" in fallback["en"]
 
 
 def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path, grade_cells):
