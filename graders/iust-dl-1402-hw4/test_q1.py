@@ -1,7 +1,9 @@
 """Q1: KerasTuner on MNIST.
 
 The notebook's tuner is read through the template's given `tuner_trials("tuner")` (its class, search space
-and trials as plain data: a tuner object cannot cross the bridge).
+and trials as plain data: a tuner object cannot cross the bridge), once the grader has checked that the
+notebook's `tuner_trials` is the given one (given.py): a helper rewritten to describe a search that never ran
+earns nothing.
 
 - q1_tuner: `tuner` is a KerasTuner tuner (any kind: RandomSearch, Hyperband, BayesianOptimization, ...)
   whose oracle holds at least one completed trial.  Trials that failed (e.g. a search space that builds
@@ -11,7 +13,8 @@ and trials as plain data: a tuner object cannot cross the bridge).
 - q1_search_space: every hyperparameter of the space within assignment.toml's `maxima`, matched by name
   (see there).
 - q1_accuracy (hidden): `best_model` on the hidden digits; full points above the threshold, else the
-  partial scale.
+  partial scale.  Awarded only where q1_tuner finds a search that ran: a model trained without one is
+  measured and reported, not awarded (the points are for the search's best model).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import Any
 import mnist_digits
 import numpy as np
 import pytest
+from given import expect_given, is_given
 
 from davar import award_accuracy, expect, note
+from davar.errors import MissingName, StudentCodeRaised
 
 Q = "1"
 pytestmark = pytest.mark.davar(question=Q)
@@ -41,7 +46,8 @@ class Params:
     maxima: Maxima
 
 
-def _trials(sub) -> dict[str, Any]:
+def _trials(sub, assignment) -> dict[str, Any]:
+    expect_given(sub, assignment, notebook="HW4.ipynb", cell="q1-given", name="tuner_trials")
     found = sub.call("tuner_trials", "tuner", timeout=60)
     if not isinstance(found, dict) or not isinstance(found.get("trials"), list):
         expect(False, "q1_no_tuner", name="tuner")
@@ -75,12 +81,28 @@ def _kind(hp: dict[str, Any]) -> str | None:
     return None
 
 
+def _statuses(found: dict[str, Any]) -> list[str]:
+    return [str(t.get("status")) for t in found["trials"] if isinstance(t, dict)]
+
+
+def _searched(sub, assignment) -> bool:
+    """What q1_tuner awards, without its messages: the given helper finds a KerasTuner tuner with a completed
+    trial."""
+    try:
+        found = sub.call("tuner_trials", "tuner", timeout=60) \
+            if is_given(sub, assignment, notebook="HW4.ipynb", cell="q1-given", name="tuner_trials") else None
+    except (MissingName, StudentCodeRaised):
+        return False
+    return isinstance(found, dict) and isinstance(found.get("trials"), list) \
+        and str(found.get("module", "")).startswith("keras_tuner") and "COMPLETED" in _statuses(found)
+
+
 @pytest.mark.davar(points=5, timeout=90)
-def test_q1_tuner(sub):
-    found = _trials(sub)
+def test_q1_tuner(sub, assignment):
+    found = _trials(sub, assignment)
     module = str(found.get("module", ""))
     expect(module.startswith("keras_tuner"), "q1_tuner_kind", name="tuner", cls=str(found.get("class"))[:100])
-    statuses = [str(t.get("status")) for t in found["trials"] if isinstance(t, dict)]
+    statuses = _statuses(found)
     completed, failed = statuses.count("COMPLETED"), statuses.count("FAILED")
     if failed:
         note("q1_failed_trials", name="tuner", failed=failed, count=len(statuses))
@@ -92,7 +114,7 @@ def test_q1_tuner(sub):
 def test_q1_search_space(sub, assignment):
     maxima = assignment.question(Q).params(Params).maxima
     limit = {"layers": maxima.layers, "width": maxima.width, "learning_rate": maxima.learning_rate}
-    space = _trials(sub).get("space") or []
+    space = _trials(sub, assignment).get("space") or []
     over = []
     for hp in space if isinstance(space, list) else []:
         if not isinstance(hp, dict):
@@ -114,4 +136,6 @@ def test_q1_accuracy(sub, hidden, assignment):
     out = np.asarray(model.predict(images.astype(np.float32)[..., None] / 255.0))
     if out.ndim != 2 or out.shape[0] != len(labels):
         expect(False, "model_outputs", name="best_model", shape=list(out.shape), count=len(labels), expected="(N, 10)")
-    award_accuracy(assignment.question(Q), float(np.mean(out.argmax(axis=1) == labels)), name="best_model")
+    measured = float(np.mean(out.argmax(axis=1) == labels))
+    expect(_searched(sub, assignment), "q1_accuracy_without_search", name="best_model", measured=measured)
+    award_accuracy(assignment.question(Q), measured, name="best_model")

@@ -2,9 +2,9 @@
 
 The function is called through the bridge on fresh random arrays (rows, features and look_back drawn from
 `rng` on every run) and its windows and labels compared with reference.rnn_windows: window i is rows
-i … i+look_back-1, labelled labels[i + look_back].  On the first window that differs, the message shows the
-expected window and the submitted one (its first rows and its label).  `lstm_model`'s input shape must be
-(look_back, features) for the notebook's own `look_back` and six features.
+i … i+look_back-1, labelled labels[i + look_back] (the labels a vector or a column).  On the first window
+that differs, the message shows the expected window and the submitted one (its first rows and its label).
+`lstm_model`'s input shape must be (look_back, features) for the notebook's own `look_back` and six features.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def test_q3_windows(sub, reference, assignment, rng):
         if not (isinstance(got, (list, tuple)) and len(got) == 2):
             expect(False, "function_returns", name=NAME, expected="(windows, labels)", submitted=type(got).__name__)
         got_x, got_y = (np.asarray(g, dtype=np.float64) for g in got)
+        if got_y.ndim == 2 and got_y.shape[1:] == (1,):  # the labels as a column (N, 1), as Keras takes them too
+            got_y = got_y[:, 0]
         inputs_text = f"inputs {rows}×{features}, look_back {look_back}"
         if got_x.shape != want_x.shape or got_y.shape != want_y.shape:
             expect(False, "q3_window_shapes", name=NAME, inputs=inputs_text,

@@ -4,7 +4,7 @@
   TA's key for the handout's three statements).
 - q6_batchnorm_forward[train|test]: `batchnorm_forward(X, gamma, beta, eps, mode, running_mean, running_var)`
   called on fresh random inputs, against reference.batchnorm_forward (batch statistics in "train", the
-  running ones in "test").
+  running ones in "test"): the output, alone or first of CS231n's `(out, cache)`.
 - q6_trainable_params: ANSWERS["q6"]["trainable_params"] against Keras' count for Dense(10 → 20) +
   BatchNormalization (220 + 40 = 260; the moving mean and variance are not trainable).
 - q6_bn_model: `bn_model` is Dense(20) on 10 inputs then BatchNormalization, and Keras counts the
@@ -55,6 +55,8 @@ def test_q6_batchnorm_forward(sub, reference, assignment, rng, mode):
         eps = 1e-5
         want = reference.batchnorm_forward(X, gamma, beta, eps, mode, mean, var)
         got = sub.call("batchnorm_forward", X, gamma, beta, eps, mode, mean, var)
+        if isinstance(got, (list, tuple)) and len(got) == 2 and np.shape(got[0]) == want.shape:
+            got = got[0]  # CS231n's (out, cache)
         if not close(got, want, tol):
             expect(False, "function_probe", name="batchnorm_forward", inputs=f"X: {n}×{d}, mode {mode!r}", part="out",
                    expected=show(want, limit=300), submitted=show(got, limit=300))

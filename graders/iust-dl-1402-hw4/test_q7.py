@@ -5,14 +5,16 @@
   (difflib) so that the message names what differs: an extra layer the handout does not have, a missing
   one, or a changed one.  The output layer's activation is not compared (the Grad-CAM recipe removes its
   softmax after training).
-- q7_training: compiled with Adam and categorical cross-entropy, `history` from `fit` with `EPOCHS` epochs.
+- q7_training: compiled with Adam and categorical cross-entropy (named, a loss object or the loss function;
+  its sparse form, on integer labels, is the same loss), `history` from `fit` with `EPOCHS` epochs.
 - q7_accuracy (hidden): accuracy on the hidden digits, with the partial scale.
 - q7_gradcam_layer / q7_gradcam_values: the template's given `gradcam_probe(images)` runs the student's
   `make_gradcam_heatmap` on `gradcam_images` hidden digits drawn by `rng`.  The reference Grad-CAM is
   computed here, on the student's own trained model: rebuilt from its layers (plain configs, an allowlist
   of layer types) and its weights (`model.get_weights()`, arrays), on its last convolution layer.  Each
-  map must have that layer's spatial size, lie in [0, 1], and correlate (Pearson) with the reference at
-  least `min_correlation`.
+  map must have that layer's spatial size (for the layer's points, not one value everywhere where the
+  reference's is not: zeros of the layer's size show no layer), lie in [0, 1], and correlate (Pearson) with
+  the reference at least `min_correlation`.  `gradcam_probe` must be the given one (given.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import mnist_digits
 import numpy as np
 import pytest
+from given import expect_given
 
 from davar import award_accuracy, expect
 
@@ -111,12 +114,13 @@ def test_q7_architecture(sub, reference):
 def test_q7_training(sub):
     _keras(sub)
     optimizer = str(sub.value("model.optimizer.name")).lower()
-    loss = sub.value("model.loss") if sub.has("model.loss") else None
-    loss_name = loss if isinstance(loss, str) else str(sub.value("model.loss.name"))
+    # a loss object has a name, a loss function a __name__; a loss given by its name is that string
+    named = next((path for path in ("model.loss.name", "model.loss.__name__") if sub.has(path)), "model.loss")
+    loss_name = str(sub.value(named)) if sub.has(named) else "—"
     epochs = (sub.value("history.params") or {}).get("epochs") if sub.has("history.params") else None
     wanted = sub.value("EPOCHS")
-    ok = optimizer == "adam" and loss_name.lower() in ("categorical_crossentropy", "categoricalcrossentropy") \
-        and epochs == wanted
+    ok = optimizer == "adam" and loss_name.lower().replace("_", "").removeprefix("sparse") \
+        == "categoricalcrossentropy" and epochs == wanted
     expect(ok, "q7_training", name=NAME, optimizer=optimizer, loss=str(loss_name)[:80], epochs=str(epochs),
            expected_epochs=str(wanted))
 
@@ -149,6 +153,7 @@ def _gradcam(sub, reference, hidden, assignment, rng):
     except reference.NotRebuildable as e:
         expect(False, "q7_not_rebuildable", name=NAME, why=str(e)[:200])
     want = np.stack([reference.gradcam(rebuilt, image, convs[-1].name) for image in chosen])
+    expect_given(sub, assignment, notebook="Q7.ipynb", cell="gradcam-given", name="gradcam_probe")
     got = sub.call("gradcam_probe", chosen, timeout=120)
     return np.asarray(got, dtype=np.float64), want, convs[-1].name
 
@@ -158,6 +163,9 @@ def test_q7_gradcam_layer(sub, reference, hidden, assignment, rng):
     got, want, layer = _gradcam(sub, reference, hidden, assignment, rng)
     expect(got.shape == want.shape, "q7_gradcam_shape", name="make_gradcam_heatmap", layer=layer,
            expected="×".join(map(str, want.shape[1:])), submitted="×".join(map(str, got.shape[1:])))
+    flat = all(np.ptp(g) == 0 for g in got) and not all(np.ptp(w) == 0 for w in want)
+    expect(not flat, "q7_gradcam_flat", name="make_gradcam_heatmap", layer=layer,
+           value=f"{float(got.flat[0]):.3g}" if got.size else "—", count=len(got))
 
 
 @pytest.mark.davar(points=4, timeout=300)
