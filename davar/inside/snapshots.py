@@ -69,5 +69,32 @@ def restore(ns, path):
                 ns[k] = pickle.loads(data)
             except BaseException as e:
                 failed[k] = f"{type(e).__name__}: {e}"[:200]
+    _rebind(ns)
     return {"restored": len(header["values"]) - len([k for k in failed if k not in header["modules"]]),
             "failed": failed}
+
+
+def _rebind(ns):
+    """Each value was pickled on its own (`save`), so a restored notebook function has a globals dict of its own,
+    holding copies of the values its code names: a `predict` that runs `model` ran a copy of it, not the `model` a
+    grader watches, and `globals()[name]` found none of the other names.  Their globals are the namespace's values
+    again, as in the kernel that saved them (a value that could not be restored stays the function's own copy)."""
+    values = {k: v for k, v in ns.items() if not k.startswith("__")}
+    done = set()
+    for v in list(values.values()):
+        for f in _notebook_functions(v):
+            if id(f.__globals__) not in done and f.__globals__ is not ns:
+                done.add(id(f.__globals__))
+                f.__globals__.update(values)
+
+
+def _notebook_functions(v):
+    """The functions the notebook defined that `v` is, or has as methods (of its class, or of itself, a class)."""
+    candidates: list[object] = [v]
+    if not isinstance(v, types.FunctionType):
+        mro = (v if isinstance(v, type) else type(v)).__mro__
+        classes = [c for c in mro if getattr(c, "__module__", None) == "__main__"]
+        members = [m for c in classes for m in vars(c).values()]
+        candidates = [getattr(m, "__func__", m) for m in members]  # a staticmethod's or classmethod's function
+        candidates += [g for m in members if isinstance(m, property) for g in (m.fget, m.fset, m.fdel)]
+    return [f for f in candidates if isinstance(f, types.FunctionType) and f.__module__ == "__main__"]

@@ -64,22 +64,23 @@ from davar import expect
 
 @pytest.mark.davar(question="1", points=2)
 def test_answer(sub):
-    expect(sub.call("lookup", "answer") == 42, "assertion", detail="answer")
+    expect(sub.call("lookup", "weights") == 42, "assertion", detail="answer")
 '''
 
 
 def test_what_the_students_code_raises_in_a_restored_kernel_runs_the_notebook_again(tmp_path, grade_cells):
-    """A function that finds a value with globals() (as iust-dl-1402-hw4's given tuner_trials does) works in the
-    kernel that ran the notebook and raises KeyError in one restored from its snapshot, where cloudpickle kept its
-    globals only as far as its code names them: that regrade runs the notebook again instead of grading the error."""
+    """A function that finds a value with globals() (as iust-dl-1402-hw4's given tuner_trials finds `tuner`) works
+    in the kernel that ran the notebook, and raises KeyError in one restored from its snapshot when the snapshot left
+    that value out (2 MB that no grader named): that regrade runs the notebook again instead of grading the error."""
     snapshots = tmp_path / "snapshots" / "s1"
-    result, grade = grade_cells(tmp_path, ["def lookup(name):\n    return globals()[name]", "answer = 42"],
-                                grader=LOOKUP, points=2, snapshot_dir=snapshots)
+    cells = ["import numpy as np\nweights = np.zeros(2**18)",
+             "def lookup(name):\n    return globals()[name].sum() + 42"]
+    result, grade = grade_cells(tmp_path, cells, grader=LOOKUP, points=2, snapshot_dir=snapshots)
     assert result.score == 2
     again = grade(snapshot_dir=snapshots, previous=result, replay=False)
     assert again.score == 2 and "snapshot_regraded" not in {m.key for m in again.messages}
     [fallback] = [m.values["reason"] for m in again.messages if m.key == "snapshot_fallback"]
-    assert "`lookup` raised KeyError" in fallback["en"]
+    assert "`lookup` raised KeyError: 'weights'" in fallback["en"]
 
 
 def test_the_policy_off_grades_the_dead_kernel_as_before(tmp_path, grade_cells):
