@@ -436,8 +436,8 @@ class _Restored:
     """The bridge of a kernel restored from a snapshot, as `Sub` hands it out: what the student's code raises there
     is not taken for the student's answer, because the restore may be what it lacks (a value the snapshot left
     out, which a function finds with ``globals()``; a Keras model unpickled without the graph its layers' outputs
-    belong to).  `fail` turns it into `SnapshotIncomplete`, and
-    the submission is graded by running its notebooks, as when a grader needs a value the snapshot left out."""
+    belong to).  `fail` makes it `SnapshotIncomplete`: the submission is graded by running its notebooks, as when
+    a grader needs a value the snapshot left out."""
 
     def __init__(self, bridge: Bridge, fail: Callable[[SnapshotIncomplete], NoReturn]):
         self._inner, self._fail = bridge, fail

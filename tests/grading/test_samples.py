@@ -1,12 +1,15 @@
 """The sample corpus: every submission in submissions/<assignment>/ grades to its expected.toml."""
 
+import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from davar import catalogue
+from davar import assignment, catalogue
 from davar.book import gradebook
+from davar.grading.grade import grade_submission
+from davar.intake import inbox
 from davar.run import sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +69,27 @@ def test_the_pool_on_and_off_grade_a_sample_alike(corpus, cold):
 
     assert record(off) == record(warm)
     assert any(t.seed is None and t.messages for q in warm.questions for t in q.tests)  # measured values compared
+
+
+# The reference solution of each corpus regraded in a kernel restored from its snapshot, as a regrade does once a
+# changed grader asks something the last grading's replies do not hold: the restored namespace is not the one that
+# ran (each value unpickled on its own, a Keras model without its layers' graph, what the snapshot left out), so
+# such a regrade must grade as the run did, or say why it could not and run the notebooks again.
+RESTORED = sorted(s.parent.name for s in SAMPLES if s.name == "reference_solution")
+
+
+@pytest.mark.parametrize("assignment_id", [pytest.param(a, marks=pytest.mark.corpus(a)) for a in RESTORED])
+def test_the_reference_solution_regraded_in_a_restored_kernel_grades_as_it_ran(corpus, tmp_path, assignment_id):
+    out, results = corpus(assignment_id)
+    a, folder = assignment.load(ROOT / "graders" / assignment_id), ROOT / "submissions" / assignment_id
+    [submission] = [s for s in inbox.collect(folder, a) if s.student == "reference_solution"]
+    shutil.copytree(out / "snapshots", tmp_path / "snapshots")  # the session's corpus stays as it was graded
+    again = grade_submission(submission, a, level="strict", previous=results["reference_solution"],
+                             snapshot_dir=tmp_path / "snapshots" / "reference_solution", replay=False)
+    expected = tomllib.loads((folder / "reference_solution" / "expected.toml").read_text("utf-8"))
+    assert (again.status, again.score) == (expected["status"], pytest.approx(expected["score"]))
+    assert {t.id: t.outcome for q in again.questions for t in q.tests} == expected["tests"]
+    assert {"snapshot_regraded", "snapshot_fallback"} & {m.key for m in again.messages}
 
 
 def _accuracy(result, test_id):
