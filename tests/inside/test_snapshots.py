@@ -28,21 +28,15 @@ def given(name):
 """
 
 
-def _restored(tmp_path, cells, into=None):
-    ns = {"__name__": "__main__"}
-    exec(cells, ns)
-    with open(tmp_path / "snapshot", "wb") as f:
-        snapshots.save(ns, f)
-    new = {"__name__": "__main__", **(into or {})}
-    report = snapshots.restore(new, tmp_path / "snapshot")
-    return new, report
-
-
 def test_a_restored_function_runs_the_restored_values_not_copies_of_its_own(tmp_path):
     """Each value is pickled on its own, so `predict` came back with a `model` of its own: a grader watching the
     namespace's `model` (`call_observed`) saw predict run no model, and a `globals()` lookup missed the names."""
-    ns, report = _restored(tmp_path, NOTEBOOK)
-    assert report["failed"] == {}
+    saved = {"__name__": "__main__"}
+    exec(NOTEBOOK, saved)
+    with open(tmp_path / "snapshot", "wb") as f:
+        snapshots.save(saved, f)
+    ns = {"__name__": "__main__"}
+    assert snapshots.restore(ns, tmp_path / "snapshot")["failed"] == {}
     assert ns["predict"](None) is ns["model"]
     assert ns["given"]("model") is ns["model"] and ns["given"]("scale") is ns["scale"]
     assert ns["model"].forward() is ns["scale"] and ns["Net"].version() is ns["scale"]  # the notebook's methods too
