@@ -80,10 +80,10 @@ def _rebind(ns):
     grader watches, and `globals()[name]` found none of the other names.  Their globals are the namespace's values
     again, as in the kernel that saved them (a value that could not be restored stays the function's own copy)."""
     values = {k: v for k, v in ns.items() if not k.startswith("__")}
-    done = set()
-    for v in list(values.values()):
+    done = set()  # the globals dicts already given them (a class's methods share one)
+    for v in values.values():
         for f in _notebook_functions(v):
-            if id(f.__globals__) not in done and f.__globals__ is not ns:
+            if id(f.__globals__) not in done:
                 done.add(id(f.__globals__))
                 f.__globals__.update(values)
 
